@@ -1,0 +1,29 @@
+#!/bin/sh
+# Installs what building and testing banwarden needs on Debian, if missing.
+# Used by `make` and by CI; safe to run again (it installs nothing twice).
+set -eu
+
+# Build: pkg-config and libsystemd's headers for the `systemd` crate.
+# Tests: python3 (fixture generators), util-linux's logger, iproute2.
+packages="pkg-config libsystemd-dev python3 iproute2 util-linux"
+
+missing=""
+for p in $packages; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    if [ "$(id -u)" != 0 ]; then
+        echo "missing Debian packages:$missing; run as root, or: sudo apt-get install$missing" >&2
+        exit 1
+    fi
+    echo "installing:$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # shellcheck disable=SC2086
+    apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+    echo "cargo not found: install a Rust toolchain (1.82 or newer), e.g. from https://rustup.rs" >&2
+    exit 1
+fi

@@ -1,0 +1,112 @@
+//! Actions: steps that do something, then (normally) let the entry go on.
+//!
+//! Actions change the entry (a counter's `save` field, a DNAT replacement),
+//! change the engine's [`State`] (counters, DNAT captures), or push an
+//! [`Effect`] for the caller to carry out. They never do I/O themselves. An
+//! action that fails (its key field is absent, its address is not one) stops
+//! the entry; the workflow logs the error with the step's place.
+
+pub mod ban;
+pub mod counter;
+pub mod dnat;
+pub mod log;
+pub mod notify;
+
+use crate::effect::Effect;
+use crate::entry::Entry;
+use crate::fields::{FieldId, FieldTable};
+
+pub use ban::Ban;
+pub use counter::{CounterRaise, CounterReset, Counters};
+pub use dnat::{DnatCapture, DnatReplace, DnatTable};
+pub use log::Log;
+pub use notify::{DailyReport, Email};
+
+/// Every action name Pyruse configurations may use.
+pub const NAMES: [&str; 10] = [
+    "action_noop",
+    "action_log",
+    "action_counterRaise",
+    "action_counterReset",
+    "action_nftBan",
+    "action_ipsetBan",
+    "action_email",
+    "action_dailyReport",
+    "action_dnatCapture",
+    "action_dnatReplace",
+];
+
+#[derive(Debug)]
+pub enum Action {
+    Noop,
+    Log(Log),
+    CounterRaise(CounterRaise),
+    CounterReset(CounterReset),
+    /// `action_nftBan` and `action_ipsetBan`.
+    Ban(Ban),
+    Email(Email),
+    DailyReport(DailyReport),
+    DnatCapture(DnatCapture),
+    DnatReplace(DnatReplace),
+}
+
+/// What actions remember between entries.
+#[derive(Debug, Default)]
+pub struct State {
+    pub counters: Counters,
+    pub dnat: DnatTable,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ActionError {
+    #[error("field {0:?} is absent")]
+    MissingField(String),
+    #[error("field {field:?} holds {value:?}, which is not an IP address")]
+    NotAnAddress { field: String, value: String },
+}
+
+impl ActionError {
+    fn missing(fields: &FieldTable, id: FieldId) -> ActionError {
+        ActionError::MissingField(fields.name(id).to_owned())
+    }
+}
+
+impl Action {
+    pub fn run(
+        &self,
+        entry: &mut Entry,
+        fields: &FieldTable,
+        state: &mut State,
+        effects: &mut Vec<Effect>,
+    ) -> Result<(), ActionError> {
+        match self {
+            Action::Noop => Ok(()),
+            Action::Log(a) => {
+                effects.push(a.effect(entry, fields));
+                Ok(())
+            }
+            Action::CounterRaise(a) => a.run(entry, fields, &mut state.counters),
+            Action::CounterReset(a) => a.run(entry, fields, &mut state.counters),
+            Action::Ban(a) => {
+                effects.push(a.effect(entry, fields)?);
+                Ok(())
+            }
+            Action::Email(a) => {
+                effects.push(a.effect(entry, fields));
+                Ok(())
+            }
+            Action::DailyReport(a) => {
+                effects.push(a.effect(entry, fields));
+                Ok(())
+            }
+            Action::DnatCapture(a) => {
+                a.run(entry, &mut state.dnat);
+                Ok(())
+            }
+            Action::DnatReplace(a) => {
+                a.run(entry, &mut state.dnat);
+                Ok(())
+            }
+        }
+    }
+}

@@ -1,0 +1,52 @@
+//! Subcommands, one file each. They turn library results into output and
+//! exit codes; they are the only place that uses `anyhow`.
+
+mod check;
+mod replay;
+
+use std::process::ExitCode;
+
+use crate::cli::{Cli, Command};
+use crate::config::{self, Config, ConfigError};
+
+/// Exit code for an invalid configuration or bad usage.
+pub const EXIT_INVALID: u8 = 2;
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Check => Ok(check::run(&cli.config)),
+        Command::Replay(args) => replay::run(&cli.config, &args),
+    }
+}
+
+/// Loads the configuration, printing warnings; on failure prints every
+/// problem on stderr and returns `None`.
+fn load_config(path: &std::path::Path) -> Option<Config> {
+    match config::load(path) {
+        Ok(config) => {
+            for warning in &config.warnings {
+                eprintln!("warning: {warning}");
+            }
+            Some(config)
+        }
+        Err(err) => {
+            report_config_error(&err);
+            None
+        }
+    }
+}
+
+fn report_config_error(err: &ConfigError) {
+    match err {
+        ConfigError::Invalid { path, errors, warnings } => {
+            for error in errors {
+                eprintln!("error: {error}");
+            }
+            for warning in warnings {
+                eprintln!("warning: {warning}");
+            }
+            eprintln!("{path}: invalid: {} error(s), {} warning(s)", errors.len(), warnings.len());
+        }
+        other => eprintln!("error: {other}"),
+    }
+}

@@ -1,0 +1,250 @@
+//! `banwarden replay`: a dry run of recorded entries through the rules.
+//!
+//! Entries come in journal export format or as JSON lines. Every effect is
+//! printed on stdout as one JSON object per line, in order. What
+//! `action_log` writes is fed back as a new entry right after the entry that
+//! caused it, the way the journal would deliver it to the daemon, so that
+//! recidive chains can be tried offline. Time is each entry's own
+//! `__REALTIME_TIMESTAMP`, which makes a replay deterministic.
+
+use std::collections::{HashMap, VecDeque};
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context as _;
+
+use super::{load_config, EXIT_INVALID};
+use crate::cli::ReplayArgs;
+use crate::config::Settings;
+use crate::effect::{Effect, Level};
+use crate::entry::Entry;
+use crate::fields::{MESSAGE, PRIORITY, SYSLOG_IDENTIFIER};
+use crate::journal::{RecordError, RecordReader};
+use crate::workflow::{Observer, Outcome, Step, Workflow};
+
+/// How many times a logged message may trigger another logged message
+/// before replay decides the configuration logs in a loop.
+const MAX_FEEDBACK_DEPTH: u32 = 16;
+/// Run-time errors printed per step before they are only counted.
+const ERRORS_SHOWN_PER_STEP: u64 = 5;
+
+pub fn run(config_path: &Path, args: &ReplayArgs) -> anyhow::Result<ExitCode> {
+    let Some(config) = load_config(config_path) else { return Ok(ExitCode::from(EXIT_INVALID)) };
+    let input: Box<dyn BufRead> = match &args.input {
+        Some(path) => {
+            let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+            Box::new(BufReader::with_capacity(1 << 16, file))
+        }
+        None => Box::new(io::stdin().lock()),
+    };
+    let mut out = BufWriter::new(io::stdout().lock());
+    let mut replay = Replay::new(config.workflow, config.settings, args.trace);
+    let started = Instant::now();
+    replay.read_all(input, &mut out)?;
+    out.flush().context("writing effects")?;
+    eprintln!("{}", replay.summary(started.elapsed().as_secs_f64()));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A message `action_log` wrote, waiting to be read back.
+struct Logged {
+    level: Level,
+    message: String,
+    time_us: u64,
+    generation: u32,
+}
+
+#[derive(Default)]
+struct Counts {
+    records: u64,
+    malformed: u64,
+    fed_back: u64,
+    effects: HashMap<&'static str, u64>,
+}
+
+struct Replay {
+    workflow: Workflow,
+    settings: Settings,
+    entry: Entry,
+    effects: Vec<Effect>,
+    pending: VecDeque<Logged>,
+    observer: ReplayObserver,
+    counts: Counts,
+}
+
+impl Replay {
+    fn new(workflow: Workflow, settings: Settings, trace: bool) -> Replay {
+        let entry = workflow.new_entry();
+        Replay {
+            workflow,
+            settings,
+            entry,
+            effects: Vec::new(),
+            pending: VecDeque::new(),
+            observer: ReplayObserver { trace, path: String::new(), errors: HashMap::new() },
+            counts: Counts::default(),
+        }
+    }
+
+    fn read_all(&mut self, input: impl BufRead, out: &mut impl Write) -> anyhow::Result<()> {
+        let mut reader = RecordReader::new(input);
+        loop {
+            self.entry.clear();
+            let (entry, fields, decoder) = (&mut self.entry, self.workflow.fields(), &self.settings.decoder);
+            let read = reader.next_record(&mut |name, value| {
+                // Only the fields some rule names are kept; of a field given
+                // several times, the first value.
+                if let Some(id) = fields.get_bytes(name) {
+                    if !entry.is_present(id) {
+                        entry.set_bytes(id, value, decoder);
+                    }
+                }
+            });
+            match read {
+                Ok(false) => return Ok(()),
+                Ok(true) => {
+                    self.counts.records += 1;
+                    let label = format!("entry {}", self.counts.records);
+                    self.judge(&label, 0, out)?;
+                    self.feed_back(out)?;
+                }
+                Err(err @ RecordError::Malformed { .. }) => {
+                    self.counts.malformed += 1;
+                    eprintln!("warning: skipped: {err}");
+                }
+                Err(RecordError::Io(err)) => return Err(err).context("reading entries"),
+            }
+        }
+    }
+
+    /// Runs the current entry and prints its effects. `generation` is 0 for
+    /// an entry read from the input, n+1 for one logged by generation n.
+    fn judge(&mut self, label: &str, generation: u32, out: &mut impl Write) -> anyhow::Result<()> {
+        self.observer.path.clear();
+        self.workflow.run(&mut self.entry, &mut self.effects, &mut self.observer);
+        if self.observer.trace {
+            eprintln!("{label}: {}", self.observer.path);
+        }
+        for effect in self.effects.drain(..) {
+            serde_json::to_writer(&mut *out, &effect.to_json())?;
+            out.write_all(b"\n")?;
+            *self.counts.effects.entry(action_name(&effect)).or_default() += 1;
+            if let Effect::Log { level, message } = effect {
+                let time_us = self.entry.time_us();
+                self.pending.push_back(Logged { level, message, time_us, generation: generation + 1 });
+            }
+        }
+        Ok(())
+    }
+
+    /// Judges the messages logged by the last entry, and what they log in turn.
+    fn feed_back(&mut self, out: &mut impl Write) -> anyhow::Result<()> {
+        while let Some(logged) = self.pending.pop_front() {
+            if logged.generation > MAX_FEEDBACK_DEPTH {
+                eprintln!(
+                    "warning: action_log output triggered {MAX_FEEDBACK_DEPTH} more log lines in a row; \
+                     not feeding back {:?} (does a chain log every line it reads?)",
+                    logged.message
+                );
+                self.pending.clear();
+                break;
+            }
+            self.counts.fed_back += 1;
+            self.entry.clear();
+            self.entry.set_time_us(logged.time_us);
+            self.entry.set(MESSAGE, &logged.message);
+            self.entry.set_with(PRIORITY, |b| b.push(char::from(b'0' + logged.level.priority())));
+            self.entry.set(SYSLOG_IDENTIFIER, &self.settings.syslog_identifier);
+            let label = format!("entry {} (logged)", self.counts.records);
+            self.judge(&label, logged.generation, out)?;
+        }
+        Ok(())
+    }
+
+    fn summary(&self, seconds: f64) -> String {
+        let c = &self.counts;
+        let mut effects: Vec<_> = c.effects.iter().collect();
+        effects.sort();
+        let effect_list: Vec<String> = effects.iter().map(|(name, n)| format!("{n} {name}")).collect();
+        let total: u64 = c.effects.values().sum();
+        let judged = c.records + c.fed_back;
+        let rate = if seconds > 0.0 { judged as f64 / seconds } else { 0.0 };
+        let mut text = format!(
+            "replay: {} entries read, {} malformed skipped, {} fed back from action_log; {} effects{}; {:.3} s, {:.0} entries/s",
+            c.records,
+            c.malformed,
+            c.fed_back,
+            total,
+            if effect_list.is_empty() { String::new() } else { format!(" ({})", effect_list.join(", ")) },
+            seconds,
+            rate
+        );
+        let errors: u64 = self.observer.errors.values().sum();
+        if errors > 0 {
+            text.push_str(&format!("; {errors} step errors"));
+        }
+        text
+    }
+}
+
+fn action_name(effect: &Effect) -> &'static str {
+    match effect {
+        Effect::Log { .. } => "action_log",
+        Effect::Ban { backend, .. } => backend.action_name(),
+        Effect::Email { .. } => "action_email",
+        Effect::Report { .. } => "action_dailyReport",
+    }
+}
+
+struct ReplayObserver {
+    trace: bool,
+    path: String,
+    /// Run-time errors per (chain, step).
+    errors: HashMap<(u32, u32), u64>,
+}
+
+impl Observer for ReplayObserver {
+    fn wants_every_step(&self) -> bool {
+        self.trace
+    }
+
+    fn step(&mut self, workflow: &Workflow, step: &Step, outcome: &Outcome<'_>) {
+        use std::fmt::Write as _;
+        let error: Option<&dyn std::fmt::Display> = match outcome {
+            Outcome::FilterError(e) => Some(e),
+            Outcome::ActionError(e) => Some(e),
+            _ => None,
+        };
+        if let Some(error) = error {
+            let seen = self.errors.entry((step.chain, step.index)).or_default();
+            *seen += 1;
+            if *seen <= ERRORS_SHOWN_PER_STEP {
+                let consequence =
+                    if matches!(outcome, Outcome::FilterError(_)) { "took else" } else { "entry stopped" };
+                eprintln!(
+                    "error: chain {:?}, step {} ({}): {error}; {consequence}{}",
+                    workflow.label(step.chain),
+                    step.index,
+                    step.module,
+                    if *seen == ERRORS_SHOWN_PER_STEP { " (further errors of this step are only counted)" } else { "" }
+                );
+            }
+        }
+        if self.trace {
+            let verdict = match outcome {
+                Outcome::Passed => "pass",
+                Outcome::Failed => "fail",
+                Outcome::FilterError(_) => "error->else",
+                Outcome::Acted => "done",
+                Outcome::ActionError(_) => "error->stop",
+            };
+            if !self.path.is_empty() {
+                self.path.push_str(" -> ");
+            }
+            let _ = write!(self.path, "{:?}[{}] {} {}", workflow.label(step.chain), step.index, step.module, verdict);
+        }
+    }
+}

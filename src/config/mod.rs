@@ -1,0 +1,333 @@
+//! The configuration: Pyruse's JSON format, read and compiled.
+//!
+//! Two stages, as ripgrep turns low-level flags into high-level ones: the
+//! file is parsed into an order- and duplicate-preserving JSON tree
+//! ([`json`]), then every key, chain and step is validated and compiled into
+//! runtime types: a [`Settings`] and a linked [`Workflow`]. Compilation never
+//! stops at the first problem; [`ConfigError::Invalid`] lists them all, each
+//! with its place ([`problem`]).
+
+pub mod args;
+pub mod json;
+pub mod problem;
+pub mod settings;
+pub mod steps;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::actions::State;
+use crate::fields::FieldTable;
+use crate::workflow::link::{self, ChainShape, StepShape};
+use crate::workflow::{Step, StepKind, Workflow};
+use args::Args;
+use json::{dedup_pairs, Json};
+pub use problem::{Location, Problem, Problems};
+pub use settings::{EmailSettings, Settings};
+
+pub const DEFAULT_PATH: &str = "/etc/banwarden/banwarden.json";
+
+/// A compiled configuration, ready to judge entries.
+#[derive(Debug)]
+pub struct Config {
+    pub settings: Settings,
+    pub workflow: Workflow,
+    pub warnings: Vec<Problem>,
+    pub stats: Stats,
+}
+
+/// Sizes, for `check`'s summary.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub chains: usize,
+    pub steps: usize,
+    pub nodes: usize,
+    pub regexes: usize,
+    pub backtracking_regexes: usize,
+}
+
+impl fmt::Display for Stats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} chains, {} steps ({} linked nodes), {} regexes ({} backtracking)",
+            self.chains, self.steps, self.nodes, self.regexes, self.backtracking_regexes
+        )
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}: line {line}, column {column}: {message}")]
+    Syntax { path: String, line: usize, column: usize, message: String },
+    #[error("{path}: {} problem(s)", errors.len())]
+    Invalid { path: String, errors: Vec<Problem>, warnings: Vec<Problem> },
+}
+
+/// Reads and compiles the configuration file at `path`.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+    compile(&text, &path.display().to_string())
+}
+
+/// Compiles configuration text; `origin` names it in errors.
+pub fn compile(text: &str, origin: &str) -> Result<Config, ConfigError> {
+    let root: Json = serde_json::from_str(text).map_err(|e| ConfigError::Syntax {
+        path: origin.to_owned(),
+        line: e.line(),
+        column: e.column(),
+        message: strip_position(&e.to_string()),
+    })?;
+    let mut problems = Problems::default();
+    let compiled = compile_root(&root, &mut problems);
+    match compiled {
+        Some((settings, workflow, stats)) if problems.errors.is_empty() => {
+            Ok(Config { settings, workflow, warnings: problems.warnings, stats })
+        }
+        _ => {
+            Err(ConfigError::Invalid { path: origin.to_owned(), errors: problems.errors, warnings: problems.warnings })
+        }
+    }
+}
+
+/// serde_json appends " at line L column C"; we print the position first.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+fn compile_root(root: &Json, problems: &mut Problems) -> Option<(Settings, Workflow, Stats)> {
+    let Json::Object(pairs) = root else {
+        problems.error(&Location::default(), format!("expected an object, found {}", root.type_name()));
+        return None;
+    };
+    let (top, duplicates) = dedup_pairs(pairs);
+    for key in duplicates {
+        problems.warn(&Location::key(key), "key given twice; the last value is used");
+    }
+    let settings = settings::read(&top, problems);
+    let chains = match top.iter().find(|(k, _)| *k == "actions") {
+        Some((_, Json::Object(chains))) => chains,
+        Some((_, other)) => {
+            problems
+                .error(&Location::key("actions"), format!("expected an object of chains, found {}", other.type_name()));
+            return None;
+        }
+        None => {
+            problems.error(&Location::default(), "missing the \"actions\" key: there are no chains");
+            return None;
+        }
+    };
+    let (workflow, stats) = compile_chains(chains, problems)?;
+    Some((settings, workflow, stats))
+}
+
+/// One step's raw parts, before linking.
+struct RawStep<'a> {
+    location: Location,
+    is_filter: bool,
+    then: Option<&'a str>,
+    else_: Option<&'a str>,
+    step: u32,
+}
+
+fn compile_chains(pairs: &[(String, Json)], problems: &mut Problems) -> Option<(Workflow, Stats)> {
+    let (chains, duplicates) = dedup_pairs(pairs);
+    for label in duplicates {
+        problems.warn(
+            &Location::chain(label),
+            "chain defined twice; the last definition is used, at the place of the first",
+        );
+    }
+    let labels: Vec<&str> = chains.iter().map(|(label, _)| *label).collect();
+    let mut fields = FieldTable::new();
+    let mut state = State::default();
+    let mut steps: Vec<Step> = Vec::new();
+    let mut raw: Vec<Vec<RawStep>> = Vec::with_capacity(chains.len());
+    let mut cx = steps::Context { fields: &mut fields, state: &mut state, problems, regexes: 0, backtracking: 0 };
+
+    for (chain_index, &(label, value)) in chains.iter().enumerate() {
+        let Json::Array(list) = value else {
+            cx.problems
+                .error(&Location::chain(label), format!("expected a list of steps, found {}", value.type_name()));
+            raw.push(Vec::new());
+            continue;
+        };
+        if list.is_empty() {
+            cx.problems
+                .warn(&Location::chain(label), "chain has no steps; entries reaching it go on to the next chain");
+        }
+        let mut chain_steps = Vec::new();
+        for (index, step_json) in list.iter().enumerate() {
+            let location = Location::step(label, index);
+            if let Some((mut raw_step, compiled)) = compile_step(step_json, location, &mut cx) {
+                // A step whose module did not compile still takes part in
+                // label checks and loop detection; no workflow is built then.
+                if let Some((kind, module)) = compiled {
+                    raw_step.step = steps.len() as u32;
+                    steps.push(Step { chain: chain_index as u32, index: index as u32, module, kind });
+                }
+                let explicit_then = raw_step.then.is_some();
+                chain_steps.push(raw_step);
+                if explicit_then && index + 1 < list.len() {
+                    cx.problems.warn(
+                        &Location::step(label, index + 1),
+                        "never reached: the step before has an explicit \"then\", which ends the chain",
+                    );
+                    break;
+                }
+            }
+        }
+        raw.push(chain_steps);
+    }
+    let (regexes, backtracking) = (cx.regexes, cx.backtracking);
+
+    // Resolve labels to chain indices.
+    let mut shapes: Vec<ChainShape> = Vec::with_capacity(raw.len());
+    for chain_steps in &raw {
+        let mut shape = ChainShape::default();
+        for rs in chain_steps {
+            let mut resolve = |target: Option<&str>, key: &str| -> Option<usize> {
+                let target = target?;
+                let found = labels.iter().position(|l| *l == target);
+                if found.is_none() {
+                    let hint = problem::suggestion(target, labels.iter().copied());
+                    problems.error(&rs.location.with_arg(key), format!("no chain is labelled {target:?}{hint}"));
+                }
+                found
+            };
+            let then = resolve(rs.then, "then");
+            let else_ = resolve(rs.else_, "else");
+            shape.steps.push(StepShape { step: rs.step, is_filter: rs.is_filter, then, else_ });
+        }
+        shapes.push(shape);
+    }
+
+    let graph = match link::link(&shapes) {
+        Ok(graph) => graph,
+        Err(loops) => {
+            for path in loops {
+                let names: Vec<String> = path.iter().map(|&c| format!("{:?}", labels[c])).collect();
+                problems.error(&Location::chain(labels[path[0]]), format!("loop: {}", names.join(" -> ")));
+            }
+            return None;
+        }
+    };
+    if !problems.errors.is_empty() {
+        return None;
+    }
+    let stats = Stats {
+        chains: labels.len(),
+        steps: steps.len(),
+        nodes: graph.nodes.len(),
+        regexes,
+        backtracking_regexes: backtracking,
+    };
+    let labels = labels.into_iter().map(str::to_owned).collect();
+    Some((Workflow::new(fields, labels, steps, &shapes, graph, state), stats))
+}
+
+const STEP_KEYS: [&str; 5] = ["filter", "action", "args", "then", "else"];
+
+/// Validates one step object and compiles its module. `None` when the step
+/// is not even a step; the module part is `None` when it did not compile.
+fn compile_step<'a>(
+    value: &'a Json,
+    location: Location,
+    cx: &mut steps::Context,
+) -> Option<(RawStep<'a>, Option<(StepKind, &'static str)>)> {
+    let Json::Object(pairs) = value else {
+        cx.problems.error(&location, format!("expected a step object, found {}", value.type_name()));
+        return None;
+    };
+    let (keys, duplicates) = dedup_pairs(pairs);
+    for key in duplicates {
+        cx.problems.warn(&location.with_arg(key), "key given twice; the last value is used");
+    }
+    let get = |name: &str| keys.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
+    let (is_filter, name) = match (get("filter"), get("action")) {
+        (Some(Json::String(f)), None) => (true, f.as_str()),
+        (None, Some(Json::String(a))) => (false, a.as_str()),
+        (Some(_), Some(_)) => {
+            cx.problems.error(&location, "a step has either \"filter\" or \"action\", not both");
+            return None;
+        }
+        (None, None) => {
+            cx.problems.error(&location, "a step needs a \"filter\" or an \"action\" name");
+            return None;
+        }
+        (Some(other), None) | (None, Some(other)) => {
+            cx.problems.error(&location, format!("the module name must be a string, found {}", other.type_name()));
+            return None;
+        }
+    };
+    let location = location.with_module(name);
+    for (key, _) in &keys {
+        if !STEP_KEYS.contains(key) {
+            let hint = problem::suggestion(key, STEP_KEYS);
+            cx.problems.warn(&location, format!("unknown step key {key:?}, ignored{hint}"));
+        }
+    }
+    let label_of = |key: &str, problems: &mut Problems| -> Option<&'a str> {
+        match get(key)? {
+            Json::String(label) => Some(label.as_str()),
+            other => {
+                problems.error(&location.with_arg(key), format!("expected a chain label, found {}", other.type_name()));
+                None
+            }
+        }
+    };
+    let then = label_of("then", cx.problems);
+    let mut else_ = label_of("else", cx.problems);
+    if !is_filter && else_.is_some() {
+        cx.problems.warn(&location.with_arg("else"), "only filters have an \"else\"; ignored on an action");
+        else_ = None;
+    }
+
+    let mut args = Args::new(get("args"), location.clone(), cx.problems);
+    let compiled = if is_filter {
+        steps::filter(name, &mut args, cx).map(|(m, f)| (m, StepKind::Filter(f)))
+    } else {
+        steps::action(name, &mut args, cx).map(|(m, a)| (m, StepKind::Action(a)))
+    };
+    if compiled.is_none() {
+        unknown_module(name, is_filter, &location, cx.problems);
+    }
+    args.finish(cx.problems);
+    let compiled = compiled.map(|(module, kind)| (kind, module));
+    Some((RawStep { location, is_filter, then, else_, step: u32::MAX }, compiled))
+}
+
+/// Records an unknown module name, suggesting the nearest known ones.
+fn unknown_module(name: &str, is_filter: bool, location: &Location, problems: &mut Problems) {
+    let (own, other, kind, wrong) = match is_filter {
+        true => (
+            &crate::filters::NAMES[..],
+            &crate::actions::NAMES[..],
+            "filter",
+            "an action, not a filter: write \"action\"",
+        ),
+        false => (
+            &crate::actions::NAMES[..],
+            &crate::filters::NAMES[..],
+            "action",
+            "a filter, not an action: write \"filter\"",
+        ),
+    };
+    if own.contains(&name) {
+        return; // known module whose arguments were wrong: already reported
+    }
+    if other.contains(&name) {
+        problems.error(location, format!("{name:?} is {wrong}: {name:?}"));
+        return;
+    }
+    let hint = problem::suggestion(name, own.iter().copied());
+    problems.error(location, format!("unknown {kind} {name:?}{hint}"));
+}
+
+#[cfg(test)]
+mod tests;

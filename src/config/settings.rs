@@ -1,0 +1,204 @@
+//! The top-level keys other than `actions`: where state goes, how to decode
+//! 8-bit text, mail settings, the old tools' commands.
+//!
+//! Unknown top-level keys are allowed (Pyruse kept them for modules); one
+//! that looks like a misspelt known key gets a warning.
+
+use std::path::PathBuf;
+
+use super::args::Args;
+use super::json::Json;
+use super::problem::{nearest, nearest_distance, Location, Problems};
+use crate::entry::TextDecoder;
+
+pub const DEFAULT_STORAGE: &str = "/var/lib/banwarden";
+pub const DEFAULT_IDENTIFIER: &str = "banwarden";
+
+/// Keys this module reads; `actions` is read by the workflow compiler.
+pub const KNOWN_KEYS: [&str; 8] =
+    ["actions", "storage", "debug", "8bit-message-encoding", "email", "nftBan", "ipsetBan", "syslogIdentifier"];
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct EmailSettings {
+    pub from: String,
+    pub to: Vec<String>,
+    pub subject: String,
+    /// Program and arguments; the message is written to its standard input.
+    pub sendmail: Vec<String>,
+}
+
+impl Default for EmailSettings {
+    fn default() -> Self {
+        EmailSettings {
+            from: "banwarden".into(),
+            to: vec!["hostmaster".into()],
+            subject: "banwarden notification".into(),
+            sendmail: vec!["/usr/sbin/sendmail".into(), "-t".into()],
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Directory for ban stores, counters, the pending report, the cursor.
+    pub storage: PathBuf,
+    pub debug: bool,
+    /// Decodes values that are not UTF-8 (`8bit-message-encoding`).
+    pub decoder: TextDecoder,
+    pub encoding_name: String,
+    /// `SYSLOG_IDENTIFIER` of what `action_log` writes. A Pyruse user whose
+    /// recidive chains match `pyruse` sets this to `pyruse`.
+    pub syslog_identifier: String,
+    pub email: EmailSettings,
+    /// The ipset program and its arguments, for `action_ipsetBan`.
+    pub ipset_command: Vec<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            storage: PathBuf::from(DEFAULT_STORAGE),
+            debug: false,
+            decoder: TextDecoder::Latin1,
+            encoding_name: "iso-8859-1".into(),
+            syslog_identifier: DEFAULT_IDENTIFIER.into(),
+            email: EmailSettings::default(),
+            ipset_command: vec!["/usr/bin/ipset".into(), "-exist".into(), "-quiet".into()],
+        }
+    }
+}
+
+/// Reads the settings from the resolved top-level pairs.
+pub fn read(top: &[(&str, &Json)], problems: &mut Problems) -> Settings {
+    let mut s = Settings::default();
+    for &(key, value) in top {
+        let here = Location::key(key);
+        match key {
+            "actions" => {}
+            "storage" => match value {
+                Json::String(dir) if !dir.is_empty() => s.storage = PathBuf::from(dir),
+                other => problems.error(&here, format!("expected a directory path, found {}", other.type_name())),
+            },
+            "debug" => match value {
+                Json::Bool(b) => s.debug = *b,
+                other => problems.error(&here, format!("expected true or false, found {}", other.type_name())),
+            },
+            "8bit-message-encoding" => match value.as_str().map(|n| (n, TextDecoder::for_label(n))) {
+                Some((name, Some(decoder))) => {
+                    s.decoder = decoder;
+                    s.encoding_name = name.to_owned();
+                }
+                Some((name, None)) => problems.error(&here, format!("unknown encoding {name:?}")),
+                None => problems.error(&here, format!("expected an encoding name, found {}", value.type_name())),
+            },
+            "syslogIdentifier" => match value {
+                Json::String(id) if !id.is_empty() && !id.contains(['\n', '\0']) => s.syslog_identifier = id.clone(),
+                _ => problems.error(&here, "expected a non-empty one-line string"),
+            },
+            "email" => s.email = read_email(value, here, problems),
+            "ipsetBan" => {
+                let mut args = Args::new(Some(value), here, problems);
+                if let Some(cmd) = args.opt_string_list("ipset", problems) {
+                    match cmd.is_empty() {
+                        true => problems.error(&args.at("ipset"), "the command must not be empty"),
+                        false => s.ipset_command = cmd.iter().map(|c| c.to_string()).collect(),
+                    }
+                }
+                args.finish(problems);
+            }
+            "nftBan" => {
+                problems.warn(&here, "banwarden writes nftables sets through netlink; the \"nft\" command is not used")
+            }
+            other => {
+                let near = nearest(other, KNOWN_KEYS, 1);
+                if let Some(near) = near.first().filter(|n| close(other, n)) {
+                    problems.warn(&here, format!("unknown key, kept for modules; did you mean {near:?}?"));
+                }
+            }
+        }
+    }
+    s
+}
+
+/// Whether an unknown key is a likely misspelling of a known one.
+fn close(a: &str, b: &str) -> bool {
+    nearest_distance(a, b) <= 2
+}
+
+fn read_email(value: &Json, here: Location, problems: &mut Problems) -> EmailSettings {
+    let mut email = EmailSettings::default();
+    let mut args = Args::new(Some(value), here, problems);
+    if let Some(from) = args.opt_string("from", problems) {
+        email.from = from.to_owned();
+    }
+    if let Some(to) = args.opt_string_list("to", problems) {
+        email.to = to.iter().map(|t| t.to_string()).collect();
+    }
+    if let Some(subject) = args.opt_string("subject", problems) {
+        email.subject = subject.to_owned();
+    }
+    if let Some(cmd) = args.opt_string_list("sendmail", problems) {
+        match cmd.is_empty() {
+            true => problems.error(&args.at("sendmail"), "the command must not be empty"),
+            false => email.sendmail = cmd.iter().map(|c| c.to_string()).collect(),
+        }
+    }
+    args.finish(problems);
+    email
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::json::dedup_pairs;
+
+    fn settings(text: &str) -> (Settings, Problems) {
+        let json: Json = serde_json::from_str(text).unwrap();
+        let Json::Object(pairs) = &json else { panic!() };
+        let (top, _) = dedup_pairs(pairs);
+        let mut p = Problems::default();
+        (read(&top, &mut p), p)
+    }
+
+    #[test]
+    fn defaults() {
+        let (s, p) = settings("{}");
+        assert!(p.errors.is_empty() && p.warnings.is_empty());
+        assert_eq!(s.storage, PathBuf::from("/var/lib/banwarden"));
+        assert_eq!(s.syslog_identifier, "banwarden");
+        assert_eq!(s.ipset_command, ["/usr/bin/ipset", "-exist", "-quiet"]);
+        assert_eq!(s.email.sendmail, ["/usr/sbin/sendmail", "-t"]);
+    }
+
+    #[test]
+    fn pyruse_top_level_keys() {
+        let (s, p) = settings(
+            r#"{"storage": "/var/lib/pyruse", "debug": true, "8bit-message-encoding": "cp1252",
+                "email": {"from": "pyruse@example.org", "to": ["a@example.org", "b@example.org"],
+                          "subject": "Pyruse", "sendmail": ["/usr/bin/sendmail", "-t"]},
+                "nftBan": {"nft": ["/usr/bin/nft"]}, "ipsetBan": {"ipset": ["/sbin/ipset", "-exist"]},
+                "syslogIdentifier": "pyruse", "my_module_setting": {"x": 1}}"#,
+        );
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        assert_eq!(p.warnings.len(), 1, "only the nft command is worth a warning: {:?}", p.warnings);
+        assert_eq!(s.storage, PathBuf::from("/var/lib/pyruse"));
+        assert!(s.debug);
+        assert_eq!(s.decoder.decode(b"\x80"), "\u{20ac}");
+        assert_eq!(s.email.to, ["a@example.org", "b@example.org"]);
+        assert_eq!(s.ipset_command, ["/sbin/ipset", "-exist"]);
+        assert_eq!(s.syslog_identifier, "pyruse");
+    }
+
+    #[test]
+    fn bad_values_are_all_reported() {
+        let (_, p) = settings(
+            r#"{"storage": 5, "debug": "yes", "8bit-message-encoding": "klingon",
+                "email": {"to": "root"}, "ipsetBan": {"ipset": []}, "storge": "/x"}"#,
+        );
+        let errors: Vec<String> = p.errors.iter().map(|e| e.to_string()).collect();
+        assert_eq!(errors.len(), 5, "{errors:#?}");
+        assert!(errors[2].contains("unknown encoding \"klingon\""));
+        assert!(errors[3].contains(r#"key "email", arg "to": expected a list of strings, found a string"#));
+        assert!(p.warnings[0].to_string().contains(r#"did you mean "storage"?"#));
+    }
+}

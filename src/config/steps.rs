@@ -1,0 +1,340 @@
+//! Compiling one step's `args` into a filter or an action.
+//!
+//! Everything that can be checked before the first entry is checked here:
+//! regexes compiled, networks and set paths parsed, templates parsed, field
+//! names interned. Each problem is recorded with its place and the step is
+//! dropped; the caller keeps going so that every problem is reported.
+
+use super::args::Args;
+use super::json::Json;
+use super::problem::Problems;
+use crate::actions::dnat::{self, Source, Tuple};
+use crate::actions::{
+    ban, Action, Ban, CounterRaise, CounterReset, DailyReport, DnatCapture, DnatReplace, Email, Log, State,
+};
+use crate::effect::{Backend, Details, Level, ReportLevel};
+use crate::fields::{FieldId, FieldTable};
+use crate::filters::networks::Network;
+use crate::filters::pyregex::PyRegex;
+use crate::filters::{self, Compare, Filter, InList, InNetworks, Number, Op, Operand, Pcre, PcreAny, UserExists};
+use crate::template::Template;
+
+/// What compiling steps needs and produces besides the step itself.
+pub struct Context<'a> {
+    pub fields: &'a mut FieldTable,
+    pub state: &'a mut State,
+    pub problems: &'a mut Problems,
+    /// Regexes compiled, and how many need the backtracking engine.
+    pub regexes: usize,
+    pub backtracking: usize,
+}
+
+impl Context<'_> {
+    fn field(&mut self, args: &mut Args, name: &'static str) -> Option<FieldId> {
+        args.string(name, self.problems).map(|f| self.fields.intern(f))
+    }
+
+    fn opt_field(&mut self, args: &mut Args, name: &'static str) -> Option<FieldId> {
+        args.opt_string(name, self.problems).map(|f| self.fields.intern(f))
+    }
+
+    fn template(&mut self, args: &mut Args, name: &'static str) -> Option<Template> {
+        let text = args.string(name, self.problems)?;
+        Template::parse(text, self.fields).map_err(|e| self.problems.error(&args.at(name), e.to_string())).ok()
+    }
+
+    fn regex(&mut self, args: &Args, arg: &str, pattern: &str) -> Option<PyRegex> {
+        match PyRegex::new(pattern) {
+            Ok(re) => {
+                self.regexes += 1;
+                self.backtracking += usize::from(re.is_backtracking());
+                Some(re)
+            }
+            Err(e) => {
+                self.problems.error(&args.at(arg), format!("{pattern:?}: {e}"));
+                None
+            }
+        }
+    }
+
+    /// The fields receiving a regex's named groups, in its order.
+    fn named_fields(&mut self, re: &PyRegex) -> Vec<FieldId> {
+        re.named_groups().iter().map(|(_, name)| self.fields.intern(name)).collect()
+    }
+}
+
+/// The `&'static` spelling of a known module name.
+fn canonical(name: &str, known: &[&'static str]) -> Option<&'static str> {
+    known.iter().copied().find(|k| *k == name)
+}
+
+/// Compiles a filter; `None` when the name is unknown or an argument is bad
+/// (the problem is recorded).
+pub fn filter(name: &str, args: &mut Args, cx: &mut Context) -> Option<(&'static str, Filter)> {
+    let module = canonical(name, &filters::NAMES)?;
+    let built = match module {
+        "filter_equals" => compare(args, cx, Op::Equals),
+        "filter_lowerOrEquals" => compare(args, cx, Op::LowerOrEquals),
+        "filter_greaterOrEquals" => compare(args, cx, Op::GreaterOrEquals),
+        "filter_in" => in_list(args, cx),
+        "filter_inNetworks" => in_networks(args, cx),
+        "filter_pcre" => pcre(args, cx),
+        "filter_pcreAny" => pcre_any(args, cx),
+        "filter_userExists" => cx.field(args, "field").map(|f| Filter::UserExists(UserExists::new(f))),
+        _ => unreachable!("every name of filters::NAMES is handled"),
+    };
+    built.map(|f| (module, f))
+}
+
+fn compare(args: &mut Args, cx: &mut Context, op: Op) -> Option<Filter> {
+    let field = cx.field(args, "field");
+    let value = match args.get("value") {
+        None => {
+            cx.problems.error(&args.at("value"), "missing mandatory argument (a string or a number)");
+            None
+        }
+        Some(v) => operand(args, "value", v, cx.problems),
+    };
+    Some(Filter::Compare(Compare::new(field?, op, value?)))
+}
+
+fn operand(args: &Args, arg: &str, value: &Json, problems: &mut Problems) -> Option<Operand> {
+    match value {
+        Json::String(s) => Some(Operand::Text(s.clone())),
+        Json::Number(n) => Number::from_json(n).map(Operand::Number),
+        other => {
+            problems.error(&args.at(arg), format!("expected a string or a number, found {}", other.type_name()));
+            None
+        }
+    }
+}
+
+fn in_list(args: &mut Args, cx: &mut Context) -> Option<Filter> {
+    let field = cx.field(args, "field");
+    let values = match args.get("values") {
+        Some(Json::Array(items)) => {
+            let (mut texts, mut numbers, mut ok) = (Vec::new(), Vec::new(), true);
+            for item in items {
+                match operand(args, "values", item, cx.problems) {
+                    Some(Operand::Text(t)) => texts.push(t),
+                    Some(Operand::Number(n)) => numbers.push(n),
+                    None => ok = false,
+                }
+            }
+            ok.then_some((texts, numbers))
+        }
+        Some(other) => {
+            cx.problems.error(&args.at("values"), format!("expected a list, found {}", other.type_name()));
+            None
+        }
+        None => {
+            cx.problems.error(&args.at("values"), "missing mandatory argument (a list of values)");
+            None
+        }
+    };
+    let (texts, numbers) = values?;
+    Some(Filter::In(InList::new(field?, texts, numbers)))
+}
+
+fn in_networks(args: &mut Args, cx: &mut Context) -> Option<Filter> {
+    let field = cx.field(args, "field");
+    let list = args.string_list("nets", cx.problems)?;
+    let mut nets = Vec::with_capacity(list.len());
+    for text in list {
+        match Network::parse(text) {
+            Ok(net) => {
+                if net.has_host_bits() {
+                    cx.problems.warn(&args.at("nets"), format!("{text:?} has host bits set; they are ignored"));
+                }
+                nets.push(net);
+            }
+            Err(e) => cx.problems.error(&args.at("nets"), e),
+        }
+    }
+    Some(Filter::InNetworks(InNetworks::new(field?, nets)))
+}
+
+fn pcre(args: &mut Args, cx: &mut Context) -> Option<Filter> {
+    let field = cx.field(args, "field");
+    let pattern = args.string("re", cx.problems);
+    let save = args.opt_string_list("save", cx.problems).unwrap_or_default();
+    let re = cx.regex(args, "re", pattern?)?;
+    if save.len() > re.group_count() {
+        cx.problems.error(
+            &args.at("save"),
+            format!("{} names to save but the regex has {} groups", save.len(), re.group_count()),
+        );
+        return None;
+    }
+    let save: Vec<FieldId> = save.iter().map(|s| cx.fields.intern(s)).collect();
+    let named = cx.named_fields(&re);
+    Some(Filter::Pcre(Box::new(Pcre::new(field?, re, &save, &named))))
+}
+
+fn pcre_any(args: &mut Args, cx: &mut Context) -> Option<Filter> {
+    let field = cx.field(args, "field");
+    let patterns = args.string_list("re", cx.problems)?;
+    let mut regexes = Vec::with_capacity(patterns.len());
+    let mut all_compiled = true;
+    for pattern in patterns {
+        match cx.regex(args, "re", pattern) {
+            Some(re) => {
+                let named = cx.named_fields(&re);
+                regexes.push((re, named));
+            }
+            None => all_compiled = false,
+        }
+    }
+    if !all_compiled {
+        return None;
+    }
+    Some(Filter::PcreAny(Box::new(PcreAny::new(field?, regexes))))
+}
+
+/// Compiles an action; `None` when the name is unknown or an argument is bad.
+pub fn action(name: &str, args: &mut Args, cx: &mut Context) -> Option<(&'static str, Action)> {
+    let module = canonical(name, &crate::actions::NAMES)?;
+    let built = match module {
+        "action_noop" => Some(Action::Noop),
+        "action_log" => log(args, cx),
+        "action_counterRaise" => counter(args, cx, true),
+        "action_counterReset" => counter(args, cx, false),
+        "action_nftBan" => nft_ban(args, cx),
+        "action_ipsetBan" => ipset_ban(args, cx),
+        "action_email" => {
+            let subject = args.opt_string("subject", cx.problems).map(str::to_owned);
+            cx.template(args, "message").map(|m| Action::Email(Email::new(subject, m)))
+        }
+        "action_dailyReport" => daily_report(args, cx),
+        "action_dnatCapture" => dnat_capture(args, cx),
+        "action_dnatReplace" => dnat_replace(args, cx),
+        _ => unreachable!("every name of actions::NAMES is handled"),
+    };
+    built.map(|a| (module, a))
+}
+
+fn log(args: &mut Args, cx: &mut Context) -> Option<Action> {
+    let level = match args.opt_string("level", cx.problems) {
+        None => Some(Level::Info),
+        Some(name) => Level::from_name(name).or_else(|| {
+            let msg = format!("unknown level {name:?}; expected one of {}", Level::NAMES.join(", "));
+            cx.problems.error(&args.at("level"), msg);
+            None
+        }),
+    };
+    let message = cx.template(args, "message");
+    Some(Action::Log(Log::new(level?, message?)))
+}
+
+fn counter(args: &mut Args, cx: &mut Context, raise: bool) -> Option<Action> {
+    let category = args.string("counter", cx.problems).map(|c| cx.state.counters.category(c));
+    let key = cx.field(args, "for");
+    let seconds = args.opt_seconds(if raise { "keepSeconds" } else { "graceSeconds" }, cx.problems);
+    let save = cx.opt_field(args, "save");
+    if let Some(id) = save {
+        cx.fields.mark_numeric(id);
+    }
+    Some(match raise {
+        true => Action::CounterRaise(CounterRaise::new(category?, key?, seconds, save)),
+        false => Action::CounterReset(CounterReset::new(category?, key?, seconds, save)),
+    })
+}
+
+fn set_name(
+    args: &mut Args,
+    cx: &mut Context,
+    name: &'static str,
+    check: impl Fn(&str) -> Result<String, String>,
+) -> Option<String> {
+    let text = args.string(name, cx.problems)?;
+    check(text).map_err(|e| cx.problems.error(&args.at(name), e)).ok()
+}
+
+fn nft_ban(args: &mut Args, cx: &mut Context) -> Option<Action> {
+    let ip = cx.field(args, "IP");
+    let v4 = set_name(args, cx, "nftSetIPv4", ban::nft_set_path);
+    let v6 = set_name(args, cx, "nftSetIPv6", ban::nft_set_path);
+    for (set, arg, for_ipv6) in [(&v4, "nftSetIPv4", false), (&v6, "nftSetIPv6", true)] {
+        if let Some(warning) = set.as_deref().and_then(|s| ban::nft_family_warning(s, for_ipv6)) {
+            cx.problems.warn(&args.at(arg), warning);
+        }
+    }
+    let secs = args.opt_seconds("banSeconds", cx.problems);
+    Some(Action::Ban(Ban::new(Backend::Nft, ip?, v4?, v6?, secs)))
+}
+
+fn ipset_ban(args: &mut Args, cx: &mut Context) -> Option<Action> {
+    let ip = cx.field(args, "IP");
+    let v4 = set_name(args, cx, "ipSetIPv4", ban::ipset_name);
+    let v6 = set_name(args, cx, "ipSetIPv6", ban::ipset_name);
+    let secs = args.opt_seconds("banSeconds", cx.problems);
+    Some(Action::Ban(Ban::new(Backend::Ipset, ip?, v4?, v6?, secs)))
+}
+
+fn daily_report(args: &mut Args, cx: &mut Context) -> Option<Action> {
+    let level = args.string("level", cx.problems).and_then(|name| {
+        ReportLevel::from_name(name).or_else(|| {
+            let msg = format!("unknown level {name:?}; expected one of {}", ReportLevel::NAMES.join(", "));
+            cx.problems.error(&args.at("level"), msg);
+            None
+        })
+    });
+    let details = match args.opt_string("details", cx.problems) {
+        None => Some(Details::All),
+        Some(name) => Details::from_name(name).or_else(|| {
+            let msg = format!("unknown details {name:?}; expected one of {}", Details::NAMES.join(", "));
+            cx.problems.error(&args.at("details"), msg);
+            None
+        }),
+    };
+    let message = cx.template(args, "message");
+    Some(Action::DailyReport(DailyReport::new(level?, details?, message?)))
+}
+
+const TUPLE: [(&str, &str); 4] =
+    [("addr", "addrValue"), ("port", "portValue"), ("daddr", "daddrValue"), ("dport", "dportValue")];
+
+fn dnat_capture(args: &mut Args, cx: &mut Context) -> Option<Action> {
+    let saddr = cx.field(args, "saddr");
+    let sport = cx.opt_field(args, "sport");
+    let mut tuple: Tuple<Source> = Default::default();
+    for (slot, (field_arg, value_arg)) in tuple.iter_mut().zip(TUPLE) {
+        let field = cx.opt_field(args, field_arg);
+        let value = args.opt_string(value_arg, cx.problems);
+        *slot = match (field, value) {
+            (Some(_), Some(_)) => {
+                let msg = format!("give either {field_arg:?} (a field) or {value_arg:?} (a value), not both");
+                cx.problems.error(&args.at(value_arg), msg);
+                None
+            }
+            (Some(f), None) => Some(Source::Field(f)),
+            (None, Some(v)) => Some(Source::Value(v.to_owned())),
+            (None, None) => None,
+        };
+    }
+    if tuple[0].is_none() {
+        cx.problems.error(args.location(), "one of \"addr\" or \"addrValue\" is mandatory");
+        return None;
+    }
+    let keep = args.opt_seconds("keepSeconds", cx.problems).unwrap_or(dnat::DEFAULT_KEEP_SECONDS);
+    Some(Action::DnatCapture(DnatCapture::new(saddr?, sport, tuple, keep)))
+}
+
+fn dnat_replace(args: &mut Args, cx: &mut Context) -> Option<Action> {
+    let mut tuple: Tuple<FieldId> = [None; 4];
+    for (slot, (field_arg, _)) in tuple.iter_mut().zip(TUPLE) {
+        *slot = cx.opt_field(args, field_arg);
+    }
+    let saddr_into = cx.opt_field(args, "saddrInto");
+    let sport_into = cx.opt_field(args, "sportInto");
+    let mut ok = true;
+    if tuple.iter().all(Option::is_none) {
+        cx.problems.error(args.location(), "at least one of \"addr\", \"port\", \"daddr\", \"dport\" is mandatory");
+        ok = false;
+    }
+    if saddr_into.is_none() && sport_into.is_none() {
+        cx.problems.error(args.location(), "at least one of \"saddrInto\", \"sportInto\" is mandatory");
+        ok = false;
+    }
+    ok.then(|| Action::DnatReplace(DnatReplace::new(tuple, saddr_into, sport_into)))
+}

@@ -1,0 +1,28 @@
+//! banwarden: watches the systemd journal and bans abusive IP addresses.
+//!
+//! The architecture, one line per module, dependencies pointing down:
+//!
+//! - [`cmd`]: one file per subcommand (`check`, `replay`); the only users of `anyhow`
+//! - [`config`]: the Pyruse JSON format, read and validated into a [`workflow::Workflow`]
+//! - [`workflow`]: the chains linked into one static graph of steps, and running an entry through it
+//! - [`filters`]: one file per filter kind; pure functions of the entry
+//! - [`actions`]: one file per action kind; they change the entry or state and emit [`effect::Effect`]s
+//! - [`effect`]: what an action wants done to the outside world (log, ban, mail)
+//! - [`template`]: Python `str.format` templates, parsed once
+//! - [`journal`]: entry readers (journal export format, `journalctl -o json` lines)
+//! - [`entry`]: one record: interned fields as text, plus its time
+//! - [`fields`]: field names interned into small ids
+//! - [`time`]: rendering of journal timestamps the way Pyruse printed them
+
+pub mod actions;
+pub mod cli;
+pub mod cmd;
+pub mod config;
+pub mod effect;
+pub mod entry;
+pub mod fields;
+pub mod filters;
+pub mod journal;
+pub mod template;
+pub mod time;
+pub mod workflow;

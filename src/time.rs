@@ -1,0 +1,197 @@
+//! Wall time: rendering journal timestamps the way Pyruse printed them, and
+//! the clock.
+//!
+//! Pyruse saw `__REALTIME_TIMESTAMP` as a timezone-aware `datetime` and
+//! printed it with `str()`, so that is the text users find in their logs,
+//! mails and reports: `2025-01-01 00:00:24.931461+00:00`, in the machine's
+//! local time with its UTC offset. The functions here reproduce that text.
+//!
+//! The [`Clock`] trait is the only way the crate reads the current time:
+//! nothing else calls `SystemTime::now()`, so every time-dependent behaviour
+//! (a ban's start, the report schedule) can be tested with a [`FixedClock`].
+
+use std::fmt::{self, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use chrono::{DateTime, Datelike, Local, Offset, TimeZone, Timelike};
+
+/// Source of "now" for the few things that need wall time (a ban's start,
+/// report schedule).
+pub trait Clock: Send + Sync {
+    /// Microseconds since the Unix epoch, the unit of `__REALTIME_TIMESTAMP`.
+    fn now_us(&self) -> u64;
+}
+
+/// The machine's real-time clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_us(&self) -> u64 {
+        // A clock set before 1970 is broken; the epoch is as good an answer as any.
+        SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+    }
+}
+
+/// A clock that only moves when told to, for tests. Atomic so that it can be
+/// shared (`Arc<FixedClock>`) with the code under test and moved from outside.
+#[derive(Debug, Default)]
+pub struct FixedClock(pub AtomicU64);
+
+impl FixedClock {
+    pub fn new(now_us: u64) -> FixedClock {
+        FixedClock(AtomicU64::new(now_us))
+    }
+
+    pub fn set(&self, now_us: u64) {
+        self.0.store(now_us, Ordering::Relaxed);
+    }
+
+    pub fn advance(&self, by_us: u64) {
+        self.0.fetch_add(by_us, Ordering::Relaxed);
+    }
+}
+
+impl Clock for FixedClock {
+    fn now_us(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Renders like Python's `str(datetime)` of a timezone-aware datetime:
+/// `2025-01-01 00:00:24.931461+00:00`; the `.ffffff` part omitted when
+/// microseconds are 0; offset as `+HH:MM` (and `+HH:MM:SS` if it has seconds,
+/// as Python does).
+pub fn format_python_datetime(time_us: u64, utc_offset_secs: i32) -> String {
+    let mut out = String::with_capacity(32);
+    let _ = write_python_datetime(&mut out, time_us, utc_offset_secs);
+    out
+}
+
+/// The same in the machine's local time zone at that instant (chrono's
+/// `Local`, which honours `TZ`).
+pub fn format_local(time_us: u64) -> String {
+    let mut out = String::with_capacity(32);
+    let _ = write_local(&mut out, time_us);
+    out
+}
+
+/// [`format_local`] into any writer, for callers that must not allocate.
+pub fn write_local(out: &mut impl Write, time_us: u64) -> fmt::Result {
+    write_python_datetime(out, time_us, local_offset_secs(time_us))
+}
+
+/// [`format_python_datetime`] into any writer.
+pub fn write_python_datetime(out: &mut impl Write, time_us: u64, utc_offset_secs: i32) -> fmt::Result {
+    let local_us = i64::try_from(time_us).ok().and_then(|us| us.checked_add(i64::from(utc_offset_secs) * 1_000_000));
+    let Some(t) = local_us.and_then(DateTime::from_timestamp_micros) else {
+        // Past chrono's calendar (some 262,000 years away; Python stops at
+        // year 9999). The raw number at least loses nothing.
+        return write!(out, "{time_us}");
+    };
+    write!(out, "{:04}-{:02}-{:02} {:02}:{:02}:{:02}", t.year(), t.month(), t.day(), t.hour(), t.minute(), t.second())?;
+    let micros = time_us % 1_000_000;
+    if micros != 0 {
+        write!(out, ".{micros:06}")?;
+    }
+    let sign = if utc_offset_secs < 0 { '-' } else { '+' };
+    let offset = utc_offset_secs.unsigned_abs();
+    let (hours, minutes, seconds) = (offset / 3600, offset / 60 % 60, offset % 60);
+    write!(out, "{sign}{hours:02}:{minutes:02}")?;
+    if seconds != 0 {
+        write!(out, ":{seconds:02}")?;
+    }
+    Ok(())
+}
+
+/// The local zone's offset from UTC at that instant (it changes with DST).
+fn local_offset_secs(time_us: u64) -> i32 {
+    // An instant always has exactly one local time, so `single` only fails
+    // for instants chrono cannot represent; UTC is the harmless fallback.
+    i64::try_from(time_us)
+        .ok()
+        .and_then(|us| Local.timestamp_micros(us).single())
+        .map_or(0, |t| t.offset().fix().local_minus_utc())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T: u64 = 1_735_689_624_931_461; // 2025-01-01 00:00:24.931461 UTC
+
+    #[test]
+    fn python_str_of_aware_datetime() {
+        // Each expected value is what Python 3.11 prints for the same datetime.
+        assert_eq!(format_python_datetime(T, 0), "2025-01-01 00:00:24.931461+00:00");
+        assert_eq!(format_python_datetime(T, 3600), "2025-01-01 01:00:24.931461+01:00");
+        assert_eq!(format_python_datetime(T, -(5 * 3600 + 30 * 60)), "2024-12-31 18:30:24.931461-05:30");
+        assert_eq!(format_python_datetime(T, 3601), "2025-01-01 01:00:25.931461+01:00:01");
+        assert_eq!(format_python_datetime(T, -3601), "2024-12-31 23:00:23.931461-01:00:01");
+    }
+
+    #[test]
+    fn whole_seconds_have_no_fraction() {
+        assert_eq!(format_python_datetime(1_735_689_624_000_000, 0), "2025-01-01 00:00:24+00:00");
+        assert_eq!(format_python_datetime(5, 0), "1970-01-01 00:00:00.000005+00:00");
+        assert_eq!(format_python_datetime(0, 0), "1970-01-01 00:00:00+00:00");
+    }
+
+    #[test]
+    fn out_of_calendar_times_render_raw() {
+        assert_eq!(format_python_datetime(u64::MAX, 0), u64::MAX.to_string());
+    }
+
+    #[test]
+    fn local_uses_the_local_offset_of_that_instant() {
+        for t in [T, T + 182 * 86_400 * 1_000_000] {
+            let offset = Local.timestamp_micros(t as i64).unwrap().offset().fix().local_minus_utc();
+            assert_eq!(format_local(t), format_python_datetime(t, offset));
+        }
+    }
+
+    /// Runs `local_in_child` in a child process with `TZ` set: the variable is
+    /// process-wide, and tests run in parallel threads.
+    #[test]
+    fn local_honours_tz() {
+        let cases = [
+            // POSIX TZ strings need no tzdata; note their inverted sign.
+            ("UTC0", T, "2025-01-01 00:00:24.931461+00:00"),
+            ("IST-5:30", T, "2025-01-01 05:30:24.931461+05:30"),
+            ("EST5EDT,M3.2.0,M11.1.0", T, "2024-12-31 19:00:24.931461-05:00"),
+            ("EST5EDT,M3.2.0,M11.1.0", 1_751_328_000_000_000, "2025-06-30 20:00:00-04:00"),
+        ];
+        let exe = std::env::current_exe().unwrap();
+        for (tz, t, expected) in cases {
+            let child = std::process::Command::new(&exe)
+                .args(["--exact", "time::tests::local_in_child"])
+                .env("TZ", tz)
+                .env("BW_TIME_CHILD", format!("{t} {expected}"))
+                .output()
+                .unwrap();
+            let report = String::from_utf8_lossy(&child.stdout);
+            // "1 passed" also proves the filter found the test.
+            assert!(child.status.success() && report.contains("1 passed"), "TZ={tz}: expected {expected}\n{report}");
+        }
+    }
+
+    #[test]
+    fn local_in_child() {
+        let Ok(case) = std::env::var("BW_TIME_CHILD") else { return };
+        let (t, expected) = case.split_once(' ').unwrap();
+        assert_eq!(format_local(t.parse().unwrap()), expected);
+    }
+
+    #[test]
+    fn fixed_clock_moves_when_told() {
+        let clock = FixedClock::new(10);
+        assert_eq!(clock.now_us(), 10);
+        clock.advance(5);
+        assert_eq!(clock.now_us(), 15);
+        clock.set(3);
+        assert_eq!(clock.now_us(), 3);
+        let dynamic: &dyn Clock = &SystemClock;
+        assert!(dynamic.now_us() > T, "the system clock is past 2025");
+    }
+}

@@ -1,0 +1,159 @@
+//! The real binary, driven as an administrator would.
+
+use super::util::{banwarden, golden, json_files, root, text};
+
+#[test]
+fn every_shipped_configuration_is_valid() {
+    let mut files = json_files(&root().join("examples"));
+    files.extend(json_files(&root().join("etc")));
+    assert!(files.len() >= 3, "{files:?}");
+    for file in files {
+        let out = banwarden(&["check", "--config", file.to_str().unwrap()], b"");
+        assert!(out.status.success(), "{}: {}", file.display(), text(&out.stderr));
+        assert!(text(&out.stdout).contains(": valid: "), "{}", text(&out.stdout));
+        assert!(!text(&out.stderr).contains("error"), "{}: {}", file.display(), text(&out.stderr));
+    }
+}
+
+#[test]
+fn check_lists_every_problem_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.json");
+    std::fs::write(
+        &path,
+        r#"{"actions": {
+            "a": [{"filter": "filter_pcre", "args": {"field": "MESSAGE", "re": "(?P<ip>"}, "then": "nowhere"}],
+            "b": [{"action": "action_ban"}, {"filter": "filter_equals", "args": {"field": "x"}}]
+        }}"#,
+    )
+    .unwrap();
+    let out = banwarden(&["check", "--config", path.to_str().unwrap()], b"");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error: ")).collect();
+    assert_eq!(errors.len(), 4, "{stderr}");
+    assert!(errors[0].starts_with(r#"error: chain "a", step 0 (filter_pcre), arg "re": "#), "{stderr}");
+    assert!(
+        errors[1].contains(r#"unknown action "action_ban"; nearest known: "action_log", "action_nftBan""#),
+        "{stderr}"
+    );
+    assert!(
+        errors[2].contains(r#"chain "b", step 1 (filter_equals), arg "value": missing mandatory argument"#),
+        "{stderr}"
+    );
+    assert!(errors[3].contains(r#"arg "then": no chain is labelled "nowhere""#), "{stderr}");
+    assert!(stderr.contains("invalid: 4 error(s)"), "{stderr}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn check_reports_malformed_json_with_its_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("broken.json");
+    std::fs::write(&path, "{\n  \"actions\": {\n    \"a\": [\n  }\n}\n").unwrap();
+    let out = banwarden(&["check", "--config", path.to_str().unwrap()], b"");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("broken.json: line 4, column 3: "), "{}", text(&out.stderr));
+}
+
+#[test]
+fn check_of_a_missing_file_exits_2() {
+    let out = banwarden(&["check", "--config", "/nonexistent/banwarden.json"], b"");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("cannot read /nonexistent/banwarden.json"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn bad_usage_exits_2() {
+    let out = banwarden(&["replay", "--no-such-flag"], b"");
+    assert_eq!(out.status.code(), Some(2));
+}
+
+/// The demo: the recorded attack through examples/recidive.json. Each
+/// stage of the escalation appears in order: 1 h bans, the 30-day ban on
+/// the third ban in a week, the permanent ban on the fourth in a year.
+#[test]
+fn replay_of_the_demo_attack() {
+    let out = banwarden(&["replay", "--config", "examples/recidive.json", "--input", "examples/attack.export"], b"");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    golden("recidive-attack.jsonl", &stdout);
+    let bans: Vec<&str> = stdout.lines().filter(|l| l.contains("action_nftBan")).collect();
+    let for_attacker: Vec<&str> = bans.iter().copied().filter(|l| l.contains("\"203.0.113.50\"")).collect();
+    assert_eq!(for_attacker.len(), 6, "4 hourly bans, one 30-day ban, one permanent: {stdout}");
+    assert!(for_attacker[3].contains("\"banSeconds\":2592000"), "{}", for_attacker[3]);
+    assert!(!for_attacker[5].contains("banSeconds"), "the last is permanent: {}", for_attacker[5]);
+    assert!(bans.iter().any(|l| l.contains("\"2001:db8::bad\"") && l.contains("ip6 banwarden ssh_ban6")));
+    assert!(bans.iter().any(|l| l.contains("\"198.51.100.77\"") && l.contains("ip banwarden ssh_ban4")));
+    assert!(!stdout.contains("192.168.1.10"), "allow-listed");
+    assert!(!stdout.contains("198.51.100.23"), "below the threshold");
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("replay: 49 entries read, 0 malformed skipped"), "{stderr}");
+}
+
+#[test]
+fn replay_reads_json_lines_binary_values_and_skips_garbage() {
+    let config = r#"{"actions": {"sshd": [
+        {"filter": "filter_pcre", "args": {"field": "MESSAGE", "re": "^Invalid user (?P<user>\\S+) from (?P<ip>\\S+)"}},
+        {"action": "action_log", "args": {"message": "user {user} from {ip} at {__REALTIME_TIMESTAMP}"}}
+    ]}}"#;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.json");
+    std::fs::write(&path, config).unwrap();
+    // "josé" in ISO-8859-1, as journalctl -o json prints a non-UTF-8 value.
+    let latin1: Vec<String> = b"Invalid user jos\xe9 from 192.0.2.1 port 22".iter().map(|b| b.to_string()).collect();
+    let input = format!(
+        "{{\"__REALTIME_TIMESTAMP\":\"1763726400000000\",\"MESSAGE\":[{}]}}\nnot json at all\n{{\"__REALTIME_TIMESTAMP\":\"1763726401000000\",\"MESSAGE\":\"Invalid user bob from 192.0.2.2 port 22\"}}\n",
+        latin1.join(",")
+    );
+    let out = banwarden(&["replay", "--config", path.to_str().unwrap()], input.as_bytes());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert!(lines[0].contains("user josé from 192.0.2.1 at 2025-11-21 "), "{}", lines[0]);
+    assert!(lines[1].contains("user bob from 192.0.2.2"), "{}", lines[1]);
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("2 entries read, 1 malformed skipped"), "{stderr}");
+}
+
+#[test]
+fn replay_trace_shows_each_step() {
+    let out = banwarden(
+        &["replay", "--trace", "--config", "examples/recidive.json", "--input", "examples/attack.export"],
+        b"",
+    );
+    assert!(out.status.success());
+    let stderr = text(&out.stderr);
+    let first = stderr.lines().find(|l| l.starts_with("entry 1: ")).expect("a trace line per entry");
+    assert_eq!(
+        first,
+        r#"entry 1: "Route sshd entries"[0] filter_equals fail -> "Route banwarden's own entries"[0] filter_equals fail -> "Discard everything else"[0] action_noop done"#
+    );
+    assert!(
+        stderr.lines().any(|l| l.starts_with("entry ")
+            && l.contains("(logged): ")
+            && l.contains(r#""sshd recidive"[0] filter_pcre pass"#)),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_hostile_line_is_an_error_for_its_entry_only() {
+    let config = r#"{"actions": {"a": [
+        {"filter": "filter_pcre", "args": {"field": "MESSAGE", "re": "from (?P<ip>\\S+)$"}},
+        {"action": "action_nftBan", "args": {"IP": "ip", "nftSetIPv4": "t s4", "nftSetIPv6": "ip6 t s6"}}
+    ]}}"#;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.json");
+    std::fs::write(&path, config).unwrap();
+    let input = "{\"MESSAGE\":\"login from 1.2.3.4;reboot\"}\n{\"MESSAGE\":\"login from 192.0.2.9\"}\n";
+    let out = banwarden(&["replay", "--config", path.to_str().unwrap()], input.as_bytes());
+    assert!(out.status.success());
+    assert_eq!(text(&out.stdout), "{\"action\":\"action_nftBan\",\"IP\":\"192.0.2.9\",\"set\":\"ip t s4\"}\n");
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(r#"error: chain "a", step 1 (action_nftBan): field "ip" holds "1.2.3.4;reboot", which is not an IP address; entry stopped"#),
+        "{stderr}"
+    );
+}
