@@ -210,3 +210,72 @@ fn no_panic_on_odd_input() {
         let _ = compile(text, "odd.json");
     }
 }
+
+/// Random damage to a real configuration: every variant must compile or be
+/// refused with problems, never panic. Structural mutations replace a node of
+/// the JSON tree with another value; textual ones cut or flip bytes.
+#[test]
+fn mutated_configurations_never_panic() {
+    let text = include_str!("../../examples/recidive.json");
+    let original: serde_json::Value = serde_json::from_str(text).unwrap();
+    let mut seed = 0x853c_49e6_748f_ea9b_u64;
+    let mut next = move |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    let replacements = [
+        serde_json::json!(null),
+        serde_json::json!(true),
+        serde_json::json!(-1),
+        serde_json::json!(1.5e300),
+        serde_json::json!(""),
+        serde_json::json!("(?P<x>"),
+        serde_json::json!("{"),
+        serde_json::json!("Discard"),
+        serde_json::json!([]),
+        serde_json::json!([1, "x", null]),
+        serde_json::json!({}),
+        serde_json::json!({"filter": "filter_pcre"}),
+    ];
+    fn nodes(v: &serde_json::Value, out: &mut Vec<String>, path: String) {
+        out.push(path.clone());
+        match v {
+            serde_json::Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    nodes(item, out, format!("{path}/{i}"));
+                }
+            }
+            serde_json::Value::Object(map) => {
+                for (k, item) in map {
+                    nodes(item, out, format!("{path}/{}", k.replace('~', "~0").replace('/', "~1")));
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut paths = Vec::new();
+    nodes(&original, &mut paths, String::new());
+    for _ in 0..600 {
+        let mut mutated = original.clone();
+        for _ in 0..1 + next(3) {
+            let path = &paths[next(paths.len())];
+            if let Some(node) = mutated.pointer_mut(path) {
+                *node = replacements[next(replacements.len())].clone();
+            }
+        }
+        let _ = compile(&mutated.to_string(), "mutated.json");
+    }
+    let bytes = text.as_bytes();
+    for _ in 0..600 {
+        let mut damaged = bytes[..next(bytes.len())].to_vec();
+        for _ in 0..next(4) {
+            if !damaged.is_empty() {
+                let at = next(damaged.len());
+                damaged[at] = b"{}[]\",:\\x0 "[next(11)];
+            }
+        }
+        let _ = compile(&String::from_utf8_lossy(&damaged), "damaged.json");
+    }
+}
