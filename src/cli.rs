@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::DEFAULT_PATH;
+use crate::journal::sd::Source;
 
 #[derive(Debug, Parser)]
 #[command(name = "banwarden", version, about = "Watches the systemd journal and bans abusive IP addresses")]
@@ -23,13 +24,76 @@ pub enum Command {
     Check,
     /// Run recorded journal entries through the rules, printing what would be done
     Replay(ReplayArgs),
+    /// Follow the journal and judge every new entry (the daemon)
+    Run(RunArgs),
+}
+
+/// Which journal to read; the system journal when none is given.
+#[derive(Clone, Debug, Default, Args)]
+pub struct JournalArgs {
+    /// Read a journal namespace (as `journalctl --namespace`)
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["journal_dir", "journal_file"])]
+    pub journal_namespace: Option<String>,
+
+    /// Read every journal file in a directory (e.g. gathered by systemd-journal-remote)
+    #[arg(long, value_name = "DIR", conflicts_with = "journal_file")]
+    pub journal_dir: Option<PathBuf>,
+
+    /// Read these journal files (repeatable)
+    #[arg(long, value_name = "FILE")]
+    pub journal_file: Vec<PathBuf>,
+
+    /// With the system journal, read the users' journals too
+    #[arg(long)]
+    pub user_journals: bool,
+}
+
+impl JournalArgs {
+    /// Whether a journal was named at all.
+    pub fn given(&self) -> bool {
+        self.journal_namespace.is_some() || self.journal_dir.is_some() || !self.journal_file.is_empty()
+    }
+
+    pub fn source(&self) -> Source {
+        if let Some(name) = &self.journal_namespace {
+            Source::Namespace(name.clone())
+        } else if let Some(dir) = &self.journal_dir {
+            Source::Directory(dir.clone())
+        } else if !self.journal_file.is_empty() {
+            Source::Files(self.journal_file.clone())
+        } else {
+            Source::System { users: self.user_journals }
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub journal: JournalArgs,
+
+    /// Start at the end of the journal, ignoring the saved position
+    #[arg(long)]
+    pub from_tail: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
-    /// Entries in journal export format or JSON lines (`journalctl -o export|json`); stdin when absent
-    #[arg(long, short = 'i', value_name = "FILE")]
+    /// Entries in journal export format or JSON lines (`journalctl -o export|json`); stdin when
+    /// neither this nor a journal is given
+    #[arg(long, short = 'i', value_name = "FILE", conflicts_with_all = ["journal_namespace", "journal_dir", "journal_file"])]
     pub input: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub journal: JournalArgs,
+
+    /// Only entries at or after this time ("2025-11-21 13:00", "2025-11-21T12:00:00Z", "@1763726400", "-2h")
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+
+    /// Only entries before this time (same forms as --since)
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
 
     /// Print the path of each entry through the chains on stderr
     #[arg(long)]

@@ -2,14 +2,16 @@
 //!
 //! The architecture, one line per module, dependencies pointing down:
 //!
-//! - [`cmd`]: one file per subcommand (`check`, `replay`); the only users of `anyhow`
+//! - [`cmd`]: one file per subcommand (`check`, `replay`, `run`); the only users of `anyhow`
+//! - [`daemon`]: the event loop of `run`: journal in, effects out, position saved
+//! - [`diag`]: banwarden's own diagnostics, and the observer reporting step errors
 //! - [`config`]: the Pyruse JSON format, read and validated into a [`workflow::Workflow`]
 //! - [`workflow`]: the chains linked into one static graph of steps, and running an entry through it
 //! - [`filters`]: one file per filter kind; pure functions of the entry
 //! - [`actions`]: one file per action kind; they change the entry or state and emit [`effect::Effect`]s
 //! - [`effect`]: what an action wants done to the outside world (log, ban, mail)
 //! - [`template`]: Python `str.format` templates, parsed once
-//! - [`journal`]: entry readers (journal export format, `journalctl -o json` lines)
+//! - [`journal`]: the sd-journal reader and writer, the saved cursor, export and JSON-lines readers
 //! - [`entry`]: one record: interned fields as text, plus its time
 //! - [`fields`]: field names interned into small ids
 //! - [`time`]: rendering of journal timestamps the way Pyruse printed them
@@ -18,6 +20,8 @@ pub mod actions;
 pub mod cli;
 pub mod cmd;
 pub mod config;
+pub mod daemon;
+pub mod diag;
 pub mod effect;
 pub mod entry;
 pub mod fields;

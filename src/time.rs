@@ -115,6 +115,71 @@ fn local_offset_secs(time_us: u64) -> i32 {
         .map_or(0, |t| t.offset().fix().local_minus_utc())
 }
 
+/// Parses a time given on the command line (`--since`, `--until`), as
+/// microseconds since the epoch: `@SECONDS`, RFC 3339
+/// (`2025-11-21T12:00:00Z`), local `YYYY-MM-DD[ HH:MM[:SS]]`, `now`,
+/// `today`, `yesterday`, or relative to `now_us`: `-2h`, `-30min`, `-1d`,
+/// `+10s` (units s, min, h, d, w, as systemd.time(7) spells them).
+pub fn parse_time(text: &str, now_us: u64) -> Result<u64, String> {
+    use chrono::{Local, NaiveDate, NaiveDateTime, TimeZone};
+    let t = text.trim();
+    let bad = || {
+        format!(
+            "{text:?} is not a time: try \"2025-11-21 13:00\", \"2025-11-21T12:00:00Z\", \"@1763726400\" or \"-2h\""
+        )
+    };
+    let from_local = |naive: NaiveDateTime| -> Result<u64, String> {
+        let local = Local.from_local_datetime(&naive).earliest().ok_or_else(bad)?;
+        u64::try_from(local.timestamp_micros()).map_err(|_| bad())
+    };
+    let midnight = |days_back: u64| -> Result<u64, String> {
+        let now = Local.timestamp_micros(now_us as i64).single().ok_or_else(bad)?;
+        let day = now.date_naive() - chrono::Days::new(days_back);
+        from_local(day.and_hms_opt(0, 0, 0).expect("midnight exists"))
+    };
+    match t {
+        "now" => return Ok(now_us),
+        "today" => return midnight(0),
+        "yesterday" => return midnight(1),
+        _ => {}
+    }
+    if let Some(secs) = t.strip_prefix('@') {
+        let secs: f64 = secs.parse().map_err(|_| bad())?;
+        return if (0.0..1e13).contains(&secs) { Ok((secs * 1e6).round() as u64) } else { Err(bad()) };
+    }
+    if let Some(sign) = t.chars().next().filter(|c| *c == '-' || *c == '+') {
+        let body = &t[1..];
+        let split = body.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+        let n: u64 = body[..split].parse().map_err(|_| bad())?;
+        let unit_us: u64 = match body[split..].trim() {
+            "s" | "sec" | "second" | "seconds" => 1_000_000,
+            "m" | "min" | "minute" | "minutes" => 60_000_000,
+            "h" | "hour" | "hours" => 3_600_000_000,
+            "d" | "day" | "days" => 86_400_000_000,
+            "w" | "week" | "weeks" => 604_800_000_000,
+            _ => return Err(bad()),
+        };
+        let delta = n.checked_mul(unit_us).ok_or_else(bad)?;
+        return if sign == '-' {
+            now_us.checked_sub(delta).ok_or_else(bad)
+        } else {
+            now_us.checked_add(delta).ok_or_else(bad)
+        };
+    }
+    if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(t) {
+        return u64::try_from(dt.timestamp_micros()).map_err(|_| bad());
+    }
+    for format in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M"] {
+        if let Ok(naive) = NaiveDateTime::parse_from_str(t, format) {
+            return from_local(naive);
+        }
+    }
+    if let Ok(date) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+        return from_local(date.and_hms_opt(0, 0, 0).expect("midnight exists"));
+    }
+    Err(bad())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,5 +258,31 @@ mod tests {
         assert_eq!(clock.now_us(), 3);
         let dynamic: &dyn Clock = &SystemClock;
         assert!(dynamic.now_us() > T, "the system clock is past 2025");
+    }
+
+    #[test]
+    fn parse_command_line_times() {
+        let now = 1_763_726_400_000_000; // 2025-11-21T12:00:00Z
+        assert_eq!(parse_time("@1763726400", now), Ok(now));
+        assert_eq!(parse_time("@1.5", now), Ok(1_500_000));
+        assert_eq!(parse_time("2025-11-21T12:00:00Z", now), Ok(now));
+        assert_eq!(parse_time("2025-11-21T13:00:00+01:00", now), Ok(now));
+        assert_eq!(parse_time("now", now), Ok(now));
+        assert_eq!(parse_time("-2h", now), Ok(now - 7_200_000_000));
+        assert_eq!(parse_time("-30min", now), Ok(now - 1_800_000_000));
+        assert_eq!(parse_time("+1d", now), Ok(now + 86_400_000_000));
+        // Local forms: the same instant as chrono's reading of local time.
+        let local = chrono::NaiveDate::from_ymd_opt(2025, 11, 21).unwrap().and_hms_opt(13, 0, 0).unwrap();
+        let expected =
+            chrono::TimeZone::from_local_datetime(&chrono::Local, &local).earliest().unwrap().timestamp_micros() as u64;
+        assert_eq!(parse_time("2025-11-21 13:00", now), Ok(expected));
+        assert_eq!(parse_time("2025-11-21 13:00:00", now), Ok(expected));
+        assert!(parse_time("2025-11-21", now).unwrap() <= expected);
+        assert!(parse_time("today", now).unwrap() <= now);
+        assert!(parse_time("yesterday", now).unwrap() < parse_time("today", now).unwrap());
+        for bad in ["", "soon", "-2", "-2y", "@x", "2025-13-01", "@-5"] {
+            let err = parse_time(bad, now).unwrap_err();
+            assert!(err.contains("is not a time"), "{bad}: {err}");
+        }
     }
 }

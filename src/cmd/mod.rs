@@ -3,6 +3,7 @@
 
 mod check;
 mod replay;
+mod run;
 
 use std::process::ExitCode;
 
@@ -16,6 +17,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check => Ok(check::run(&cli.config)),
         Command::Replay(args) => replay::run(&cli.config, &args),
+        Command::Run(args) => run::run(&cli.config, &args),
     }
 }
 

@@ -1,6 +1,8 @@
 //! `banwarden replay`: a dry run of recorded entries through the rules.
 //!
-//! Entries come in journal export format or as JSON lines. Every effect is
+//! Entries come from a journal (a namespace, a directory, files, read with
+//! libsystemd) or from a stream in journal export format or JSON lines,
+//! optionally limited to a time window. Every effect is
 //! printed on stdout as one JSON object per line, in order. What
 //! `action_log` writes is fed back as a new entry right after the entry that
 //! caused it, the way the journal would deliver it to the daemon, so that
@@ -19,31 +21,64 @@ use anyhow::Context as _;
 use super::{load_config, EXIT_INVALID};
 use crate::cli::ReplayArgs;
 use crate::config::Settings;
+use crate::diag::StepErrors;
 use crate::effect::{Effect, Level};
 use crate::entry::Entry;
 use crate::fields::{MESSAGE, PRIORITY, SYSLOG_IDENTIFIER};
+use crate::journal::sd::JournalReader;
 use crate::journal::{RecordError, RecordReader};
-use crate::workflow::{Observer, Outcome, Step, Workflow};
+use crate::time::{parse_time, Clock, SystemClock};
+use crate::workflow::Workflow;
 
 /// How many times a logged message may trigger another logged message
 /// before replay decides the configuration logs in a loop.
 const MAX_FEEDBACK_DEPTH: u32 = 16;
-/// Run-time errors printed per step before they are only counted.
-const ERRORS_SHOWN_PER_STEP: u64 = 5;
+
+/// Entries judged: those at or after `since` and before `until`.
+#[derive(Clone, Copy, Default)]
+struct Window {
+    since: Option<u64>,
+    until: Option<u64>,
+}
+
+impl Window {
+    fn contains(&self, time_us: u64) -> bool {
+        self.since.is_none_or(|s| time_us >= s) && self.until.is_none_or(|u| time_us < u)
+    }
+}
 
 pub fn run(config_path: &Path, args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     let Some(config) = load_config(config_path) else { return Ok(ExitCode::from(EXIT_INVALID)) };
-    let input: Box<dyn BufRead> = match &args.input {
-        Some(path) => {
-            let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-            Box::new(BufReader::with_capacity(1 << 16, file))
+    let now = SystemClock.now_us();
+    let parse = |text: &Option<String>| text.as_deref().map(|t| parse_time(t, now)).transpose();
+    let window = match (parse(&args.since), parse(&args.until)) {
+        (Ok(since), Ok(until)) => Window { since, until },
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(EXIT_INVALID));
         }
-        None => Box::new(io::stdin().lock()),
     };
     let mut out = BufWriter::new(io::stdout().lock());
     let mut replay = Replay::new(config.workflow, config.settings, args.trace);
     let started = Instant::now();
-    replay.read_all(input, &mut out)?;
+    if args.journal.given() {
+        let source = args.journal.source();
+        let mut reader = JournalReader::open(&source, replay.workflow.fields(), replay.settings.decoder)?;
+        match window.since {
+            Some(since) => reader.seek_time(since)?,
+            None => reader.seek_head()?,
+        }
+        replay.read_journal(&mut reader, window, &mut out)?;
+    } else {
+        let input: Box<dyn BufRead> = match &args.input {
+            Some(path) => {
+                let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+                Box::new(BufReader::with_capacity(1 << 16, file))
+            }
+            None => Box::new(io::stdin().lock()),
+        };
+        replay.read_all(input, window, &mut out)?;
+    }
     out.flush().context("writing effects")?;
     eprintln!("{}", replay.summary(started.elapsed().as_secs_f64()));
     Ok(ExitCode::SUCCESS)
@@ -61,6 +96,7 @@ struct Logged {
 struct Counts {
     records: u64,
     malformed: u64,
+    outside_window: u64,
     fed_back: u64,
     effects: HashMap<&'static str, u64>,
 }
@@ -71,7 +107,7 @@ struct Replay {
     entry: Entry,
     effects: Vec<Effect>,
     pending: VecDeque<Logged>,
-    observer: ReplayObserver,
+    observer: StepErrors,
     counts: Counts,
 }
 
@@ -84,12 +120,12 @@ impl Replay {
             entry,
             effects: Vec::new(),
             pending: VecDeque::new(),
-            observer: ReplayObserver { trace, path: String::new(), errors: HashMap::new() },
+            observer: StepErrors { trace, ..StepErrors::default() },
             counts: Counts::default(),
         }
     }
 
-    fn read_all(&mut self, input: impl BufRead, out: &mut impl Write) -> anyhow::Result<()> {
+    fn read_all(&mut self, input: impl BufRead, window: Window, out: &mut impl Write) -> anyhow::Result<()> {
         let mut reader = RecordReader::new(input);
         loop {
             self.entry.clear();
@@ -105,12 +141,8 @@ impl Replay {
             });
             match read {
                 Ok(false) => return Ok(()),
-                Ok(true) => {
-                    self.counts.records += 1;
-                    let label = format!("entry {}", self.counts.records);
-                    self.judge(&label, 0, out)?;
-                    self.feed_back(out)?;
-                }
+                Ok(true) if !window.contains(self.entry.time_us()) => self.counts.outside_window += 1,
+                Ok(true) => self.judge_read_entry(out)?,
                 Err(err @ RecordError::Malformed { .. }) => {
                     self.counts.malformed += 1;
                     eprintln!("warning: skipped: {err}");
@@ -118,6 +150,29 @@ impl Replay {
                 Err(RecordError::Io(err)) => return Err(err).context("reading entries"),
             }
         }
+    }
+
+    /// Reads a journal from the reader's position to the window's end.
+    fn read_journal(&mut self, reader: &mut JournalReader, window: Window, out: &mut impl Write) -> anyhow::Result<()> {
+        while reader.next_into(&mut self.entry)? {
+            if window.until.is_some_and(|until| self.entry.time_us() >= until) {
+                break;
+            }
+            if window.contains(self.entry.time_us()) {
+                self.judge_read_entry(out)?;
+            } else {
+                self.counts.outside_window += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Judges the entry just read, then what it logged.
+    fn judge_read_entry(&mut self, out: &mut impl Write) -> anyhow::Result<()> {
+        self.counts.records += 1;
+        let label = format!("entry {}", self.counts.records);
+        self.judge(&label, 0, out)?;
+        self.feed_back(out)
     }
 
     /// Runs the current entry and prints its effects. `generation` is 0 for
@@ -173,16 +228,17 @@ impl Replay {
         let judged = c.records + c.fed_back;
         let rate = if seconds > 0.0 { judged as f64 / seconds } else { 0.0 };
         let mut text = format!(
-            "replay: {} entries read, {} malformed skipped, {} fed back from action_log; {} effects{}; {:.3} s, {:.0} entries/s",
+            "replay: {} entries read, {} malformed skipped, {} outside the time window, {} fed back from action_log; {} effects{}; {:.3} s, {:.0} entries/s",
             c.records,
             c.malformed,
+            c.outside_window,
             c.fed_back,
             total,
             if effect_list.is_empty() { String::new() } else { format!(" ({})", effect_list.join(", ")) },
             seconds,
             rate
         );
-        let errors: u64 = self.observer.errors.values().sum();
+        let errors = self.observer.total();
         if errors > 0 {
             text.push_str(&format!("; {errors} step errors"));
         }
@@ -196,55 +252,5 @@ fn action_name(effect: &Effect) -> &'static str {
         Effect::Ban { backend, .. } => backend.action_name(),
         Effect::Email { .. } => "action_email",
         Effect::Report { .. } => "action_dailyReport",
-    }
-}
-
-struct ReplayObserver {
-    trace: bool,
-    path: String,
-    /// Run-time errors per (chain, step).
-    errors: HashMap<(u32, u32), u64>,
-}
-
-impl Observer for ReplayObserver {
-    fn wants_every_step(&self) -> bool {
-        self.trace
-    }
-
-    fn step(&mut self, workflow: &Workflow, step: &Step, outcome: &Outcome<'_>) {
-        use std::fmt::Write as _;
-        let error: Option<&dyn std::fmt::Display> = match outcome {
-            Outcome::FilterError(e) => Some(e),
-            Outcome::ActionError(e) => Some(e),
-            _ => None,
-        };
-        if let Some(error) = error {
-            let seen = self.errors.entry((step.chain, step.index)).or_default();
-            *seen += 1;
-            if *seen <= ERRORS_SHOWN_PER_STEP {
-                let consequence =
-                    if matches!(outcome, Outcome::FilterError(_)) { "took else" } else { "entry stopped" };
-                eprintln!(
-                    "error: chain {:?}, step {} ({}): {error}; {consequence}{}",
-                    workflow.label(step.chain),
-                    step.index,
-                    step.module,
-                    if *seen == ERRORS_SHOWN_PER_STEP { " (further errors of this step are only counted)" } else { "" }
-                );
-            }
-        }
-        if self.trace {
-            let verdict = match outcome {
-                Outcome::Passed => "pass",
-                Outcome::Failed => "fail",
-                Outcome::FilterError(_) => "error->else",
-                Outcome::Acted => "done",
-                Outcome::ActionError(_) => "error->stop",
-            };
-            if !self.path.is_empty() {
-                self.path.push_str(" -> ");
-            }
-            let _ = write!(self.path, "{:?}[{}] {} {}", workflow.label(step.chain), step.index, step.module, verdict);
-        }
     }
 }

@@ -21,8 +21,11 @@
 use std::io::{self, BufRead, Read};
 use std::ops::Range;
 
+pub mod cursor;
 mod export;
 mod json;
+pub mod native;
+pub mod sd;
 
 /// The largest field accepted, name and value together; far above what
 /// journald stores, it mostly keeps a forged binary length from allocating.

@@ -1,0 +1,239 @@
+//! The systemd journal, read through libsystemd (`sd-journal`).
+//!
+//! [`JournalReader`] opens the system journal, a namespace, a directory (for
+//! instance logs gathered by systemd-journal-remote) or files, positions
+//! itself (at the end, at the start, at a time, or right after a saved
+//! cursor) and fills an [`Entry`] with the next record.
+//!
+//! Only the fields some rule names are copied out, one `sd_journal_get_data`
+//! each: libsystemd's cost is per field read, so copying every field of
+//! every record would halve throughput (see shared/notes). Names the rules
+//! compute (`thatIP`, `failures`) are never looked up: journal field names
+//! are upper case, digits and `_` only (systemd.journal-fields(7)).
+//! Values that are not UTF-8 are decoded with the configured 8-bit encoding.
+//!
+//! `systemd::journal::Journal` is not `Send`: a reader lives on the thread
+//! that opened it.
+
+use std::ffi::CString;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use systemd::journal::{Journal, OpenDirectoryOptions, OpenFilesOptions, OpenOptions};
+
+use crate::entry::{Entry, TextDecoder};
+use crate::fields::{FieldId, FieldTable, REALTIME_TIMESTAMP};
+
+/// Which journal to read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// The local system journal (system units and the kernel), and with
+    /// `users` the users' journals too.
+    System { users: bool },
+    /// A journal namespace (`journalctl --namespace`), e.g. of a service run
+    /// with `LogNamespace=`.
+    Namespace(String),
+    /// Every journal file below a directory.
+    Directory(PathBuf),
+    /// These journal files.
+    Files(Vec<PathBuf>),
+}
+
+impl Source {
+    /// A short name for messages and for the cursor file.
+    pub fn describe(&self) -> String {
+        match self {
+            Source::System { users: false } => "the system journal".into(),
+            Source::System { users: true } => "the system and user journals".into(),
+            Source::Namespace(name) => format!("journal namespace {name:?}"),
+            Source::Directory(dir) => format!("journal directory {}", dir.display()),
+            Source::Files(files) => {
+                let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+                format!("journal files {}", names.join(", "))
+            }
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("cannot open {source_name}: {error}")]
+    Open { source_name: String, error: systemd::Error },
+    #[error("{what}: {error}")]
+    Io { what: &'static str, error: systemd::Error },
+    #[error("{0:?} contains a NUL byte")]
+    Nul(String),
+}
+
+fn io(what: &'static str) -> impl FnOnce(systemd::Error) -> JournalError {
+    move |error| JournalError::Io { what, error }
+}
+
+/// Where a saved cursor put the reader.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Resume {
+    /// Right after the entry of the cursor.
+    AfterCursor,
+    /// The cursor's entry is gone (vacuumed, rotated away, another journal):
+    /// at the first entry after its position, which will be read next.
+    CursorGone,
+}
+
+/// Whether `name` can be a journal field (systemd.journal-fields(7): upper
+/// case letters, digits and underscores, not starting with a digit).
+pub fn is_journal_field(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+}
+
+pub struct JournalReader {
+    journal: Journal,
+    /// Every journal field the rules use, with its name for `get_data`.
+    wanted: Vec<(FieldId, CString)>,
+    /// `__CURSOR` when some rule uses it (it costs a call per entry).
+    cursor_field: Option<FieldId>,
+    decoder: TextDecoder,
+    /// The reader stands on an entry not read yet (after a cursor that was
+    /// gone): the next `next_into` reads it instead of moving on.
+    standing_on_unread: bool,
+}
+
+impl JournalReader {
+    pub fn open(source: &Source, fields: &FieldTable, decoder: TextDecoder) -> Result<JournalReader, JournalError> {
+        let opened = match source {
+            Source::System { users } => {
+                OpenOptions::default().system(true).current_user(*users).local_only(false).open()
+            }
+            Source::Namespace(name) => {
+                let name = CString::new(name.as_str()).map_err(|_| JournalError::Nul(name.clone()))?;
+                OpenOptions::default().system(true).open_namespace(name.as_c_str())
+            }
+            Source::Directory(dir) => {
+                let dir = path_cstring(dir)?;
+                OpenDirectoryOptions::default().open_directory(dir.as_c_str())
+            }
+            Source::Files(files) => {
+                let files = files.iter().map(|f| path_cstring(f)).collect::<Result<Vec<_>, _>>()?;
+                OpenFilesOptions::default().open_files(files.iter().map(CString::as_c_str))
+            }
+        };
+        let journal = opened.map_err(|error| JournalError::Open { source_name: source.describe(), error })?;
+        let wanted = fields
+            .iter()
+            .filter(|(id, name)| *id != REALTIME_TIMESTAMP && !name.starts_with("__") && is_journal_field(name))
+            .map(|(id, name)| (id, CString::new(name).expect("journal field names have no NUL")))
+            .collect();
+        let cursor_field = fields.get("__CURSOR");
+        Ok(JournalReader { journal, wanted, cursor_field, decoder, standing_on_unread: false })
+    }
+
+    /// Positions after the last entry: only entries written from now on
+    /// will be read.
+    pub fn seek_tail(&mut self) -> Result<(), JournalError> {
+        self.journal.seek_tail().map_err(io("seeking the end of the journal"))?;
+        // sd_journal_seek_tail() leaves no current entry: step back onto the
+        // last one, then forward past everything, so that the next `next()`
+        // returns only what is appended later.
+        self.journal.previous().map_err(io("reading the journal"))?;
+        while self.journal.next().map_err(io("reading the journal"))? > 0 {}
+        self.standing_on_unread = false;
+        Ok(())
+    }
+
+    pub fn seek_head(&mut self) -> Result<(), JournalError> {
+        self.standing_on_unread = false;
+        self.journal.seek_head().map_err(io("seeking the start of the journal"))
+    }
+
+    /// Positions before the first entry at or after `time_us`.
+    pub fn seek_time(&mut self, time_us: u64) -> Result<(), JournalError> {
+        self.standing_on_unread = false;
+        self.journal.seek_realtime_usec(time_us).map_err(io("seeking a time in the journal"))
+    }
+
+    /// Positions right after the entry of `cursor`, the last one processed.
+    pub fn seek_after_cursor(&mut self, cursor: &str) -> Result<Resume, JournalError> {
+        let c = CString::new(cursor).map_err(|_| JournalError::Nul(cursor.to_owned()))?;
+        self.journal.seek_cursor(c.as_c_str()).map_err(io("seeking the saved cursor"))?;
+        // seek_cursor() moves to the cursor's place; next() lands on its
+        // entry if it still exists, or on the first one after that place.
+        if self.journal.next().map_err(io("reading the journal"))? == 0 {
+            self.standing_on_unread = false;
+            return Ok(Resume::AfterCursor);
+        }
+        let same = self.journal.test_cursor(c.as_c_str()).map_err(io("checking the saved cursor"))?;
+        self.standing_on_unread = !same;
+        Ok(if same { Resume::AfterCursor } else { Resume::CursorGone })
+    }
+
+    /// Moves to the next entry and fills `entry` with it; `Ok(false)` at the
+    /// end of the journal (for now: more may be appended).
+    pub fn next_into(&mut self, entry: &mut Entry) -> Result<bool, JournalError> {
+        if self.standing_on_unread {
+            self.standing_on_unread = false;
+        } else if self.journal.next().map_err(io("reading the journal"))? == 0 {
+            return Ok(false);
+        }
+        entry.clear();
+        let time_us = self.journal.timestamp_usec().map_err(io("reading an entry's time"))?;
+        entry.set_time_us(time_us);
+        for (id, name) in &self.wanted {
+            // A field that cannot be read (a corrupted object) is absent, as
+            // for the filters a field the entry lacks.
+            if let Ok(Some(field)) = self.journal.get_data(name.as_c_str()) {
+                if let Some(value) = field.value() {
+                    entry.set_bytes(*id, value, &self.decoder);
+                }
+            }
+        }
+        if let Some(id) = self.cursor_field {
+            if let Ok(cursor) = self.journal.cursor() {
+                entry.set(id, &cursor);
+            }
+        }
+        Ok(true)
+    }
+
+    /// The cursor of the entry last read.
+    pub fn cursor(&self) -> Result<String, JournalError> {
+        self.journal.cursor().map_err(io("reading the journal cursor"))
+    }
+
+    /// The file descriptor to poll for changes; `None` when the journal
+    /// cannot be watched (e.g. files opened one by one).
+    pub fn fd(&self) -> Option<i32> {
+        self.journal.fd().ok()
+    }
+
+    /// After the descriptor signalled, lets libsystemd take note of the
+    /// change (new files, rotation), as sd_journal_process(3) requires.
+    pub fn process(&mut self) -> Result<(), JournalError> {
+        self.journal.process().map(|_| ()).map_err(io("processing journal changes"))
+    }
+
+    /// Waits for a change at most `timeout` (sd_journal_wait(3)).
+    pub fn wait(&mut self, timeout: Duration) -> Result<(), JournalError> {
+        self.journal.wait(Some(timeout)).map(|_| ()).map_err(io("waiting for the journal"))
+    }
+}
+
+fn path_cstring(path: &Path) -> Result<CString, JournalError> {
+    use std::os::unix::ffi::OsStrExt;
+    CString::new(path.as_os_str().as_bytes()).map_err(|_| JournalError::Nul(path.display().to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn journal_field_names() {
+        for name in ["MESSAGE", "_SYSTEMD_UNIT", "SYSLOG_IDENTIFIER", "__CURSOR", "CODE_LINE", "X2"] {
+            assert!(is_journal_field(name), "{name}");
+        }
+        for name in ["thatIP", "failures", "2X", "", "MESS AGE", "message"] {
+            assert!(!is_journal_field(name), "{name}");
+        }
+    }
+}
