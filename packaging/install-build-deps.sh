@@ -4,8 +4,9 @@
 set -eu
 
 # Build: pkg-config and libsystemd's headers for the `systemd` crate.
-# Tests: python3 (fixture generators), util-linux's logger, iproute2.
-packages="pkg-config libsystemd-dev python3 iproute2 util-linux"
+# Tests: python3 (fixture generators), util-linux's logger, iproute2,
+# systemd-journal-remote (journal files from export text).
+packages="pkg-config libsystemd-dev python3 iproute2 util-linux systemd-journal-remote"
 
 missing=""
 for p in $packages; do
