@@ -25,6 +25,7 @@ use crate::config::{Config, Settings};
 use crate::diag;
 use crate::diag::StepErrors;
 use crate::effect::Effect;
+use crate::entry::Entry;
 use crate::journal::cursor::CursorFile;
 use crate::journal::native::JournalWriter;
 use crate::journal::sd::{JournalError, JournalReader, Resume, Source};
@@ -121,7 +122,13 @@ impl Daemon {
     }
 
     /// Runs until `stop` is set, then saves the position.
-    pub fn run(mut self, stop: &AtomicBool) -> Totals {
+    pub fn run(self, stop: &AtomicBool) -> Totals {
+        self.run_observed(stop, |_| {})
+    }
+
+    /// [`run`](Self::run), calling `judged` after each entry is judged and its
+    /// effects carried out (the latency benchmark's clock stops there).
+    pub fn run_observed(mut self, stop: &AtomicBool, mut judged: impl FnMut(&Entry)) -> Totals {
         let mut entry = self.workflow.new_entry();
         let mut effects = Vec::new();
         let mut unsaved = false;
@@ -136,6 +143,7 @@ impl Daemon {
                         self.totals.effects += 1;
                         carry_out(&mut self.writer, &self.settings, effect);
                     }
+                    judged(&entry);
                     unsaved = true;
                     last_entry = Instant::now();
                     if last_save.elapsed() >= SAVE_EVERY {

@@ -1,8 +1,12 @@
 //! banwarden's one integration-test binary: the real binary driven like a
 //! user would (`cli`), the linking rules checked against an independent
-//! reference walk (`linking`), and the no-allocation promise (`alloc`).
+//! reference walk (`linking`), the no-allocation promise (`alloc`), and the
+//! journal followed live and replayed from files (`follow`, on a private
+//! journald: `journald`).
 
 mod alloc;
 mod cli;
+mod follow;
+mod journald;
 mod linking;
 mod util;
