@@ -188,6 +188,10 @@ impl Daemon {
 
     fn save_position(&mut self) {
         release_mapped_journal_pages();
+        let unreadable = self.reader.take_unreadable();
+        if unreadable > 0 {
+            diag!(Warning, "{unreadable} fields could not be read (corrupted journal objects?); those entries were judged without them");
+        }
         match self.reader.cursor() {
             Ok(cursor) => {
                 if let Err(e) = self.cursor_file.save(&cursor) {

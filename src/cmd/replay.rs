@@ -97,6 +97,7 @@ struct Counts {
     records: u64,
     malformed: u64,
     outside_window: u64,
+    unreadable_fields: u64,
     fed_back: u64,
     effects: HashMap<&'static str, u64>,
 }
@@ -164,6 +165,7 @@ impl Replay {
                 self.counts.outside_window += 1;
             }
         }
+        self.counts.unreadable_fields = reader.take_unreadable();
         Ok(())
     }
 
@@ -238,6 +240,9 @@ impl Replay {
             seconds,
             rate
         );
+        if c.unreadable_fields > 0 {
+            text.push_str(&format!("; {} fields unreadable (corrupted journal objects)", c.unreadable_fields));
+        }
         let errors = self.observer.total();
         if errors > 0 {
             text.push_str(&format!("; {errors} step errors"));

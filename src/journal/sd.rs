@@ -97,6 +97,8 @@ pub struct JournalReader {
     /// The reader stands on an entry not read yet (after a cursor that was
     /// gone): the next `next_into` reads it instead of moving on.
     standing_on_unread: bool,
+    /// Fields that could not be read since the last `take_unreadable`.
+    unreadable: u64,
 }
 
 impl JournalReader {
@@ -125,7 +127,7 @@ impl JournalReader {
             .map(|(id, name)| (id, CString::new(name).expect("journal field names have no NUL")))
             .collect();
         let cursor_field = fields.get("__CURSOR");
-        Ok(JournalReader { journal, wanted, cursor_field, decoder, standing_on_unread: false })
+        Ok(JournalReader { journal, wanted, cursor_field, decoder, standing_on_unread: false, unreadable: 0 })
     }
 
     /// Positions after the last entry: only entries written from now on
@@ -179,12 +181,16 @@ impl JournalReader {
         let time_us = self.journal.timestamp_usec().map_err(io("reading an entry's time"))?;
         entry.set_time_us(time_us);
         for (id, name) in &self.wanted {
-            // A field that cannot be read (a corrupted object) is absent, as
-            // for the filters a field the entry lacks.
-            if let Ok(Some(field)) = self.journal.get_data(name.as_c_str()) {
-                if let Some(value) = field.value() {
-                    entry.set_bytes(*id, value, &self.decoder);
+            // A field that cannot be read (a corrupted object: EBADMSG) is
+            // absent for the rules, and counted for the administrator.
+            match self.journal.get_data(name.as_c_str()) {
+                Ok(Some(field)) => {
+                    if let Some(value) = field.value() {
+                        entry.set_bytes(*id, value, &self.decoder);
+                    }
                 }
+                Ok(None) => {}
+                Err(_) => self.unreadable += 1,
             }
         }
         if let Some(id) = self.cursor_field {
@@ -193,6 +199,12 @@ impl JournalReader {
             }
         }
         Ok(true)
+    }
+
+    /// How many fields could not be read (corrupted journal objects) since
+    /// the last call.
+    pub fn take_unreadable(&mut self) -> u64 {
+        std::mem::take(&mut self.unreadable)
     }
 
     /// The cursor of the entry last read.

@@ -232,3 +232,92 @@ fn replay_of_a_journal_file_matches_the_export_replay() {
     assert_eq!(stdout.lines().filter(|l| l.contains("action_nftBan")).count(), 1, "{stdout}");
     assert!(text(&out.stderr).contains("4 entries read"), "{}", text(&out.stderr));
 }
+
+fn journalctl(journald: &PrivateJournald, args: &[&str]) {
+    let out = Command::new("journalctl").arg("--namespace").arg(journald.namespace()).args(args).output().unwrap();
+    assert!(out.status.success(), "journalctl {args:?}: {}", text(&out.stderr));
+}
+
+#[test]
+fn survives_rotation_vacuum_and_a_journald_restart() {
+    let Some(mut journald) = PrivateJournald::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let config = probe_config(dir.path());
+    let run = Run::start(&config, &journald, &[]);
+    write_probes(&journald, 0..100);
+    journald.wait_for("judged probe ", 100, Duration::from_secs(20));
+    journalctl(&journald, &["--rotate"]);
+    write_probes(&journald, 100..200);
+    journald.wait_for("judged probe ", 200, Duration::from_secs(20));
+    // Archived files go; the entries judged so far go with them.
+    journalctl(&journald, &["--rotate"]);
+    journalctl(&journald, &["--vacuum-files=1"]);
+    write_probes(&journald, 200..300);
+    journald.wait_for("judged probe 299", 1, Duration::from_secs(20));
+    journald.restart();
+    write_probes(&journald, 300..400);
+    journald.wait_for("judged probe 399", 1, Duration::from_secs(20));
+    let (status, stderr) = run.stop();
+    assert!(status.success(), "{stderr}");
+    let seen = judged(&journald);
+    for n in 200..400 {
+        assert_eq!(seen.get(&n).map(|s| s.0), Some(1), "probe {n}: {:?}; {stderr}", seen.get(&n));
+    }
+}
+
+#[test]
+fn a_vacuumed_position_resumes_after_it_with_a_warning() {
+    let Some(journald) = PrivateJournald::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let config = probe_config(dir.path());
+    let run = Run::start(&config, &journald, &[]);
+    write_probes(&journald, 0..10);
+    journald.wait_for("judged probe 9", 1, Duration::from_secs(20));
+    let (status, _) = run.stop();
+    assert!(status.success());
+    // While banwarden is stopped, the file holding its position is archived
+    // and vacuumed; new entries come after.
+    journalctl(&journald, &["--rotate"]);
+    write_probes(&journald, 10..20);
+    journald.wait_for("probe 19", 1, Duration::from_secs(20));
+    journalctl(&journald, &["--rotate"]);
+    journalctl(&journald, &["--vacuum-files=1"]);
+    write_probes(&journald, 20..30);
+    let run = Run::start(&config, &journald, &[]);
+    journald.wait_for("judged probe 29", 1, Duration::from_secs(20));
+    let (status, stderr) = run.stop();
+    assert!(status.success(), "{stderr}");
+    assert!(stderr.contains("the saved position in journal namespace") && stderr.contains("is gone"), "{stderr}");
+    let seen = judged(&journald);
+    for n in 20..30 {
+        assert_eq!(seen.get(&n).map(|s| s.0), Some(1), "probe {n}: {:?}; {stderr}", seen.get(&n));
+    }
+}
+
+/// Damaged journal files are read as far as libsystemd can: the entries it
+/// cannot make sense of are skipped, the replay goes on and succeeds.
+#[test]
+fn a_corrupted_journal_file_is_read_around() {
+    let dir = tempfile::tempdir().unwrap();
+    let export = std::fs::read(root().join("examples/attack.export")).unwrap();
+    let Some(journal_dir) = journal_from_export(&export, dir.path()) else { return };
+    let file = std::fs::read_dir(&journal_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "journal"))
+        .unwrap();
+    let mut data = std::fs::read(&file).unwrap();
+    let needle = b"MESSAGE=Failed password";
+    let at = data.windows(needle.len()).position(|w| w == needle).expect("an entry's message in the file");
+    data[at - 64..at + 448].fill(0xff);
+    std::fs::write(&file, &data).unwrap();
+    let out = banwarden(
+        &["replay", "--config", "examples/recidive.json", "--journal-dir", journal_dir.to_str().unwrap()],
+        b"",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    let read: u32 =
+        stderr.split("replay: ").nth(1).and_then(|s| s.split(' ').next()).and_then(|n| n.parse().ok()).unwrap();
+    assert!((40..=49).contains(&read), "{stderr}");
+}

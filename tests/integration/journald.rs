@@ -83,40 +83,28 @@ impl PrivateJournald {
         remove_files(&namespace);
         write_config(&namespace);
         let stderr = tempfile::tempfile().expect("temporary file for journald's stderr");
-        let child = Command::new(JOURNALD)
-            .arg(&namespace)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(stderr.try_clone().expect("stderr file cloned"))
-            .spawn()
-            .unwrap_or_else(|e| panic!("{JOURNALD} {namespace}: {e}"));
-        let mut instance = Instance { namespace, child, stderr };
-
-        let dir = PathBuf::from(format!("/run/systemd/journal.{}", instance.namespace));
-        let sockets = ["socket", "stdout", "dev-log"].map(|s| dir.join(s));
-        // A socket file exists from bind() on, but connect() is refused until listen():
-        // a successful connection to `stdout` is the readiness signal.
-        let keepalive = poll(START_TIMEOUT, || {
-            if let Ok(Some(status)) = instance.child.try_wait() {
-                panic!("journald {} exited at start ({status}): {}", instance.namespace, instance.log());
-            }
-            if !sockets.iter().all(|s| s.exists()) {
-                return None;
-            }
-            UnixStream::connect(&sockets[1]).ok()
-        })
-        .unwrap_or_else(|| {
-            panic!("journald {} not ready after {START_TIMEOUT:?}: {}", instance.namespace, instance.log())
-        });
-        // Stream protocol header: identifier, unit (empty), priority, level prefix, and
-        // forwarding to syslog, kmsg and console (all off). Nothing is ever sent after it.
-        (&keepalive).write_all(b"bwtest-keepalive\n\n6\n0\n0\n0\n0\n").expect("stream header sent to journald");
+        let (child, keepalive) = launch(&namespace, &stderr);
+        let instance = Instance { namespace, child, stderr };
+        let socket_path = PathBuf::from(format!("/run/systemd/journal.{}/socket", instance.namespace));
 
         let socket = UnixDatagram::unbound().expect("datagram socket");
         // A blocking send waits while journald's receive queue is full instead of dropping
         // the entry; the timeout only bounds a hung journald (EAGAIN, retried in `send`).
         socket.set_write_timeout(Some(Duration::from_secs(1))).expect("SO_SNDTIMEO");
-        Some(PrivateJournald { _keepalive: keepalive, socket, socket_path: sockets[0].clone(), instance })
+        Some(PrivateJournald { _keepalive: keepalive, socket, socket_path, instance })
+    }
+
+    /// Stops journald (SIGTERM, as systemd would on a restart) and starts it
+    /// again on the same namespace and files.
+    pub fn restart(&mut self) {
+        let pid = self.instance.child.id();
+        // SAFETY: kill(2) with our own child's PID, not yet reaped.
+        unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
+        poll(STOP_GRACE, || self.instance.child.try_wait().ok().flatten())
+            .unwrap_or_else(|| panic!("journald {} (PID {pid}) ignored SIGTERM", self.namespace()));
+        let (child, keepalive) = launch(&self.instance.namespace, &self.instance.stderr);
+        self.instance.child = child;
+        self._keepalive = keepalive;
     }
 
     pub fn namespace(&self) -> &str {
@@ -181,7 +169,7 @@ impl PrivateJournald {
                     "journald {}: sending a {}-byte entry: {err}; journald stderr: {}",
                     self.namespace(),
                     datagram.len(),
-                    self.instance.log()
+                    log_of(&self.instance.stderr)
                 );
             }
             if err.raw_os_error() == Some(libc::ENOBUFS) {
@@ -222,7 +210,7 @@ impl PrivateJournald {
                 "journald {}: {seen} of {n} entries with MESSAGE starting {prefix:?} after {:?}; journald stderr: {}",
                 self.namespace(),
                 start.elapsed(),
-                self.instance.log()
+                log_of(&self.instance.stderr)
             );
         }
     }
@@ -238,17 +226,45 @@ impl PrivateJournald {
     }
 }
 
-impl Instance {
-    /// What journald wrote on stderr so far, for panic messages.
-    fn log(&self) -> String {
-        let mut bytes = vec![0; 64 * 1024];
-        let len = self.stderr.read_at(&mut bytes, 0).unwrap_or(0);
-        bytes.truncate(len);
-        if bytes.is_empty() {
-            "(nothing)".into()
-        } else {
-            String::from_utf8_lossy(&bytes).into_owned()
+/// Spawns journald on `namespace`, waits until it accepts connections, and
+/// returns it with a stream connection that keeps it alive.
+fn launch(namespace: &str, stderr: &File) -> (Child, UnixStream) {
+    let mut child = Command::new(JOURNALD)
+        .arg(namespace)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(stderr.try_clone().expect("stderr file cloned"))
+        .spawn()
+        .unwrap_or_else(|e| panic!("{JOURNALD} {namespace}: {e}"));
+    let dir = PathBuf::from(format!("/run/systemd/journal.{namespace}"));
+    let sockets = ["socket", "stdout", "dev-log"].map(|s| dir.join(s));
+    // A socket file exists from bind() on, but connect() is refused until listen():
+    // a successful connection to `stdout` is the readiness signal.
+    let keepalive = poll(START_TIMEOUT, || {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("journald {namespace} exited at start ({status}): {}", log_of(stderr));
         }
+        if !sockets.iter().all(|s| s.exists()) {
+            return None;
+        }
+        UnixStream::connect(&sockets[1]).ok()
+    })
+    .unwrap_or_else(|| panic!("journald {namespace} not ready after {START_TIMEOUT:?}: {}", log_of(stderr)));
+    // Stream protocol header: identifier, unit (empty), priority, level prefix, and
+    // forwarding to syslog, kmsg and console (all off). Nothing is ever sent after it.
+    (&keepalive).write_all(b"bwtest-keepalive\n\n6\n0\n0\n0\n0\n").expect("stream header sent to journald");
+    (child, keepalive)
+}
+
+/// What journald wrote on stderr so far, for panic messages.
+fn log_of(stderr: &File) -> String {
+    let mut bytes = vec![0; 64 * 1024];
+    let len = stderr.read_at(&mut bytes, 0).unwrap_or(0);
+    bytes.truncate(len);
+    if bytes.is_empty() {
+        "(nothing)".into()
+    } else {
+        String::from_utf8_lossy(&bytes).into_owned()
     }
 }
 
