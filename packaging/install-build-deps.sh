@@ -3,10 +3,12 @@
 # Used by `make` and by CI; safe to run again (it installs nothing twice).
 set -eu
 
-# Build: pkg-config and libsystemd's headers for the `systemd` crate.
-# Tests: python3 (fixture generators), util-linux's logger, iproute2,
-# systemd-journal-remote (journal files from export text).
-packages="pkg-config libsystemd-dev python3 iproute2 util-linux systemd-journal-remote"
+# Build: pkg-config, and the headers of libsystemd (journal), libnftnl and
+# libmnl (nftables over netlink).
+# Tests: python3 (fixture generators), util-linux's logger, iproute2 (network
+# namespaces), nftables and ipset (to read sets back), systemd-journal-remote
+# (journal files from export text).
+packages="pkg-config libsystemd-dev libnftnl-dev libmnl-dev python3 iproute2 util-linux nftables ipset systemd-journal-remote"
 
 missing=""
 for p in $packages; do
