@@ -12,6 +12,7 @@
 //! - [`effect`]: what an action wants done to the outside world (log, ban, mail)
 //! - [`template`]: Python `str.format` templates, parsed once
 //! - [`journal`]: the sd-journal reader and writer, the saved cursor, export and JSON-lines readers
+//! - [`store`]: the ban store on disk: Pyruse's JSON snapshot plus an append log, crash-safe
 //! - [`entry`]: one record: interned fields as text, plus its time
 //! - [`fields`]: field names interned into small ids
 //! - [`time`]: rendering of journal timestamps the way Pyruse printed them
@@ -27,6 +28,7 @@ pub mod entry;
 pub mod fields;
 pub mod filters;
 pub mod journal;
+pub mod store;
 pub mod template;
 pub mod time;
 pub mod workflow;

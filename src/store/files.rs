@@ -1,0 +1,117 @@
+//! The file operations of the ban store, each durable when it returns.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::MetadataExt;
+use std::os::unix::io::AsRawFd;
+use std::path::Path;
+
+/// What identifies a version of a file: someone else's write changes it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Version {
+    pub inode: u64,
+    pub len: u64,
+    pub mtime_ns: i128,
+}
+
+impl Version {
+    fn of(path: &Path) -> Option<Version> {
+        let m = fs::metadata(path).ok()?;
+        Some(Version {
+            inode: m.ino(),
+            len: m.len(),
+            mtime_ns: m.mtime() as i128 * 1_000_000_000 + m.mtime_nsec() as i128,
+        })
+    }
+}
+
+/// The state of a store's two files.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Meta {
+    pub snapshot: Option<Version>,
+    /// The log's inode (a replaced log means: reload).
+    pub log_id: Option<u64>,
+    pub log_len: u64,
+}
+
+impl Meta {
+    pub fn of(snapshot: &Path, log: &Path) -> Meta {
+        let log_version = Version::of(log);
+        Meta {
+            snapshot: Version::of(snapshot),
+            log_id: log_version.map(|v| v.inode),
+            log_len: log_version.map_or(0, |v| v.len),
+        }
+    }
+}
+
+/// Takes the store's exclusive lock; released when the file is dropped.
+pub fn lock(path: &Path) -> io::Result<File> {
+    let file = OpenOptions::new().create(true).truncate(false).write(true).open(path)?;
+    // SAFETY: flock on a descriptor we own.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(file)
+}
+
+/// The bytes of `path` from `offset` on (empty when it does not exist).
+pub fn read_from(path: &Path, offset: u64) -> io::Result<Vec<u8>> {
+    let mut file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    file.seek(SeekFrom::Start(offset))?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// Appends the lines in one write and makes them durable; returns the
+/// number of bytes written.
+pub fn append_lines(path: &Path, lines: &[String]) -> io::Result<u64> {
+    let mut buf = Vec::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
+    for line in lines {
+        buf.extend_from_slice(line.as_bytes());
+        buf.push(b'\n');
+    }
+    let new = !path.exists();
+    let mut file = OpenOptions::new().create(true).append(true).open(path)?;
+    file.write_all(&buf)?;
+    file.sync_data()?;
+    if new {
+        sync_dir(path)?;
+    }
+    Ok(buf.len() as u64)
+}
+
+/// Replaces `path` with `bytes` atomically and durably.
+pub fn replace(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let tmp = path.with_extension("json.tmp");
+    {
+        let mut file = File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.write_all(b"\n")?;
+        file.sync_all()?;
+    }
+    fs::rename(&tmp, path)?;
+    sync_dir(path)
+}
+
+/// Empties the file (if it exists), durably.
+pub fn truncate(path: &Path) -> io::Result<()> {
+    match OpenOptions::new().write(true).open(path) {
+        Ok(file) => {
+            file.set_len(0)?;
+            file.sync_all()
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// A rename or a creation is durable once its directory is (fsync(2)).
+fn sync_dir(path: &Path) -> io::Result<()> {
+    File::open(path.parent().unwrap_or(Path::new(".")))?.sync_all()
+}

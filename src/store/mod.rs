@@ -1,0 +1,379 @@
+//! The ban store: every ban banwarden made, so that bans outlive reboots.
+//!
+//! One store per firewall backend, in the storage directory:
+//!
+//! - `action_nftBan.json` (or `action_ipsetBan.json`): the snapshot, in
+//!   Pyruse's format, a JSON list of `{"IP", "nfSet" (or "ipSet"),
+//!   "timestamp"}` where `timestamp` is the Unix time the ban ends, `0` for a
+//!   permanent one. Administrators read and edit it by hand;
+//! - `action_nftBan.json.log`: the bans and unbans made since the snapshot
+//!   was written, one JSON object per line, appended and `fsync`ed once per
+//!   batch. Writing a ban costs one appended line, not a rewrite;
+//! - `action_nftBan.json.lock`: an `flock(2)` lock, held by whoever writes
+//!   (the daemon, the `ban`/`unban` commands), so no update is lost.
+//!
+//! The snapshot is rewritten (temporary file, `fsync`, `rename`, `fsync` of
+//! the directory) once the log has grown as large as the snapshot, so the
+//! rewrite cost per ban is bounded whatever the number of bans, and
+//! expired bans are dropped then. A crash at any instant leaves a snapshot
+//! that parses and a log whose complete lines are all durable: a torn last
+//! line was never acknowledged (bans are stored before they are sent to the
+//! kernel), so every ban the kernel accepted is on disk.
+//!
+//! Before every write the store looks at both files: if someone else
+//! appended (the CLI) it reads the new lines; if the snapshot changed (an
+//! administrator's edit) it reloads it and replays the log on top, since
+//! the log holds bans the administrator could not see. Records that do
+//! not make sense (a bad address or set) are reported and skipped.
+//!
+//! Pyruse named the files `action_nftBan.py.json` and
+//! `action_ipsetBan.py.json`: when the new file does not exist yet, the old
+//! one is read as the snapshot, and the next rewrite creates the new one.
+
+mod files;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Value};
+
+use crate::effect::Backend;
+use crate::filters::networks::parse_address;
+use files::Meta;
+
+/// When a ban ends.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Until {
+    /// Microseconds since the epoch.
+    At(u64),
+    Forever,
+}
+
+impl Until {
+    pub fn is_live(self, now_us: u64) -> bool {
+        match self {
+            Until::Forever => true,
+            Until::At(t) => t > now_us,
+        }
+    }
+
+    /// Pyruse's `timestamp`: seconds, 0 for permanent.
+    fn to_json(self) -> Value {
+        match self {
+            Until::Forever => json!(0),
+            Until::At(us) => json!(us as f64 / 1e6),
+        }
+    }
+
+    fn from_json(value: &Value) -> Option<Until> {
+        let secs = value.as_f64()?;
+        if secs == 0.0 {
+            Some(Until::Forever)
+        } else if secs > 0.0 && secs < 1e13 {
+            Some(Until::At((secs * 1e6).round() as u64))
+        } else {
+            None
+        }
+    }
+}
+
+/// One ban: an address in a set, until a time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record {
+    pub ip: IpAddr,
+    /// The set as the configuration normalises it (`ip t s`, or an ipset name).
+    pub set: String,
+    pub until: Until,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{path}: {error}")]
+    Io { path: PathBuf, error: io::Error },
+}
+
+/// A ban store on disk and in memory.
+pub struct BanStore {
+    backend: Backend,
+    snapshot: PathBuf,
+    log: PathBuf,
+    lock: PathBuf,
+    /// The records, by (address, set).
+    records: HashMap<(IpAddr, String), Until>,
+    /// What the files looked like when last read or written by us.
+    known: Meta,
+    /// Problems met while reading (bad hand-written records), for the caller to report.
+    pub warnings: Vec<String>,
+}
+
+/// The file name stem of a backend's store.
+pub fn file_name(backend: Backend) -> String {
+    format!("{}.json", backend.action_name())
+}
+
+fn set_key(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Nft => "nfSet",
+        Backend::Ipset => "ipSet",
+    }
+}
+
+impl BanStore {
+    /// Opens (and reads) the store of `backend` in `storage`, creating the
+    /// directory if needed.
+    pub fn open(storage: &Path, backend: Backend) -> Result<BanStore, StoreError> {
+        std::fs::create_dir_all(storage).map_err(|error| StoreError::Io { path: storage.into(), error })?;
+        let snapshot = storage.join(file_name(backend));
+        let mut store = BanStore {
+            backend,
+            log: snapshot.with_extension("json.log"),
+            lock: snapshot.with_extension("json.lock"),
+            snapshot,
+            records: HashMap::new(),
+            known: Meta::default(),
+            warnings: Vec::new(),
+        };
+        let _guard = store.locked()?;
+        store.reload()?;
+        Ok(store)
+    }
+
+    pub fn snapshot_path(&self) -> &Path {
+        &self.snapshot
+    }
+
+    fn io(&self, path: &Path) -> impl Fn(io::Error) -> StoreError {
+        let path = path.to_owned();
+        move |error| StoreError::Io { path: path.clone(), error }
+    }
+
+    fn locked(&self) -> Result<File, StoreError> {
+        files::lock(&self.lock).map_err(self.io(&self.lock))
+    }
+
+    /// Reads the snapshot (or Pyruse's old file) and replays the whole log.
+    fn reload(&mut self) -> Result<(), StoreError> {
+        self.records.clear();
+        let legacy = self.snapshot.with_file_name(format!("{}.py.json", self.backend.action_name()));
+        let source = if self.snapshot.exists() || !legacy.exists() { self.snapshot.clone() } else { legacy };
+        match std::fs::read(&source) {
+            Ok(bytes) => self.load_snapshot(&source, &bytes),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(StoreError::Io { path: source, error: e }),
+        }
+        let tail = files::read_from(&self.log, 0).map_err(self.io(&self.log))?;
+        self.apply_log(&tail);
+        self.known = Meta::of(&self.snapshot, &self.log);
+        Ok(())
+    }
+
+    fn load_snapshot(&mut self, path: &Path, bytes: &[u8]) {
+        let list: Vec<Value> = match serde_json::from_slice(bytes) {
+            Ok(Value::Array(list)) => list,
+            Ok(_) => {
+                self.warnings.push(format!("{}: not a JSON list of bans; ignored", path.display()));
+                return;
+            }
+            Err(e) => {
+                self.warnings.push(format!(
+                    "{}: line {}, column {}: {e}; the file is ignored",
+                    path.display(),
+                    e.line(),
+                    e.column()
+                ));
+                return;
+            }
+        };
+        for (i, item) in list.iter().enumerate() {
+            match self.parse_record(item) {
+                Ok(record) => {
+                    self.records.insert((record.ip, record.set), record.until);
+                }
+                Err(why) => self.warnings.push(format!("{}: record {i}: {why}; skipped", path.display())),
+            }
+        }
+    }
+
+    /// Reads a record as Pyruse wrote it (or as an administrator did).
+    fn parse_record(&self, item: &Value) -> Result<Record, String> {
+        let ip_text = item.get("IP").and_then(Value::as_str).ok_or("no \"IP\" string")?;
+        let ip = parse_address(ip_text).ok_or_else(|| format!("{ip_text:?} is not an IP address"))?;
+        // Accept either key: a store moved between backends by hand.
+        let set_text = item
+            .get(set_key(self.backend))
+            .or_else(|| item.get("nfSet"))
+            .or_else(|| item.get("ipSet"))
+            .and_then(Value::as_str)
+            .ok_or_else(|| format!("no \"{}\" string", set_key(self.backend)))?;
+        let set = match self.backend {
+            Backend::Nft => crate::actions::ban::nft_set_path(set_text)?,
+            Backend::Ipset => crate::actions::ban::ipset_name(set_text)?,
+        };
+        let until = item
+            .get("timestamp")
+            .and_then(Until::from_json)
+            .ok_or("no valid \"timestamp\" (end time in seconds, 0 for permanent)")?;
+        Ok(Record { ip, set, until })
+    }
+
+    fn apply_log(&mut self, bytes: &[u8]) {
+        for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
+            if line.is_empty() {
+                continue;
+            }
+            let Ok(op) = serde_json::from_slice::<Value>(line) else {
+                // A torn last line is a write that never completed, hence
+                // was never acknowledged; anything else is worth a word.
+                if bytes.ends_with(b"\n") || !bytes.ends_with(line) {
+                    self.warnings.push(format!("{}: line {} is not JSON; skipped", self.log.display(), i + 1));
+                }
+                continue;
+            };
+            match (op.get("op").and_then(Value::as_str), self.parse_record(&op)) {
+                (Some("ban"), Ok(r)) => {
+                    self.records.insert((r.ip, r.set), r.until);
+                }
+                (Some("unban"), Ok(r)) => {
+                    self.records.remove(&(r.ip, r.set));
+                }
+                (_, Err(why)) => self.warnings.push(format!("{}: line {}: {why}; skipped", self.log.display(), i + 1)),
+                (other, _) => {
+                    self.warnings.push(format!("{}: line {}: unknown op {other:?}; skipped", self.log.display(), i + 1))
+                }
+            }
+        }
+    }
+
+    /// Takes in what others wrote since we last looked (under the lock).
+    fn catch_up(&mut self) -> Result<(), StoreError> {
+        let now = Meta::of(&self.snapshot, &self.log);
+        if now.snapshot != self.known.snapshot || now.log_id != self.known.log_id || now.log_len < self.known.log_len {
+            self.reload()?;
+        } else if now.log_len > self.known.log_len {
+            let tail = files::read_from(&self.log, self.known.log_len).map_err(self.io(&self.log))?;
+            self.apply_log(&tail);
+            self.known.log_len = now.log_len;
+        }
+        Ok(())
+    }
+
+    fn record_json(&self, op: &str, ip: IpAddr, set: &str, until: Until) -> Value {
+        let mut v = json!({"op": op, "IP": ip.to_string(), "timestamp": until.to_json()});
+        v[set_key(self.backend)] = json!(set);
+        v
+    }
+
+    /// Stores bans (a re-ban replaces the end time), durably, before the
+    /// caller sends them to the kernel.
+    pub fn ban(&mut self, records: &[Record], now_us: u64) -> Result<(), StoreError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let _guard = self.locked()?;
+        self.catch_up()?;
+        let lines: Vec<String> =
+            records.iter().map(|r| self.record_json("ban", r.ip, &r.set, r.until).to_string()).collect();
+        self.append_locked(&lines)?;
+        for r in records {
+            self.records.insert((r.ip, r.set.clone()), r.until);
+        }
+        self.compact_if_due(now_us)
+    }
+
+    /// Forgets bans; returns those that were stored.
+    pub fn unban(&mut self, keys: &[(IpAddr, String)], now_us: u64) -> Result<Vec<Record>, StoreError> {
+        let _guard = self.locked()?;
+        self.catch_up()?;
+        let removed: Vec<Record> = keys
+            .iter()
+            .filter_map(|(ip, set)| {
+                self.records.remove(&(*ip, set.clone())).map(|until| Record { ip: *ip, set: set.clone(), until })
+            })
+            .collect();
+        let lines: Vec<String> =
+            removed.iter().map(|r| self.record_json("unban", r.ip, &r.set, r.until).to_string()).collect();
+        if let Err(e) = self.append_locked(&lines) {
+            for r in &removed {
+                self.records.insert((r.ip, r.set.clone()), r.until);
+            }
+            return Err(e);
+        }
+        self.compact_if_due(now_us)?;
+        Ok(removed)
+    }
+
+    /// Appends lines to the log; the caller holds the lock and has caught up.
+    fn append_locked(&mut self, lines: &[String]) -> Result<(), StoreError> {
+        if lines.is_empty() {
+            return Ok(());
+        }
+        let written = files::append_lines(&self.log, lines).map_err(self.io(&self.log))?;
+        self.known.log_len += written;
+        if self.known.log_id.is_none() {
+            self.known = Meta::of(&self.snapshot, &self.log);
+        }
+        Ok(())
+    }
+
+    /// Rewrites the snapshot once the log is as large as it: each byte of a
+    /// ban is then rewritten a bounded number of times, however many bans.
+    fn compact_if_due(&mut self, now_us: u64) -> Result<(), StoreError> {
+        if self.known.log_len > self.known.snapshot.map_or(0, |s| s.len).max(64 * 1024) {
+            self.compact_locked(now_us)?;
+        }
+        Ok(())
+    }
+
+    /// Rewrites the snapshot with the live records and empties the log.
+    pub fn compact(&mut self, now_us: u64) -> Result<(), StoreError> {
+        let _guard = self.locked()?;
+        self.catch_up()?;
+        self.compact_locked(now_us)
+    }
+
+    fn compact_locked(&mut self, now_us: u64) -> Result<(), StoreError> {
+        self.records.retain(|_, until| until.is_live(now_us));
+        let mut list: Vec<(&(IpAddr, String), &Until)> = self.records.iter().collect();
+        list.sort();
+        let json: Vec<Value> = list
+            .into_iter()
+            .map(|((ip, set), until)| {
+                let mut v = json!({"IP": ip.to_string(), "timestamp": until.to_json()});
+                v[set_key(self.backend)] = json!(set);
+                v
+            })
+            .collect();
+        let text = serde_json::to_string_pretty(&json).expect("JSON values serialise");
+        files::replace(&self.snapshot, text.as_bytes()).map_err(self.io(&self.snapshot))?;
+        // After the new snapshot is durable, the log is redundant; a crash
+        // before the truncation only replays operations already in it.
+        files::truncate(&self.log).map_err(self.io(&self.log))?;
+        self.known = Meta::of(&self.snapshot, &self.log);
+        Ok(())
+    }
+
+    /// The live records (after taking in what others wrote), sorted.
+    pub fn live(&mut self, now_us: u64) -> Result<Vec<Record>, StoreError> {
+        let _guard = self.locked()?;
+        self.catch_up()?;
+        let mut out: Vec<Record> = self
+            .records
+            .iter()
+            .filter(|(_, until)| until.is_live(now_us))
+            .map(|((ip, set), &until)| Record { ip: *ip, set: set.clone(), until })
+            .collect();
+        out.sort_by(|a, b| (&a.set, a.ip).cmp(&(&b.set, b.ip)));
+        Ok(out)
+    }
+
+    /// The sets where `ip` is banned (live records).
+    pub fn sets_of(&mut self, ip: IpAddr, now_us: u64) -> Result<Vec<String>, StoreError> {
+        Ok(self.live(now_us)?.into_iter().filter(|r| r.ip == ip).map(|r| r.set).collect())
+    }
+}

@@ -1,0 +1,187 @@
+//! Tests of the ban store on real files.
+
+use std::net::IpAddr;
+
+use super::*;
+
+const NOW: u64 = 1_763_726_400_000_000;
+const HOUR: u64 = 3_600_000_000;
+
+fn ip(text: &str) -> IpAddr {
+    text.parse().unwrap()
+}
+
+fn rec(ip_text: &str, set: &str, until: Until) -> Record {
+    Record { ip: ip(ip_text), set: set.into(), until }
+}
+
+fn open(dir: &Path) -> BanStore {
+    BanStore::open(dir, Backend::Nft).unwrap()
+}
+
+#[test]
+fn ban_reban_unban_and_the_pyruse_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path());
+    store
+        .ban(
+            &[rec("192.0.2.7", "ip t ban4", Until::At(NOW + HOUR)), rec("2001:db8::1", "ip6 t ban6", Until::Forever)],
+            NOW,
+        )
+        .unwrap();
+    // Re-banning replaces the end time: one record per (address, set).
+    store.ban(&[rec("192.0.2.7", "ip t ban4", Until::At(NOW + 2 * HOUR))], NOW).unwrap();
+    let live = store.live(NOW).unwrap();
+    assert_eq!(
+        live,
+        [rec("192.0.2.7", "ip t ban4", Until::At(NOW + 2 * HOUR)), rec("2001:db8::1", "ip6 t ban6", Until::Forever)]
+    );
+    store.compact(NOW).unwrap();
+    let text = std::fs::read_to_string(dir.path().join("action_nftBan.json")).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!([
+            {"IP": "192.0.2.7", "nfSet": "ip t ban4", "timestamp": 1763733600.0},
+            {"IP": "2001:db8::1", "nfSet": "ip6 t ban6", "timestamp": 0}
+        ])
+    );
+    let removed =
+        store.unban(&[(ip("192.0.2.7"), "ip t ban4".into()), (ip("192.0.2.99"), "ip t ban4".into())], NOW).unwrap();
+    assert_eq!(removed.len(), 1, "only the stored one is reported");
+    // A new handle (a restart) sees the same.
+    assert_eq!(open(dir.path()).live(NOW).unwrap(), [rec("2001:db8::1", "ip6 t ban6", Until::Forever)]);
+}
+
+#[test]
+fn expired_bans_are_not_live_and_dropped_when_rewritten() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path());
+    store
+        .ban(&[rec("192.0.2.1", "ip t s", Until::At(NOW + 1)), rec("192.0.2.2", "ip t s", Until::At(NOW + HOUR))], NOW)
+        .unwrap();
+    assert_eq!(store.live(NOW + 2).unwrap().len(), 1);
+    store.compact(NOW + 2).unwrap();
+    let text = std::fs::read_to_string(store.snapshot_path()).unwrap();
+    assert!(!text.contains("192.0.2.1") && text.contains("192.0.2.2"), "{text}");
+}
+
+#[test]
+fn pyruse_files_are_picked_up() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("action_nftBan.py.json"),
+        r#"[{"IP": "192.0.2.7", "nfSet": "Inet4 ssh_ban", "timestamp": 1763733600.5},
+            {"IP": "2001:db8::1", "nfSet": "ip6 Inet6 ssh_ban", "timestamp": 0}]"#,
+    )
+    .unwrap();
+    let mut store = open(dir.path());
+    assert_eq!(
+        store.live(NOW).unwrap(),
+        [
+            rec("192.0.2.7", "ip Inet4 ssh_ban", Until::At(1_763_733_600_500_000)),
+            rec("2001:db8::1", "ip6 Inet6 ssh_ban", Until::Forever)
+        ]
+    );
+    store.compact(NOW).unwrap();
+    assert!(dir.path().join("action_nftBan.json").exists());
+}
+
+#[test]
+fn bad_hand_written_records_are_reported_and_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("action_nftBan.json"),
+        r#"[{"IP": "192.0.2.7", "nfSet": "ip t s", "timestamp": 0},
+            {"IP": "192.0.2.300", "nfSet": "ip t s", "timestamp": 0},
+            {"IP": "192.0.2.8", "nfSet": "bogus t s", "timestamp": 0},
+            {"IP": "192.0.2.9", "nfSet": "ip t s", "timestamp": "soon"},
+            "junk"]"#,
+    )
+    .unwrap();
+    let mut store = open(dir.path());
+    assert_eq!(store.live(NOW).unwrap(), [rec("192.0.2.7", "ip t s", Until::Forever)]);
+    assert_eq!(store.warnings.len(), 4, "{:#?}", store.warnings);
+    assert!(
+        store.warnings[0].contains("record 1: \"192.0.2.300\" is not an IP address; skipped"),
+        "{}",
+        store.warnings[0]
+    );
+}
+
+#[test]
+fn a_hand_edit_while_open_is_not_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut daemon = open(dir.path());
+    daemon.ban(&[rec("192.0.2.1", "ip t s", Until::Forever), rec("192.0.2.2", "ip t s", Until::Forever)], NOW).unwrap();
+    daemon.compact(NOW).unwrap();
+    // Not yet in the snapshot: only in the log.
+    daemon.ban(&[rec("192.0.2.3", "ip t s", Until::Forever)], NOW).unwrap();
+    // The administrator removes .1 and adds .9 by hand.
+    std::fs::write(
+        daemon.snapshot_path(),
+        r#"[{"IP": "192.0.2.2", "nfSet": "ip t s", "timestamp": 0},
+            {"IP": "192.0.2.9", "nfSet": "ip t s", "timestamp": 0}]"#,
+    )
+    .unwrap();
+    daemon.ban(&[rec("192.0.2.4", "ip t s", Until::Forever)], NOW).unwrap();
+    let ips: Vec<String> = daemon.live(NOW).unwrap().iter().map(|r| r.ip.to_string()).collect();
+    assert_eq!(ips, ["192.0.2.2", "192.0.2.3", "192.0.2.4", "192.0.2.9"]);
+}
+
+#[test]
+fn a_torn_last_line_is_ignored_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path());
+    store.ban(&[rec("192.0.2.1", "ip t s", Until::Forever)], NOW).unwrap();
+    let log = dir.path().join("action_nftBan.json.log");
+    let mut bytes = std::fs::read(&log).unwrap();
+    bytes.extend_from_slice(br#"{"op":"ban","IP":"192.0.2.2","nfS"#);
+    std::fs::write(&log, bytes).unwrap();
+    let mut reopened = open(dir.path());
+    assert_eq!(reopened.live(NOW).unwrap(), [rec("192.0.2.1", "ip t s", Until::Forever)]);
+    assert!(reopened.warnings.is_empty(), "{:?}", reopened.warnings);
+}
+
+#[test]
+fn concurrent_writers_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    std::thread::scope(|scope| {
+        for writer in 0..4u32 {
+            let path = dir.path();
+            scope.spawn(move || {
+                let mut store = open(path);
+                for i in 0..500u32 {
+                    let a = format!("10.{writer}.{}.{}", i / 250, i % 250);
+                    store.ban(&[rec(&a, "ip t s", Until::Forever)], NOW).unwrap();
+                    if i % 100 == 0 {
+                        store.compact(NOW).unwrap();
+                    }
+                }
+            });
+        }
+    });
+    assert_eq!(open(dir.path()).live(NOW).unwrap().len(), 2000);
+}
+
+#[test]
+fn a_flood_rewrites_a_bounded_amount() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path());
+    let started = std::time::Instant::now();
+    for batch in 0..100u32 {
+        let records: Vec<Record> = (0..1000u32)
+            .map(|i| {
+                let n = batch * 1000 + i;
+                rec(&format!("10.{}.{}.{}", n >> 16, (n >> 8) & 255, n & 255), "ip t s", Until::At(NOW + HOUR))
+            })
+            .collect();
+        store.ban(&records, NOW).unwrap();
+    }
+    let snapshot = std::fs::metadata(store.snapshot_path()).map(|m| m.len()).unwrap_or(0);
+    let log = std::fs::metadata(dir.path().join("action_nftBan.json.log")).unwrap().len();
+    eprintln!("100,000 bans in 100 batches: {:?}; snapshot {snapshot} B, log {log} B", started.elapsed());
+    assert_eq!(open(dir.path()).live(NOW).unwrap().len(), 100_000);
+    // The log never outgrows the snapshot (plus one batch) for long.
+    assert!(log <= snapshot.max(64 * 1024) + 100_000, "log {log} B, snapshot {snapshot} B");
+}
