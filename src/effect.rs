@@ -134,11 +134,8 @@ impl Effect {
                     Backend::Nft => "set",
                     Backend::Ipset => "ipset",
                 };
-                let mut obj = json!({"action": backend.action_name(), "IP": ip.to_string(), set_key: set});
-                if let Some(secs) = ban_seconds {
-                    obj["banSeconds"] = json!(secs);
-                }
-                obj
+                // banSeconds is null for a permanent ban.
+                json!({"action": backend.action_name(), "IP": ip.to_string(), set_key: set, "banSeconds": ban_seconds})
             }
             Effect::Email { subject, message } => {
                 json!({"action": "action_email", "subject": subject, "message": message})
@@ -194,7 +191,7 @@ mod tests {
         };
         assert_eq!(
             permanent.to_json().to_string(),
-            r#"{"action":"action_ipsetBan","IP":"2001:db8::1","ipset":"ssh_ban6"}"#
+            r#"{"action":"action_ipsetBan","IP":"2001:db8::1","ipset":"ssh_ban6","banSeconds":null}"#
         );
     }
 

@@ -11,7 +11,7 @@ use super::ActionError;
 use crate::effect::{Backend, Effect};
 use crate::entry::Entry;
 use crate::fields::{FieldId, FieldTable};
-use crate::filters::networks::parse_address;
+use crate::filters::networks::{parse_address, Network};
 
 #[derive(Debug)]
 pub struct Ban {
@@ -28,12 +28,15 @@ impl Ban {
         Ban { backend, ip, set_v4, set_v6, ban_seconds }
     }
 
-    pub fn effect(&self, entry: &Entry, fields: &FieldTable) -> Result<Effect, ActionError> {
+    pub fn effect(&self, entry: &Entry, fields: &FieldTable, never_ban: &[Network]) -> Result<Effect, ActionError> {
         let text = entry.get(self.ip).ok_or_else(|| ActionError::missing(fields, self.ip))?;
         let ip = parse_address(text).ok_or_else(|| ActionError::NotAnAddress {
             field: fields.name(self.ip).to_owned(),
             value: text.to_owned(),
         })?;
+        if never_ban.iter().any(|net| net.contains(ip)) {
+            return Err(ActionError::NeverBan(ip));
+        }
         let set = match ip {
             IpAddr::V4(_) => &self.set_v4,
             IpAddr::V6(_) => &self.set_v6,
@@ -117,7 +120,7 @@ mod tests {
         let ban = Ban::new(Backend::Nft, ip, "ip t v4".into(), "ip6 t v6".into(), Some(60));
         let mut e = Entry::new(&fields);
         e.set(ip, "::ffff:192.0.2.7");
-        match ban.effect(&e, &fields).unwrap() {
+        match ban.effect(&e, &fields, &[]).unwrap() {
             Effect::Ban { ip, set, ban_seconds, .. } => {
                 assert_eq!(ip.to_string(), "192.0.2.7");
                 assert_eq!(set, "ip t v4");
@@ -126,11 +129,18 @@ mod tests {
             other => panic!("{other:?}"),
         }
         e.set(ip, "2001:db8::7");
-        assert!(matches!(ban.effect(&e, &fields).unwrap(), Effect::Ban { set, .. } if set == "ip6 t v6"));
+        assert!(matches!(ban.effect(&e, &fields, &[]).unwrap(), Effect::Ban { set, .. } if set == "ip6 t v6"));
         e.set(ip, "1.2.3.4; nft flush ruleset");
-        let err = ban.effect(&e, &fields).unwrap_err();
+        let err = ban.effect(&e, &fields, &[]).unwrap_err();
         assert!(err.to_string().contains("not an IP address"), "{err}");
         e.remove(ip);
-        assert_eq!(ban.effect(&e, &fields).unwrap_err().to_string(), r#"field "thatIP" is absent"#);
+        assert_eq!(ban.effect(&e, &fields, &[]).unwrap_err().to_string(), r#"field "thatIP" is absent"#);
+        e.set(ip, "::ffff:127.0.0.1");
+        let never = [Network::parse("127.0.0.0/8").unwrap()];
+        let err = ban.effect(&e, &fields, &never).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "127.0.0.1 is on the never-ban list (neverBan, or one of this host's addresses): not banned"
+        );
     }
 }

@@ -15,6 +15,7 @@ pub mod notify;
 use crate::effect::Effect;
 use crate::entry::Entry;
 use crate::fields::{FieldId, FieldTable};
+use crate::filters::networks::Network;
 
 pub use ban::Ban;
 pub use counter::{CounterRaise, CounterReset, Counters};
@@ -50,11 +51,13 @@ pub enum Action {
     DnatReplace(DnatReplace),
 }
 
-/// What actions remember between entries.
+/// What actions remember between entries, and what they must respect.
 #[derive(Debug, Default)]
 pub struct State {
     pub counters: Counters,
     pub dnat: DnatTable,
+    /// Networks no ban may touch (`neverBan`, the host's own addresses).
+    pub never_ban: Vec<Network>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +66,8 @@ pub enum ActionError {
     MissingField(String),
     #[error("field {field:?} holds {value:?}, which is not an IP address")]
     NotAnAddress { field: String, value: String },
+    #[error("{0} is on the never-ban list (neverBan, or one of this host's addresses): not banned")]
+    NeverBan(std::net::IpAddr),
 }
 
 impl ActionError {
@@ -88,7 +93,7 @@ impl Action {
             Action::CounterRaise(a) => a.run(entry, fields, &mut state.counters),
             Action::CounterReset(a) => a.run(entry, fields, &mut state.counters),
             Action::Ban(a) => {
-                effects.push(a.effect(entry, fields)?);
+                effects.push(a.effect(entry, fields, &state.never_ban)?);
                 Ok(())
             }
             Action::Email(a) => {

@@ -122,7 +122,7 @@ fn compile_root(root: &Json, problems: &mut Problems) -> Option<(Settings, Workf
             return None;
         }
     };
-    let (workflow, stats) = compile_chains(chains, problems)?;
+    let (workflow, stats) = compile_chains(chains, settings.never_ban.clone(), problems)?;
     Some((settings, workflow, stats))
 }
 
@@ -135,7 +135,11 @@ struct RawStep<'a> {
     step: u32,
 }
 
-fn compile_chains(pairs: &[(String, Json)], problems: &mut Problems) -> Option<(Workflow, Stats)> {
+fn compile_chains(
+    pairs: &[(String, Json)],
+    never_ban: Vec<crate::filters::networks::Network>,
+    problems: &mut Problems,
+) -> Option<(Workflow, Stats)> {
     let (chains, duplicates) = dedup_pairs(pairs);
     for label in duplicates {
         problems.warn(
@@ -145,7 +149,7 @@ fn compile_chains(pairs: &[(String, Json)], problems: &mut Problems) -> Option<(
     }
     let labels: Vec<&str> = chains.iter().map(|(label, _)| *label).collect();
     let mut fields = FieldTable::new();
-    let mut state = State::default();
+    let mut state = State { never_ban, ..State::default() };
     let mut steps: Vec<Step> = Vec::new();
     let mut raw: Vec<Vec<RawStep>> = Vec::with_capacity(chains.len());
     let mut cx = steps::Context { fields: &mut fields, state: &mut state, problems, regexes: 0, backtracking: 0 };

@@ -4,19 +4,34 @@
 //! Unknown top-level keys are allowed (Pyruse kept them for modules); one
 //! that looks like a misspelt known key gets a warning.
 
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 
 use super::args::Args;
 use super::json::Json;
 use super::problem::{nearest, nearest_distance, Location, Problems};
 use crate::entry::TextDecoder;
+use crate::filters::networks::Network;
 
 pub const DEFAULT_STORAGE: &str = "/var/lib/banwarden";
 pub const DEFAULT_IDENTIFIER: &str = "banwarden";
 
 /// Keys this module reads; `actions` is read by the workflow compiler.
-pub const KNOWN_KEYS: [&str; 8] =
-    ["actions", "storage", "debug", "8bit-message-encoding", "email", "nftBan", "ipsetBan", "syslogIdentifier"];
+pub const KNOWN_KEYS: [&str; 10] = [
+    "actions",
+    "storage",
+    "debug",
+    "8bit-message-encoding",
+    "email",
+    "nftBan",
+    "ipsetBan",
+    "syslogIdentifier",
+    "neverBan",
+    "neverBanLocal",
+];
+
+/// Networks never banned unless the configuration says otherwise.
+pub const DEFAULT_NEVER_BAN: [&str; 2] = ["127.0.0.0/8", "::1/128"];
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct EmailSettings {
@@ -52,6 +67,9 @@ pub struct Settings {
     pub email: EmailSettings,
     /// The ipset program and its arguments, for `action_ipsetBan`.
     pub ipset_command: Vec<String>,
+    /// Addresses no ban may touch (`neverBan`, plus with `neverBanLocal` the
+    /// host's own addresses, read when the configuration is loaded).
+    pub never_ban: Vec<Network>,
 }
 
 impl Default for Settings {
@@ -64,6 +82,7 @@ impl Default for Settings {
             syslog_identifier: DEFAULT_IDENTIFIER.into(),
             email: EmailSettings::default(),
             ipset_command: vec!["/usr/bin/ipset".into(), "-exist".into(), "-quiet".into()],
+            never_ban: DEFAULT_NEVER_BAN.iter().map(|n| Network::parse(n).expect("valid default")).collect(),
         }
     }
 }
@@ -71,6 +90,7 @@ impl Default for Settings {
 /// Reads the settings from the resolved top-level pairs.
 pub fn read(top: &[(&str, &Json)], problems: &mut Problems) -> Settings {
     let mut s = Settings::default();
+    let mut never_ban_local = true;
     for &(key, value) in top {
         let here = Location::key(key);
         match key {
@@ -106,6 +126,24 @@ pub fn read(top: &[(&str, &Json)], problems: &mut Problems) -> Settings {
                 }
                 args.finish(problems);
             }
+            "neverBan" => match value {
+                Json::Array(items) => {
+                    s.never_ban.clear();
+                    for (i, item) in items.iter().enumerate() {
+                        match item.as_str().map(Network::parse) {
+                            Some(Ok(net)) => s.never_ban.push(net),
+                            Some(Err(e)) => problems.error(&here, format!("item {i}: {e}")),
+                            None => problems
+                                .error(&here, format!("item {i}: expected a network, found {}", item.type_name())),
+                        }
+                    }
+                }
+                other => problems.error(&here, format!("expected a list of networks, found {}", other.type_name())),
+            },
+            "neverBanLocal" => match value {
+                Json::Bool(b) => never_ban_local = *b,
+                other => problems.error(&here, format!("expected true or false, found {}", other.type_name())),
+            },
             "nftBan" => {
                 problems.warn(&here, "banwarden writes nftables sets through netlink; the \"nft\" command is not used")
             }
@@ -117,7 +155,43 @@ pub fn read(top: &[(&str, &Json)], problems: &mut Problems) -> Settings {
             }
         }
     }
+    if never_ban_local {
+        s.never_ban.extend(local_addresses().into_iter().map(Network::host));
+    }
     s
+}
+
+/// The addresses of this host's interfaces (getifaddrs(3)).
+pub fn local_addresses() -> Vec<IpAddr> {
+    let mut out = Vec::new();
+    let mut list: *mut libc::ifaddrs = std::ptr::null_mut();
+    // SAFETY: getifaddrs allocates the list, freed below; each entry's
+    // address is read according to its family.
+    unsafe {
+        if libc::getifaddrs(&mut list) != 0 {
+            return out;
+        }
+        let mut at = list;
+        while !at.is_null() {
+            let addr = (*at).ifa_addr;
+            if !addr.is_null() {
+                match i32::from((*addr).sa_family) {
+                    libc::AF_INET => {
+                        let sin = &*(addr as *const libc::sockaddr_in);
+                        out.push(IpAddr::V4(Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr))));
+                    }
+                    libc::AF_INET6 => {
+                        let sin6 = &*(addr as *const libc::sockaddr_in6);
+                        out.push(IpAddr::V6(Ipv6Addr::from(sin6.sin6_addr.s6_addr)));
+                    }
+                    _ => {}
+                }
+            }
+            at = (*at).ifa_next;
+        }
+        libc::freeifaddrs(list);
+    }
+    out
 }
 
 /// Whether an unknown key is a likely misspelling of a known one.
@@ -200,5 +274,20 @@ mod tests {
         assert!(errors[2].contains("unknown encoding \"klingon\""));
         assert!(errors[3].contains(r#"key "email", arg "to": expected a list of strings, found a string"#));
         assert!(p.warnings[0].to_string().contains(r#"did you mean "storage"?"#));
+    }
+
+    #[test]
+    fn never_ban_list_and_local_addresses() {
+        let (s, p) = settings(r#"{"neverBan": ["10.0.0.0/8", "2001:db8::/32"], "neverBanLocal": false}"#);
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        assert_eq!(s.never_ban, [Network::parse("10.0.0.0/8").unwrap(), Network::parse("2001:db8::/32").unwrap()]);
+        // By default: loopback, and this host's own addresses.
+        let (s, _) = settings("{}");
+        assert!(s.never_ban.iter().any(|n| n.contains("127.0.0.1".parse().unwrap())));
+        for local in local_addresses() {
+            assert!(s.never_ban.iter().any(|n| n.contains(local)), "{local}");
+        }
+        let (_, p) = settings(r#"{"neverBan": ["10.0.0.0/33", 5], "neverBanLocal": "yes"}"#);
+        assert_eq!(p.errors.len(), 3, "{:?}", p.errors);
     }
 }

@@ -43,6 +43,14 @@ impl Network {
         })
     }
 
+    /// The network of one address.
+    pub fn host(ip: IpAddr) -> Network {
+        match normalize(ip) {
+            IpAddr::V4(a) => Network::V4 { addr: u32::from(a), len: 32 },
+            IpAddr::V6(a) => Network::V6 { addr: u128::from(a), len: 128 },
+        }
+    }
+
     pub fn has_host_bits(&self) -> bool {
         match *self {
             Network::V4 { addr, len } => addr & !mask32(len) != 0,

@@ -82,7 +82,7 @@ fn replay_of_the_demo_attack() {
     let for_attacker: Vec<&str> = bans.iter().copied().filter(|l| l.contains("\"203.0.113.50\"")).collect();
     assert_eq!(for_attacker.len(), 6, "4 hourly bans, one 30-day ban, one permanent: {stdout}");
     assert!(for_attacker[3].contains("\"banSeconds\":2592000"), "{}", for_attacker[3]);
-    assert!(!for_attacker[5].contains("banSeconds"), "the last is permanent: {}", for_attacker[5]);
+    assert!(for_attacker[5].contains("\"banSeconds\":null"), "the last is permanent: {}", for_attacker[5]);
     assert!(bans.iter().any(|l| l.contains("\"2001:db8::bad\"") && l.contains("ip6 banwarden ssh_ban6")));
     assert!(bans.iter().any(|l| l.contains("\"198.51.100.77\"") && l.contains("ip banwarden ssh_ban4")));
     assert!(!stdout.contains("192.168.1.10"), "allow-listed");
@@ -150,10 +150,34 @@ fn a_hostile_line_is_an_error_for_its_entry_only() {
     let input = "{\"MESSAGE\":\"login from 1.2.3.4;reboot\"}\n{\"MESSAGE\":\"login from 192.0.2.9\"}\n";
     let out = banwarden(&["replay", "--config", path.to_str().unwrap()], input.as_bytes());
     assert!(out.status.success());
-    assert_eq!(text(&out.stdout), "{\"action\":\"action_nftBan\",\"IP\":\"192.0.2.9\",\"set\":\"ip t s4\"}\n");
+    assert_eq!(
+        text(&out.stdout),
+        "{\"action\":\"action_nftBan\",\"IP\":\"192.0.2.9\",\"set\":\"ip t s4\",\"banSeconds\":null}\n"
+    );
     let stderr = text(&out.stderr);
     assert!(
         stderr.contains(r#"error: chain "a", step 1 (action_nftBan): field "ip" holds "1.2.3.4;reboot", which is not an IP address; entry stopped"#),
         "{stderr}"
     );
+}
+
+#[test]
+fn never_ban_addresses_are_refused() {
+    let config = r#"{"actions": {"a": [
+        {"filter": "filter_pcre", "args": {"field": "MESSAGE", "re": "from (?P<ip>\\S+)$"}},
+        {"action": "action_nftBan", "args": {"IP": "ip", "nftSetIPv4": "t s4", "nftSetIPv6": "ip6 t s6", "banSeconds": 60}}
+    ]}, "neverBan": ["127.0.0.0/8", "::1", "192.0.2.0/28"]}"#;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.json");
+    std::fs::write(&path, config).unwrap();
+    let input = "{\"MESSAGE\":\"login from 127.0.0.1\"}\n{\"MESSAGE\":\"login from 192.0.2.3\"}\n{\"MESSAGE\":\"login from 192.0.2.99\"}\n";
+    let out = banwarden(&["replay", "--config", path.to_str().unwrap()], input.as_bytes());
+    assert!(out.status.success());
+    assert_eq!(
+        text(&out.stdout),
+        "{\"action\":\"action_nftBan\",\"IP\":\"192.0.2.99\",\"set\":\"ip t s4\",\"banSeconds\":60}\n"
+    );
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("127.0.0.1 is on the never-ban list"), "{stderr}");
+    assert!(stderr.contains("192.0.2.3 is on the never-ban list"), "{stderr}");
 }
