@@ -180,6 +180,41 @@ pub fn parse_time(text: &str, now_us: u64) -> Result<u64, String> {
     Err(bad())
 }
 
+/// Parses a ban duration: whole seconds (`3600`), or nft's style of days,
+/// hours, minutes, seconds and milliseconds (`3d31m16s`, `1h`, `500ms`).
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let t = text.trim();
+    let bad = || format!("{text:?} is not a duration: seconds (\"3600\") or nft style (\"1d12h\", \"3d31m16s\")");
+    if let Ok(secs) = t.parse::<u64>() {
+        return Ok(std::time::Duration::from_secs(secs));
+    }
+    let mut total_ms: u64 = 0;
+    let mut rest = t;
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+        if digits == 0 {
+            return Err(bad());
+        }
+        let n: u64 = rest[..digits].parse().map_err(|_| bad())?;
+        rest = &rest[digits..];
+        let unit_end = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit_ms: u64 = match &rest[..unit_end] {
+            "d" => 86_400_000,
+            "h" => 3_600_000,
+            "m" => 60_000,
+            "s" => 1_000,
+            "ms" => 1,
+            _ => return Err(bad()),
+        };
+        total_ms = n.checked_mul(unit_ms).and_then(|v| total_ms.checked_add(v)).ok_or_else(bad)?;
+        rest = &rest[unit_end..];
+    }
+    Ok(std::time::Duration::from_millis(total_ms))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -283,6 +318,18 @@ mod tests {
         for bad in ["", "soon", "-2", "-2y", "@x", "2025-13-01", "@-5"] {
             let err = parse_time(bad, now).unwrap_err();
             assert!(err.contains("is not a time"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn parse_ban_durations() {
+        use std::time::Duration;
+        assert_eq!(parse_duration("3600"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("3d31m16s"), Ok(Duration::from_secs(3 * 86400 + 31 * 60 + 16)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("1m500ms"), Ok(Duration::from_millis(60_500)));
+        for bad in ["", "h", "1x", "1.5h", "-1", "99999999999999999999d"] {
+            assert!(parse_duration(bad).unwrap_err().contains("is not a duration"), "{bad}");
         }
     }
 }
