@@ -16,7 +16,6 @@ pub const NLMSG_HDRLEN: usize = 16;
 pub const NLMSG_ERROR: u16 = 2;
 pub const NLMSG_DONE: u16 = 3;
 pub const NLM_F_REQUEST: u16 = 0x1;
-pub const NLM_F_MULTI: u16 = 0x2;
 pub const NLM_F_ACK: u16 = 0x4;
 pub const NLM_F_DUMP_INTR: u16 = 0x10;
 pub const NLM_F_DUMP: u16 = 0x300;
@@ -47,7 +46,6 @@ pub const NFTA_SET_TABLE: u16 = 1;
 pub const NFTA_SET_NAME: u16 = 2;
 pub const NFTA_SET_FLAGS: u16 = 3;
 pub const NFTA_SET_KEY_TYPE: u16 = 4;
-pub const NFTA_SET_KEY_LEN: u16 = 5;
 // enum nft_set_flags
 pub const NFT_SET_INTERVAL: u32 = 0x4;
 pub const NFT_SET_TIMEOUT: u32 = 0x10;
@@ -297,9 +295,7 @@ pub fn parse_ack(msg: &Msg) -> Option<Ack> {
         let skip = if msg.flags & 0x100 != 0 { NLMSG_HDRLEN } else { align4(orig_len) };
         for (ty, v) in attrs(p.get(4 + skip..).unwrap_or(&[])) {
             match ty {
-                NLMSGERR_ATTR_MSG => {
-                    ack.message = Some(String::from_utf8_lossy(v).trim_end_matches('\0').to_owned())
-                }
+                NLMSGERR_ATTR_MSG => ack.message = Some(String::from_utf8_lossy(v).trim_end_matches('\0').to_owned()),
                 NLMSGERR_ATTR_OFFS => ack.offset = v.get(..4).map(|b| u32::from_ne_bytes(b.try_into().unwrap())),
                 _ => {}
             }

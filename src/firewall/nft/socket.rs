@@ -132,7 +132,9 @@ impl NlSocket {
     pub fn drain(&mut self) -> io::Result<Vec<Ack>> {
         let mut acks = Vec::new();
         while let Some(n) = self.recv(false)? {
-            acks.extend(message::messages(self.bytes(n)).filter(|m| m.ty == NLMSG_ERROR).filter_map(|m| message::parse_ack(&m)));
+            acks.extend(
+                message::messages(self.bytes(n)).filter(|m| m.ty == NLMSG_ERROR).filter_map(|m| message::parse_ack(&m)),
+            );
         }
         Ok(acks)
     }

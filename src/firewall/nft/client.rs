@@ -1,0 +1,537 @@
+//! [`NftClient`]: elements in and out of sets, in as few transactions as the
+//! kernel accepts, with one result per set.
+//!
+//! Invariants:
+//! - a transaction is one datagram of at most [`TX_BYTES`] (see `socket`);
+//! - a transaction is committed only if every message in it was acknowledged
+//!   with 0 and nothing else was reported (a 0 inside a failed batch means
+//!   nothing: the kernel aborts the whole batch);
+//! - a failing set never costs the other sets their elements: its messages
+//!   are dropped and the transaction is sent again.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::ops::Range;
+
+use super::message::{self as m, Ack, WireElem, Writer};
+use super::socket::NlSocket;
+use super::{Element, KeyType, NftError, NftSet, SetInfo};
+
+/// Bytes per transaction. The throughput plateau is reached near 1,000
+/// elements per batch and one huge transaction is slower per element (set
+/// resizing), so nothing is gained by going to the send-buffer limit
+/// (sk_sndbuf - 32 in netlink_sendmsg: ~208 KiB without SO_SNDBUFFORCE).
+pub(super) const TX_BYTES: usize = 128 << 10;
+
+/// How a re-ban refreshes the timeout of an address already in the set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Refresh {
+    /// Kernel >= 6.10 ("netfilter: nf_tables: set element timeout update
+    /// support"): NEWSETELEM without NLM_F_EXCL updates the timeout.
+    Update,
+    /// Kernel 6.3 to 6.9: DESTROYSETELEM then NEWSETELEM, atomically.
+    DestroyFirst,
+    /// Older: NEWSETELEM (no-op if present), DELSETELEM, NEWSETELEM.
+    AddDelAdd,
+}
+
+impl Refresh {
+    pub(super) fn for_kernel(release: &str) -> Refresh {
+        let mut nums = release.split(|c: char| !c.is_ascii_digit()).map(|n| n.parse::<u32>().unwrap_or(0));
+        match (nums.next().unwrap_or(0), nums.next().unwrap_or(0)) {
+            v if v >= (6, 10) => Refresh::Update,
+            v if v >= (6, 3) => Refresh::DestroyFirst,
+            _ => Refresh::AddDelAdd,
+        }
+    }
+}
+
+fn kernel_release() -> String {
+    // SAFETY: utsname is plain data, filled by uname().
+    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
+    // SAFETY: u lives for the call.
+    if unsafe { libc::uname(&mut u) } != 0 {
+        return String::new();
+    }
+    // SAFETY: the kernel NUL-terminates release.
+    unsafe { std::ffi::CStr::from_ptr(u.release.as_ptr()) }.to_string_lossy().into_owned()
+}
+
+/// One message kind of a transaction, applied to every piece.
+#[derive(Clone, Copy)]
+pub(super) struct Step {
+    ty: u16,
+    timeouts: bool,
+}
+
+const NEW: Step = Step { ty: m::NFT_MSG_NEWSETELEM, timeouts: true };
+const NEW_BARE: Step = Step { ty: m::NFT_MSG_NEWSETELEM, timeouts: false };
+const DEL: Step = Step { ty: m::NFT_MSG_DELSETELEM, timeouts: false };
+const DESTROY: Step = Step { ty: m::NFT_MSG_DESTROYSETELEM, timeouts: false };
+
+/// Elements `range` of work item `item`, in one message per step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Piece {
+    pub item: usize,
+    pub range: Range<usize>,
+}
+
+/// One set's share of a request, validated and encoded as wire elements.
+pub(super) struct Work<'a> {
+    pub set: &'a NftSet,
+    /// Index in the caller's list, for the results.
+    pub slot: usize,
+    pub elems: Vec<WireElem>,
+}
+
+/// How a transaction ended.
+enum Outcome {
+    Committed,
+    /// Errors attributed to messages, hence to work items.
+    Failed(Vec<(usize, Ack)>),
+    /// The kernel or the socket failed in a way no message explains.
+    Unattributed(NftErrorKind),
+}
+
+enum NftErrorKind {
+    Io(&'static str, io::Error),
+    Errno(i32, Option<String>),
+}
+
+pub struct NftClient {
+    sock: NlSocket,
+    seq: u32,
+    refresh: Refresh,
+    destroy_supported: bool,
+    /// Key type and flags per set, so a bad address is refused before
+    /// anything is sent. Dropped for a set whenever the kernel complains.
+    info: HashMap<NftSet, SetInfo>,
+}
+
+fn io_err(op: &'static str) -> impl FnOnce(io::Error) -> NftError {
+    move |source| NftError::Io { op, source }
+}
+
+impl NftClient {
+    pub fn open() -> Result<NftClient, NftError> {
+        let sock = NlSocket::open().map_err(io_err("open"))?;
+        sock.set_recv_timeout(10).map_err(io_err("setsockopt SO_RCVTIMEO"))?;
+        let refresh = Refresh::for_kernel(&kernel_release());
+        Ok(NftClient { sock, seq: 1, refresh, destroy_supported: refresh != Refresh::AddDelAdd, info: HashMap::new() })
+    }
+
+    /// Forces a refresh strategy (tests exercise the fallbacks on a new kernel).
+    #[cfg(test)]
+    pub(super) fn force_refresh(&mut self, refresh: Refresh) {
+        self.refresh = refresh;
+        self.destroy_supported = refresh != Refresh::AddDelAdd;
+    }
+
+    fn next_seq(&mut self) -> u32 {
+        self.seq = self.seq.wrapping_add(1).max(1);
+        self.seq
+    }
+
+    /// Adds or refreshes elements; one result per set given, in order.
+    pub fn add(&mut self, adds: &[(&NftSet, &[Element])]) -> Vec<Result<(), NftError>> {
+        let mut results: Vec<Result<(), NftError>> = adds.iter().map(|_| Ok(())).collect();
+        let mut work = Vec::new();
+        for (slot, (set, elems)) in adds.iter().enumerate() {
+            if elems.is_empty() {
+                continue;
+            }
+            match self.prepare(set, elems) {
+                Ok(elems) => work.push(Work { set, slot, elems }),
+                Err(e) => results[slot] = Err(e),
+            }
+        }
+        let steps: &[Step] = match self.refresh {
+            Refresh::Update => &[NEW],
+            Refresh::DestroyFirst => &[DESTROY, NEW],
+            Refresh::AddDelAdd => &[NEW_BARE, DEL, NEW],
+        };
+        self.commit(&work, steps, &mut results, |c, set, ack| c.classify(set, ack, "add", adds[set.0].1));
+        results
+    }
+
+    /// Removes addresses; those not in the set are not an error.
+    pub fn delete(&mut self, set: &NftSet, ips: &[IpAddr]) -> Result<(), NftError> {
+        if ips.is_empty() {
+            return Ok(());
+        }
+        let elems: Vec<Element> = ips.iter().map(|&ip| Element { ip, timeout_ms: None }).collect();
+        let work = vec![Work { set, slot: 0, elems: self.prepare(set, &elems)? }];
+        // Without DESTROYSETELEM, adding first makes DELSETELEM unable to
+        // fail with ENOENT (which would roll back the whole batch).
+        let steps: &[Step] = if self.destroy_supported { &[DESTROY] } else { &[NEW_BARE, DEL] };
+        let mut results = vec![Ok(())];
+        self.commit(&work, steps, &mut results, |c, _, ack| c.classify((0, set), ack, "delete", &elems));
+        results.pop().unwrap()
+    }
+
+    /// Checks the addresses against the set (cached [`SetInfo`]) and encodes
+    /// them: deduplicated (the last one wins), interval sets as start and end.
+    fn prepare(&mut self, set: &NftSet, elems: &[Element]) -> Result<Vec<WireElem>, NftError> {
+        // An ip6 table never sees IPv4 packets: refused before anything is sent.
+        if set.family == super::Family::Ip6 {
+            if let Some(e) = elems.iter().find(|e| e.ip.is_ipv4()) {
+                return Err(NftError::FamilyMismatch { set: set.clone(), ip: e.ip });
+            }
+        }
+        let mut info = self.cached_info(set)?;
+        if check(set, &info, elems).is_err() {
+            // The admin may have recreated the set since it was cached.
+            self.info.remove(set);
+            info = self.cached_info(set)?;
+        }
+        check(set, &info, elems)?;
+        let mut seen = HashSet::with_capacity(elems.len());
+        let mut out = Vec::with_capacity(elems.len() * if info.interval { 2 } else { 1 });
+        for e in elems.iter().rev().filter(|e| seen.insert(e.ip)) {
+            let timeout_ms = e.timeout_ms;
+            if info.interval {
+                // An interval is [start, end): nft sends the end as the next
+                // address flagged NFT_SET_ELEM_INTERVAL_END, without a timeout;
+                // the last address of the space has no end (open interval).
+                if let Some(next) = next_address(e.ip) {
+                    out.push(WireElem { ip: next, timeout_ms: None, flags: m::NFT_SET_ELEM_INTERVAL_END });
+                }
+                out.push(WireElem { ip: e.ip, timeout_ms, flags: 0 });
+            } else {
+                out.push(WireElem { ip: e.ip, timeout_ms, flags: 0 });
+            }
+        }
+        out.reverse();
+        Ok(out)
+    }
+
+    fn cached_info(&mut self, set: &NftSet) -> Result<SetInfo, NftError> {
+        if let Some(info) = self.info.get(set) {
+            return Ok(info.clone());
+        }
+        let info = self.set_info(set)?;
+        self.info.insert(set.clone(), info.clone());
+        Ok(info)
+    }
+
+    /// Sends `work` in transactions of `steps`, retrying without the sets that fail.
+    fn commit(
+        &mut self,
+        work: &[Work],
+        steps: &[Step],
+        results: &mut [Result<(), NftError>],
+        mut classify: impl FnMut(&mut Self, (usize, &NftSet), &Ack) -> NftError,
+    ) {
+        let mut queue: VecDeque<Vec<Piece>> = plan(work, steps.len()).into();
+        while let Some(tx) = queue.pop_front() {
+            let tx: Vec<Piece> = tx.into_iter().filter(|p| results[work[p.item].slot].is_ok()).collect();
+            if tx.is_empty() {
+                continue;
+            }
+            match self.run(work, steps, &tx) {
+                Outcome::Committed => {}
+                Outcome::Failed(errors) => {
+                    for (item, ack) in errors {
+                        let w = &work[item];
+                        if results[w.slot].is_ok() {
+                            self.info.remove(w.set);
+                            results[w.slot] = Err(classify(self, (w.slot, w.set), &ack));
+                        }
+                    }
+                    queue.push_front(tx); // again, without the failed sets
+                }
+                Outcome::Unattributed(kind) => {
+                    let items: Vec<usize> = tx.iter().map(|p| p.item).collect::<HashSet<_>>().into_iter().collect();
+                    if items.len() == 1 {
+                        let w = &work[items[0]];
+                        self.info.remove(w.set);
+                        results[w.slot] = Err(match kind {
+                            NftErrorKind::Io(op, source) => NftError::Io { op, source },
+                            NftErrorKind::Errno(errno, message) => {
+                                let ack = Ack { seq: 0, errno, message, offset: None };
+                                classify(self, (w.slot, w.set), &ack)
+                            }
+                        });
+                    } else {
+                        // Find the culprit: one transaction per set, in order.
+                        let mut per_item: Vec<Vec<Piece>> = Vec::new();
+                        for p in tx {
+                            match per_item.iter_mut().find(|v| v[0].item == p.item) {
+                                Some(v) => v.push(p),
+                                None => per_item.push(vec![p]),
+                            }
+                        }
+                        for v in per_item.into_iter().rev() {
+                            queue.push_front(v);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Encodes, sends and checks one transaction.
+    fn run(&mut self, work: &[Work], steps: &[Step], tx: &[Piece]) -> Outcome {
+        let mut w = Writer::default();
+        let begin = self.next_seq();
+        w.batch_begin(begin);
+        let mut seqs: Vec<(u32, usize)> = Vec::new();
+        let mut scratch = Vec::new();
+        for p in tx {
+            let item = &work[p.item];
+            let fam = item.set.family.nfproto();
+            for step in steps {
+                let seq = self.next_seq();
+                let flags = m::NLM_F_REQUEST
+                    | m::NLM_F_ACK
+                    | if step.ty == m::NFT_MSG_NEWSETELEM { m::NLM_F_CREATE } else { 0 };
+                let elems = &item.elems[p.range.clone()];
+                let elems: &[WireElem] = if step.timeouts {
+                    elems
+                } else {
+                    scratch.clear();
+                    scratch.extend(elems.iter().map(|e| WireElem { timeout_ms: None, ..*e }));
+                    &scratch
+                };
+                w.setelem(step.ty, flags, seq, fam, &item.set.table, &item.set.name, elems);
+                seqs.push((seq, p.item));
+            }
+        }
+        let end = self.next_seq();
+        w.batch_end(end);
+        debug_assert!(w.buf.len() <= TX_BYTES + 4096, "transaction of {} bytes", w.buf.len());
+        if let Err(e) = self.sock.send(&w.buf) {
+            // Nothing was processed: sendmsg() failed before the kernel ran the batch.
+            return Outcome::Unattributed(NftErrorKind::Io("sendmsg", e));
+        }
+        let acks = match self.sock.drain() {
+            Ok(acks) => acks,
+            // ENOBUFS: acknowledgements were dropped; whether the batch was
+            // committed is unknown. Report it rather than guess.
+            Err(e) => return Outcome::Unattributed(NftErrorKind::Io("reading acknowledgements", e)),
+        };
+        let ours = |seq: u32| (begin..=end).contains(&seq) || (begin > end && (seq >= begin || seq <= end));
+        let mut acked = HashSet::new();
+        let mut failed = Vec::new();
+        for ack in acks.into_iter().filter(|a| ours(a.seq)) {
+            match seqs.iter().find(|(s, _)| *s == ack.seq) {
+                Some(&(_, item)) if ack.errno != 0 => failed.push((item, ack)),
+                Some(_) => {
+                    acked.insert(ack.seq);
+                }
+                // On BEGIN: ENOMEM or a failed commit, for the whole batch.
+                None if ack.errno != 0 => return Outcome::Unattributed(NftErrorKind::Errno(ack.errno, ack.message)),
+                None => {}
+            }
+        }
+        if !failed.is_empty() {
+            return Outcome::Failed(failed);
+        }
+        if acked.len() != seqs.len() {
+            let msg = format!("{} of {} messages acknowledged", acked.len(), seqs.len());
+            return Outcome::Unattributed(NftErrorKind::Io("reading acknowledgements", io::Error::other(msg)));
+        }
+        Outcome::Committed
+    }
+
+    /// Explains why the kernel refused `set`'s messages.
+    fn classify(&mut self, (_, set): (usize, &NftSet), ack: &Ack, op: &'static str, elems: &[Element]) -> NftError {
+        let set = set.clone();
+        match ack.errno {
+            libc::ENOENT => NftError::NoSuchSet { set },
+            libc::EPERM => NftError::Permission { set },
+            // nft_add_set_elem(): nelems reached the set's size.
+            libc::ENFILE => NftError::SetFull { set },
+            libc::EINVAL => {
+                // Ambiguous: wrong key length, or a timeout on a set without
+                // NFT_SET_TIMEOUT. Ask the set itself.
+                self.info.remove(&set);
+                match self.set_info(&set) {
+                    Ok(info) => match check(&set, &info, elems) {
+                        Err(e) => e,
+                        Ok(()) => kernel(set, op, ack),
+                    },
+                    Err(e) => e,
+                }
+            }
+            _ => kernel(set, op, ack),
+        }
+    }
+
+    /// The set's key type and flags (GETSET).
+    pub fn set_info(&mut self, set: &NftSet) -> Result<SetInfo, NftError> {
+        let seq = self.next_seq();
+        let mut w = Writer::default();
+        w.getset(seq, set.family.nfproto(), &set.table, &set.name);
+        self.sock.send(&w.buf).map_err(io_err("sendmsg GETSET"))?;
+        let mut info = None;
+        let (errno, message) = self
+            .sock
+            .replies(seq, |msg| {
+                if msg.ty == m::nft_type(m::NFT_MSG_NEWSET) {
+                    info = Some(parse_set(msg.payload));
+                }
+            })
+            .map_err(io_err("reading GETSET reply"))?;
+        if errno != 0 {
+            return Err(errno_error(set, "getset", errno, message));
+        }
+        info.ok_or_else(|| NftError::Io {
+            op: "reading GETSET reply",
+            source: io::Error::other("no NEWSET in the reply"),
+        })
+    }
+
+    /// Every element of the set with its remaining time in ms (None: no timeout).
+    pub fn list(&mut self, set: &NftSet) -> Result<Vec<(IpAddr, Option<u64>)>, NftError> {
+        // A dump interrupted by a concurrent change (NLM_F_DUMP_INTR) may
+        // miss or repeat elements: take it again.
+        for _ in 0..5 {
+            let seq = self.next_seq();
+            let mut w = Writer::default();
+            w.getsetelem_dump(seq, set.family.nfproto(), &set.table, &set.name);
+            self.sock.send(&w.buf).map_err(io_err("sendmsg GETSETELEM"))?;
+            let mut out = Vec::new();
+            let mut interrupted = false;
+            let (errno, message) = self
+                .sock
+                .replies(seq, |msg| {
+                    interrupted |= msg.flags & m::NLM_F_DUMP_INTR != 0;
+                    if msg.ty == m::nft_type(m::NFT_MSG_NEWSETELEM) {
+                        parse_elems(msg.payload, &mut out);
+                    }
+                })
+                .map_err(io_err("reading GETSETELEM dump"))?;
+            if errno != 0 {
+                return Err(errno_error(set, "list", errno, message));
+            }
+            if !interrupted {
+                return Ok(out);
+            }
+        }
+        Err(NftError::Io { op: "GETSETELEM dump", source: io::Error::other("interrupted by changes 5 times") })
+    }
+}
+
+fn kernel(set: NftSet, op: &'static str, ack: &Ack) -> NftError {
+    NftError::Kernel { set, op, source: io::Error::from_raw_os_error(ack.errno), message: ack.message.clone() }
+}
+
+fn errno_error(set: &NftSet, op: &'static str, errno: i32, message: Option<String>) -> NftError {
+    match errno {
+        libc::ENOENT => NftError::NoSuchSet { set: set.clone() },
+        libc::EPERM => NftError::Permission { set: set.clone() },
+        _ => kernel(set.clone(), op, &Ack { seq: 0, errno, message, offset: None }),
+    }
+}
+
+/// Can `set` (as `info` describes it) take these elements?
+fn check(set: &NftSet, info: &SetInfo, elems: &[Element]) -> Result<(), NftError> {
+    for e in elems {
+        if !info.key.holds(&e.ip) {
+            return Err(NftError::WrongKey { set: set.clone(), key: info.key, ip: e.ip });
+        }
+        if let (Some(timeout_ms), false) = (e.timeout_ms, info.timeout_flag) {
+            return Err(NftError::NoTimeoutFlag { set: set.clone(), ip: e.ip, timeout_ms });
+        }
+    }
+    Ok(())
+}
+
+fn next_address(ip: IpAddr) -> Option<IpAddr> {
+    match ip {
+        IpAddr::V4(a) => u32::from(a).checked_add(1).map(|n| IpAddr::V4(Ipv4Addr::from(n))),
+        IpAddr::V6(a) => u128::from(a).checked_add(1).map(|n| IpAddr::V6(Ipv6Addr::from(n))),
+    }
+}
+
+/// Cuts the work into transactions of at most [`TX_BYTES`], each message's
+/// element list under [`m::MAX_NEST`]. Every step repeats each piece once.
+pub(super) fn plan(work: &[Work], steps: usize) -> Vec<Vec<Piece>> {
+    const BATCH_OVERHEAD: usize = 2 * (m::NLMSG_HDRLEN + 4); // BEGIN and END
+    let mut txs = Vec::new();
+    let mut tx: Vec<Piece> = Vec::new();
+    let mut tx_bytes = BATCH_OVERHEAD;
+    for (item, w) in work.iter().enumerate() {
+        let overhead = m::setelem_overhead(&w.set.table, &w.set.name);
+        let (mut start, mut nest) = (0, 0);
+        for (i, e) in w.elems.iter().enumerate() {
+            let size = e.encoded_len();
+            loop {
+                let fits_msg = 4 + nest + size <= m::MAX_NEST;
+                let fits_tx = tx_bytes + steps * (overhead + nest + size) <= TX_BYTES;
+                if fits_msg && fits_tx {
+                    nest += size;
+                    break;
+                }
+                if i > start {
+                    tx.push(Piece { item, range: start..i });
+                    tx_bytes += steps * (overhead + nest);
+                    (start, nest) = (i, 0);
+                }
+                if !fits_tx {
+                    txs.push(std::mem::take(&mut tx));
+                    tx_bytes = BATCH_OVERHEAD;
+                }
+            }
+        }
+        if w.elems.len() > start {
+            tx.push(Piece { item, range: start..w.elems.len() });
+            tx_bytes += steps * (overhead + nest);
+        }
+    }
+    if !tx.is_empty() {
+        txs.push(tx);
+    }
+    txs.retain(|t| !t.is_empty());
+    txs
+}
+
+fn parse_set(payload: &[u8]) -> SetInfo {
+    let (mut key, mut flags) = (0, 0);
+    for (ty, v) in m::attrs(payload.get(4..).unwrap_or(&[])) {
+        match ty {
+            m::NFTA_SET_KEY_TYPE => key = m::be_u32(v).unwrap_or(0),
+            m::NFTA_SET_FLAGS => flags = m::be_u32(v).unwrap_or(0),
+            _ => {}
+        }
+    }
+    SetInfo {
+        key: KeyType::from_id(key),
+        timeout_flag: flags & m::NFT_SET_TIMEOUT != 0,
+        interval: flags & m::NFT_SET_INTERVAL != 0,
+    }
+}
+
+/// Appends the elements of one NEWSETELEM dump message, skipping interval ends.
+fn parse_elems(payload: &[u8], out: &mut Vec<(IpAddr, Option<u64>)>) {
+    for (ty, list) in m::attrs(payload.get(4..).unwrap_or(&[])) {
+        if ty != m::NFTA_SET_ELEM_LIST_ELEMENTS {
+            continue;
+        }
+        for (_, elem) in m::attrs(list) {
+            let (mut ip, mut flags, mut expires, mut timeout) = (None, 0, None, None);
+            for (ty, v) in m::attrs(elem) {
+                match ty {
+                    m::NFTA_SET_ELEM_KEY => {
+                        for (ty, data) in m::attrs(v) {
+                            ip = match (ty, data.len()) {
+                                (m::NFTA_DATA_VALUE, 4) => Some(IpAddr::from(<[u8; 4]>::try_from(data).unwrap())),
+                                (m::NFTA_DATA_VALUE, 16) => Some(IpAddr::from(<[u8; 16]>::try_from(data).unwrap())),
+                                _ => ip,
+                            };
+                        }
+                    }
+                    m::NFTA_SET_ELEM_FLAGS => flags = m::be_u32(v).unwrap_or(0),
+                    m::NFTA_SET_ELEM_EXPIRATION => expires = m::be_u64(v),
+                    m::NFTA_SET_ELEM_TIMEOUT => timeout = m::be_u64(v),
+                    _ => {}
+                }
+            }
+            if let (Some(ip), true) = (ip, flags & m::NFT_SET_ELEM_INTERVAL_END == 0) {
+                out.push((ip, expires.or(timeout.map(|_| 0))));
+            }
+        }
+    }
+}

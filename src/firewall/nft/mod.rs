@@ -1,0 +1,203 @@
+//! The nftables backend: addresses into and out of existing nftables sets,
+//! spoken directly over netlink (never by running `nft`).
+//!
+//! Owns one NETLINK_NETFILTER socket per [`NftClient`], opened in the calling
+//! thread's network namespace. Addresses are typed [`IpAddr`] from the caller
+//! to the wire: no text from a log ever reaches the kernel. Banwarden never
+//! creates tables or sets; [`creation_commands`] tells the admin how.
+//!
+//! - `message`: the bytes of each request, built by hand (libnftnl layout).
+//! - `socket`: the socket, one datagram per transaction, ack draining.
+//! - `client`: transactions, size limits, retries and error classification.
+
+mod client;
+mod message;
+mod socket;
+
+#[cfg(test)]
+mod kernel_tests;
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+use std::net::IpAddr;
+
+pub use client::NftClient;
+
+/// The nftables families that can hold a set of addresses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Family {
+    Ip,
+    Ip6,
+    Inet,
+    Bridge,
+    Netdev,
+}
+
+impl Family {
+    pub const ALL: [Family; 5] = [Family::Ip, Family::Ip6, Family::Inet, Family::Bridge, Family::Netdev];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::Ip => "ip",
+            Family::Ip6 => "ip6",
+            Family::Inet => "inet",
+            Family::Bridge => "bridge",
+            Family::Netdev => "netdev",
+        }
+    }
+
+    /// The `nfgen_family` of requests about this family's tables (NFPROTO_*).
+    fn nfproto(self) -> u8 {
+        match self {
+            Family::Ip => libc::NFPROTO_IPV4 as u8,
+            Family::Ip6 => libc::NFPROTO_IPV6 as u8,
+            Family::Inet => libc::NFPROTO_INET as u8,
+            Family::Bridge => libc::NFPROTO_BRIDGE as u8,
+            Family::Netdev => libc::NFPROTO_NETDEV as u8,
+        }
+    }
+}
+
+impl fmt::Display for Family {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// An existing nftables set, named as nft names it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct NftSet {
+    pub family: Family,
+    pub table: String,
+    pub name: String,
+}
+
+/// NFT_NAME_MAXLEN in <linux/netfilter/nf_tables.h>, terminating NUL included.
+const NAME_MAX: usize = 255;
+
+impl NftSet {
+    /// Parses `"family table set"`, or `"table set"` which nft reads as family `ip`.
+    pub fn parse(path: &str) -> Result<NftSet, String> {
+        let words: Vec<&str> = path.split_whitespace().collect();
+        let (family, table, name) = match words[..] {
+            [table, name] => ("ip", table, name),
+            [family, table, name] => (family, table, name),
+            _ => return Err(format!("{path:?} is not a set path: expected \"[family] table set\"")),
+        };
+        let family = Family::ALL.into_iter().find(|f| f.name() == family).ok_or_else(|| {
+            let names: Vec<&str> = Family::ALL.iter().map(|f| f.name()).collect();
+            format!("unknown nftables family {family:?} in {path:?}; expected one of {}", names.join(", "))
+        })?;
+        for word in [table, name] {
+            // Names go to the kernel NUL-terminated: a NUL or control byte would cut or garble them.
+            if word.len() > NAME_MAX || word.chars().any(char::is_control) {
+                return Err(format!(
+                    "{word:?} in {path:?} is not an nftables name: at most {NAME_MAX} bytes, no control characters"
+                ));
+            }
+        }
+        Ok(NftSet { family, table: table.to_owned(), name: name.to_owned() })
+    }
+}
+
+impl fmt::Display for NftSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} {}", self.family, self.table, self.name)
+    }
+}
+
+/// An address to put in a set. `timeout_ms: None` makes it permanent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Element {
+    pub ip: IpAddr,
+    pub timeout_ms: Option<u64>,
+}
+
+/// The key type of a set, from NFTA_SET_KEY_TYPE (nft's datatype ids).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyType {
+    /// TYPE_IPADDR (7): `type ipv4_addr` or `typeof ip saddr`.
+    Ipv4Addr,
+    /// TYPE_IP6ADDR (8).
+    Ipv6Addr,
+    Other(u32),
+}
+
+impl KeyType {
+    fn from_id(id: u32) -> KeyType {
+        match id {
+            7 => KeyType::Ipv4Addr,
+            8 => KeyType::Ipv6Addr,
+            other => KeyType::Other(other),
+        }
+    }
+
+    fn holds(self, ip: &IpAddr) -> bool {
+        matches!((self, ip), (KeyType::Ipv4Addr, IpAddr::V4(_)) | (KeyType::Ipv6Addr, IpAddr::V6(_)))
+    }
+}
+
+impl fmt::Display for KeyType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeyType::Ipv4Addr => f.write_str("ipv4_addr"),
+            KeyType::Ipv6Addr => f.write_str("ipv6_addr"),
+            // Concatenations and other types: nft's datatype id, as the kernel reports it.
+            KeyType::Other(id) => write!(f, "key type {id:#x}"),
+        }
+    }
+}
+
+/// What banwarden needs to know about a set before writing to it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SetInfo {
+    pub key: KeyType,
+    /// `flags timeout`: elements may carry a timeout.
+    pub timeout_flag: bool,
+    /// `flags interval`: an address goes in as a start and an end element.
+    pub interval: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NftError {
+    #[error("nftables set \"{set}\": no such table or set")]
+    NoSuchSet { set: NftSet },
+    #[error("nftables set \"{set}\" of family {} cannot hold the IPv4 address {ip} (caller's bug: pick the IPv4 set)", set.family)]
+    FamilyMismatch { set: NftSet, ip: IpAddr },
+    #[error("nftables set \"{set}\" has type {key}, which cannot hold {ip}")]
+    WrongKey { set: NftSet, key: KeyType, ip: IpAddr },
+    #[error("nftables set \"{set}\" has no \"flags timeout\" but {ip} was given a timeout of {timeout_ms} ms")]
+    NoTimeoutFlag { set: NftSet, ip: IpAddr, timeout_ms: u64 },
+    #[error("nftables set \"{set}\" is full (its size limit is reached)")]
+    SetFull { set: NftSet },
+    #[error("nftables set \"{set}\": permission denied (needs CAP_NET_ADMIN in this network namespace)")]
+    Permission { set: NftSet },
+    #[error("nftables set \"{set}\": {op} failed: {source}{}", message.as_deref().map(|m| format!(" ({m})")).unwrap_or_default())]
+    Kernel {
+        set: NftSet,
+        op: &'static str,
+        #[source]
+        source: std::io::Error,
+        /// The kernel's extended-ack text, if any.
+        message: Option<String>,
+    },
+    #[error("nftables netlink socket: {op}: {source}")]
+    Io {
+        op: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The nft commands that create `set` for banwarden, for a warning.
+pub fn creation_commands(set: &NftSet, ipv6: bool, timeout: bool) -> String {
+    let key = if ipv6 { "ipv6_addr" } else { "ipv4_addr" };
+    let flags = if timeout { " flags timeout;" } else { "" };
+    format!(
+        "nft add table {f} {t}; nft add set {f} {t} {s} '{{ type {key};{flags} }}'",
+        f = set.family,
+        t = set.table,
+        s = set.name
+    )
+}
