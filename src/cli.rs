@@ -26,6 +26,48 @@ pub enum Command {
     Replay(ReplayArgs),
     /// Follow the journal and judge every new entry (the daemon)
     Run(RunArgs),
+    /// Put every stored ban back into the kernel sets, with the time it has left
+    Boot,
+    /// Ban an address by hand, in the kernel set and the store together
+    Ban(BanArgs),
+    /// Lift a ban, from the kernel set(s) and the store together
+    Unban(UnbanArgs),
+    /// Show every ban: store and kernel side by side
+    List(ListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BanArgs {
+    /// The address to ban (IPv4 or IPv6)
+    pub address: String,
+    /// The set: "family table set" for nftables ("table set" means family ip), a set name with --ipset
+    #[arg(long, value_name = "SET")]
+    pub set: String,
+    /// How long: seconds ("3600") or nft style ("1d12h", "3d31m16s"); forever when absent
+    #[arg(long = "for", value_name = "DURATION")]
+    pub duration: Option<String>,
+    /// The set is an ipset set
+    #[arg(long)]
+    pub ipset: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UnbanArgs {
+    /// The address to unban
+    pub address: String,
+    /// Only from this set (every set the store has it in when absent)
+    #[arg(long, value_name = "SET")]
+    pub set: Option<String>,
+    /// The set is an ipset set
+    #[arg(long)]
+    pub ipset: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// One JSON object per ban instead of a table
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Which journal to read; the system journal when none is given.

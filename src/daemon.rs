@@ -10,6 +10,9 @@
 //! seconds it waits for journald's notification, at most a second at a time
 //! (to notice a stop request): a few wake-ups a second when idle.
 //!
+//! Bans: gathered while entries come, stored then sent in one batch as soon
+//! as the journal is drained (or every 1,024 bans in a burst); see [`Bans`].
+//!
 //! Memory: the journal pages libsystemd maps are let go every 2,048 entries
 //! and at each save, so the process's RSS is its own memory, a few MB.
 //!
@@ -21,9 +24,11 @@
 //! the entries judged during at most the last second before it are judged
 //! again, none missed.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::bans::{Bans, Outcome, Request};
 use crate::config::{Config, Settings};
 use crate::diag;
 use crate::diag::StepErrors;
@@ -32,6 +37,7 @@ use crate::entry::Entry;
 use crate::journal::cursor::CursorFile;
 use crate::journal::native::JournalWriter;
 use crate::journal::sd::{release_mapped_journal_pages, JournalError, JournalReader, Resume, Source};
+use crate::time::{Clock, SystemClock};
 use crate::workflow::Workflow;
 
 /// Longest time entries are judged without the cursor being saved.
@@ -46,6 +52,10 @@ const PAUSE: Duration = Duration::from_millis(100);
 /// Entries read between two releases of the journal pages libsystemd maps
 /// (see [`release_mapped_journal_pages`]): a few MiB of journal.
 const RELEASE_EVERY: u64 = 2048;
+/// Bans gathered before they are sent anyway (a burst goes out in batches
+/// this large; otherwise they leave as soon as the journal is drained, so a
+/// lone ban waits for nothing).
+const BAN_BATCH: usize = 1024;
 /// Longest wait when idle, so that a stop request is seen promptly.
 const POLL_IDLE: Duration = Duration::from_secs(1);
 
@@ -69,6 +79,7 @@ pub enum DaemonError {
 pub struct Totals {
     pub judged: u64,
     pub effects: u64,
+    pub bans: u64,
     pub step_errors: u64,
 }
 
@@ -80,6 +91,10 @@ pub struct Daemon {
     cursor_file: CursorFile,
     observer: StepErrors,
     totals: Totals,
+    bans: Bans,
+    pending: Vec<Request>,
+    /// Ban failures by cause, so each cause is logged once, then counted.
+    failures: HashMap<String, u64>,
 }
 
 impl Daemon {
@@ -116,7 +131,11 @@ impl Daemon {
         }
         let writer = JournalWriter::for_source(&options.source)
             .map_err(|error| DaemonError::Socket { path: "(unbound)".into(), error })?;
+        let bans = Bans::new(&settings.storage, settings.never_ban.clone());
         Ok(Daemon {
+            bans,
+            pending: Vec::new(),
+            failures: HashMap::new(),
             workflow,
             settings,
             reader,
@@ -147,7 +166,10 @@ impl Daemon {
                     self.totals.judged += 1;
                     for effect in effects.drain(..) {
                         self.totals.effects += 1;
-                        carry_out(&mut self.writer, &self.settings, effect);
+                        self.carry_out(effect);
+                    }
+                    if self.pending.len() >= BAN_BATCH {
+                        self.flush_bans();
                     }
                     judged(&entry);
                     if self.totals.judged % RELEASE_EVERY == 0 {
@@ -161,6 +183,7 @@ impl Daemon {
                     }
                 }
                 Ok(false) => {
+                    self.flush_bans();
                     // Drained: save once the flow has paused, or after a
                     // second of steady flow (one fsync a second at most).
                     let paused = last_entry.elapsed() >= PAUSE;
@@ -179,6 +202,7 @@ impl Daemon {
                 }
             }
         }
+        self.flush_bans();
         if unsaved {
             self.save_position();
         }
@@ -203,15 +227,54 @@ impl Daemon {
     }
 }
 
-/// Carries out one effect. Bans, mail and reports are only announced for
-/// now: the firewall, mail and report backends are not built yet.
-fn carry_out(writer: &mut JournalWriter, settings: &Settings, effect: Effect) {
-    match effect {
-        Effect::Log { level, message } => {
-            if let Err(e) = writer.log(&settings.syslog_identifier, level, &message) {
-                diag!(Err, "cannot write to the journal socket {}: {e}", writer.path().display());
+impl Daemon {
+    fn carry_out(&mut self, effect: Effect) {
+        match effect {
+            Effect::Log { level, message } => {
+                if let Err(e) = self.writer.log(&self.settings.syslog_identifier, level, &message) {
+                    diag!(Err, "cannot write to the journal socket {}: {e}", self.writer.path().display());
+                }
+            }
+            Effect::Ban { backend, ip, set, ban_seconds } => {
+                self.pending.push(Request { backend, ip, set, ban_seconds })
+            }
+            other => diag!(Notice, "not carried out yet (no backend in this version): {other}"),
+        }
+    }
+
+    /// Stores and sends the bans gathered so far.
+    fn flush_bans(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let requests = std::mem::take(&mut self.pending);
+        let now = SystemClock.now_us();
+        let outcomes = self.bans.apply(&requests, now, &mut |warning| diag!(Warning, "{warning}"));
+        for (request, outcome) in requests.iter().zip(outcomes) {
+            let (cause, what) = match outcome {
+                Outcome::Banned => {
+                    self.totals.bans += 1;
+                    continue;
+                }
+                Outcome::Refused => (format!("{} is on the never-ban list", request.ip), "refused"),
+                Outcome::StoreFailed(e) => (e, "not stored, not sent"),
+                Outcome::KernelFailed(e) => {
+                    (e, "stored (banwarden boot applies it once this is fixed), not in the kernel")
+                }
+            };
+            let count = self.failures.entry(cause.clone()).or_default();
+            *count += 1;
+            // The first of each cause in full, then at 10, 100, 1000...
+            if is_power_of_ten(*count) {
+                diag!(Err, "ban of {} in {}: {cause}; {what} ({} so far)", request.ip, request.set, count);
             }
         }
-        other => diag!(Notice, "not carried out yet (no backend in this version): {other}"),
     }
+}
+
+fn is_power_of_ten(mut n: u64) -> bool {
+    while n >= 10 && n % 10 == 0 {
+        n /= 10;
+    }
+    n == 1
 }

@@ -12,12 +12,15 @@
 //! - [`effect`]: what an action wants done to the outside world (log, ban, mail)
 //! - [`template`]: Python `str.format` templates, parsed once
 //! - [`journal`]: the sd-journal reader and writer, the saved cursor, export and JSON-lines readers
+//! - [`bans`]: carrying out bans: never-ban list, store first, then the kernel
+//! - [`firewall`]: nftables and ipset sets over netlink, behind one type
 //! - [`store`]: the ban store on disk: Pyruse's JSON snapshot plus an append log, crash-safe
 //! - [`entry`]: one record: interned fields as text, plus its time
 //! - [`fields`]: field names interned into small ids
 //! - [`time`]: rendering of journal timestamps the way Pyruse printed them
 
 pub mod actions;
+pub mod bans;
 pub mod cli;
 pub mod cmd;
 pub mod config;
@@ -27,6 +30,7 @@ pub mod effect;
 pub mod entry;
 pub mod fields;
 pub mod filters;
+pub mod firewall;
 pub mod journal;
 pub mod store;
 pub mod template;

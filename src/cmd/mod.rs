@@ -1,9 +1,13 @@
 //! Subcommands, one file each. They turn library results into output and
 //! exit codes; they are the only place that uses `anyhow`.
 
+mod ban;
+mod boot;
 mod check;
+mod list;
 mod replay;
 mod run;
+mod unban;
 
 use std::process::ExitCode;
 
@@ -18,6 +22,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check => Ok(check::run(&cli.config)),
         Command::Replay(args) => replay::run(&cli.config, &args),
         Command::Run(args) => run::run(&cli.config, &args),
+        Command::Boot => boot::run(&cli.config),
+        Command::Ban(args) => ban::run(&cli.config, &args),
+        Command::Unban(args) => unban::run(&cli.config, &args),
+        Command::List(args) => list::run(&cli.config, &args),
     }
 }
 
@@ -36,6 +44,22 @@ fn load_config(path: &std::path::Path) -> Option<Config> {
             None
         }
     }
+}
+
+/// The backend and normalised set of a set given on the command line.
+fn set_of(set: &str, ipset: bool) -> Result<(crate::effect::Backend, String), String> {
+    use crate::actions::ban::{ipset_name, nft_set_path};
+    use crate::effect::Backend;
+    if ipset {
+        ipset_name(set).map(|s| (Backend::Ipset, s))
+    } else {
+        nft_set_path(set).map(|s| (Backend::Nft, s))
+    }
+}
+
+/// Prints what the store found wrong in its files.
+fn warn(message: String) {
+    eprintln!("warning: {message}");
 }
 
 fn report_config_error(err: &ConfigError) {

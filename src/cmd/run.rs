@@ -46,9 +46,10 @@ pub fn run(config_path: &Path, args: &RunArgs) -> anyhow::Result<ExitCode> {
     let totals = daemon.run(&STOP);
     diag!(
         Info,
-        "stopped: {} entries judged, {} effects, {} step errors",
+        "stopped: {} entries judged, {} effects, {} bans, {} step errors",
         totals.judged,
         totals.effects,
+        totals.bans,
         totals.step_errors
     );
     Ok(ExitCode::SUCCESS)

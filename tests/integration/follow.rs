@@ -7,6 +7,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::bans::Netns;
 use super::journald::{journal_from_export, PrivateJournald};
 use super::util::{banwarden, golden, root, text};
 
@@ -24,7 +25,19 @@ struct Run {
 
 impl Run {
     fn start(config: &Path, journald: &PrivateJournald, extra: &[&str]) -> Run {
-        let child = Command::new(env!("CARGO_BIN_EXE_banwarden"))
+        Run::spawn(Command::new(env!("CARGO_BIN_EXE_banwarden")), config, journald, extra)
+    }
+
+    /// Runs the daemon inside a network namespace, so its bans land there.
+    fn start_in(netns: &Netns, journald: &PrivateJournald) -> Run {
+        let mut command = Command::new("ip");
+        // `ip netns exec` execs the program: the child's PID is banwarden's.
+        command.args(["netns", "exec", &netns.name, env!("CARGO_BIN_EXE_banwarden")]);
+        Run::spawn(command, &netns.config, journald, &[])
+    }
+
+    fn spawn(mut command: Command, config: &Path, journald: &PrivateJournald, extra: &[&str]) -> Run {
+        let child = command
             .args(["run", "--config", config.to_str().unwrap(), "--journal-namespace", journald.namespace()])
             .args(extra)
             .stdin(Stdio::null())
@@ -101,9 +114,6 @@ fn write_probes(journald: &PrivateJournald, range: std::ops::Range<u64>) {
 #[test]
 fn follows_live_and_reads_its_own_lines_back() {
     let Some(journald) = PrivateJournald::start() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("c.json");
-    let storage = dir.path().join("state");
     let recidive = std::fs::read_to_string(root().join("examples/recidive.json")).unwrap();
     // The example routes on _SYSTEMD_UNIT, which a hand-written entry cannot
     // carry (a trusted field): route on SYSLOG_IDENTIFIER instead.
@@ -112,18 +122,27 @@ fn follows_live_and_reads_its_own_lines_back() {
             r#""field": "_SYSTEMD_UNIT", "value": "sshd.service""#,
             r#""field": "SYSLOG_IDENTIFIER", "value": "sshd""#,
         )
-        .replace("/var/lib/banwarden", storage.to_str().unwrap());
-    std::fs::write(&config, recidive).unwrap();
-    let run = Run::start(&config, &journald, &[]);
+        .replace("/var/lib/banwarden", "STORAGE");
+    // Its bans go to sets of a namespace of our own, never the host's.
+    let Some(netns) = Netns::new(&recidive) else { return };
+    netns.nft_script(
+        "table ip banwarden { set ssh_ban4 { type ipv4_addr; flags timeout; }; }
+         table ip6 banwarden { set ssh_ban6 { type ipv6_addr; flags timeout; }; }",
+    );
+    let run = Run::start_in(&netns, &journald);
     for port in 0..4 {
         journald.log("sshd", &format!("Failed password for root from 203.0.113.9 port {port} ssh2"));
     }
+    // The ban is logged, and that line is read back by the recidive chain.
     journald.wait_for("Ban from SSH for 203.0.113.9", 1, Duration::from_secs(10));
     let (status, stderr) = run.stop();
     assert!(status.success(), "{stderr}");
-    assert!(stderr.contains("not carried out yet") && stderr.contains("\"IP\":\"203.0.113.9\""), "{stderr}");
-    assert!(stderr.contains("stopped: "), "{stderr}");
-    assert!(storage.join(format!("journal@{}.cursor", journald.namespace())).exists());
+    assert!(stderr.contains("stopped: ") && stderr.contains("1 bans"), "{stderr}");
+    let elements = netns.elements("ip", "ssh_ban4");
+    assert_eq!(elements.len(), 1, "{elements:?}");
+    assert_eq!(elements[0].0, "203.0.113.9");
+    assert!((3580..=3600).contains(&elements[0].1.unwrap()), "{elements:?}");
+    assert!(netns.storage().join(format!("journal@{}.cursor", journald.namespace())).exists());
 }
 
 #[test]

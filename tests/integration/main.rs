@@ -2,9 +2,11 @@
 //! user would (`cli`), the linking rules checked against an independent
 //! reference walk (`linking`), the no-allocation promise (`alloc`), and the
 //! journal followed live and replayed from files (`follow`, on a private
-//! journald: `journald`).
+//! journald: `journald`), and bans in the real kernel, in network
+//! namespaces of their own (`bans`).
 
 mod alloc;
+mod bans;
 mod cli;
 mod follow;
 mod journald;

@@ -1,0 +1,125 @@
+//! Carrying out bans: refuse what must never be banned, record the rest in
+//! the store durably, then put them in the kernel sets.
+//!
+//! The order is what makes a crash harmless: a ban is in the store before
+//! the kernel has it, so every ban the kernel acknowledged is on disk; a
+//! crash in between leaves a stored ban the next `boot` puts in place. A ban
+//! the kernel refuses (no such set, set full) stays stored, so it takes
+//! effect at the next `boot` once the set exists; `list` shows the gap.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use crate::effect::Backend;
+use crate::filters::networks::Network;
+use crate::firewall::{Ban, Firewall};
+use crate::store::{BanStore, Record, StoreError, Until};
+
+/// A ban to make: `ban_seconds` from now, or forever.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Request {
+    pub backend: Backend,
+    pub ip: IpAddr,
+    pub set: String,
+    pub ban_seconds: Option<u64>,
+}
+
+/// What became of a request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Banned,
+    /// On the never-ban list: nothing stored, nothing sent.
+    Refused,
+    /// Not stored, hence not sent.
+    StoreFailed(String),
+    /// Stored, but the kernel refused it.
+    KernelFailed(String),
+}
+
+pub struct Bans {
+    storage: PathBuf,
+    never_ban: Vec<Network>,
+    stores: HashMap<Backend, BanStore>,
+    firewall: Firewall,
+}
+
+impl Bans {
+    pub fn new(storage: &Path, never_ban: Vec<Network>) -> Bans {
+        Bans { storage: storage.to_owned(), never_ban, stores: HashMap::new(), firewall: Firewall::new() }
+    }
+
+    pub fn is_never_banned(&self, ip: IpAddr) -> bool {
+        self.never_ban.iter().any(|net| net.contains(ip))
+    }
+
+    /// The store of a backend, opened on first use; what it found wrong in
+    /// the files is handed to `warn`.
+    pub fn store(&mut self, backend: Backend, warn: &mut dyn FnMut(String)) -> Result<&mut BanStore, StoreError> {
+        if !self.stores.contains_key(&backend) {
+            let mut store = BanStore::open(&self.storage, backend)?;
+            store.warnings.drain(..).for_each(&mut *warn);
+            self.stores.insert(backend, store);
+        }
+        Ok(self.stores.get_mut(&backend).expect("inserted above"))
+    }
+
+    pub fn firewall(&mut self) -> &mut Firewall {
+        &mut self.firewall
+    }
+
+    /// Makes the bans, as one store write and one firewall call per backend.
+    pub fn apply(&mut self, requests: &[Request], now_us: u64, warn: &mut dyn FnMut(String)) -> Vec<Outcome> {
+        let mut outcomes: Vec<Outcome> = vec![Outcome::Banned; requests.len()];
+        let mut to_send: Vec<(usize, Ban)> = Vec::new();
+        for backend in [Backend::Nft, Backend::Ipset] {
+            let mine: Vec<usize> = (0..requests.len())
+                .filter(|&i| requests[i].backend == backend)
+                .filter(|&i| {
+                    let refused = self.is_never_banned(requests[i].ip);
+                    if refused {
+                        outcomes[i] = Outcome::Refused;
+                    }
+                    !refused
+                })
+                .collect();
+            if mine.is_empty() {
+                continue;
+            }
+            let records: Vec<Record> = mine
+                .iter()
+                .map(|&i| {
+                    let r = &requests[i];
+                    let until = r
+                        .ban_seconds
+                        .map_or(Until::Forever, |s| Until::At(now_us.saturating_add(s.saturating_mul(1_000_000))));
+                    Record { ip: r.ip, set: r.set.clone(), until }
+                })
+                .collect();
+            let stored = self.store(backend, warn).and_then(|store| store.ban(&records, now_us));
+            if let Err(e) = stored {
+                mine.iter().for_each(|&i| outcomes[i] = Outcome::StoreFailed(e.to_string()));
+                continue;
+            }
+            to_send.extend(mine.iter().map(|&i| {
+                let r = &requests[i];
+                (
+                    i,
+                    Ban {
+                        backend,
+                        ip: r.ip,
+                        set: r.set.clone(),
+                        timeout_ms: r.ban_seconds.map(|s| s.saturating_mul(1000)),
+                    },
+                )
+            }));
+        }
+        let bans: Vec<Ban> = to_send.iter().map(|(_, b)| b.clone()).collect();
+        for ((i, _), result) in to_send.iter().zip(self.firewall.ban(&bans)) {
+            if let Err(e) = result {
+                outcomes[*i] = Outcome::KernelFailed(e);
+            }
+        }
+        outcomes
+    }
+}

@@ -1,0 +1,54 @@
+//! `banwarden ban ADDR --set SET [--for DURATION] [--ipset]`: a ban by hand.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use super::{load_config, set_of, warn, EXIT_INVALID};
+use crate::bans::{Bans, Outcome, Request};
+use crate::cli::BanArgs;
+use crate::filters::networks::parse_address;
+use crate::time::{parse_duration, Clock, SystemClock};
+
+pub fn run(config_path: &Path, args: &BanArgs) -> anyhow::Result<ExitCode> {
+    let Some(config) = load_config(config_path) else { return Ok(ExitCode::from(EXIT_INVALID)) };
+    let Some(ip) = parse_address(&args.address) else {
+        eprintln!("error: {:?} is not an IP address", args.address);
+        return Ok(ExitCode::from(EXIT_INVALID));
+    };
+    let (backend, set) = match set_of(&args.set, args.ipset) {
+        Ok(found) => found,
+        Err(e) => {
+            eprintln!("error: --set: {e}");
+            return Ok(ExitCode::from(EXIT_INVALID));
+        }
+    };
+    let ban_seconds = match args.duration.as_deref().map(parse_duration).transpose() {
+        Ok(d) => d.map(|d| d.as_secs().max(1)),
+        Err(e) => {
+            eprintln!("error: --for: {e}");
+            return Ok(ExitCode::from(EXIT_INVALID));
+        }
+    };
+    let mut bans = Bans::new(&config.settings.storage, config.settings.never_ban.clone());
+    let request = Request { backend, ip, set: set.clone(), ban_seconds };
+    let outcome = bans.apply(&[request], SystemClock.now_us(), &mut warn).remove(0);
+    let how_long = ban_seconds.map_or("for good".to_owned(), |s| format!("for {s} s"));
+    match outcome {
+        Outcome::Banned => {
+            println!("banned {ip} in {set} {how_long}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Outcome::Refused => {
+            eprintln!("error: {ip} is on the never-ban list (neverBan, or one of this host's addresses): not banned");
+            Ok(ExitCode::from(1))
+        }
+        Outcome::StoreFailed(e) => {
+            eprintln!("error: not banned: cannot store the ban: {e}");
+            Ok(ExitCode::from(1))
+        }
+        Outcome::KernelFailed(e) => {
+            eprintln!("error: {ip} is stored for {set} but the kernel refused it: {e}; `banwarden boot` applies it once fixed");
+            Ok(ExitCode::from(1))
+        }
+    }
+}
