@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use crate::effect::Backend;
 use crate::filters::networks::Network;
-use crate::firewall::{Ban, Firewall};
+use crate::firewall::{Ban, Firewall, IPSET_MAX_TIMEOUT_SECS};
 use crate::store::{BanStore, Record, StoreError, Until};
 
 /// A ban to make: `ban_seconds` from now, or forever.
@@ -121,5 +121,52 @@ impl Bans {
             }
         }
         outcomes
+    }
+}
+
+/// How often the daemon renews long ipset bans (see
+/// [`Bans::renew_long_ipset_bans`]).
+pub const RENEW_EVERY_SECS: u64 = 3600;
+
+impl Bans {
+    /// Re-sends the stored ipset bans that may outlast the timeout the
+    /// kernel holds for them. ipset caps a timeout at about 24.8 days
+    /// ([`IPSET_MAX_TIMEOUT_SECS`]), so a 30-day ban would end early. Run at
+    /// least every [`RENEW_EVERY_SECS`], this keeps every such element in the
+    /// kernel until its stored end: a ban with more than the cap less two
+    /// periods left is re-sent with `min(left, cap)`, and one with less than
+    /// that was last sent when its whole remainder fitted, or is re-sent now.
+    /// Returns how many were re-sent, and the errors (one per set).
+    pub fn renew_long_ipset_bans(&mut self, now_us: u64, warn: &mut dyn FnMut(String)) -> (usize, Vec<String>) {
+        if !self.stores.contains_key(&Backend::Ipset) && !BanStore::exists(&self.storage, Backend::Ipset) {
+            return (0, Vec::new());
+        }
+        let threshold_us = (IPSET_MAX_TIMEOUT_SECS - 2 * RENEW_EVERY_SECS) * 1_000_000;
+        let records = match self.store(Backend::Ipset, warn).and_then(|store| store.live(now_us)) {
+            Ok(records) => records,
+            Err(e) => return (0, vec![e.to_string()]),
+        };
+        let renew: Vec<Ban> = records
+            .iter()
+            .filter_map(|r| match r.until {
+                Until::At(end) if end - now_us > threshold_us => Some(Ban {
+                    backend: Backend::Ipset,
+                    ip: r.ip,
+                    set: r.set.clone(),
+                    timeout_ms: Some((end - now_us).div_ceil(1000)),
+                }),
+                _ => None,
+            })
+            .collect();
+        let mut errors: Vec<String> = Vec::new();
+        let mut renewed = 0;
+        for result in self.firewall.ban(&renew) {
+            match result {
+                Ok(()) => renewed += 1,
+                Err(e) if !errors.contains(&e) => errors.push(e),
+                Err(_) => {}
+            }
+        }
+        (renewed, errors)
     }
 }

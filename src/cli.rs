@@ -21,7 +21,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Validate the configuration; list every problem with its place
-    Check,
+    Check(CheckArgs),
     /// Run recorded journal entries through the rules, printing what would be done
     Replay(ReplayArgs),
     /// Follow the journal and judge every new entry (the daemon)
@@ -34,6 +34,14 @@ pub enum Command {
     Unban(UnbanArgs),
     /// Show every ban: store and kernel side by side
     List(ListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Also check that every firewall set the rules name exists in the kernel with a
+    /// suitable type and flags (needs CAP_NET_ADMIN; exit 1 if one does not)
+    #[arg(long)]
+    pub kernel: bool,
 }
 
 #[derive(Debug, Args)]

@@ -28,12 +28,13 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::bans::{Bans, Outcome, Request};
+use crate::bans::{Bans, Outcome, Request, RENEW_EVERY_SECS};
 use crate::config::{Config, Settings};
 use crate::diag;
 use crate::diag::StepErrors;
 use crate::effect::Effect;
 use crate::entry::Entry;
+use crate::firewall::check::check_sets;
 use crate::journal::cursor::CursorFile;
 use crate::journal::native::JournalWriter;
 use crate::journal::sd::{release_mapped_journal_pages, JournalError, JournalReader, Resume, Source};
@@ -95,12 +96,14 @@ pub struct Daemon {
     pending: Vec<Request>,
     /// Ban failures by cause, so each cause is logged once, then counted.
     failures: HashMap<String, u64>,
+    /// When long ipset bans were last renewed (see `renew_long_ipset_bans`).
+    last_renewal: Option<Instant>,
 }
 
 impl Daemon {
     /// Opens the journal and positions the reader (see the module doc).
     pub fn open(config: Config, options: &Options) -> Result<Daemon, DaemonError> {
-        let Config { workflow, settings, .. } = config;
+        let Config { workflow, settings, sets, .. } = config;
         let mut reader = JournalReader::open(&options.source, workflow.fields(), settings.decoder)?;
         let cursor_file = CursorFile::new(&settings.storage, &options.source);
         let saved = if options.from_tail {
@@ -131,9 +134,13 @@ impl Daemon {
         }
         let writer = JournalWriter::for_source(&options.source)
             .map_err(|error| DaemonError::Socket { path: "(unbound)".into(), error })?;
-        let bans = Bans::new(&settings.storage, settings.never_ban.clone());
+        let mut bans = Bans::new(&settings.storage, settings.never_ban.clone());
+        for problem in check_sets(bans.firewall(), &sets) {
+            diag!(Warning, "{problem}");
+        }
         Ok(Daemon {
             bans,
+            last_renewal: None,
             pending: Vec::new(),
             failures: HashMap::new(),
             workflow,
@@ -160,6 +167,9 @@ impl Daemon {
         let mut last_save = Instant::now();
         let mut last_entry = Instant::now() - ACTIVE_FOR;
         while !stop.load(Ordering::Relaxed) {
+            if self.last_renewal.is_none_or(|t| t.elapsed() >= Duration::from_secs(RENEW_EVERY_SECS)) {
+                self.renew_long_ipset_bans();
+            }
             match self.reader.next_into(&mut entry) {
                 Ok(true) => {
                     self.workflow.run(&mut entry, &mut effects, &mut self.observer);
@@ -239,6 +249,18 @@ impl Daemon {
                 self.pending.push(Request { backend, ip, set, ban_seconds })
             }
             other => diag!(Notice, "not carried out yet (no backend in this version): {other}"),
+        }
+    }
+
+    fn renew_long_ipset_bans(&mut self) {
+        self.last_renewal = Some(Instant::now());
+        let now = SystemClock.now_us();
+        let (renewed, errors) = self.bans.renew_long_ipset_bans(now, &mut |warning| diag!(Warning, "{warning}"));
+        if renewed > 0 {
+            diag!(Info, "renewed {renewed} ipset bans longer than the kernel's longest timeout");
+        }
+        for error in errors.iter().take(10) {
+            diag!(Err, "renewing long ipset bans: {error}");
         }
     }
 

@@ -43,7 +43,7 @@ impl Level {
 }
 
 /// The firewall backend a ban is for; each has its own store file.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Backend {
     Nft,
     Ipset,

@@ -19,7 +19,7 @@ pub const EXIT_INVALID: u8 = 2;
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Check => Ok(check::run(&cli.config)),
+        Command::Check(args) => Ok(check::run(&cli.config, &args)),
         Command::Replay(args) => replay::run(&cli.config, &args),
         Command::Run(args) => run::run(&cli.config, &args),
         Command::Boot => boot::run(&cli.config),

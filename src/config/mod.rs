@@ -34,6 +34,21 @@ pub struct Config {
     pub workflow: Workflow,
     pub warnings: Vec<Problem>,
     pub stats: Stats,
+    /// Every firewall set a ban action writes to, for the startup check.
+    pub sets: Vec<SetUse>,
+}
+
+/// A firewall set named by a ban action, and what the action needs of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SetUse {
+    pub backend: crate::effect::Backend,
+    /// Normalised: `family table set` for nftables, the name for ipset.
+    pub set: String,
+    /// The set is the action's IPv6 one.
+    pub ipv6: bool,
+    /// The action bans for a time (`banSeconds`), so the set needs timeouts.
+    pub timeout: bool,
+    pub location: Location,
 }
 
 /// Sizes, for `check`'s summary.
@@ -83,8 +98,8 @@ pub fn compile(text: &str, origin: &str) -> Result<Config, ConfigError> {
     let mut problems = Problems::default();
     let compiled = compile_root(&root, &mut problems);
     match compiled {
-        Some((settings, workflow, stats)) if problems.errors.is_empty() => {
-            Ok(Config { settings, workflow, warnings: problems.warnings, stats })
+        Some((settings, workflow, stats, sets)) if problems.errors.is_empty() => {
+            Ok(Config { settings, workflow, warnings: problems.warnings, stats, sets })
         }
         _ => {
             Err(ConfigError::Invalid { path: origin.to_owned(), errors: problems.errors, warnings: problems.warnings })
@@ -100,7 +115,7 @@ fn strip_position(message: &str) -> String {
     }
 }
 
-fn compile_root(root: &Json, problems: &mut Problems) -> Option<(Settings, Workflow, Stats)> {
+fn compile_root(root: &Json, problems: &mut Problems) -> Option<(Settings, Workflow, Stats, Vec<SetUse>)> {
     let Json::Object(pairs) = root else {
         problems.error(&Location::default(), format!("expected an object, found {}", root.type_name()));
         return None;
@@ -122,8 +137,8 @@ fn compile_root(root: &Json, problems: &mut Problems) -> Option<(Settings, Workf
             return None;
         }
     };
-    let (workflow, stats) = compile_chains(chains, settings.never_ban.clone(), problems)?;
-    Some((settings, workflow, stats))
+    let (workflow, stats, sets) = compile_chains(chains, settings.never_ban.clone(), problems)?;
+    Some((settings, workflow, stats, sets))
 }
 
 /// One step's raw parts, before linking.
@@ -139,7 +154,7 @@ fn compile_chains(
     pairs: &[(String, Json)],
     never_ban: Vec<crate::filters::networks::Network>,
     problems: &mut Problems,
-) -> Option<(Workflow, Stats)> {
+) -> Option<(Workflow, Stats, Vec<SetUse>)> {
     let (chains, duplicates) = dedup_pairs(pairs);
     for label in duplicates {
         problems.warn(
@@ -152,7 +167,14 @@ fn compile_chains(
     let mut state = State { never_ban, ..State::default() };
     let mut steps: Vec<Step> = Vec::new();
     let mut raw: Vec<Vec<RawStep>> = Vec::with_capacity(chains.len());
-    let mut cx = steps::Context { fields: &mut fields, state: &mut state, problems, regexes: 0, backtracking: 0 };
+    let mut cx = steps::Context {
+        fields: &mut fields,
+        state: &mut state,
+        problems,
+        regexes: 0,
+        backtracking: 0,
+        sets: Vec::new(),
+    };
 
     for (chain_index, &(label, value)) in chains.iter().enumerate() {
         let Json::Array(list) = value else {
@@ -188,7 +210,7 @@ fn compile_chains(
         }
         raw.push(chain_steps);
     }
-    let (regexes, backtracking) = (cx.regexes, cx.backtracking);
+    let (regexes, backtracking, sets) = (cx.regexes, cx.backtracking, cx.sets);
 
     // Resolve labels to chain indices.
     let mut shapes: Vec<ChainShape> = Vec::with_capacity(raw.len());
@@ -232,7 +254,7 @@ fn compile_chains(
         backtracking_regexes: backtracking,
     };
     let labels = labels.into_iter().map(str::to_owned).collect();
-    Some((Workflow::new(fields, labels, steps, &shapes, graph, state), stats))
+    Some((Workflow::new(fields, labels, steps, &shapes, graph, state), stats, sets))
 }
 
 const STEP_KEYS: [&str; 5] = ["filter", "action", "args", "then", "else"];

@@ -27,6 +27,7 @@ pub struct Context<'a> {
     /// Regexes compiled, and how many need the backtracking engine.
     pub regexes: usize,
     pub backtracking: usize,
+    pub sets: Vec<super::SetUse>,
 }
 
 impl Context<'_> {
@@ -259,7 +260,8 @@ fn nft_ban(args: &mut Args, cx: &mut Context) -> Option<Action> {
             cx.problems.warn(&args.at(arg), warning);
         }
     }
-    let secs = args.opt_seconds("banSeconds", cx.problems);
+    let secs = ban_seconds(args, cx);
+    record_sets(cx, args, Backend::Nft, [(&v4, "nftSetIPv4"), (&v6, "nftSetIPv6")], secs.is_some());
     Some(Action::Ban(Ban::new(Backend::Nft, ip?, v4?, v6?, secs)))
 }
 
@@ -267,8 +269,31 @@ fn ipset_ban(args: &mut Args, cx: &mut Context) -> Option<Action> {
     let ip = cx.field(args, "IP");
     let v4 = set_name(args, cx, "ipSetIPv4", ban::ipset_name);
     let v6 = set_name(args, cx, "ipSetIPv6", ban::ipset_name);
-    let secs = args.opt_seconds("banSeconds", cx.problems);
+    let secs = ban_seconds(args, cx);
+    record_sets(cx, args, Backend::Ipset, [(&v4, "ipSetIPv4"), (&v6, "ipSetIPv6")], secs.is_some());
     Some(Action::Ban(Ban::new(Backend::Ipset, ip?, v4?, v6?, secs)))
+}
+
+/// `banSeconds`; 0 means permanent, as it did in Pyruse (which tested it
+/// for truth), rather than a ban that ends as it starts.
+fn ban_seconds(args: &mut Args, cx: &mut Context) -> Option<u64> {
+    match args.opt_seconds("banSeconds", cx.problems) {
+        Some(0) => {
+            cx.problems.warn(&args.at("banSeconds"), "0 means a permanent ban (as in Pyruse); leave it out to say so");
+            None
+        }
+        secs => secs,
+    }
+}
+
+/// Notes the sets of a ban action for the startup check (see `SetUse`).
+fn record_sets(cx: &mut Context, args: &Args, backend: Backend, sets: [(&Option<String>, &str); 2], timeout: bool) {
+    for (ipv6, (set, arg)) in [false, true].into_iter().zip(sets) {
+        if let Some(set) = set {
+            let location = args.at(arg);
+            cx.sets.push(super::SetUse { backend, set: set.clone(), ipv6, timeout, location });
+        }
+    }
 }
 
 fn daily_report(args: &mut Args, cx: &mut Context) -> Option<Action> {

@@ -2,6 +2,7 @@
 //! broken configuration is reported at once with its place.
 
 use super::*;
+use crate::effect::Backend;
 
 fn errors_of(text: &str) -> Vec<String> {
     match compile(text, "test.json") {
@@ -278,4 +279,32 @@ fn mutated_configurations_never_panic() {
         }
         let _ = compile(&String::from_utf8_lossy(&damaged), "damaged.json");
     }
+}
+
+#[test]
+fn ban_seconds_zero_is_permanent_and_sets_are_listed_for_the_kernel_check() {
+    let text = r#"{"actions": {"c": [
+        {"action": "action_nftBan", "args": {"IP": "ip", "banSeconds": 0, "nftSetIPv4": "t s4", "nftSetIPv6": "ip6 t s6"}},
+        {"action": "action_ipsetBan", "args": {"IP": "ip", "banSeconds": 60, "ipSetIPv4": "b4", "ipSetIPv6": "b6"}}
+    ]}}"#;
+    let warnings = warnings_of(text);
+    assert_eq!(
+        warnings,
+        [
+            r#"chain "c", step 0 (action_nftBan), arg "banSeconds": 0 means a permanent ban (as in Pyruse); leave it out to say so"#
+        ]
+    );
+    let config = compile(text, "t").unwrap();
+    let sets: Vec<(Backend, &str, bool, bool)> =
+        config.sets.iter().map(|u| (u.backend, u.set.as_str(), u.ipv6, u.timeout)).collect();
+    assert_eq!(
+        sets,
+        [
+            (Backend::Nft, "ip t s4", false, false),
+            (Backend::Nft, "ip6 t s6", true, false),
+            (Backend::Ipset, "b4", false, true),
+            (Backend::Ipset, "b6", true, true),
+        ]
+    );
+    assert_eq!(config.sets[1].location.to_string(), r#"chain "c", step 0 (action_nftBan), arg "nftSetIPv6""#);
 }

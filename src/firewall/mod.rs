@@ -8,6 +8,7 @@
 //! set in one call. The netlink sockets are opened on first use, in the
 //! network namespace of the calling thread.
 
+pub mod check;
 pub mod ipset;
 pub mod nft;
 
@@ -17,6 +18,11 @@ use std::net::IpAddr;
 use crate::effect::Backend;
 use ipset::{IpsetClient, IpsetElement};
 use nft::{Element, NftClient, NftSet};
+
+/// ipset's longest timeout (`IPSET_MAX_TIMEOUT`, about 24.8 days). The
+/// kernel would shorten a longer one silently; banwarden sends this much and
+/// renews long bans before it runs out (see `Bans::renew_long_ipset_bans`).
+pub const IPSET_MAX_TIMEOUT_SECS: u64 = 2_147_483;
 
 /// One ban to send: an address for a set, with a timeout or forever.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,14 +45,14 @@ impl Firewall {
         Firewall::default()
     }
 
-    fn nft(&mut self) -> Result<&mut NftClient, String> {
+    pub(crate) fn nft(&mut self) -> Result<&mut NftClient, String> {
         if self.nft.is_none() {
             self.nft = Some(NftClient::open().map_err(|e| e.to_string())?);
         }
         Ok(self.nft.as_mut().expect("opened above"))
     }
 
-    fn ipset(&mut self) -> Result<&mut IpsetClient, String> {
+    pub(crate) fn ipset(&mut self) -> Result<&mut IpsetClient, String> {
         if self.ipset.is_none() {
             self.ipset = Some(IpsetClient::open().map_err(|e| e.to_string())?);
         }
@@ -122,7 +128,7 @@ impl Firewall {
                 .iter()
                 .map(|&i| IpsetElement {
                     ip: bans[i].ip,
-                    timeout_secs: bans[i].timeout_ms.map(|ms| u32::try_from(ms.div_ceil(1000)).unwrap_or(u32::MAX)),
+                    timeout_secs: bans[i].timeout_ms.map(|ms| ms.div_ceil(1000).min(IPSET_MAX_TIMEOUT_SECS) as u32),
                 })
                 .collect();
             match client.add(set, &elements) {

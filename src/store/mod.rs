@@ -144,6 +144,14 @@ impl BanStore {
         Ok(store)
     }
 
+    /// Whether `storage` holds any file of this backend's store (new or
+    /// Pyruse's), so callers need not create one just to find it empty.
+    pub fn exists(storage: &Path, backend: Backend) -> bool {
+        let snapshot = storage.join(file_name(backend));
+        let legacy = storage.join(format!("{}.py.json", backend.action_name()));
+        snapshot.exists() || snapshot.with_extension("json.log").exists() || legacy.exists()
+    }
+
     pub fn snapshot_path(&self) -> &Path {
         &self.snapshot
     }

@@ -3,8 +3,9 @@
 //! back with `nft -j`, and deletes the namespace. Root only; skipped
 //! otherwise.
 
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -87,6 +88,47 @@ impl Netns {
         }
         found.sort();
         found
+    }
+
+    /// Runs `ipset ARGS` in the namespace; panics if it fails.
+    pub fn ipset(&self, args: &[&str]) -> String {
+        let out = Command::new("ip").args(["netns", "exec", &self.name, "ipset"]).args(args).output().unwrap();
+        assert!(out.status.success(), "ipset {args:?}: {}", text(&out.stderr));
+        text(&out.stdout)
+    }
+
+    /// The members of an ipset: (address, seconds left; None without timeout).
+    pub fn ipset_members(&self, set: &str) -> Vec<(String, Option<u64>)> {
+        let listing = self.ipset(&["list", set]);
+        let members = listing.split_once("Members:\n").map_or("", |(_, m)| m);
+        let mut found: Vec<(String, Option<u64>)> = members
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(|line| {
+                let mut words = line.split_whitespace();
+                let ip = words.next().unwrap().to_owned();
+                let timeout = match (words.next(), words.next()) {
+                    (Some("timeout"), Some(secs)) => Some(secs.parse().unwrap()),
+                    _ => None,
+                };
+                (ip, timeout)
+            })
+            .collect();
+        found.sort();
+        found
+    }
+
+    /// Starts `banwarden run` in the namespace on a private journald.
+    pub fn run(&self, journald: &PrivateJournald, stderr: Stdio) -> Child {
+        let child = Command::new("ip")
+            .args(["netns", "exec", &self.name, env!("CARGO_BIN_EXE_banwarden"), "run", "--config"])
+            .arg(&self.config)
+            .args(["--journal-namespace", journald.namespace()])
+            .stderr(stderr)
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        child
     }
 
     pub fn flush(&self) {
@@ -190,14 +232,7 @@ const SSH_RULES: &str = r#"{"actions": {"sshd": [
 fn the_daemon_bans_from_the_journal_and_hostile_fields_never_reach_the_kernel() {
     let Some(journald) = PrivateJournald::start() else { return };
     let Some(ns) = Netns::new(SSH_RULES) else { return };
-    let run = Command::new("ip")
-        .args(["netns", "exec", &ns.name, env!("CARGO_BIN_EXE_banwarden"), "run", "--config"])
-        .arg(&ns.config)
-        .args(["--journal-namespace", journald.namespace()])
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    let run = ns.run(&journald, Stdio::piped());
     for hostile in
         ["1.2.3.4};", "1.2.3.4}; flush ruleset", "$(reboot)", "::ffff:1.2.3.4.5", "999.1.1.1", "1.2.3.4\nPRIORITY=0"]
     {
@@ -227,14 +262,7 @@ fn the_daemon_bans_from_the_journal_and_hostile_fields_never_reach_the_kernel() 
 fn a_ban_by_hand_during_a_flood_of_daemon_bans_is_not_lost() {
     let Some(journald) = PrivateJournald::start() else { return };
     let Some(ns) = Netns::new(SSH_RULES) else { return };
-    let mut run = Command::new("ip")
-        .args(["netns", "exec", &ns.name, env!("CARGO_BIN_EXE_banwarden"), "run", "--config"])
-        .arg(&ns.config)
-        .args(["--journal-namespace", journald.namespace()])
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    let mut run = ns.run(&journald, Stdio::null());
     const N: u32 = 3000;
     std::thread::scope(|scope| {
         scope.spawn(|| {
@@ -264,4 +292,272 @@ fn a_ban_by_hand_during_a_flood_of_daemon_bans_is_not_lost() {
     // Every ban, the daemon's and the hand-made ones, is in the store.
     let list = ok(&ns.banwarden(&["list", "--json"]));
     assert_eq!(list.lines().filter(|l| l.contains(r#""in_store":true"#)).count(), N as usize + 20);
+}
+
+/// SIGTERM to a child, then its exit status and stderr.
+fn stop(child: Child) -> (std::process::ExitStatus, String) {
+    // SAFETY: plain kill(2) on our own child's PID.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    let out = child.wait_with_output().unwrap();
+    (out.status, text(&out.stderr))
+}
+
+/// Waits until `done` holds, for at most `secs` seconds.
+fn wait_until(secs: u64, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    while !done() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+const CHECKED_RULES: &str = r#"{"actions": {
+  "a": [{"action": "action_nftBan", "args": {"IP": "ip", "nftSetIPv4": "banwarden ban4", "nftSetIPv6": "ip6 banwarden nosuch6", "banSeconds": 60}}],
+  "b": [{"action": "action_nftBan", "args": {"IP": "ip", "nftSetIPv4": "banwarden plain4", "nftSetIPv6": "ip6 banwarden ban6", "banSeconds": 60}}],
+  "c": [{"action": "action_nftBan", "args": {"IP": "ip", "nftSetIPv4": "ip6 banwarden ban6", "nftSetIPv6": "ip6 banwarden other6"}}],
+  "e": [{"action": "action_nftBan", "args": {"IP": "ip", "nftSetIPv4": "banwarden ban4", "nftSetIPv6": "banwarden ban4"}}],
+  "d": [{"action": "action_ipsetBan", "args": {"IP": "ip", "ipSetIPv4": "nosuchipset", "ipSetIPv6": "ban6", "banSeconds": 60}}]
+}, "storage": "STORAGE"}"#;
+
+#[test]
+fn check_kernel_and_the_daemon_name_unusable_sets() {
+    let Some(journald) = PrivateJournald::start() else { return };
+    let Some(ns) = Netns::new(CHECKED_RULES) else { return };
+    ns.ipset(&["create", "ban6", "hash:ip", "family", "inet6"]);
+    let out = ns.banwarden(&["check"]);
+    assert!(out.status.success(), "without --kernel the sets are not looked at");
+    let out = ns.banwarden(&["check", "--kernel"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    let expected = [
+        // Missing, with the commands that make it.
+        r#"nftables set "ip6 banwarden nosuch6" does not exist; create it with: nft add table ip6 banwarden; nft add set ip6 banwarden nosuch6 '{ type ipv6_addr; flags timeout; }' (used at chain "a", step 0 (action_nftBan), arg "nftSetIPv6")"#,
+        // banSeconds on a set without the flag.
+        r#"nftables set "ip banwarden plain4" has no timeout support, so bans with banSeconds will be refused"#,
+        // An IPv6 set named for IPv4 addresses: only that place is named.
+        r#"nftables set "ip6 banwarden ban6" holds IPv6 addresses, but it receives IPv4 ones here (used at chain "c", step 0 (action_nftBan), arg "nftSetIPv4")"#,
+        r#"nftables set "ip banwarden ban4" holds IPv4 addresses, but it receives IPv6 ones here (used at chain "e", step 0 (action_nftBan), arg "nftSetIPv6")"#,
+        r#"nftables set "ip6 banwarden other6" does not exist"#,
+        r#"ipset "nosuchipset" does not exist; create it with: ipset create nosuchipset hash:ip family inet timeout 0"#,
+        r#"ipset "ban6" has no timeout support"#,
+    ];
+    for line in expected {
+        assert!(stderr.contains(line), "missing {line:?} in:\n{stderr}");
+    }
+    assert!(stderr.contains("kernel: 7 set problem(s)"), "{stderr}");
+    assert!(!stderr.contains("\"ip6 banwarden ban6\" does"), "a good set is not reported: {stderr}");
+    // The daemon warns the same at start, and runs.
+    let run = ns.run(&journald, Stdio::piped());
+    let (status, stderr) = stop(run);
+    assert!(status.success(), "{stderr}");
+    assert!(stderr.contains("warning: ") && stderr.contains("nosuch6") && stderr.contains("nosuchipset"), "{stderr}");
+}
+
+/// A tiny deterministic generator, so a failure can be replayed.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, below: usize) -> usize {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((self.0 >> 33) as usize) % below
+    }
+}
+
+/// Address-like text with hostile bits spliced in.
+fn fuzzed_address(rng: &mut Lcg) -> String {
+    const SEEDS: [&str; 8] = [
+        "192.0.2.1",
+        "2001:db8::1",
+        "::ffff:192.0.2.1",
+        "10.0.0.1",
+        "fe80::1%eth0",
+        "1.2.3.4",
+        "::",
+        "255.255.255.255",
+    ];
+    const BITS: [&str; 16] = [
+        "}",
+        ";",
+        " flush ruleset",
+        "$(reboot)",
+        "`id`",
+        "\n",
+        "\u{0}",
+        "%",
+        "/24",
+        ":",
+        ".",
+        "0",
+        "ff",
+        "\\",
+        "'",
+        "é",
+    ];
+    let mut s = SEEDS[rng.next(SEEDS.len())].to_owned();
+    for _ in 0..rng.next(4) {
+        let bit = BITS[rng.next(BITS.len())];
+        let at = (0..=s.len()).filter(|&i| s.is_char_boundary(i)).nth(rng.next(s.len() + 1)).unwrap_or(s.len());
+        match rng.next(3) {
+            0 => s.insert_str(at, bit),
+            1 => s.truncate(at),
+            _ => s.push_str(bit),
+        }
+    }
+    s
+}
+
+const ANY_RULES: &str = r#"{"actions": {"sshd": [
+    {"filter": "filter_equals", "args": {"field": "SYSLOG_IDENTIFIER", "value": "sshd"}},
+    {"filter": "filter_pcre", "args": {"field": "MESSAGE", "re": "^Failed password from (?P<ip>.*) port 22$"}},
+    {"action": "action_nftBan", "args": {"IP": "ip", "nftSetIPv4": "banwarden ban4", "nftSetIPv6": "ip6 banwarden ban6", "banSeconds": 600}}
+]}, "storage": "STORAGE"}"#;
+
+#[test]
+fn ten_thousand_fuzzed_address_fields_never_reach_the_kernel_as_text() {
+    let Some(journald) = PrivateJournald::start() else { return };
+    let Some(ns) = Netns::new(ANY_RULES) else { return };
+    let ruleset_before = ruleset(&ns);
+    let mut rng = Lcg(20261121);
+    let fuzzed: Vec<String> = (0..10_000).map(|_| fuzzed_address(&mut rng)).collect();
+    // What may reach the kernel: the addresses these strings parse as,
+    // IPv4-mapped ones as IPv4, minus the never-ban list (loopback).
+    let mut expected: Vec<IpAddr> = fuzzed
+        .iter()
+        .filter_map(|s| s.parse::<IpAddr>().ok())
+        .map(|ip| match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        })
+        .filter(|ip| !ip.is_loopback())
+        .collect();
+    expected.sort();
+    expected.dedup();
+    assert!(expected.len() >= 4 && expected.len() < 5_000, "the fuzz mixes valid and invalid: {}", expected.len());
+    let run = ns.run(&journald, Stdio::piped());
+    journald.write_many(fuzzed.iter().map(|s| {
+        let mut message = b"Failed password from ".to_vec();
+        message.extend_from_slice(s.as_bytes());
+        message.extend_from_slice(b" port 22");
+        vec![("SYSLOG_IDENTIFIER".to_string(), b"sshd".to_vec()), ("MESSAGE".to_string(), message)]
+    }));
+    journald.log("sshd", "Failed password from 198.51.100.200 port 22");
+    wait_until(30, || ns.elements("ip", "ban4").iter().any(|e| e.0 == "198.51.100.200"));
+    let (status, stderr) = stop(run);
+    assert!(status.success(), "{stderr}");
+    // Compared as addresses: nft writes some IPv6 ones differently (::255.255.0.1).
+    let mut banned: Vec<IpAddr> =
+        ns.elements("ip", "ban4").into_iter().chain(ns.elements("ip6", "ban6")).map(|e| e.0.parse().unwrap()).collect();
+    banned.retain(|ip| ip.to_string() != "198.51.100.200");
+    banned.sort();
+    assert_eq!(banned, expected);
+    // Nothing else in the ruleset changed: same tables, sets and rules.
+    let strip = |r: &str| r.lines().filter(|l| !l.contains("elements =") && !l.contains("expires")).count();
+    assert_eq!(strip(&ruleset(&ns)), strip(&ruleset_before), "{}", ruleset(&ns));
+    assert!(stderr.contains("which is not an IP address"), "{stderr}");
+}
+
+fn ruleset(ns: &Netns) -> String {
+    let out = Command::new("ip").args(["netns", "exec", &ns.name, "nft", "list", "ruleset"]).output().unwrap();
+    text(&out.stdout)
+}
+
+#[test]
+fn kill_9_during_a_flood_of_bans_then_boot_loses_no_acknowledged_ban() {
+    let Some(journald) = PrivateJournald::start() else { return };
+    let Some(ns) = Netns::new(SSH_RULES) else { return };
+    ns.nft_script("table ip banwarden { set ban4 { type ipv4_addr; flags timeout; size 200000; }; }");
+    let mut run = ns.run(&journald, Stdio::null());
+    const N: u32 = 100_000;
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            journald.write_many((0..N).map(|i| {
+                vec![
+                    ("SYSLOG_IDENTIFIER".to_string(), b"sshd".to_vec()),
+                    (
+                        "MESSAGE".to_string(),
+                        format!(
+                            "Failed password for root from 10.{}.{}.{} port 22 ssh2",
+                            i >> 16,
+                            (i >> 8) & 255,
+                            i & 255
+                        )
+                        .into_bytes(),
+                    ),
+                ]
+            }));
+        });
+        // Kill it in the middle of the flood.
+        wait_until(60, || ns.elements("ip", "ban4").len() >= 20_000);
+        run.kill().unwrap();
+        run.wait().unwrap();
+    });
+    // Everything the kernel holds was acknowledged to banwarden: each must be stored.
+    let in_kernel: Vec<String> = ns.elements("ip", "ban4").into_iter().map(|e| e.0).collect();
+    assert!(in_kernel.len() >= 20_000 && in_kernel.len() < N as usize, "killed mid-flood: {}", in_kernel.len());
+    ns.flush();
+    let out = ok(&ns.banwarden(&["boot"]));
+    assert!(out.starts_with("restored "), "{out}");
+    let restored: std::collections::HashSet<String> = ns.elements("ip", "ban4").into_iter().map(|e| e.0).collect();
+    let lost: Vec<&String> = in_kernel.iter().filter(|ip| !restored.contains(*ip)).collect();
+    assert!(lost.is_empty(), "{} acknowledged bans lost, e.g. {:?}", lost.len(), &lost[..lost.len().min(5)]);
+    let boot = ns.banwarden(&["boot"]);
+    assert!(text(&boot.stderr).is_empty(), "the store parses cleanly: {}", text(&boot.stderr));
+}
+
+const IPSET_RULES: &str = r#"{"actions": {"sshd": [
+    {"filter": "filter_equals", "args": {"field": "SYSLOG_IDENTIFIER", "value": "sshd"}},
+    {"filter": "filter_pcre", "args": {"field": "MESSAGE", "re": "^Failed password for \\S+ from (?P<ip>\\S+) port"}},
+    {"action": "action_ipsetBan", "args": {"IP": "ip", "ipSetIPv4": "ssh_ban4", "ipSetIPv6": "ssh_ban6", "banSeconds": 600}}
+]}, "storage": "STORAGE"}"#;
+
+#[test]
+fn ipset_bans_from_the_journal_and_by_hand_list_unban_boot_and_long_bans() {
+    let Some(journald) = PrivateJournald::start() else { return };
+    let Some(ns) = Netns::new(IPSET_RULES) else { return };
+    ns.ipset(&["create", "ssh_ban4", "hash:ip", "family", "inet", "timeout", "0"]);
+    ns.ipset(&["create", "ssh_ban6", "hash:ip", "family", "inet6", "timeout", "0"]);
+    let run = ns.run(&journald, Stdio::piped());
+    // In journal order: once the last is banned, the others were judged.
+    journald.log("sshd", "Failed password for root from 127.0.0.1 port 22 ssh2");
+    journald.log("sshd", "Failed password for root from 203.0.113.5 port 22 ssh2");
+    journald.log("sshd", "Failed password for root from 2001:db8::5 port 22 ssh2");
+    wait_until(10, || ns.ipset_members("ssh_ban6").len() == 1);
+    let (status, stderr) = stop(run);
+    assert!(status.success(), "{stderr}");
+    assert!(stderr.contains("127.0.0.1 is on the never-ban list"), "{stderr}");
+    let v4 = ns.ipset_members("ssh_ban4");
+    assert_eq!(v4.len(), 1);
+    assert_eq!(v4[0].0, "203.0.113.5");
+    assert!((590..=600).contains(&v4[0].1.unwrap()), "{v4:?}");
+    // By hand: permanent, then a re-ban for a time replaces it.
+    ok(&ns.banwarden(&["ban", "192.0.2.50", "--ipset", "--set", "ssh_ban4"]));
+    assert!(ns.ipset_members("ssh_ban4").contains(&("192.0.2.50".to_owned(), Some(0))));
+    ok(&ns.banwarden(&["ban", "192.0.2.50", "--ipset", "--set", "ssh_ban4", "--for", "2m"]));
+    let left = ns.ipset_members("ssh_ban4").into_iter().find(|m| m.0 == "192.0.2.50").unwrap().1.unwrap();
+    assert!((110..=120).contains(&left), "{left}");
+    // Longer than ipset's longest timeout: the kernel gets its longest, the
+    // store keeps the whole ban, and the daemon puts it back in time.
+    ok(&ns.banwarden(&["ban", "192.0.2.60", "--ipset", "--set", "ssh_ban4", "--for", "30d"]));
+    let long = ns.ipset_members("ssh_ban4").into_iter().find(|m| m.0 == "192.0.2.60").unwrap().1.unwrap();
+    assert!((2_147_000..=2_147_483).contains(&long), "{long}");
+    let list = ok(&ns.banwarden(&["list", "--json"]));
+    assert!(list.lines().any(|l| l.contains("192.0.2.60") && l.contains(r#""in_kernel":true"#)), "{list}");
+    ns.ipset(&["del", "ssh_ban4", "192.0.2.60"]);
+    let (status, stderr) = stop(ns.run(&journald, Stdio::piped()));
+    assert!(status.success(), "{stderr}");
+    assert!(stderr.contains("renewed 1 ipset bans"), "{stderr}");
+    assert!(ns.ipset_members("ssh_ban4").iter().any(|m| m.0 == "192.0.2.60"));
+    // Unban from every set the store has the address in.
+    let out = ok(&ns.banwarden(&["unban", "2001:db8::5"]));
+    assert!(out.contains("unbanned 2001:db8::5 from ssh_ban6"), "{out}");
+    assert!(ns.ipset_members("ssh_ban6").is_empty());
+    // Boot after a flush puts the rest back with the time they have left.
+    ns.ipset(&["flush", "ssh_ban4"]);
+    let out = ok(&ns.banwarden(&["boot"]));
+    assert!(out.contains("restored 3 bans"), "{out}");
+    let members = ns.ipset_members("ssh_ban4");
+    let ips: Vec<&str> = members.iter().map(|m| m.0.as_str()).collect();
+    assert_eq!(ips, ["192.0.2.50", "192.0.2.60", "203.0.113.5"]);
+    assert!((580..=600).contains(&members[2].1.unwrap()), "{members:?}");
+    ok(&ns.banwarden(&["boot"]));
+    assert_eq!(ns.ipset_members("ssh_ban4").len(), 3, "boot twice changes nothing");
 }
