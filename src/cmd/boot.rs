@@ -9,7 +9,7 @@ use super::{load_config, warn, EXIT_INVALID};
 use crate::bans::Bans;
 use crate::effect::Backend;
 use crate::firewall::Ban;
-use crate::store::Until;
+use crate::store::{BanStore, Until};
 use crate::time::{Clock, SystemClock};
 
 pub fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
@@ -19,10 +19,13 @@ pub fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
     let mut restored = 0usize;
     let mut failed: BTreeMap<String, (usize, String)> = BTreeMap::new();
     for backend in [Backend::Nft, Backend::Ipset] {
+        if !BanStore::exists(&config.settings.storage, backend) {
+            continue;
+        }
         let store = bans.store(backend, &mut warn)?;
         // Expired records go now, so the file shrinks back.
         store.compact(now)?;
-        let records = store.live(now)?;
+        let records = store.live_unsorted(now)?;
         let requests: Vec<Ban> = records
             .iter()
             .map(|r| Ban {
@@ -43,6 +46,8 @@ pub fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    // A million records take a while to free, and the process ends now.
+    std::mem::forget(bans);
     println!("restored {restored} bans");
     for (set, (count, error)) in &failed {
         eprintln!("error: {count} bans of {set} not restored: {error}");

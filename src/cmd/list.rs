@@ -12,7 +12,7 @@ use super::{load_config, warn, EXIT_INVALID};
 use crate::bans::Bans;
 use crate::cli::ListArgs;
 use crate::effect::Backend;
-use crate::store::Until;
+use crate::store::{BanStore, Until};
 use crate::time::{format_local, Clock, SystemClock};
 
 struct Row {
@@ -31,8 +31,14 @@ pub fn run(config_path: &Path, args: &ListArgs) -> anyhow::Result<ExitCode> {
     let mut bans = Bans::new(&config.settings.storage, config.settings.never_ban.clone());
     let mut rows: Vec<Row> = Vec::new();
     for backend in [Backend::Nft, Backend::Ipset] {
-        let records = bans.store(backend, &mut warn)?.live(now)?;
-        let sets: BTreeSet<String> = records.iter().map(|r| r.set.clone()).collect();
+        let records = match BanStore::exists(&config.settings.storage, backend) {
+            true => bans.store(backend, &mut warn)?.live(now)?,
+            false => Vec::new(),
+        };
+        // The sets the rules name, and any other the store has bans in.
+        let mut sets: BTreeSet<String> =
+            config.sets.iter().filter(|u| u.backend == backend).map(|u| u.set.clone()).collect();
+        sets.extend(records.iter().map(|r| r.set.clone()));
         let mut by_set: BTreeMap<String, BTreeMap<IpAddr, Row>> = BTreeMap::new();
         for r in records {
             let row = Row { set: r.set.clone(), ip: r.ip, until: Some(r.until), left_ms: None, kernel_error: None };
@@ -49,6 +55,7 @@ pub fn run(config_path: &Path, args: &ListArgs) -> anyhow::Result<ExitCode> {
                             .left_ms = Some(left);
                     }
                 }
+                Err(e) if rows_of_set.is_empty() => eprintln!("warning: cannot read {set}: {e}"),
                 Err(e) => rows_of_set.values_mut().for_each(|row| row.kernel_error = Some(e.clone())),
             }
         }

@@ -9,6 +9,7 @@ use crate::bans::Bans;
 use crate::cli::UnbanArgs;
 use crate::effect::Backend;
 use crate::filters::networks::parse_address;
+use crate::store::BanStore;
 use crate::time::{Clock, SystemClock};
 
 pub fn run(config_path: &Path, args: &UnbanArgs) -> anyhow::Result<ExitCode> {
@@ -31,8 +32,22 @@ pub fn run(config_path: &Path, args: &UnbanArgs) -> anyhow::Result<ExitCode> {
         },
         None => {
             for backend in [Backend::Nft, Backend::Ipset] {
-                for set in bans.store(backend, &mut warn)?.sets_of(ip, now)? {
-                    targets.push((backend, set));
+                if BanStore::exists(&config.settings.storage, backend) {
+                    for set in bans.store(backend, &mut warn)?.sets_of(ip, now)? {
+                        targets.push((backend, set));
+                    }
+                }
+            }
+            // And the sets the rules name that hold it without a record
+            // (added by hand with nft, or a record lost with its file).
+            for set_use in &config.sets {
+                let target = (set_use.backend, set_use.set.clone());
+                if set_use.ipv6 != ip.is_ipv6() || targets.contains(&target) {
+                    continue;
+                }
+                let held = bans.firewall().list(set_use.backend, &set_use.set);
+                if held.is_ok_and(|elements| elements.iter().any(|(found, _)| *found == ip)) {
+                    targets.push(target);
                 }
             }
         }
@@ -44,7 +59,10 @@ pub fn run(config_path: &Path, args: &UnbanArgs) -> anyhow::Result<ExitCode> {
     let mut failed = false;
     for (backend, set) in targets {
         let kernel = bans.firewall().unban(backend, &set, &[ip]);
-        let stored = bans.store(backend, &mut warn)?.unban(&[(ip, set.clone())], now)?;
+        let stored = match BanStore::exists(&config.settings.storage, backend) {
+            true => bans.store(backend, &mut warn)?.unban(&[(ip, set.clone())], now)?,
+            false => Vec::new(),
+        };
         match (kernel, stored.is_empty()) {
             (Ok(()), false) => println!("unbanned {ip} from {set}"),
             (Ok(()), true) => {

@@ -65,8 +65,6 @@ pub struct Settings {
     /// recidive chains match `pyruse` sets this to `pyruse`.
     pub syslog_identifier: String,
     pub email: EmailSettings,
-    /// The ipset program and its arguments, for `action_ipsetBan`.
-    pub ipset_command: Vec<String>,
     /// Addresses no ban may touch (`neverBan`, plus with `neverBanLocal` the
     /// host's own addresses, read when the configuration is loaded).
     pub never_ban: Vec<Network>,
@@ -81,7 +79,6 @@ impl Default for Settings {
             encoding_name: "iso-8859-1".into(),
             syslog_identifier: DEFAULT_IDENTIFIER.into(),
             email: EmailSettings::default(),
-            ipset_command: vec!["/usr/bin/ipset".into(), "-exist".into(), "-quiet".into()],
             never_ban: DEFAULT_NEVER_BAN.iter().map(|n| Network::parse(n).expect("valid default")).collect(),
         }
     }
@@ -116,16 +113,6 @@ pub fn read(top: &[(&str, &Json)], problems: &mut Problems) -> Settings {
                 _ => problems.error(&here, "expected a non-empty one-line string"),
             },
             "email" => s.email = read_email(value, here, problems),
-            "ipsetBan" => {
-                let mut args = Args::new(Some(value), here, problems);
-                if let Some(cmd) = args.opt_string_list("ipset", problems) {
-                    match cmd.is_empty() {
-                        true => problems.error(&args.at("ipset"), "the command must not be empty"),
-                        false => s.ipset_command = cmd.iter().map(|c| c.to_string()).collect(),
-                    }
-                }
-                args.finish(problems);
-            }
             "neverBan" => match value {
                 Json::Array(items) => {
                     s.never_ban.clear();
@@ -146,6 +133,9 @@ pub fn read(top: &[(&str, &Json)], problems: &mut Problems) -> Settings {
             },
             "nftBan" => {
                 problems.warn(&here, "banwarden writes nftables sets through netlink; the \"nft\" command is not used")
+            }
+            "ipsetBan" => {
+                problems.warn(&here, "banwarden writes ipset sets through netlink; the \"ipset\" command is not used")
             }
             other => {
                 let near = nearest(other, KNOWN_KEYS, 1);
@@ -240,7 +230,6 @@ mod tests {
         assert!(p.errors.is_empty() && p.warnings.is_empty());
         assert_eq!(s.storage, PathBuf::from("/var/lib/banwarden"));
         assert_eq!(s.syslog_identifier, "banwarden");
-        assert_eq!(s.ipset_command, ["/usr/bin/ipset", "-exist", "-quiet"]);
         assert_eq!(s.email.sendmail, ["/usr/sbin/sendmail", "-t"]);
     }
 
@@ -254,12 +243,11 @@ mod tests {
                 "syslogIdentifier": "pyruse", "my_module_setting": {"x": 1}}"#,
         );
         assert!(p.errors.is_empty(), "{:?}", p.errors);
-        assert_eq!(p.warnings.len(), 1, "only the nft command is worth a warning: {:?}", p.warnings);
+        assert_eq!(p.warnings.len(), 2, "only the nft and ipset commands are worth a warning: {:?}", p.warnings);
         assert_eq!(s.storage, PathBuf::from("/var/lib/pyruse"));
         assert!(s.debug);
         assert_eq!(s.decoder.decode(b"\x80"), "\u{20ac}");
         assert_eq!(s.email.to, ["a@example.org", "b@example.org"]);
-        assert_eq!(s.ipset_command, ["/sbin/ipset", "-exist"]);
         assert_eq!(s.syslog_identifier, "pyruse");
     }
 
@@ -267,10 +255,10 @@ mod tests {
     fn bad_values_are_all_reported() {
         let (_, p) = settings(
             r#"{"storage": 5, "debug": "yes", "8bit-message-encoding": "klingon",
-                "email": {"to": "root"}, "ipsetBan": {"ipset": []}, "storge": "/x"}"#,
+                "email": {"to": "root"}, "storge": "/x"}"#,
         );
         let errors: Vec<String> = p.errors.iter().map(|e| e.to_string()).collect();
-        assert_eq!(errors.len(), 5, "{errors:#?}");
+        assert_eq!(errors.len(), 4, "{errors:#?}");
         assert!(errors[2].contains("unknown encoding \"klingon\""));
         assert!(errors[3].contains(r#"key "email", arg "to": expected a list of strings, found a string"#));
         assert!(p.warnings[0].to_string().contains(r#"did you mean "storage"?"#));

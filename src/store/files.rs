@@ -68,22 +68,16 @@ pub fn read_from(path: &Path, offset: u64) -> io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Appends the lines in one write and makes them durable; returns the
-/// number of bytes written.
-pub fn append_lines(path: &Path, lines: &[String]) -> io::Result<u64> {
-    let mut buf = Vec::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
-    for line in lines {
-        buf.extend_from_slice(line.as_bytes());
-        buf.push(b'\n');
-    }
+/// Appends the bytes in one write and makes them durable.
+pub fn append(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let new = !path.exists();
     let mut file = OpenOptions::new().create(true).append(true).open(path)?;
-    file.write_all(&buf)?;
+    file.write_all(bytes)?;
     file.sync_data()?;
     if new {
         sync_dir(path)?;
     }
-    Ok(buf.len() as u64)
+    Ok(())
 }
 
 /// Replaces `path` with `bytes` atomically and durably.

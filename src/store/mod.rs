@@ -31,6 +31,7 @@
 //! one is read as the snapshot, and the next rewrite creates the new one.
 
 mod files;
+mod parse;
 
 #[cfg(test)]
 mod tests;
@@ -41,10 +42,7 @@ use std::io;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use serde_json::{json, Value};
-
 use crate::effect::Backend;
-use crate::filters::networks::parse_address;
 use files::Meta;
 
 /// When a ban ends.
@@ -63,16 +61,15 @@ impl Until {
         }
     }
 
-    /// Pyruse's `timestamp`: seconds, 0 for permanent.
-    fn to_json(self) -> Value {
+    /// Pyruse's `timestamp`: seconds (a float), 0 for permanent.
+    fn write_json(self, out: &mut Vec<u8>) {
         match self {
-            Until::Forever => json!(0),
-            Until::At(us) => json!(us as f64 / 1e6),
+            Until::Forever => out.push(b'0'),
+            Until::At(us) => serde_json::to_writer(out, &(us as f64 / 1e6)).expect("a finite float serialises"),
         }
     }
 
-    fn from_json(value: &Value) -> Option<Until> {
-        let secs = value.as_f64()?;
+    fn from_seconds(secs: f64) -> Option<Until> {
         if secs == 0.0 {
             Some(Until::Forever)
         } else if secs > 0.0 && secs < 1e13 {
@@ -182,9 +179,9 @@ impl BanStore {
     }
 
     fn load_snapshot(&mut self, path: &Path, bytes: &[u8]) {
-        let list: Vec<Value> = match serde_json::from_slice(bytes) {
-            Ok(Value::Array(list)) => list,
-            Ok(_) => {
+        let items = match parse::list_items(bytes) {
+            Ok(items) => items,
+            Err(e) if e.is_data() => {
                 self.warnings.push(format!("{}: not a JSON list of bans; ignored", path.display()));
                 return;
             }
@@ -198,8 +195,10 @@ impl BanStore {
                 return;
             }
         };
-        for (i, item) in list.iter().enumerate() {
-            match self.parse_record(item) {
+        let mut reader = parse::Reader::new(self.backend);
+        self.records.reserve(items.len());
+        for (i, item) in items.into_iter().enumerate() {
+            match reader.record(item) {
                 Ok(record) => {
                     self.records.insert((record.ip, record.set), record.until);
                 }
@@ -208,52 +207,30 @@ impl BanStore {
         }
     }
 
-    /// Reads a record as Pyruse wrote it (or as an administrator did).
-    fn parse_record(&self, item: &Value) -> Result<Record, String> {
-        let ip_text = item.get("IP").and_then(Value::as_str).ok_or("no \"IP\" string")?;
-        let ip = parse_address(ip_text).ok_or_else(|| format!("{ip_text:?} is not an IP address"))?;
-        // Accept either key: a store moved between backends by hand.
-        let set_text = item
-            .get(set_key(self.backend))
-            .or_else(|| item.get("nfSet"))
-            .or_else(|| item.get("ipSet"))
-            .and_then(Value::as_str)
-            .ok_or_else(|| format!("no \"{}\" string", set_key(self.backend)))?;
-        let set = match self.backend {
-            Backend::Nft => crate::actions::ban::nft_set_path(set_text)?,
-            Backend::Ipset => crate::actions::ban::ipset_name(set_text)?,
-        };
-        let until = item
-            .get("timestamp")
-            .and_then(Until::from_json)
-            .ok_or("no valid \"timestamp\" (end time in seconds, 0 for permanent)")?;
-        Ok(Record { ip, set, until })
-    }
-
     fn apply_log(&mut self, bytes: &[u8]) {
+        let mut reader = parse::Reader::new(self.backend);
         for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
             if line.is_empty() {
                 continue;
             }
-            let Ok(op) = serde_json::from_slice::<Value>(line) else {
-                // A torn last line is a write that never completed, hence
-                // was never acknowledged; anything else is worth a word.
-                if bytes.ends_with(b"\n") || !bytes.ends_with(line) {
-                    self.warnings.push(format!("{}: line {} is not JSON; skipped", self.log.display(), i + 1));
-                }
-                continue;
-            };
-            match (op.get("op").and_then(Value::as_str), self.parse_record(&op)) {
-                (Some("ban"), Ok(r)) => {
+            let parsed = std::str::from_utf8(line).map_err(|_| "not UTF-8".to_owned()).and_then(|l| reader.record(l));
+            match parsed {
+                Ok(r) if r.op.as_deref() == Some("ban") => {
                     self.records.insert((r.ip, r.set), r.until);
                 }
-                (Some("unban"), Ok(r)) => {
+                Ok(r) if r.op.as_deref() == Some("unban") => {
                     self.records.remove(&(r.ip, r.set));
                 }
-                (_, Err(why)) => self.warnings.push(format!("{}: line {}: {why}; skipped", self.log.display(), i + 1)),
-                (other, _) => {
-                    self.warnings.push(format!("{}: line {}: unknown op {other:?}; skipped", self.log.display(), i + 1))
-                }
+                Ok(r) => self.warnings.push(format!(
+                    "{}: line {}: unknown op {:?}; skipped",
+                    self.log.display(),
+                    i + 1,
+                    r.op.unwrap_or_default()
+                )),
+                // A torn last line is a write that never completed, hence
+                // was never acknowledged; anything else is worth a word.
+                Err(_) if !bytes.ends_with(b"\n") && bytes.ends_with(line) => {}
+                Err(why) => self.warnings.push(format!("{}: line {}: {why}; skipped", self.log.display(), i + 1)),
             }
         }
     }
@@ -271,10 +248,20 @@ impl BanStore {
         Ok(())
     }
 
-    fn record_json(&self, op: &str, ip: IpAddr, set: &str, until: Until) -> Value {
-        let mut v = json!({"op": op, "IP": ip.to_string(), "timestamp": until.to_json()});
-        v[set_key(self.backend)] = json!(set);
-        v
+    /// One record as a JSON object, written straight into `out` (the store
+    /// writes 100,000s of them in a flood: no `Value` tree per record).
+    /// Log lines carry an `op`; snapshot entries do not.
+    fn write_record(&self, out: &mut Vec<u8>, op: Option<&str>, ip: IpAddr, set: &str, until: Until) {
+        use std::io::Write;
+        out.push(b'{');
+        if let Some(op) = op {
+            write!(out, "\"op\": \"{op}\", ").expect("writing to a Vec");
+        }
+        write!(out, "\"IP\": \"{ip}\", \"{}\": ", set_key(self.backend)).expect("writing to a Vec");
+        serde_json::to_writer(&mut *out, set).expect("a string serialises");
+        out.extend_from_slice(b", \"timestamp\": ");
+        until.write_json(out);
+        out.push(b'}');
     }
 
     /// Stores bans (a re-ban replaces the end time), durably, before the
@@ -285,8 +272,11 @@ impl BanStore {
         }
         let _guard = self.locked()?;
         self.catch_up()?;
-        let lines: Vec<String> =
-            records.iter().map(|r| self.record_json("ban", r.ip, &r.set, r.until).to_string()).collect();
+        let mut lines = Vec::with_capacity(records.len() * 80);
+        for r in records {
+            self.write_record(&mut lines, Some("ban"), r.ip, &r.set, r.until);
+            lines.push(b'\n');
+        }
         self.append_locked(&lines)?;
         for r in records {
             self.records.insert((r.ip, r.set.clone()), r.until);
@@ -304,8 +294,11 @@ impl BanStore {
                 self.records.remove(&(*ip, set.clone())).map(|until| Record { ip: *ip, set: set.clone(), until })
             })
             .collect();
-        let lines: Vec<String> =
-            removed.iter().map(|r| self.record_json("unban", r.ip, &r.set, r.until).to_string()).collect();
+        let mut lines = Vec::new();
+        for r in &removed {
+            self.write_record(&mut lines, Some("unban"), r.ip, &r.set, r.until);
+            lines.push(b'\n');
+        }
         if let Err(e) = self.append_locked(&lines) {
             for r in &removed {
                 self.records.insert((r.ip, r.set.clone()), r.until);
@@ -317,12 +310,13 @@ impl BanStore {
     }
 
     /// Appends lines to the log; the caller holds the lock and has caught up.
-    fn append_locked(&mut self, lines: &[String]) -> Result<(), StoreError> {
+    /// Appends complete lines (each ending in a newline), durably.
+    fn append_locked(&mut self, lines: &[u8]) -> Result<(), StoreError> {
         if lines.is_empty() {
             return Ok(());
         }
-        let written = files::append_lines(&self.log, lines).map_err(self.io(&self.log))?;
-        self.known.log_len += written;
+        files::append(&self.log, lines).map_err(self.io(&self.log))?;
+        self.known.log_len += lines.len() as u64;
         if self.known.log_id.is_none() {
             self.known = Meta::of(&self.snapshot, &self.log);
         }
@@ -346,19 +340,24 @@ impl BanStore {
     }
 
     fn compact_locked(&mut self, now_us: u64) -> Result<(), StoreError> {
+        let before = self.records.len();
         self.records.retain(|_, until| until.is_live(now_us));
+        let unchanged = self.records.len() == before && self.known.log_len == 0 && self.known.snapshot.is_some();
+        if unchanged {
+            // The snapshot already says exactly this (a second `boot`).
+            return Ok(());
+        }
         let mut list: Vec<(&(IpAddr, String), &Until)> = self.records.iter().collect();
         list.sort();
-        let json: Vec<Value> = list
-            .into_iter()
-            .map(|((ip, set), until)| {
-                let mut v = json!({"IP": ip.to_string(), "timestamp": until.to_json()});
-                v[set_key(self.backend)] = json!(set);
-                v
-            })
-            .collect();
-        let text = serde_json::to_string_pretty(&json).expect("JSON values serialise");
-        files::replace(&self.snapshot, text.as_bytes()).map_err(self.io(&self.snapshot))?;
+        // One record per line: still Pyruse's JSON list, and easy to edit.
+        let mut text = Vec::with_capacity(list.len() * 80 + 4);
+        text.push(b'[');
+        for (i, ((ip, set), until)) in list.into_iter().enumerate() {
+            text.extend_from_slice(if i == 0 { b"\n  " } else { b",\n  " });
+            self.write_record(&mut text, None, *ip, set, *until);
+        }
+        text.extend_from_slice(b"\n]");
+        files::replace(&self.snapshot, &text).map_err(self.io(&self.snapshot))?;
         // After the new snapshot is durable, the log is redundant; a crash
         // before the truncation only replays operations already in it.
         files::truncate(&self.log).map_err(self.io(&self.log))?;
@@ -368,16 +367,21 @@ impl BanStore {
 
     /// The live records (after taking in what others wrote), sorted.
     pub fn live(&mut self, now_us: u64) -> Result<Vec<Record>, StoreError> {
+        let mut out = self.live_unsorted(now_us)?;
+        out.sort_unstable_by(|a, b| (&a.set, a.ip).cmp(&(&b.set, b.ip)));
+        Ok(out)
+    }
+
+    /// [`live`](Self::live) in no particular order (cheaper for a million).
+    pub fn live_unsorted(&mut self, now_us: u64) -> Result<Vec<Record>, StoreError> {
         let _guard = self.locked()?;
         self.catch_up()?;
-        let mut out: Vec<Record> = self
+        Ok(self
             .records
             .iter()
             .filter(|(_, until)| until.is_live(now_us))
             .map(|((ip, set), &until)| Record { ip: *ip, set: set.clone(), until })
-            .collect();
-        out.sort_by(|a, b| (&a.set, a.ip).cmp(&(&b.set, b.ip)));
-        Ok(out)
+            .collect())
     }
 
     /// The sets where `ip` is banned (live records).

@@ -96,17 +96,23 @@ fn bad_hand_written_records_are_reported_and_skipped() {
             {"IP": "192.0.2.300", "nfSet": "ip t s", "timestamp": 0},
             {"IP": "192.0.2.8", "nfSet": "bogus t s", "timestamp": 0},
             {"IP": "192.0.2.9", "nfSet": "ip t s", "timestamp": "soon"},
-            "junk"]"#,
+            "junk",
+            {"IP": 3221225994, "nfSet": "ip t s", "timestamp": 0}]"#,
     )
     .unwrap();
     let mut store = open(dir.path());
     assert_eq!(store.live(NOW).unwrap(), [rec("192.0.2.7", "ip t s", Until::Forever)]);
-    assert_eq!(store.warnings.len(), 4, "{:#?}", store.warnings);
-    assert!(
-        store.warnings[0].contains("record 1: \"192.0.2.300\" is not an IP address; skipped"),
-        "{}",
-        store.warnings[0]
-    );
+    let expected = [
+        r#"record 1: "192.0.2.300" is not an IP address; skipped"#,
+        r#"record 2: unknown nftables family "bogus" in "bogus t s""#,
+        r#"record 3: no valid "timestamp" (end time in seconds, 0 for permanent); skipped"#,
+        "record 4: expected an object, found a string; skipped",
+        r#"record 5: no "IP" string; skipped"#,
+    ];
+    assert_eq!(store.warnings.len(), expected.len(), "{:#?}", store.warnings);
+    for (warning, expected) in store.warnings.iter().zip(expected) {
+        assert!(warning.contains(expected), "{warning:?} should contain {expected:?}");
+    }
 }
 
 #[test]

@@ -1,0 +1,365 @@
+//! Bans, in a network namespace of the benchmark's own (needs root):
+//! (a) the ban stage alone (store + netlink), 100,000 distinct addresses in
+//!     the daemon's batches of 1,024, and each half alone;
+//! (b) a flood of 100,000 attackers through the whole daemon, journal to
+//!     kernel set and store;
+//! (c) `banwarden boot` of 100,000 and 1,000,000 stored bans;
+//! (d) one ban alone, journal entry to element in the kernel, p50/p99;
+//! (e) the old way: one `nft add element` process per ban.
+//!
+//! Run: `cargo bench --bench bans` (figures in doc/performance.md). Every
+//! measure but (c) and (e) is taken 5 times; the median and the spread are
+//! printed.
+
+use std::io::Write;
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use banwarden::bans::{Bans, Request};
+use banwarden::config;
+use banwarden::daemon::{Daemon, Options};
+use banwarden::effect::Backend;
+use banwarden::firewall::nft::{NftClient, NftSet};
+use banwarden::firewall::{Ban, Firewall};
+use banwarden::journal::sd::Source;
+use banwarden::store::{BanStore, Record, Until};
+use banwarden::time::{Clock, SystemClock};
+
+#[allow(dead_code)]
+#[path = "../tests/integration/journald.rs"]
+mod journald;
+
+use journald::PrivateJournald;
+
+const N: u32 = 100_000;
+const RUNS: usize = 5;
+/// The daemon's batch (`BAN_BATCH` in src/daemon.rs).
+const BATCH: usize = 1024;
+const SET: &str = "ip bench ban4";
+
+const RULES: &str = r#"{"actions": {"sshd": [
+    {"filter": "filter_equals", "args": {"field": "SYSLOG_IDENTIFIER", "value": "sshd"}},
+    {"filter": "filter_pcre", "args": {"field": "MESSAGE", "re": "^Failed password for \\S+ from (?P<ip>\\S+) port"}},
+    {"action": "action_nftBan", "args": {"IP": "ip", "nftSetIPv4": "bench ban4", "nftSetIPv6": "ip6 bench ban6", "banSeconds": 3600}}
+]}, "storage": "STORAGE"}"#;
+
+fn address(i: u32) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::from(0x0a00_0000 | i))
+}
+
+fn nft(script: &str) {
+    let mut child = Command::new("nft").args(["-f", "-"]).stdin(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(script.as_bytes()).unwrap();
+    assert!(child.wait().unwrap().success(), "nft -f: {script}");
+}
+
+fn fresh_sets() {
+    nft("flush ruleset\n\
+         table ip bench { set ban4 { type ipv4_addr; flags timeout; }; }\n\
+         table ip6 bench { set ban6 { type ipv6_addr; flags timeout; }; }\n");
+}
+
+fn kernel_count() -> usize {
+    let set = NftSet::parse(SET).unwrap();
+    NftClient::open().unwrap().list(&set).unwrap().len()
+}
+
+/// Median, min and max of rates.
+fn summary(mut rates: Vec<f64>) -> String {
+    rates.sort_by(f64::total_cmp);
+    let k = |r: f64| format!("{:.0}k", r / 1000.0);
+    format!(
+        "median {}/s (min {}, max {}, {} runs)",
+        k(rates[rates.len() / 2]),
+        k(rates[0]),
+        k(rates[rates.len() - 1]),
+        rates.len()
+    )
+}
+
+fn ban_stage() {
+    let now = SystemClock.now_us();
+    let requests: Vec<Request> = (0..N)
+        .map(|i| Request { backend: Backend::Nft, ip: address(i), set: SET.into(), ban_seconds: Some(3600) })
+        .collect();
+    let (mut whole, mut store_only, mut netlink_only) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..RUNS {
+        fresh_sets();
+        let dir = tempfile::tempdir().unwrap();
+        let mut bans = Bans::new(dir.path(), Vec::new());
+        let start = Instant::now();
+        for chunk in requests.chunks(BATCH) {
+            bans.apply(chunk, now, &mut |w| panic!("{w}"));
+        }
+        whole.push(f64::from(N) / start.elapsed().as_secs_f64());
+        assert_eq!(kernel_count(), N as usize);
+
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = BanStore::open(dir.path(), Backend::Nft).unwrap();
+        let records: Vec<Record> = requests
+            .iter()
+            .map(|r| Record { ip: r.ip, set: r.set.clone(), until: Until::At(now + 3_600_000_000) })
+            .collect();
+        let start = Instant::now();
+        for chunk in records.chunks(BATCH) {
+            store.ban(chunk, now).unwrap();
+        }
+        store_only.push(f64::from(N) / start.elapsed().as_secs_f64());
+
+        fresh_sets();
+        let mut firewall = Firewall::new();
+        let sends: Vec<Ban> = requests
+            .iter()
+            .map(|r| Ban { backend: Backend::Nft, ip: r.ip, set: r.set.clone(), timeout_ms: Some(3_600_000) })
+            .collect();
+        let start = Instant::now();
+        for chunk in sends.chunks(BATCH) {
+            assert!(firewall.ban(chunk).iter().all(Result::is_ok));
+        }
+        netlink_only.push(f64::from(N) / start.elapsed().as_secs_f64());
+    }
+    println!("(a) ban stage, {N} addresses in batches of {BATCH}, store + netlink: {}", summary(whole));
+    println!("    store alone (append log, fsync per batch, compaction): {}", summary(store_only));
+    println!("    netlink alone: {}", summary(netlink_only));
+}
+
+/// Writes a marker, lets a daemon judge it and stop, so that the next
+/// daemon on this storage starts right after it.
+fn position_after_marker(journald: &PrivateJournald, text: &str) {
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let config = config::compile(text, "bench.json").unwrap();
+            let options = Options { source: Source::Namespace(journald.namespace().into()), from_tail: false };
+            Daemon::open(config, &options).unwrap().run_observed(&stop, |_| stop.store(true, Ordering::Relaxed));
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        journald.log("marker", "position");
+    });
+}
+
+fn attack(journald: &PrivateJournald, run: u32) {
+    journald.write_many((0..N).map(|i| {
+        vec![
+            ("SYSLOG_IDENTIFIER".to_string(), b"sshd".to_vec()),
+            (
+                "MESSAGE".to_string(),
+                format!("Failed password for root from {} port 22 ssh2", address(i + run * N)).into_bytes(),
+            ),
+        ]
+    }));
+}
+
+fn flood(journald: &PrivateJournald) {
+    let (mut rates, mut live, mut intake) = (Vec::new(), Vec::new(), Vec::new());
+    for run in 0..RUNS as u32 {
+        fresh_sets();
+        let dir = tempfile::tempdir().unwrap();
+        let text = RULES.replace("STORAGE", dir.path().to_str().unwrap());
+        // Catch-up: 100,000 attack entries already in the journal.
+        position_after_marker(journald, &text);
+        attack(journald, 2 * run);
+        let stop = AtomicBool::new(false);
+        let mut judged = 0u32;
+        let config = config::compile(&text, "bench.json").unwrap();
+        let options = Options { source: Source::Namespace(journald.namespace().into()), from_tail: false };
+        let start = Instant::now();
+        let totals = Daemon::open(config, &options).unwrap().run_observed(&stop, |_| {
+            judged += 1;
+            if judged == N {
+                stop.store(true, Ordering::Relaxed);
+            }
+        });
+        rates.push(f64::from(N) / start.elapsed().as_secs_f64());
+        assert_eq!(totals.bans, u64::from(N));
+        assert_eq!(kernel_count(), N as usize);
+
+        // Live: the daemon follows while the attack is written (journald's
+        // intake is then the limit).
+        fresh_sets();
+        let dir = tempfile::tempdir().unwrap();
+        let text = RULES.replace("STORAGE", dir.path().to_str().unwrap());
+        let stop = AtomicBool::new(false);
+        let (rate, written) = std::thread::scope(|scope| {
+            let daemon = scope.spawn(|| {
+                let config = config::compile(&text, "bench.json").unwrap();
+                let options = Options { source: Source::Namespace(journald.namespace().into()), from_tail: true };
+                let mut judged = 0u32;
+                Daemon::open(config, &options).unwrap().run_observed(&stop, |_| {
+                    judged += 1;
+                    if judged == N {
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                });
+                Instant::now()
+            });
+            std::thread::sleep(Duration::from_millis(300));
+            let start = Instant::now();
+            attack(journald, 2 * run + 1);
+            let written = start.elapsed().as_secs_f64();
+            let end = daemon.join().unwrap();
+            (f64::from(N) / (end - start).as_secs_f64(), written)
+        });
+        live.push(rate);
+        intake.push(written);
+        assert_eq!(kernel_count(), N as usize);
+    }
+    println!("(b) flood of {N} attackers through the daemon (journal backlog -> kernel + store): {}", summary(rates));
+    println!(
+        "    the same written while the daemon follows: {} (journald took {:.2} s on average to take the entries in)",
+        summary(live),
+        intake.iter().sum::<f64>() / intake.len() as f64
+    );
+}
+
+fn boot(count: u32) {
+    fresh_sets();
+    let dir = tempfile::tempdir().unwrap();
+    let now = SystemClock.now_us();
+    let mut store = BanStore::open(dir.path(), Backend::Nft).unwrap();
+    let records: Vec<Record> = (0..count)
+        .map(|i| Record {
+            ip: address(i),
+            set: SET.into(),
+            until: if i % 10 == 0 { Until::Forever } else { Until::At(now + 86_400_000_000) },
+        })
+        .collect();
+    store.ban(&records, now).unwrap();
+    store.compact(now).unwrap();
+    drop(store);
+    let config = dir.path().join("config.json");
+    std::fs::write(&config, RULES.replace("STORAGE", dir.path().to_str().unwrap())).unwrap();
+    let mut times = Vec::new();
+    for _ in 0..3 {
+        fresh_sets();
+        times.push(run_boot(&config));
+        assert_eq!(kernel_count(), count as usize);
+    }
+    let again = run_boot(&config);
+    times.sort_by(f64::total_cmp);
+    println!(
+        "(c) boot of {count} stored bans into an empty set: median {:.2} s (min {:.2}, max {:.2}, 3 runs); again over the full set: {again:.2} s",
+        times[1], times[0], times[2]
+    );
+}
+
+fn run_boot(config: &Path) -> f64 {
+    let start = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_banwarden")).args(["boot", "--config"]).arg(config).output().unwrap();
+    let secs = start.elapsed().as_secs_f64();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    secs
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn single_ban_latency(journald: &PrivateJournald) {
+    const BANS: u32 = 300;
+    fresh_sets();
+    let dir = tempfile::tempdir().unwrap();
+    let text = RULES.replace("STORAGE", dir.path().to_str().unwrap());
+    let stop = AtomicBool::new(false);
+    let (judged_tx, judged_rx) = std::sync::mpsc::channel::<(Instant, String)>();
+    let (mut to_judged, mut to_kernel) = (Vec::new(), Vec::new());
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let config = config::compile(&text, "bench.json").unwrap();
+            let options = Options { source: Source::Namespace(journald.namespace().into()), from_tail: true };
+            Daemon::open(config, &options).unwrap().run_observed(&stop, |entry| {
+                let message = entry.get(banwarden::fields::MESSAGE).unwrap_or_default().to_owned();
+                let _ = judged_tx.send((Instant::now(), message));
+            });
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        let set = NftSet::parse(SET).unwrap();
+        let mut client = NftClient::open().unwrap();
+        for i in 0..BANS {
+            let ip = address(0x50_0000 + i);
+            let start = Instant::now();
+            journald.log("sshd", &format!("Failed password for root from {ip} port 22 ssh2"));
+            let needle = format!(" {ip} ");
+            let judged = loop {
+                let (when, message) = judged_rx.recv_timeout(Duration::from_secs(5)).expect("judged");
+                if message.contains(&needle) {
+                    break when;
+                }
+            };
+            // Poll the kernel set for the element (a dump costs ~0.1 ms).
+            while !client.list(&set).unwrap().iter().any(|(found, _)| *found == ip) {
+                assert!(start.elapsed() < Duration::from_secs(5), "{ip} never banned");
+                std::thread::sleep(Duration::from_micros(200));
+            }
+            to_kernel.push(start.elapsed().as_secs_f64() * 1000.0);
+            to_judged.push((judged - start).as_secs_f64() * 1000.0);
+            std::thread::sleep(Duration::from_millis(30));
+        }
+        stop.store(true, Ordering::Relaxed);
+    });
+    let mut stage: Vec<f64> = to_kernel.iter().zip(&to_judged).map(|(k, j)| k - j).collect();
+    for latencies in [&mut to_judged, &mut to_kernel, &mut stage] {
+        latencies.sort_by(f64::total_cmp);
+    }
+    let show = |l: &[f64]| {
+        format!("p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms", percentile(l, 0.5), percentile(l, 0.99), l[l.len() - 1])
+    };
+    println!("(d) one ban alone, {BANS} bans 30 ms apart, from the entry handed to journald:");
+    println!("    to the element in the kernel: {}", show(&to_kernel));
+    println!("    to the entry judged (the journal's share): {}", show(&to_judged));
+    println!("    from judged to in the kernel (the ban's share): {}", show(&stage));
+}
+
+fn nft_process_per_ban() {
+    const BANS: u32 = 300;
+    fresh_sets();
+    let start = Instant::now();
+    for i in 0..BANS {
+        let status = Command::new("nft")
+            .args(["add", "element", "ip", "bench", "ban4", &format!("{{ {} timeout 3600s }}", address(i))])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    let rate = f64::from(BANS) / start.elapsed().as_secs_f64();
+    println!("(e) one `nft add element` process per ban, {BANS} bans: {rate:.0} bans/s");
+}
+
+fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        eprintln!("bans benchmark: run with `cargo bench --bench bans`");
+        return;
+    }
+    // SAFETY: getuid has no preconditions.
+    if unsafe { libc::getuid() } != 0 {
+        eprintln!("bans benchmark: skipped, needs root (a network namespace)");
+        return;
+    }
+    // A network namespace for this process and all it starts: the host's
+    // ruleset is never touched. Done before any thread exists, so every
+    // thread is in it.
+    // SAFETY: unshare(2) with a valid flag, single-threaded here.
+    assert_eq!(unsafe { libc::unshare(libc::CLONE_NEWNET) }, 0, "unshare(CLONE_NEWNET)");
+    let Some(journald) = PrivateJournald::start() else { return };
+    let only = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let wanted = |name: &str| only.as_deref().is_none_or(|o| name.contains(o));
+    if wanted("stage") {
+        ban_stage();
+    }
+    if wanted("flood") {
+        flood(&journald);
+    }
+    if wanted("boot") {
+        boot(100_000);
+        boot(1_000_000);
+    }
+    if wanted("single") {
+        single_ban_latency(&journald);
+    }
+    if wanted("nft") {
+        nft_process_per_ban();
+    }
+}
