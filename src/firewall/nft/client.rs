@@ -101,6 +101,8 @@ enum NftErrorKind {
 
 pub struct NftClient {
     sock: NlSocket,
+    /// Reused by every transaction: its buffer and libnftnl element stay allocated.
+    writer: Writer,
     seq: u32,
     refresh: Refresh,
     destroy_supported: bool,
@@ -116,9 +118,15 @@ fn io_err(op: &'static str) -> impl FnOnce(io::Error) -> NftError {
 impl NftClient {
     pub fn open() -> Result<NftClient, NftError> {
         let sock = NlSocket::open().map_err(io_err("open"))?;
-        sock.set_recv_timeout(10).map_err(io_err("setsockopt SO_RCVTIMEO"))?;
         let refresh = Refresh::for_kernel(&kernel_release());
-        Ok(NftClient { sock, seq: 1, refresh, destroy_supported: refresh != Refresh::AddDelAdd, info: HashMap::new() })
+        Ok(NftClient {
+            sock,
+            writer: Writer::default(),
+            seq: 1,
+            refresh,
+            destroy_supported: refresh != Refresh::AddDelAdd,
+            info: HashMap::new(),
+        })
     }
 
     /// Forces a refresh strategy (tests exercise the fallbacks on a new kernel).
@@ -273,7 +281,8 @@ impl NftClient {
 
     /// Encodes, sends and checks one transaction.
     fn run(&mut self, work: &[Work], steps: &[Step], tx: &[Piece]) -> Outcome {
-        let mut w = Writer::default();
+        let mut w = std::mem::take(&mut self.writer);
+        w.clear();
         let begin = self.next_seq();
         w.batch_begin(begin);
         let mut seqs: Vec<(u32, usize)> = Vec::new();
@@ -301,7 +310,9 @@ impl NftClient {
         let end = self.next_seq();
         w.batch_end(end);
         debug_assert!(w.buf.len() <= TX_BYTES + 4096, "transaction of {} bytes", w.buf.len());
-        if let Err(e) = self.sock.send(&w.buf) {
+        let sent = self.sock.send(&w.buf);
+        self.writer = w;
+        if let Err(e) = sent {
             // Nothing was processed: sendmsg() failed before the kernel ran the batch.
             return Outcome::Unattributed(NftErrorKind::Io("sendmsg", e));
         }
@@ -361,6 +372,7 @@ impl NftClient {
 
     /// The set's key type and flags (GETSET).
     pub fn set_info(&mut self, set: &NftSet) -> Result<SetInfo, NftError> {
+        check_names(set)?;
         let seq = self.next_seq();
         let mut w = Writer::default();
         w.getset(seq, set.family.nfproto(), &set.table, &set.name);
@@ -385,6 +397,7 @@ impl NftClient {
 
     /// Every element of the set with its remaining time in ms (None: no timeout).
     pub fn list(&mut self, set: &NftSet) -> Result<Vec<(IpAddr, Option<u64>)>, NftError> {
+        check_names(set)?;
         // A dump interrupted by a concurrent change (NLM_F_DUMP_INTR) may
         // miss or repeat elements: take it again.
         for _ in 0..5 {
@@ -424,6 +437,18 @@ fn errno_error(set: &NftSet, op: &'static str, errno: i32, message: Option<Strin
         libc::EPERM => NftError::Permission { set: set.clone() },
         _ => kernel(set.clone(), op, &Ack { seq: 0, errno, message, offset: None }),
     }
+}
+
+/// Names go to libnftnl and libmnl as C strings. One with a NUL byte, or
+/// longer than [`NftSet::parse`] allows, names no set (NFT_NAME_MAXLEN), and
+/// would not survive that trip: refused before anything is built. Every
+/// request about a set starts with [`NftClient::set_info`] or
+/// [`NftClient::list`], which call this.
+fn check_names(set: &NftSet) -> Result<(), NftError> {
+    if [&set.table, &set.name].into_iter().any(|n| n.len() > super::NAME_MAX || n.contains('\0')) {
+        return Err(NftError::NoSuchSet { set: set.clone() });
+    }
+    Ok(())
 }
 
 /// Can `set` (as `info` describes it) take these elements?

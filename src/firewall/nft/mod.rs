@@ -6,8 +6,10 @@
 //! to the wire: no text from a log ever reaches the kernel. Banwarden never
 //! creates tables or sets; [`creation_commands`] tells the admin how.
 //!
-//! - `message`: the bytes of each request, built by hand (libnftnl layout).
-//! - `socket`: the socket, one datagram per transaction, ack draining.
+//! - `message`: each request built by libnftnl and libmnl (`nftnl_sys`,
+//!   `mnl_sys`: nftnl's `Set` hard-codes `NLM_F_EXCL` on element messages),
+//!   laid out as `nft` lays it out; replies decoded in Rust.
+//! - `socket`: an `mnl::Socket`, one datagram per transaction, ack draining.
 //! - `client`: transactions, size limits, retries and error classification.
 
 mod client;

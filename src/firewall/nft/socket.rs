@@ -1,4 +1,13 @@
-//! The NETLINK_NETFILTER socket: open, send one datagram, read replies.
+//! The NETLINK_NETFILTER socket: an `mnl::Socket`, one datagram per
+//! transaction, acknowledgements drained.
+//!
+//! libmnl opens and binds the socket and moves the bytes
+//! (`mnl_socket_sendto`, `mnl_socket_recvfrom`); NETLINK_CAP_ACK and
+//! NETLINK_EXT_ACK go through `mnl_socket_setsockopt`. What mnl 0.3 has no
+//! call for is done with libc on its descriptor: close-on-exec and O_NONBLOCK
+//! (`mnl_socket_open` takes no flags, `mnl_socket_recvfrom` no MSG_DONTWAIT),
+//! the buffer sizes (SOL_SOCKET), and `poll()` for a blocking read with a
+//! time limit.
 //!
 //! The kernel runs a whole nf_tables batch inside `sendmsg()` and queues every
 //! acknowledgement before it returns, so [`NlSocket::drain`] reads without
@@ -7,12 +16,12 @@
 
 use std::io;
 use std::mem::size_of;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
+
+use mnl::mnl_sys;
 
 use super::message::{self, Ack, Msg, NLMSG_ERROR};
 
-// <linux/netlink.h> socket options at SOL_NETLINK.
-const SOL_NETLINK: libc::c_int = 270;
 /// Errors do not echo the request: a few failing 64 KiB messages would
 /// otherwise overflow the receive buffer.
 const NETLINK_CAP_ACK: libc::c_int = 10;
@@ -24,11 +33,28 @@ const NETLINK_EXT_ACK: libc::c_int = 11;
 const BUFFER_BYTES: libc::c_int = 4 << 20;
 /// Larger than any datagram the kernel sends: dumps are capped at 32 KiB.
 const RECV_BYTES: usize = 64 << 10;
+/// Blocking reads give up after this long: the kernel always answers, so a
+/// timeout means something is badly wrong, not slow.
+const REPLY_TIMEOUT_MS: libc::c_int = 10_000;
+
+/// The receive buffer, aligned for `nlmsghdr` as `mnl_socket_recvfrom` wants.
+#[repr(C, align(8))]
+struct RecvBuf([u8; RECV_BYTES]);
+
+/// `mnl::Socket`, which holds a raw pointer and so is neither Send nor Sync.
+struct MnlSocket(mnl::Socket);
+
+// SAFETY: the pointer is to libmnl's `struct mnl_socket` (the descriptor and
+// its bound address), owned by this value alone; libmnl keeps no per-thread
+// or global state for it, and the calls made through `&self` only read it,
+// like calls on a shared file descriptor.
+unsafe impl Send for MnlSocket {}
+// SAFETY: as above.
+unsafe impl Sync for MnlSocket {}
 
 pub struct NlSocket {
-    fd: OwnedFd,
-    /// u64 words: `nlmsghdr` must be 4-byte aligned to be read in place.
-    buf: Vec<u64>,
+    sock: MnlSocket,
+    buf: Box<RecvBuf>,
 }
 
 fn check(ret: libc::c_int) -> io::Result<libc::c_int> {
@@ -47,55 +73,51 @@ fn setopt(fd: libc::c_int, level: libc::c_int, name: libc::c_int, value: libc::c
     .map(drop)
 }
 
+/// A SOL_NETLINK option, set by libmnl.
+fn nl_setopt(sock: &mnl::Socket, name: libc::c_int, mut value: libc::c_int) -> io::Result<()> {
+    // SAFETY: the socket is live; passes a pointer to a live c_int and its size.
+    check(unsafe {
+        mnl_sys::mnl_socket_setsockopt(
+            sock.as_raw_socket(),
+            name,
+            (&mut value as *mut libc::c_int).cast(),
+            size_of::<libc::c_int>() as u32,
+        )
+    })
+    .map(drop)
+}
+
 impl NlSocket {
     /// Opens the socket in the calling thread's network namespace.
     pub fn open() -> io::Result<NlSocket> {
-        // SAFETY: plain syscall; the fd is owned at once.
-        let fd = check(unsafe {
-            libc::socket(libc::AF_NETLINK, libc::SOCK_RAW | libc::SOCK_CLOEXEC, libc::NETLINK_NETFILTER)
-        })?;
-        // SAFETY: fd is a fresh descriptor nobody else owns.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-        let raw = fd.as_raw_fd();
-        // SAFETY: sockaddr_nl is plain data; zero is a valid value.
-        let mut addr: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
-        addr.nl_family = libc::AF_NETLINK as u16;
-        // SAFETY: addr lives for the call and the size is its own.
-        check(unsafe {
-            libc::bind(raw, (&addr as *const libc::sockaddr_nl).cast(), size_of::<libc::sockaddr_nl>() as u32)
-        })?;
-        setopt(raw, SOL_NETLINK, NETLINK_CAP_ACK, 1)?;
+        let sock = mnl::Socket::open(mnl::Bus::Netfilter)?;
+        let fd = sock.as_raw_fd();
+        // mnl_socket_open() does not ask for SOCK_CLOEXEC: set it at once. A
+        // fork+exec in another thread in between would inherit the socket;
+        // banwarden runs no programs.
+        // SAFETY: plain fcntl on a descriptor the socket owns.
+        check(unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) })?;
+        // SAFETY: as above.
+        let status = check(unsafe { libc::fcntl(fd, libc::F_GETFL) })?;
+        // SAFETY: as above.
+        check(unsafe { libc::fcntl(fd, libc::F_SETFL, status | libc::O_NONBLOCK) })?;
+        sock.bind(0, mnl_sys::MNL_SOCKET_AUTOPID)?;
+        nl_setopt(&sock, NETLINK_CAP_ACK, 1)?;
         // Older kernels lack it; the errno alone still classifies errors.
-        let _ = setopt(raw, SOL_NETLINK, NETLINK_EXT_ACK, 1);
+        let _ = nl_setopt(&sock, NETLINK_EXT_ACK, 1);
         for (force, plain) in [(libc::SO_SNDBUFFORCE, libc::SO_SNDBUF), (libc::SO_RCVBUFFORCE, libc::SO_RCVBUF)] {
-            if setopt(raw, libc::SOL_SOCKET, force, BUFFER_BYTES).is_err() {
-                let _ = setopt(raw, libc::SOL_SOCKET, plain, BUFFER_BYTES);
+            if setopt(fd, libc::SOL_SOCKET, force, BUFFER_BYTES).is_err() {
+                let _ = setopt(fd, libc::SOL_SOCKET, plain, BUFFER_BYTES);
             }
         }
-        Ok(NlSocket { fd, buf: vec![0u64; RECV_BYTES / 8] })
+        Ok(NlSocket { sock: MnlSocket(sock), buf: Box::new(RecvBuf([0; RECV_BYTES])) })
     }
 
     /// Sends `data` as one datagram: a batch split over several datagrams is
     /// aborted by the kernel (BEGIN without END) while the first part is acked 0.
     pub fn send(&self, data: &[u8]) -> io::Result<()> {
-        // SAFETY: sockaddr_nl is plain data; zero addresses the kernel.
-        let mut to: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
-        to.nl_family = libc::AF_NETLINK as u16;
-        // SAFETY: data and to outlive the call; lengths are theirs.
-        let n = unsafe {
-            libc::sendto(
-                self.fd.as_raw_fd(),
-                data.as_ptr().cast(),
-                data.len(),
-                0,
-                (&to as *const libc::sockaddr_nl).cast(),
-                size_of::<libc::sockaddr_nl>() as u32,
-            )
-        };
-        if n < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        if n as usize != data.len() {
+        let n = self.sock.0.send(data)?;
+        if n != data.len() {
             return Err(io::Error::new(io::ErrorKind::WriteZero, format!("sent {n} of {} bytes", data.len())));
         }
         Ok(())
@@ -103,28 +125,41 @@ impl NlSocket {
 
     /// Reads one datagram; `Ok(None)` on EAGAIN when not blocking.
     fn recv(&mut self, block: bool) -> io::Result<Option<usize>> {
-        let flags = libc::MSG_TRUNC | if block { 0 } else { libc::MSG_DONTWAIT };
         loop {
-            // SAFETY: the buffer is ours and RECV_BYTES long.
-            let n = unsafe { libc::recv(self.fd.as_raw_fd(), self.buf.as_mut_ptr().cast(), RECV_BYTES, flags) };
-            if n >= 0 {
-                if n as usize > RECV_BYTES {
-                    return Err(io::Error::new(io::ErrorKind::InvalidData, format!("datagram of {n} bytes truncated")));
-                }
-                return Ok(Some(n as usize));
-            }
-            let e = io::Error::last_os_error();
+            let e = match self.sock.0.recv_raw(&mut self.buf.0) {
+                Ok(n) => return Ok(Some(n)),
+                Err(e) => e,
+            };
             match e.raw_os_error() {
-                Some(libc::EINTR) => continue,
+                Some(libc::EINTR) => {}
                 Some(libc::EAGAIN) if !block => return Ok(None),
+                Some(libc::EAGAIN) => self.wait_readable()?,
+                // mnl_socket_recvfrom's report of MSG_TRUNC; the datagram is lost.
+                Some(libc::ENOSPC) => {
+                    let msg = format!("datagram longer than {RECV_BYTES} bytes truncated");
+                    return Err(io::Error::new(io::ErrorKind::InvalidData, msg));
+                }
                 _ => return Err(e),
             }
         }
     }
 
+    /// Waits until a datagram is queued, at most [`REPLY_TIMEOUT_MS`].
+    fn wait_readable(&self) -> io::Result<()> {
+        let mut pfd = libc::pollfd { fd: self.sock.0.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        // SAFETY: one live pollfd.
+        match unsafe { libc::poll(&mut pfd, 1, REPLY_TIMEOUT_MS) } {
+            0 => Err(io::Error::new(io::ErrorKind::TimedOut, "no netlink reply from the kernel")),
+            n if n > 0 => Ok(()),
+            _ => match io::Error::last_os_error() {
+                e if e.kind() == io::ErrorKind::Interrupted => Ok(()),
+                e => Err(e),
+            },
+        }
+    }
+
     fn bytes(&self, n: usize) -> &[u8] {
-        // SAFETY: the Vec<u64> holds RECV_BYTES initialised bytes; n <= RECV_BYTES.
-        unsafe { std::slice::from_raw_parts(self.buf.as_ptr().cast::<u8>(), n) }
+        &self.buf.0[..n]
     }
 
     /// Every acknowledgement queued on the socket. An ENOBUFS from `recv`
@@ -165,22 +200,5 @@ impl NlSocket {
                 }
             }
         }
-    }
-
-    /// Blocking reads give up after this long: the kernel always answers,
-    /// so a timeout means something is badly wrong, not slow.
-    pub fn set_recv_timeout(&self, secs: i64) -> io::Result<()> {
-        let tv = libc::timeval { tv_sec: secs, tv_usec: 0 };
-        // SAFETY: tv lives for the call.
-        check(unsafe {
-            libc::setsockopt(
-                self.fd.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_RCVTIMEO,
-                (&tv as *const libc::timeval).cast(),
-                size_of::<libc::timeval>() as u32,
-            )
-        })
-        .map(drop)
     }
 }

@@ -77,11 +77,13 @@ fn delete_golden() {
 
 #[test]
 fn ipv6_and_interval_end_element() {
+    // The element alone: what follows the names and the list header of a message holding it.
     let mut w = Writer::default();
-    w.elem(1, &WireElem { ip: ip("2001:db8::1"), timeout_ms: None, flags: m::NFT_SET_ELEM_INTERVAL_END });
+    let e = WireElem { ip: ip("2001:db8::1"), timeout_ms: None, flags: m::NFT_SET_ELEM_INTERVAL_END };
+    w.setelem(m::NFT_MSG_NEWSETELEM, m::NLM_F_REQUEST, 1, libc::NFPROTO_IPV6 as u8, "t", "s", &[e]);
     // As nft sends the end of an interval: FLAGS (3) before the KEY.
     let expected = "24000180 08000300 00000001 18000180 14000100 20010db8000000000000000000000001";
-    assert_eq!(w.buf, hex(expected));
+    assert_eq!(w.buf[m::setelem_overhead("t", "s")..], hex(expected));
     assert_eq!(WireElem { ip: ip("2001:db8::1"), timeout_ms: None, flags: 1 }.encoded_len(), 0x24);
 }
 
@@ -197,4 +199,27 @@ fn ipv4_for_an_ip6_set_is_refused_before_sending() {
     let r = c.add(&[(&set("ip6 banwarden-test-absent s6"), &[v4])]);
     assert!(matches!(&r[0], Err(NftError::FamilyMismatch { ip: a, .. }) if *a == v4.ip), "{r:?}");
     assert!(matches!(c.delete(&set("ip6 banwarden-test-absent s6"), &[v4.ip]), Err(NftError::FamilyMismatch { .. })));
+}
+
+#[test]
+fn client_stays_send_and_sync() {
+    // mnl::Socket and libnftnl objects are raw pointers: the wrappers assert
+    // Send and Sync so that NftClient keeps the auto traits it had.
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<NftClient>();
+}
+
+#[test]
+fn names_libnftnl_cannot_carry_are_refused_before_sending() {
+    // A set built field by field may hold what NftSet::parse refuses: a NUL
+    // would cut the C string, an overlong name would overflow the plan.
+    let mut c = NftClient::open().unwrap();
+    let el = Element { ip: ip("192.0.2.1"), timeout_ms: None };
+    for (table, name) in [("t\0x", "s".to_owned()), ("t", "s".repeat(300))] {
+        let bad = NftSet { family: Family::Ip, table: table.into(), name };
+        assert!(matches!(&c.add(&[(&bad, &[el])])[0], Err(NftError::NoSuchSet { .. })));
+        assert!(matches!(c.delete(&bad, &[el.ip]), Err(NftError::NoSuchSet { .. })));
+        assert!(matches!(c.set_info(&bad), Err(NftError::NoSuchSet { .. })));
+        assert!(matches!(c.list(&bad), Err(NftError::NoSuchSet { .. })));
+    }
 }
