@@ -14,20 +14,20 @@ deps:
 build: deps
 	$(CARGO) build --release --locked
 
-# Runs the rules of examples/recidive.json over a recorded sshd attack and
-# shows what banwarden would do, one JSON line per effect.
+# The real daemon in a sandbox (a network namespace and a private journald,
+# both removed afterwards): an SSH brute force, banned, then escalated.
 demo: build
-	@echo "== check examples/recidive.json"
-	@$(BIN) check --config examples/recidive.json
-	@echo "== replay examples/attack.export through it (effects on stdout, summary on stderr)"
-	@$(BIN) replay --config examples/recidive.json --input examples/attack.export
+	@bash examples/demo.sh $(BIN)
 
 test: deps
 	$(CARGO) test --locked --all-targets
 
-# Figures for doc/performance.md.
+# Figures for doc/performance.md (journal, live and bans need root).
 bench: deps
 	$(CARGO) bench --locked --bench workflow
+	$(CARGO) bench --locked --bench journal
+	$(CARGO) bench --locked --bench live
+	$(CARGO) bench --locked --bench bans
 
 clean:
 	$(CARGO) clean

@@ -100,6 +100,6 @@ pub fn run(config_path: &Path, args: &ListArgs) -> anyhow::Result<ExitCode> {
         };
         println!("{:<40} {:<28} {:<33} {:<14} {note}", row.ip, row.set, ends, left);
     }
-    eprintln!("{} bans", rows.len());
+    eprintln!("{} ban{}", rows.len(), if rows.len() == 1 { "" } else { "s" });
     Ok(ExitCode::SUCCESS)
 }

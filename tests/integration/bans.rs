@@ -217,9 +217,20 @@ fn refusals_and_kernel_errors_are_clear() {
     assert!(text(&out.stderr).contains("plain4"), "{}", text(&out.stderr));
     let out = ns.banwarden(&["ban", "1.2.3.4}; flush ruleset", "--set", "banwarden ban4"]);
     assert_eq!(out.status.code(), Some(2));
+    // A record for a never-ban address (written by hand) is not restored.
+    let log = ns.storage().join("action_nftBan.json.log");
+    let mut lines = std::fs::read_to_string(&log).unwrap();
+    lines.push_str("{\"op\": \"ban\", \"IP\": \"127.0.0.9\", \"nfSet\": \"ip banwarden ban4\", \"timestamp\": 0}\n");
+    std::fs::write(&log, lines).unwrap();
     let out = ns.banwarden(&["boot"]);
     assert_eq!(out.status.code(), Some(1), "boot reports what it could not restore");
-    assert!(text(&out.stderr).contains("nosuchset"), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("nosuchset"), "{stderr}");
+    assert!(
+        stderr.contains("127.0.0.9 in ip banwarden ban4 not restored: the address is on the never-ban list"),
+        "{stderr}"
+    );
+    assert!(!ns.elements("ip", "ban4").iter().any(|e| e.0 == "127.0.0.9"));
 }
 
 const SSH_RULES: &str = r#"{"actions": {"sshd": [

@@ -1,0 +1,128 @@
+#!/bin/bash
+# The live demo (`make demo`): the real `banwarden run` in a sandbox, banning
+# an SSH brute force, then escalating a repeat offender.
+#
+# The sandbox: a network namespace of its own with examples/recidive.nft
+# (the host's firewall is not touched), a private journald instance (the
+# host's journal is not touched), and a temporary storage directory. Every
+# process is stopped by its PID and everything is removed at the end, also
+# on Ctrl-C. Needs root. Usage: examples/demo.sh [path/to/banwarden]
+set -euo pipefail
+
+BIN=$(realpath "${1:-target/release/banwarden}")
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+JOURNALD=/lib/systemd/systemd-journald
+NAME="banwarden-demo-$$"
+NETNS="$NAME"
+WORK=$(mktemp -d /tmp/banwarden-demo.XXXXXX)
+MACHINE_ID=$(cat /etc/machine-id)
+JOURNALD_PID="" HOLDER_PID="" DAEMON_PID=""
+
+[ "$(id -u)" = 0 ] || { echo "demo: needs root (network namespace, journald instance)" >&2; exit 1; }
+for tool in ip nft logger journalctl python3 "$JOURNALD"; do
+    command -v "$tool" > /dev/null || { echo "demo: $tool is missing (make deps installs it)" >&2; exit 1; }
+done
+
+cleanup() {
+    set +e
+    [ -n "$DAEMON_PID" ] && kill "$DAEMON_PID" 2> /dev/null && wait "$DAEMON_PID" 2> /dev/null
+    [ -n "$HOLDER_PID" ] && kill "$HOLDER_PID" 2> /dev/null && wait "$HOLDER_PID" 2> /dev/null
+    [ -n "$JOURNALD_PID" ] && kill "$JOURNALD_PID" 2> /dev/null && wait "$JOURNALD_PID" 2> /dev/null
+    ip netns delete "$NETNS" 2> /dev/null
+    rm -rf "$WORK" "/run/systemd/journal.$NAME" "/run/systemd/journald@$NAME.conf.d" \
+        "/var/log/journal/$MACHINE_ID.$NAME" "/run/log/journal/$MACHINE_ID.$NAME"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+say "sandbox: network namespace $NETNS with examples/recidive.nft"
+ip netns add "$NETNS"
+ip netns exec "$NETNS" nft -f "$ROOT/examples/recidive.nft"
+
+say "sandbox: private journald instance $NAME"
+mkdir -p "/run/systemd/journald@$NAME.conf.d"
+printf '[Journal]\nStorage=volatile\nRateLimitBurst=0\nForwardToSyslog=no\nForwardToWall=no\n' \
+    > "/run/systemd/journald@$NAME.conf.d/demo.conf"
+"$JOURNALD" "$NAME" 2> "$WORK/journald.log" &
+JOURNALD_PID=$!
+for _ in $(seq 100); do [ -S "/run/systemd/journal.$NAME/stdout" ] && break; sleep 0.05; done
+# A hand-started journald instance exits after 30 s without a stream client:
+# hold one open for the demo's life.
+python3 - "/run/systemd/journal.$NAME/stdout" <<'EOF' &
+import signal, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+s.sendall(b"banwarden-demo\n\n6\n0\n0\n0\n0\n")
+signal.sigwait([signal.SIGTERM])
+EOF
+HOLDER_PID=$!
+
+# In a sandbox, entries cannot carry journald's trusted _SYSTEMD_UNIT field
+# (there is no sshd.service), so this copy of the example routes sshd lines
+# on SYSLOG_IDENTIFIER. On a real server, keep _SYSTEMD_UNIT: any local user
+# can write lines with the identifier "sshd".
+sed -e 's|"field": "_SYSTEMD_UNIT", "value": "sshd.service"|"field": "SYSLOG_IDENTIFIER", "value": "sshd"|' \
+    -e "s|/var/lib/banwarden|$WORK/state|" "$ROOT/examples/recidive.json" > "$WORK/recidive.json"
+in_ns() { ip netns exec "$NETNS" "$@"; }
+banwarden() { in_ns "$BIN" --config "$WORK/recidive.json" "$@"; }
+
+say "banwarden check --kernel"
+banwarden check --kernel
+
+say "banwarden run, following journal namespace $NAME"
+# Not through a shell function: `ip netns exec` execs banwarden, so $! is
+# banwarden's own PID, which the cleanup stops.
+ip netns exec "$NETNS" "$BIN" --config "$WORK/recidive.json" run --journal-namespace "$NAME" 2> "$WORK/daemon.log" &
+DAEMON_PID=$!
+sleep 0.5
+
+sshd() { logger -u "/run/systemd/journal.$NAME/dev-log" -t sshd "$1"; }
+count() { journalctl --namespace "$NAME" --no-pager -q -o cat SYSLOG_IDENTIFIER=banwarden | grep -c "$1" || true; }
+wait_for() { # wait_for PATTERN COUNT
+    for _ in $(seq 200); do [ "$(count "$1")" -ge "$2" ] && return; sleep 0.05; done
+    echo "demo: timed out waiting for \"$1\"; daemon log:" >&2; cat "$WORK/daemon.log" >&2; exit 1
+}
+attack() { # attack ADDRESS: four failed passwords, the threshold of examples/recidive.json
+    for port in 50001 50002 50003 50004; do sshd "Failed password for root from $1 port $port ssh2"; done
+}
+show_set() {
+    local elements
+    elements=$(in_ns nft list set ip banwarden ssh_ban4 | sed -n 's/^[[:space:]]*elements = /elements = /p')
+    echo "nft list set ip banwarden ssh_ban4: ${elements:-no elements}"
+}
+
+say "an SSH brute force from 203.0.113.7 (4 failed passwords): banned for 1 hour"
+attack 203.0.113.7
+# The LAN address is on the example's allow-list: counted nowhere, never banned.
+for port in 1 2 3 4 5 6; do sshd "Failed password for admin from 192.168.1.20 port 4000$port ssh2"; done
+wait_for "Ban from SSH for 203.0.113.7" 1
+show_set
+
+say "it comes back twice more: the third ban in a week is for 30 days"
+attack 203.0.113.7
+wait_for "Ban from SSH for 203.0.113.7" 2
+attack 203.0.113.7
+wait_for "Recidive ban from SSH for 203.0.113.7" 1
+show_set
+
+say "and a fourth time: banned for good"
+attack 203.0.113.7
+wait_for "Permanent ban from SSH for 203.0.113.7" 1
+show_set
+
+say "what banwarden logged to the journal (its own lines, read back for recidive)"
+journalctl --namespace "$NAME" --no-pager -o short-precise SYSLOG_IDENTIFIER=banwarden
+
+say "banwarden list: the store and the kernel side by side"
+banwarden list
+
+say "banwarden unban 203.0.113.7: kernel set and store in one step"
+banwarden unban 203.0.113.7
+show_set
+
+say "the daemon's own log (stderr)"
+kill "$DAEMON_PID"; wait "$DAEMON_PID" || true; DAEMON_PID=""
+cat "$WORK/daemon.log"
+say "done: namespace, journald instance and files removed"
