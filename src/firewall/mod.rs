@@ -6,11 +6,16 @@
 //! that arrive together go out together: all the nftables bans of a burst in
 //! one call (the client packs them in transactions), the ipset bans of each
 //! set in one call. The netlink sockets are opened on first use, in the
-//! network namespace of the calling thread.
+//! network namespace of the calling thread. What the two backends share of the
+//! protocol (the NETLINK_NETFILTER socket, splitting messages and attributes)
+//! is in `netlink`, which depends on neither.
 
 pub mod check;
 pub mod ipset;
+mod netlink;
 pub mod nft;
+#[cfg(test)]
+mod test_netns;
 
 use std::collections::HashMap;
 use std::net::IpAddr;

@@ -8,23 +8,15 @@
 //! Header and attribute lengths are in host order; values flagged `NLA_F_NET_BYTEORDER`
 //! (addresses, timeouts, flags) are big-endian, as the kernel's `ip_set_get_h32()` expects.
 //!
-//! Nothing here does I/O; every function works on byte buffers.
+//! Nothing here does I/O; every function works on byte buffers. Splitting replies into
+//! messages and attributes is `netlink`'s, shared with nftables.
 
 use std::net::IpAddr;
 
 use super::IpsetElement;
-
-// <linux/netlink.h>
-pub(super) const NLMSG_ERROR: u16 = 2;
-pub(super) const NLMSG_DONE: u16 = 3;
-pub(super) const NLM_F_REQUEST: u16 = 0x1;
-pub(super) const NLM_F_ACK: u16 = 0x4;
-/// `NLM_F_ROOT | NLM_F_MATCH`: a dump.
-pub(super) const NLM_F_DUMP: u16 = 0x300;
-const NLA_F_NESTED: u16 = 1 << 15;
-const NLA_F_NET_BYTEORDER: u16 = 1 << 14;
-const NLA_TYPE_MASK: u16 = !(NLA_F_NESTED | NLA_F_NET_BYTEORDER);
-const NLMSG_HDRLEN: usize = 16;
+use crate::firewall::netlink::{
+    align4, Attrs, Msg, NLA_F_NESTED, NLA_F_NET_BYTEORDER, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST,
+};
 
 // <linux/netfilter/nfnetlink.h>
 const NFNL_SUBSYS_IPSET: u16 = 6;
@@ -104,8 +96,7 @@ impl Writer {
     }
 
     fn pad(&mut self) {
-        let padded = (self.buf.len() + 3) & !3;
-        self.buf.resize(padded, 0);
+        self.buf.resize(align4(self.buf.len()), 0);
     }
 
     fn begin_nest(&mut self, ty: u16) -> usize {
@@ -183,81 +174,9 @@ impl Writer {
     }
 }
 
-/// One message of a received datagram.
-#[derive(Debug)]
-pub(super) struct Msg<'a> {
-    pub(super) ty: u16,
-    pub(super) seq: u32,
-    /// After the `nlmsghdr`.
-    pub(super) payload: &'a [u8],
-}
-
-impl Msg<'_> {
-    /// The ipset command of an ipset message (`NFNL_SUBSYS_IPSET << 8 | cmd`).
-    pub(super) fn ipset_cmd(&self) -> Option<u8> {
-        (self.ty >> 8 == NFNL_SUBSYS_IPSET).then_some(self.ty as u8)
-    }
-
-    /// The (positive) errno of an `NLMSG_ERROR` or of a `NLMSG_DONE` that ends a failed
-    /// dump; 0 is an acknowledgement.
-    pub(super) fn error_code(&self) -> Option<i32> {
-        if self.ty != NLMSG_ERROR && self.ty != NLMSG_DONE {
-            return None;
-        }
-        let raw = self.payload.get(..4)?;
-        Some(-i32::from_ne_bytes(raw.try_into().ok()?))
-    }
-
-    /// The attributes after `nfgenmsg`.
-    pub(super) fn attrs(&self) -> Attrs<'_> {
-        Attrs(self.payload.get(4..).unwrap_or(&[]))
-    }
-}
-
-/// Splits a datagram into messages; stops at the first malformed length.
-pub(super) fn messages(mut buf: &[u8]) -> impl Iterator<Item = Msg<'_>> {
-    std::iter::from_fn(move || {
-        if buf.len() < NLMSG_HDRLEN {
-            return None;
-        }
-        let len = u32::from_ne_bytes(buf[0..4].try_into().unwrap()) as usize;
-        if len < NLMSG_HDRLEN || len > buf.len() {
-            return None;
-        }
-        let msg = Msg {
-            ty: u16::from_ne_bytes(buf[4..6].try_into().unwrap()),
-            seq: u32::from_ne_bytes(buf[8..12].try_into().unwrap()),
-            payload: &buf[NLMSG_HDRLEN..len],
-        };
-        buf = &buf[((len + 3) & !3).min(buf.len())..];
-        Some(msg)
-    })
-}
-
-/// Iterator over the attributes of a message or of a nest: `(type without flags, value)`.
-pub(super) struct Attrs<'a>(pub(super) &'a [u8]);
-
-impl<'a> Iterator for Attrs<'a> {
-    type Item = (u16, &'a [u8]);
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let buf = self.0;
-        if buf.len() < 4 {
-            return None;
-        }
-        let len = u16::from_ne_bytes([buf[0], buf[1]]) as usize;
-        let ty = u16::from_ne_bytes([buf[2], buf[3]]) & NLA_TYPE_MASK;
-        if len < 4 || len > buf.len() {
-            return None;
-        }
-        self.0 = &buf[((len + 3) & !3).min(buf.len())..];
-        Some((ty, &buf[4..len]))
-    }
-}
-
-/// A big-endian u32 attribute value (the kernel sends them with `NLA_F_NET_BYTEORDER`).
-pub(super) fn be32(value: &[u8]) -> Option<u32> {
-    Some(u32::from_be_bytes(value.get(..4)?.try_into().ok()?))
+/// The ipset command of an ipset message (`NFNL_SUBSYS_IPSET << 8 | cmd`).
+pub(super) fn ipset_cmd(msg: &Msg) -> Option<u8> {
+    (msg.ty >> 8 == NFNL_SUBSYS_IPSET).then_some(msg.ty as u8)
 }
 
 /// The address inside an `IPSET_ATTR_IP` nest.
@@ -274,6 +193,7 @@ mod golden {
     //! Reference bytes captured from `ipset` v7.17 on kernel 6.18 with
     //! `strace -e trace=sendto -x -s 4096`; the capture's sequence number is reused.
     use super::*;
+    use crate::firewall::netlink::{be_u32, messages};
 
     const SEQ: u32 = 1795292134;
 
@@ -376,7 +296,7 @@ mod golden {
         let reply: &[u8] = b"\xc0\x00\x00\x00\x07\x06\x02\x00\xe5\x6b\x01\x6b\x6a\x78\x00\x00\x02\x00\x00\x00\x05\x00\x01\x00\x07\x00\x00\x00\x07\x00\x02\x00\x74\x34\x00\x00\x0c\x00\x03\x00hash:ip\x00\x05\x00\x05\x00\x02\x00\x00\x00\x05\x00\x04\x00\x06\x00\x00\x00\x06\x00\x0b\x40\x00\x00\x00\x00\x44\x00\x07\x80\x08\x00\x12\x40\x00\x00\x04\x00\x08\x00\x13\x40\x00\x01\x00\x00\x05\x00\x15\x00\x0c\x00\x00\x00\x08\x00\x11\x40\x26\xc1\x39\xf2\x08\x00\x19\x40\x00\x00\x00\x00\x08\x00\x1a\x40\x00\x00\x01\x58\x08\x00\x18\x40\x00\x00\x00\x02\x08\x00\x06\x40\x00\x00\x00\x00\x34\x00\x08\x80\x18\x00\x07\x80\x0c\x00\x01\x80\x08\x00\x01\x00\xc0\x00\x02\x09\x08\x00\x06\x40\x00\x00\x00\x00\x18\x00\x07\x80\x0c\x00\x01\x80\x08\x00\x01\x00\xc0\x00\x02\x01\x08\x00\x06\x40\x00\x00\x02\x57";
         let msgs: Vec<_> = messages(reply).collect();
         assert_eq!(msgs.len(), 1);
-        assert_eq!(msgs[0].ipset_cmd(), Some(IPSET_CMD_LIST));
+        assert_eq!(ipset_cmd(&msgs[0]), Some(IPSET_CMD_LIST));
         let adt = msgs[0].attrs().find(|(t, _)| *t == IPSET_ATTR_ADT).unwrap().1;
         let members: Vec<_> = Attrs(adt)
             .map(|(_, data)| {
@@ -385,7 +305,7 @@ mod golden {
                 for (t, v) in Attrs(data) {
                     match t {
                         IPSET_ATTR_IP => ip = ip_of(v),
-                        IPSET_ATTR_TIMEOUT => timeout = be32(v),
+                        IPSET_ATTR_TIMEOUT => timeout = be_u32(v),
                         _ => {}
                     }
                 }

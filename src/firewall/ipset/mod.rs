@@ -22,7 +22,8 @@ mod tests;
 use std::io;
 use std::net::IpAddr;
 
-use message::{Attrs, Msg, Writer};
+use crate::firewall::netlink::{self, Attrs, Msg, NLMSG_DONE};
+use message::Writer;
 use socket::NlSocket;
 
 /// One address to ban.
@@ -237,7 +238,7 @@ impl IpsetClient {
         self.tx.list(protocol, set, true, seq);
         let mut info = None;
         self.transact(set, seq, true, |msg| {
-            if msg.ipset_cmd() == Some(message::IPSET_CMD_LIST) && info.is_none() {
+            if message::ipset_cmd(msg) == Some(message::IPSET_CMD_LIST) && info.is_none() {
                 info = Some(parse_info(msg).ok_or_else(|| malformed(set, "set header without type, family or data"))?);
             }
             Ok(())
@@ -256,7 +257,7 @@ impl IpsetClient {
         self.tx.list(protocol, set, false, seq);
         let mut members = Vec::new();
         self.transact(set, seq, true, |msg| {
-            if msg.ipset_cmd() != Some(message::IPSET_CMD_LIST) {
+            if message::ipset_cmd(msg) != Some(message::IPSET_CMD_LIST) {
                 return Ok(());
             }
             for (_, adt) in msg.attrs().filter(|(t, _)| *t == message::IPSET_ATTR_ADT) {
@@ -265,7 +266,7 @@ impl IpsetClient {
                     for (t, v) in Attrs(data) {
                         match t {
                             message::IPSET_ATTR_IP => ip = message::ip_of(v),
-                            message::IPSET_ATTR_TIMEOUT => timeout = message::be32(v).filter(|s| *s > 0),
+                            message::IPSET_ATTR_TIMEOUT => timeout = netlink::be_u32(v).filter(|s| *s > 0),
                             _ => {}
                         }
                     }
@@ -355,15 +356,15 @@ impl IpsetClient {
                 Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => continue,
                 Err(e) => return Err(io_error(set, "receiving reply", e)),
             };
-            for msg in message::messages(&self.rx[..n]) {
+            for msg in netlink::messages(&self.rx[..n]) {
                 if msg.seq != seq {
                     continue;
                 }
-                if let Some(code) = msg.error_code() {
+                if let Some(code) = msg.errno() {
                     if code != 0 {
                         return Err(set_error(set, None, code, ""));
                     }
-                    if msg.ty == message::NLMSG_DONE || !dump {
+                    if msg.ty == NLMSG_DONE || !dump {
                         return Ok(());
                     }
                     continue;
@@ -426,9 +427,9 @@ impl IpsetClient {
                 }
                 Err(e) => return Err(io_error(set, "receiving errors", e)),
             };
-            for msg in message::messages(&self.rx[..n]) {
+            for msg in netlink::messages(&self.rx[..n]) {
                 let k = msg.seq.wrapping_sub(first) as usize;
-                if let (Some(code), true) = (msg.error_code(), k < count) {
+                if let (Some(code), true) = (msg.errno(), k < count) {
                     if code != 0 {
                         out.push((k, code));
                     }
@@ -496,8 +497,8 @@ fn parse_info(msg: &Msg) -> Option<IpsetInfo> {
         match t {
             // The header carries the default timeout only if the set was created with one.
             message::IPSET_ATTR_TIMEOUT => info.timeout_support = true,
-            message::IPSET_ATTR_ELEMENTS => info.size = message::be32(v)?,
-            message::IPSET_ATTR_MAXELEM => info.maxelem = message::be32(v)?,
+            message::IPSET_ATTR_ELEMENTS => info.size = netlink::be_u32(v)?,
+            message::IPSET_ATTR_MAXELEM => info.maxelem = netlink::be_u32(v)?,
             _ => {}
         }
     }

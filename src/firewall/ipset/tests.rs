@@ -3,41 +3,27 @@
 //! "skipped: needs root" and pass otherwise. Rates: `cargo test --release ipset -- --nocapture`.
 
 use super::*;
+use crate::firewall::test_netns;
 use std::net::{Ipv4Addr, Ipv6Addr};
-use std::os::fd::AsRawFd;
 use std::process::Command;
 use std::time::Instant;
 
-/// A scratch network namespace, deleted on drop (even when the test panics).
-struct Netns {
-    name: String,
-}
+/// A scratch network namespace (deleted on drop) and the `ipset` tool run inside it.
+struct Netns(test_netns::Netns);
 
 impl Netns {
     /// `None` (after printing why) when the test cannot run here.
     fn new(tag: &str) -> Option<Netns> {
-        // SAFETY: geteuid has no preconditions.
-        if unsafe { libc::geteuid() } != 0 {
-            println!("skipped: needs root");
-            return None;
-        }
         if Command::new("ipset").arg("--version").output().is_err() {
             println!("skipped: needs the ipset tool");
             return None;
         }
-        let name = format!("bw-ipset-{}-{tag}", std::process::id());
-        let ok = Command::new("ip").args(["netns", "add", &name]).status().map(|s| s.success()).unwrap_or(false);
-        assert!(ok, "ip netns add {name} failed");
-        Some(Netns { name })
+        test_netns::Netns::new(format!("bw-ipset-{}-{tag}", std::process::id())).map(Netns)
     }
 
     /// Runs `ipset ARGS` in the namespace; returns (success, stdout + stderr).
     fn ipset(&self, args: &[&str]) -> (bool, String) {
-        let out = Command::new("ip")
-            .args(["netns", "exec", &self.name, "ipset"])
-            .args(args)
-            .output()
-            .expect("running ip netns exec");
+        let out = self.0.exec("ipset").args(args).output().expect("running ip netns exec");
         let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
         (out.status.success(), text)
     }
@@ -64,25 +50,9 @@ impl Netns {
         line.split(" timeout ").nth(1).map(|t| t.trim().parse().unwrap())
     }
 
-    /// A client opened from a thread that entered the namespace: the socket stays bound to
-    /// it, while the test thread itself never leaves the host namespace.
+    /// A client opened from a thread inside the namespace: the socket stays bound to it.
     fn client(&self) -> IpsetClient {
-        let path = format!("/var/run/netns/{}", self.name);
-        std::thread::spawn(move || {
-            let file = std::fs::File::open(&path).expect("opening the netns file");
-            // SAFETY: a valid namespace descriptor; CLONE_NEWNET affects this thread only.
-            let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
-            assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
-            IpsetClient::open().expect("opening the client")
-        })
-        .join()
-        .unwrap()
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "delete", &self.name]).status();
+        self.0.inside(|| IpsetClient::open().expect("opening the client"))
     }
 }
 
@@ -191,11 +161,7 @@ fn ipv6_set() {
 fn no_capability_is_a_permission_error() {
     let Some(ns) = Netns::new("perm") else { return };
     ns.create("n4 hash:ip family inet");
-    let path = format!("/var/run/netns/{}", ns.name);
-    let result = std::thread::spawn(move || {
-        let file = std::fs::File::open(&path).unwrap();
-        // SAFETY: valid namespace descriptor; affects this thread only.
-        assert_eq!(unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) }, 0);
+    let result = ns.0.inside(|| {
         // The raw syscall changes this thread's credentials only (glibc's setresuid would
         // change every thread of the test binary): it loses CAP_NET_ADMIN.
         // SAFETY: plain syscall with integer arguments.
@@ -203,9 +169,7 @@ fn no_capability_is_a_permission_error() {
         assert_eq!(rc, 0);
         let mut c = IpsetClient::open().unwrap();
         c.add("n4", &[el("192.0.2.1", None)])
-    })
-    .join()
-    .unwrap();
+    });
     let e = result.unwrap_err();
     assert!(matches!(e, IpsetError::Permission { ref set } if set == "n4"), "{e}");
     println!("{e}");

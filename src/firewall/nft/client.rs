@@ -17,6 +17,7 @@ use std::ops::Range;
 use super::message::{self as m, Ack, WireElem, Writer};
 use super::socket::NlSocket;
 use super::{Element, KeyType, NftError, NftSet, SetInfo};
+use crate::firewall::netlink::{self as nl, Attrs, Msg};
 
 /// Bytes per transaction. The throughput plateau is reached near 1,000
 /// elements per batch and one huge transaction is slower per element (set
@@ -292,8 +293,8 @@ impl NftClient {
             let fam = item.set.family.nfproto();
             for step in steps {
                 let seq = self.next_seq();
-                let flags = m::NLM_F_REQUEST
-                    | m::NLM_F_ACK
+                let flags = nl::NLM_F_REQUEST
+                    | nl::NLM_F_ACK
                     | if step.ty == m::NFT_MSG_NEWSETELEM { m::NLM_F_CREATE } else { 0 };
                 let elems = &item.elems[p.range.clone()];
                 let elems: &[WireElem] = if step.timeouts {
@@ -382,7 +383,7 @@ impl NftClient {
             .sock
             .replies(seq, |msg| {
                 if msg.ty == m::nft_type(m::NFT_MSG_NEWSET) {
-                    info = Some(parse_set(msg.payload));
+                    info = Some(parse_set(msg));
                 }
             })
             .map_err(io_err("reading GETSET reply"))?;
@@ -412,7 +413,7 @@ impl NftClient {
                 .replies(seq, |msg| {
                     interrupted |= msg.flags & m::NLM_F_DUMP_INTR != 0;
                     if msg.ty == m::nft_type(m::NFT_MSG_NEWSETELEM) {
-                        parse_elems(msg.payload, &mut out);
+                        parse_elems(msg, &mut out);
                     }
                 })
                 .map_err(io_err("reading GETSETELEM dump"))?;
@@ -474,7 +475,7 @@ fn next_address(ip: IpAddr) -> Option<IpAddr> {
 /// Cuts the work into transactions of at most [`TX_BYTES`], each message's
 /// element list under [`m::MAX_NEST`]. Every step repeats each piece once.
 pub(super) fn plan(work: &[Work], steps: usize) -> Vec<Vec<Piece>> {
-    const BATCH_OVERHEAD: usize = 2 * (m::NLMSG_HDRLEN + 4); // BEGIN and END
+    const BATCH_OVERHEAD: usize = 2 * (nl::NLMSG_HDRLEN + 4); // BEGIN and END
     let mut txs = Vec::new();
     let mut tx: Vec<Piece> = Vec::new();
     let mut tx_bytes = BATCH_OVERHEAD;
@@ -513,12 +514,12 @@ pub(super) fn plan(work: &[Work], steps: usize) -> Vec<Vec<Piece>> {
     txs
 }
 
-fn parse_set(payload: &[u8]) -> SetInfo {
+fn parse_set(msg: &Msg) -> SetInfo {
     let (mut key, mut flags) = (0, 0);
-    for (ty, v) in m::attrs(payload.get(4..).unwrap_or(&[])) {
+    for (ty, v) in msg.attrs() {
         match ty {
-            m::NFTA_SET_KEY_TYPE => key = m::be_u32(v).unwrap_or(0),
-            m::NFTA_SET_FLAGS => flags = m::be_u32(v).unwrap_or(0),
+            m::NFTA_SET_KEY_TYPE => key = nl::be_u32(v).unwrap_or(0),
+            m::NFTA_SET_FLAGS => flags = nl::be_u32(v).unwrap_or(0),
             _ => {}
         }
     }
@@ -530,17 +531,17 @@ fn parse_set(payload: &[u8]) -> SetInfo {
 }
 
 /// Appends the elements of one NEWSETELEM dump message, skipping interval ends.
-fn parse_elems(payload: &[u8], out: &mut Vec<(IpAddr, Option<u64>)>) {
-    for (ty, list) in m::attrs(payload.get(4..).unwrap_or(&[])) {
+fn parse_elems(msg: &Msg, out: &mut Vec<(IpAddr, Option<u64>)>) {
+    for (ty, list) in msg.attrs() {
         if ty != m::NFTA_SET_ELEM_LIST_ELEMENTS {
             continue;
         }
-        for (_, elem) in m::attrs(list) {
+        for (_, elem) in Attrs(list) {
             let (mut ip, mut flags, mut expires, mut timeout) = (None, 0, None, None);
-            for (ty, v) in m::attrs(elem) {
+            for (ty, v) in Attrs(elem) {
                 match ty {
                     m::NFTA_SET_ELEM_KEY => {
-                        for (ty, data) in m::attrs(v) {
+                        for (ty, data) in Attrs(v) {
                             ip = match (ty, data.len()) {
                                 (m::NFTA_DATA_VALUE, 4) => Some(IpAddr::from(<[u8; 4]>::try_from(data).unwrap())),
                                 (m::NFTA_DATA_VALUE, 16) => Some(IpAddr::from(<[u8; 16]>::try_from(data).unwrap())),
@@ -548,9 +549,9 @@ fn parse_elems(payload: &[u8], out: &mut Vec<(IpAddr, Option<u64>)>) {
                             };
                         }
                     }
-                    m::NFTA_SET_ELEM_FLAGS => flags = m::be_u32(v).unwrap_or(0),
-                    m::NFTA_SET_ELEM_EXPIRATION => expires = m::be_u64(v),
-                    m::NFTA_SET_ELEM_TIMEOUT => timeout = m::be_u64(v),
+                    m::NFTA_SET_ELEM_FLAGS => flags = nl::be_u32(v).unwrap_or(0),
+                    m::NFTA_SET_ELEM_EXPIRATION => expires = nl::be_u64(v),
+                    m::NFTA_SET_ELEM_TIMEOUT => timeout = nl::be_u64(v),
                     _ => {}
                 }
             }

@@ -1,55 +1,39 @@
 //! The real kernel, as root, each test in its own network namespace.
 //!
-//! Each test makes a namespace with `ip netns add`, writes its tables with
+//! Each test makes a namespace with `ip netns add` (`firewall::test_netns`), writes its tables with
 //! `ip netns exec NS nft -f -`, and runs the client on a thread of its own
 //! that has entered the namespace with `setns()` (CLONE_NEWNET changes only
 //! the calling thread). Results are read back with `nft -j list set`, a
 //! reader independent of ours. The host's ruleset is never touched.
 //! Without root every test prints "skipped: needs root" and passes.
 
-use std::fs::File;
 use std::io::Write;
 use std::net::IpAddr;
-use std::os::fd::AsRawFd;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Instant;
 
 use super::client::Refresh;
 use super::*;
+use crate::firewall::test_netns;
 
-struct Netns {
-    name: String,
-}
+/// A scratch network namespace (deleted on drop) and `nft` run inside it.
+struct Netns(test_netns::Netns);
 
 impl Netns {
     fn new(tag: &str) -> Option<Netns> {
-        // SAFETY: plain syscall.
-        if unsafe { libc::geteuid() } != 0 {
-            eprintln!("skipped: needs root (network namespaces and nftables)");
-            return None;
-        }
-        let name = format!("bwnft-{tag}-{}", std::process::id());
-        let ok = Command::new("ip").args(["netns", "add", &name]).status().unwrap().success();
-        assert!(ok, "ip netns add {name}");
-        Some(Netns { name })
+        test_netns::Netns::new(format!("bwnft-{tag}-{}", std::process::id())).map(Netns)
     }
 
     /// Runs an nft script inside the namespace.
     fn nft(&self, script: &str) {
-        let mut child = Command::new("ip")
-            .args(["netns", "exec", &self.name, "nft", "-f", "-"])
-            .stdin(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = self.0.exec("nft").args(["-f", "-"]).stdin(Stdio::piped()).spawn().unwrap();
         child.stdin.take().unwrap().write_all(script.as_bytes()).unwrap();
         assert!(child.wait().unwrap().success(), "nft -f - <<< {script}");
     }
 
     /// The set's elements per `nft -j list set`: (address, expires in s).
     fn elements(&self, path: &str) -> Vec<(IpAddr, Option<u64>)> {
-        let mut args = vec!["netns", "exec", &self.name, "nft", "-j", "list", "set"];
-        args.extend(path.split(' '));
-        let out = Command::new("ip").args(&args).output().unwrap();
+        let out = self.0.exec("nft").args(["-j", "list", "set"]).args(path.split(' ')).output().unwrap();
         assert!(out.status.success(), "nft list set {path}: {}", String::from_utf8_lossy(&out.stderr));
         let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         let mut found = Vec::new();
@@ -69,23 +53,7 @@ impl Netns {
 
     /// Runs `f` with a client on a thread inside the namespace.
     fn run<T: Send>(&self, f: impl FnOnce(&mut NftClient) -> T + Send) -> T {
-        std::thread::scope(|s| {
-            s.spawn(|| {
-                let ns = File::open(format!("/var/run/netns/{}", self.name)).unwrap();
-                // SAFETY: a valid namespace fd; affects this thread only.
-                assert_eq!(unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) }, 0, "setns");
-                let mut client = NftClient::open().unwrap();
-                f(&mut client)
-            })
-            .join()
-            .unwrap()
-        })
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "delete", &self.name]).status();
+        self.0.inside(|| f(&mut NftClient::open().unwrap()))
     }
 }
 

@@ -1,5 +1,5 @@
-//! nf_tables netlink messages: requests built by libnftnl and libmnl, replies
-//! decoded here.
+//! nf_tables netlink messages: requests built by libnftnl and libmnl,
+//! acknowledgements decoded by hand.
 //!
 //! Only what banwarden sends is built: batch BEGIN/END, NEWSETELEM,
 //! DELSETELEM, DESTROYSETELEM, GETSET and a GETSETELEM dump, with the calls
@@ -31,7 +31,9 @@
 //! hand: libnftnl's parsers (`nftnl_set_nlmsg_parse`,
 //! `nftnl_set_elems_nlmsg_parse`) call `exit()` on an attribute that fails
 //! their validation (`abi_breakage()` in libnftnl's `utils.c`), which a daemon
-//! cannot let a kernel reply do, and allocate an object per element.
+//! cannot let a kernel reply do, and allocate an object per element. The
+//! framing (`netlink::messages`, `netlink::Attrs`) is shared with ipset; the
+//! acknowledgements are decoded here, the sets and elements in `client`.
 
 use std::ffi::CString;
 use std::fmt;
@@ -42,18 +44,13 @@ use std::ptr::NonNull;
 use mnl::mnl_sys;
 use nftnl::nftnl_sys as sys;
 
-// <linux/netlink.h>
-pub const NLMSG_HDRLEN: usize = 16;
-pub const NLMSG_ERROR: u16 = 2;
-pub const NLMSG_DONE: u16 = 3;
-pub const NLM_F_REQUEST: u16 = 0x1;
-pub const NLM_F_ACK: u16 = 0x4;
+use crate::firewall::netlink::{align4, Attrs, Msg, NLMSG_HDRLEN, NLM_F_ACK, NLM_F_DUMP};
+
+// <linux/netlink.h>, what only nf_tables uses (the rest is in `netlink`)
 pub const NLM_F_DUMP_INTR: u16 = 0x10;
-pub const NLM_F_DUMP: u16 = 0x300;
 pub const NLM_F_CREATE: u16 = 0x400;
 /// In an NLMSG_ERROR: extended-ack TLVs follow the echoed header.
 pub const NLM_F_ACK_TLVS: u16 = 0x200;
-const NLA_TYPE_MASK: u16 = 0x3fff;
 pub const NLMSGERR_ATTR_MSG: u16 = 1;
 pub const NLMSGERR_ATTR_OFFS: u16 = 2;
 
@@ -91,10 +88,6 @@ pub const NFTA_DATA_VALUE: u16 = 1;
 /// An attribute's length is a u16: one element list holds at most this
 /// many bytes, hence several NEWSETELEM messages for a big set.
 pub const MAX_NEST: usize = 0xffff & !3;
-
-const fn align4(n: usize) -> usize {
-    (n + 3) & !3
-}
 
 /// nlmsghdr and nfgenmsg: the whole of a BEGIN or END message.
 const HDR_LEN: usize = NLMSG_HDRLEN + 4;
@@ -489,61 +482,6 @@ pub const fn nft_type(msg: u16) -> u16 {
     (NFNL_SUBSYS_NFTABLES << 8) | msg
 }
 
-/// One message read from the socket.
-pub struct Msg<'a> {
-    pub ty: u16,
-    pub flags: u16,
-    pub seq: u32,
-    /// Everything after the 16-byte header.
-    pub payload: &'a [u8],
-}
-
-/// Splits a datagram into messages; stops at a malformed length.
-pub fn messages(mut buf: &[u8]) -> impl Iterator<Item = Msg<'_>> {
-    std::iter::from_fn(move || {
-        if buf.len() < NLMSG_HDRLEN {
-            return None;
-        }
-        let len = u32::from_ne_bytes(buf[0..4].try_into().unwrap()) as usize;
-        if len < NLMSG_HDRLEN || len > buf.len() {
-            return None;
-        }
-        let msg = Msg {
-            ty: u16::from_ne_bytes(buf[4..6].try_into().unwrap()),
-            flags: u16::from_ne_bytes(buf[6..8].try_into().unwrap()),
-            seq: u32::from_ne_bytes(buf[8..12].try_into().unwrap()),
-            payload: &buf[NLMSG_HDRLEN..len],
-        };
-        buf = &buf[align4(len).min(buf.len())..];
-        Some(msg)
-    })
-}
-
-/// Attributes as (type without NESTED/BYTEORDER bits, value).
-pub fn attrs(mut buf: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
-    std::iter::from_fn(move || {
-        if buf.len() < 4 {
-            return None;
-        }
-        let len = u16::from_ne_bytes([buf[0], buf[1]]) as usize;
-        if len < 4 || len > buf.len() {
-            return None;
-        }
-        let ty = u16::from_ne_bytes([buf[2], buf[3]]) & NLA_TYPE_MASK;
-        let value = &buf[4..len];
-        buf = &buf[align4(len).min(buf.len())..];
-        Some((ty, value))
-    })
-}
-
-pub fn be_u32(v: &[u8]) -> Option<u32> {
-    Some(u32::from_be_bytes(v.get(..4)?.try_into().ok()?))
-}
-
-pub fn be_u64(v: &[u8]) -> Option<u64> {
-    Some(u64::from_be_bytes(v.get(..8)?.try_into().ok()?))
-}
-
 /// An NLMSG_ERROR: `errno` 0 is an acknowledgement.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Ack {
@@ -568,7 +506,7 @@ pub fn parse_ack(msg: &Msg) -> Option<Ack> {
     if msg.flags & NLM_F_ACK_TLVS != 0 {
         // NLM_F_CAPPED (0x100) says the payload was not echoed.
         let skip = if msg.flags & 0x100 != 0 { NLMSG_HDRLEN } else { align4(orig_len) };
-        for (ty, v) in attrs(p.get(4 + skip..).unwrap_or(&[])) {
+        for (ty, v) in Attrs(p.get(4 + skip..).unwrap_or(&[])) {
             match ty {
                 NLMSGERR_ATTR_MSG => ack.message = Some(String::from_utf8_lossy(v).trim_end_matches('\0').to_owned()),
                 NLMSGERR_ATTR_OFFS => ack.offset = v.get(..4).map(|b| u32::from_ne_bytes(b.try_into().unwrap())),

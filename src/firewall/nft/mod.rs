@@ -9,7 +9,8 @@
 //! - `message`: each request built by libnftnl and libmnl (`nftnl_sys`,
 //!   `mnl_sys`: nftnl's `Set` hard-codes `NLM_F_EXCL` on element messages),
 //!   laid out as `nft` lays it out; replies decoded in Rust.
-//! - `socket`: an `mnl::Socket`, one datagram per transaction, ack draining.
+//! - `socket`: the netlink socket (`firewall::netlink`) with nf_tables' options,
+//!   one datagram per transaction, ack draining.
 //! - `client`: transactions, size limits, retries and error classification.
 
 mod client;

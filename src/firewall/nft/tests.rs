@@ -13,6 +13,7 @@ use std::net::IpAddr;
 use super::client::{plan, Piece, Refresh, Work, TX_BYTES};
 use super::message::{self as m, WireElem, Writer};
 use super::*;
+use crate::firewall::netlink::{self as nl, NLM_F_ACK, NLM_F_REQUEST};
 
 fn hex(s: &str) -> Vec<u8> {
     let s: String = s.split_whitespace().collect();
@@ -43,7 +44,7 @@ fn add_batch_golden() {
     let mut w = Writer::default();
     w.batch_begin(0);
     let elems = [wire("192.0.2.1", Some(60_000)), wire("192.0.2.2", Some(60_000)), wire("192.0.2.3", None)];
-    let flags = m::NLM_F_REQUEST | m::NLM_F_ACK | m::NLM_F_CREATE;
+    let flags = NLM_F_REQUEST | NLM_F_ACK | m::NLM_F_CREATE;
     w.setelem(m::NFT_MSG_NEWSETELEM, flags, 1, libc::NFPROTO_IPV4 as u8, "t", "s", &elems);
     w.batch_end(2);
     let expected = [
@@ -68,7 +69,7 @@ fn delete_golden() {
     // nft delete element ip t s '{ 192.0.2.3 }' sends DELSETELEM with this
     // list; banwarden sends the same list in DESTROYSETELEM (30), with ACK.
     let mut w = Writer::default();
-    w.setelem(m::NFT_MSG_DESTROYSETELEM, m::NLM_F_REQUEST | m::NLM_F_ACK, 1, 2, "t", "s", &[wire("192.0.2.3", None)]);
+    w.setelem(m::NFT_MSG_DESTROYSETELEM, NLM_F_REQUEST | NLM_F_ACK, 1, 2, "t", "s", &[wire("192.0.2.3", None)]);
     let expected = "38000000 1e0a 0500 01000000 00000000 02000000
         06000100 74000000 06000200 73000000
         14000380 10000180 0c000180 08000100 c0000203";
@@ -80,7 +81,7 @@ fn ipv6_and_interval_end_element() {
     // The element alone: what follows the names and the list header of a message holding it.
     let mut w = Writer::default();
     let e = WireElem { ip: ip("2001:db8::1"), timeout_ms: None, flags: m::NFT_SET_ELEM_INTERVAL_END };
-    w.setelem(m::NFT_MSG_NEWSETELEM, m::NLM_F_REQUEST, 1, libc::NFPROTO_IPV6 as u8, "t", "s", &[e]);
+    w.setelem(m::NFT_MSG_NEWSETELEM, NLM_F_REQUEST, 1, libc::NFPROTO_IPV6 as u8, "t", "s", &[e]);
     // As nft sends the end of an interval: FLAGS (3) before the KEY.
     let expected = "24000180 08000300 00000001 18000180 14000100 20010db8000000000000000000000001";
     assert_eq!(w.buf[m::setelem_overhead("t", "s")..], hex(expected));
@@ -105,7 +106,7 @@ fn ack_with_ext_ack() {
     let bytes = hex("38000000 0200 0003 07000000 00000000 feffffff
          70000000 0c0a 0504 07000000 00000000
          0b000100 6e6f2073657400 00 08000200 24000000");
-    let msgs: Vec<_> = m::messages(&bytes).collect();
+    let msgs: Vec<_> = nl::messages(&bytes).collect();
     assert_eq!(msgs.len(), 1);
     let ack = m::parse_ack(&msgs[0]).unwrap();
     assert_eq!(ack, m::Ack { seq: 7, errno: libc::ENOENT, message: Some("no set".into()), offset: Some(0x24) });
