@@ -100,7 +100,7 @@ pub struct Daemon {
     /// Ban failures by cause, so each cause is logged once, then counted.
     failures: HashMap<String, u64>,
     /// When long ipset bans were last renewed (see `renew_long_ipset_bans`).
-    last_renewal: Option<Instant>,
+    last_renewal: Instant,
 }
 
 impl Daemon {
@@ -141,9 +141,9 @@ impl Daemon {
         for problem in check_sets(bans.firewall(), &sets) {
             diag!(Warning, "{problem}");
         }
-        Ok(Daemon {
+        let mut daemon = Daemon {
             bans,
-            last_renewal: None,
+            last_renewal: Instant::now(),
             pending: Vec::new(),
             failures: HashMap::new(),
             workflow,
@@ -153,7 +153,11 @@ impl Daemon {
             cursor_file,
             observer: StepErrors::default(),
             totals: Totals::default(),
-        })
+        };
+        // Before the first entry: a long ipset ban lost while the daemon was
+        // down is back in the set by the time it says it has started.
+        daemon.renew_long_ipset_bans();
+        Ok(daemon)
     }
 
     /// Runs until `stop` is set, then saves the position.
@@ -170,7 +174,7 @@ impl Daemon {
         let mut last_save = Instant::now();
         let mut last_entry = Instant::now() - ACTIVE_FOR;
         while !stop.load(Ordering::Relaxed) {
-            if self.last_renewal.is_none_or(|t| t.elapsed() >= Duration::from_secs(RENEW_EVERY_SECS)) {
+            if self.last_renewal.elapsed() >= Duration::from_secs(RENEW_EVERY_SECS) {
                 self.renew_long_ipset_bans();
             }
             match self.reader.next_into(&mut entry) {
@@ -256,7 +260,7 @@ impl Daemon {
     }
 
     fn renew_long_ipset_bans(&mut self) {
-        self.last_renewal = Some(Instant::now());
+        self.last_renewal = Instant::now();
         let now = SystemClock.now_us();
         let (renewed, errors) = self.bans.renew_long_ipset_bans(now, &mut |warning| diag!(Warning, "{warning}"));
         if renewed > 0 {

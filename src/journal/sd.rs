@@ -134,12 +134,19 @@ impl JournalReader {
     /// will be read.
     pub fn seek_tail(&mut self) -> Result<(), JournalError> {
         self.journal.seek_tail().map_err(io("seeking the end of the journal"))?;
+        self.standing_on_unread = false;
         // sd_journal_seek_tail() leaves no current entry: step back onto the
         // last one, then forward past everything, so that the next `next()`
         // returns only what is appended later.
-        self.journal.previous().map_err(io("reading the journal"))?;
+        if self.journal.previous().map_err(io("reading the journal"))? == 0 {
+            // No entry at all (a namespace's journald just started, say):
+            // everything written from now on is new, so read from the head.
+            // Left at the tail of an empty journal, libsystemd skipped the
+            // entries appended in the next few milliseconds (measured: a
+            // burst of 50 written right after opening lost its first 31).
+            return self.seek_head();
+        }
         while self.journal.next().map_err(io("reading the journal"))? > 0 {}
-        self.standing_on_unread = false;
         Ok(())
     }
 

@@ -5,12 +5,12 @@
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use super::journald::PrivateJournald;
-use super::util::text;
+use super::util::{text, Daemon};
 
 const SETS: &str = "
 table ip banwarden { set ban4 { type ipv4_addr; flags timeout; }; set plain4 { type ipv4_addr; }; }
@@ -118,17 +118,15 @@ impl Netns {
         found
     }
 
-    /// Starts `banwarden run` in the namespace on a private journald.
-    pub fn run(&self, journald: &PrivateJournald, stderr: Stdio) -> Child {
-        let child = Command::new("ip")
+    /// Starts `banwarden run` in the namespace on a private journald. `ip
+    /// netns exec` execs banwarden: the child's PID is banwarden's.
+    pub fn run(&self, journald: &PrivateJournald) -> Daemon {
+        let mut command = Command::new("ip");
+        command
             .args(["netns", "exec", &self.name, env!("CARGO_BIN_EXE_banwarden"), "run", "--config"])
             .arg(&self.config)
-            .args(["--journal-namespace", journald.namespace()])
-            .stderr(stderr)
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(300));
-        child
+            .args(["--journal-namespace", journald.namespace()]);
+        Daemon::start(&mut command)
     }
 
     pub fn flush(&self) {
@@ -243,7 +241,7 @@ const SSH_RULES: &str = r#"{"actions": {"sshd": [
 fn the_daemon_bans_from_the_journal_and_hostile_fields_never_reach_the_kernel() {
     let Some(journald) = PrivateJournald::start() else { return };
     let Some(ns) = Netns::new(SSH_RULES) else { return };
-    let run = ns.run(&journald, Stdio::piped());
+    let run = ns.run(&journald);
     for hostile in
         ["1.2.3.4};", "1.2.3.4}; flush ruleset", "$(reboot)", "::ffff:1.2.3.4.5", "999.1.1.1", "1.2.3.4\nPRIORITY=0"]
     {
@@ -256,11 +254,8 @@ fn the_daemon_bans_from_the_journal_and_hostile_fields_never_reach_the_kernel() 
     while ns.elements("ip", "ban4").len() < 2 && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
     }
-    // SAFETY: SIGTERM to our own child.
-    unsafe { libc::kill(run.id() as libc::pid_t, libc::SIGTERM) };
-    let out = run.wait_with_output().unwrap();
-    let stderr = text(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
+    let (status, stderr) = run.stop();
+    assert!(status.success(), "{stderr}");
     let v4: Vec<String> = ns.elements("ip", "ban4").into_iter().map(|e| e.0).collect();
     assert_eq!(v4, ["198.51.100.7", "203.0.113.77"], "{stderr}");
     assert_eq!(ns.elements("ip6", "ban6").len(), 1);
@@ -273,7 +268,7 @@ fn the_daemon_bans_from_the_journal_and_hostile_fields_never_reach_the_kernel() 
 fn a_ban_by_hand_during_a_flood_of_daemon_bans_is_not_lost() {
     let Some(journald) = PrivateJournald::start() else { return };
     let Some(ns) = Netns::new(SSH_RULES) else { return };
-    let mut run = ns.run(&journald, Stdio::null());
+    let run = ns.run(&journald);
     const N: u32 = 3000;
     std::thread::scope(|scope| {
         scope.spawn(|| {
@@ -296,21 +291,12 @@ fn a_ban_by_hand_during_a_flood_of_daemon_bans_is_not_lost() {
     while ns.elements("ip", "ban4").len() < N as usize + 20 && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(200));
     }
-    // SAFETY: SIGTERM to our own child.
-    unsafe { libc::kill(run.id() as libc::pid_t, libc::SIGTERM) };
-    assert!(run.wait().unwrap().success());
+    let (status, stderr) = run.stop();
+    assert!(status.success(), "{stderr}");
     assert_eq!(ns.elements("ip", "ban4").len(), N as usize + 20);
     // Every ban, the daemon's and the hand-made ones, is in the store.
     let list = ok(&ns.banwarden(&["list", "--json"]));
     assert_eq!(list.lines().filter(|l| l.contains(r#""in_store":true"#)).count(), N as usize + 20);
-}
-
-/// SIGTERM to a child, then its exit status and stderr.
-fn stop(child: Child) -> (std::process::ExitStatus, String) {
-    // SAFETY: plain kill(2) on our own child's PID.
-    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
-    let out = child.wait_with_output().unwrap();
-    (out.status, text(&out.stderr))
 }
 
 /// Waits until `done` holds, for at most `secs` seconds.
@@ -322,7 +308,7 @@ fn wait_until(secs: u64, mut done: impl FnMut() -> bool) {
 }
 
 const CHECKED_RULES: &str = r#"{"actions": {
-  "a": [{"action": "action_nftBan", "args": {"IP": "ip", "nftSetIPv4": "banwarden ban4", "nftSetIPv6": "ip6 banwarden nosuch6", "banSeconds": 60}}],
+  "a": [{"action": "action_nftBan", "args": {"IP": "ATTACKER", "nftSetIPv4": "banwarden ban4", "nftSetIPv6": "ip6 banwarden nosuch6", "banSeconds": 60}}],
   "b": [{"action": "action_nftBan", "args": {"IP": "ip", "nftSetIPv4": "banwarden plain4", "nftSetIPv6": "ip6 banwarden ban6", "banSeconds": 60}}],
   "c": [{"action": "action_nftBan", "args": {"IP": "ip", "nftSetIPv4": "ip6 banwarden ban6", "nftSetIPv6": "ip6 banwarden other6"}}],
   "e": [{"action": "action_nftBan", "args": {"IP": "ip", "nftSetIPv4": "banwarden ban4", "nftSetIPv6": "banwarden ban4"}}],
@@ -356,11 +342,23 @@ fn check_kernel_and_the_daemon_name_unusable_sets() {
     }
     assert!(stderr.contains("kernel: 7 set problem(s)"), "{stderr}");
     assert!(!stderr.contains("\"ip6 banwarden ban6\" does"), "a good set is not reported: {stderr}");
-    // The daemon warns the same at start, and runs.
-    let run = ns.run(&journald, Stdio::piped());
-    let (status, stderr) = stop(run);
+    // The daemon warns the same at start, and runs: a ban into the missing
+    // set is an error, logged once per cause, and the next bans go through.
+    let run = ns.run(&journald);
+    for n in 1..=3 {
+        journald.write(&[("ATTACKER", format!("2001:db8::{n}").as_bytes())]);
+    }
+    journald.write(&[("ATTACKER", b"192.0.2.77")]);
+    wait_until(10, || !ns.elements("ip", "ban4").is_empty());
+    let (status, stderr) = run.stop();
     assert!(status.success(), "{stderr}");
     assert!(stderr.contains("warning: ") && stderr.contains("nosuch6") && stderr.contains("nosuchipset"), "{stderr}");
+    let failures: Vec<&str> = stderr.lines().filter(|l| l.contains("ban of 2001:db8::")).collect();
+    assert_eq!(failures.len(), 1, "once per cause: {stderr}");
+    assert!(failures[0].contains(r#"nftables set "ip6 banwarden nosuch6": no such table or set; stored"#), "{stderr}");
+    assert_eq!(ns.elements("ip", "ban4")[0].0, "192.0.2.77");
+    // Stored all the same, for `boot` to apply once the set exists.
+    assert!(stored(&ns.storage()).contains("2001:db8::3"));
 }
 
 /// A tiny deterministic generator, so a failure can be replayed.
@@ -443,7 +441,7 @@ fn ten_thousand_fuzzed_address_fields_never_reach_the_kernel_as_text() {
     expected.sort();
     expected.dedup();
     assert!(expected.len() >= 4 && expected.len() < 5_000, "the fuzz mixes valid and invalid: {}", expected.len());
-    let run = ns.run(&journald, Stdio::piped());
+    let run = ns.run(&journald);
     journald.write_many(fuzzed.iter().map(|s| {
         let mut message = b"Failed password from ".to_vec();
         message.extend_from_slice(s.as_bytes());
@@ -452,7 +450,7 @@ fn ten_thousand_fuzzed_address_fields_never_reach_the_kernel_as_text() {
     }));
     journald.log("sshd", "Failed password from 198.51.100.200 port 22");
     wait_until(30, || ns.elements("ip", "ban4").iter().any(|e| e.0 == "198.51.100.200"));
-    let (status, stderr) = stop(run);
+    let (status, stderr) = run.stop();
     assert!(status.success(), "{stderr}");
     // Compared as addresses: nft writes some IPv6 ones differently (::255.255.0.1).
     let mut banned: Vec<IpAddr> =
@@ -476,7 +474,7 @@ fn kill_9_during_a_flood_of_bans_then_boot_loses_no_acknowledged_ban() {
     let Some(journald) = PrivateJournald::start() else { return };
     let Some(ns) = Netns::new(SSH_RULES) else { return };
     ns.nft_script("table ip banwarden { set ban4 { type ipv4_addr; flags timeout; size 200000; }; }");
-    let mut run = ns.run(&journald, Stdio::null());
+    let run = ns.run(&journald);
     const N: u32 = 100_000;
     std::thread::scope(|scope| {
         scope.spawn(|| {
@@ -498,8 +496,7 @@ fn kill_9_during_a_flood_of_bans_then_boot_loses_no_acknowledged_ban() {
         });
         // Kill it in the middle of the flood.
         wait_until(60, || ns.elements("ip", "ban4").len() >= 20_000);
-        run.kill().unwrap();
-        run.wait().unwrap();
+        run.kill9();
     });
     // Everything the kernel holds was acknowledged to banwarden: each must be stored.
     let in_kernel: Vec<String> = ns.elements("ip", "ban4").into_iter().map(|e| e.0).collect();
@@ -526,13 +523,13 @@ fn ipset_bans_from_the_journal_and_by_hand_list_unban_boot_and_long_bans() {
     let Some(ns) = Netns::new(IPSET_RULES) else { return };
     ns.ipset(&["create", "ssh_ban4", "hash:ip", "family", "inet", "timeout", "0"]);
     ns.ipset(&["create", "ssh_ban6", "hash:ip", "family", "inet6", "timeout", "0"]);
-    let run = ns.run(&journald, Stdio::piped());
+    let run = ns.run(&journald);
     // In journal order: once the last is banned, the others were judged.
     journald.log("sshd", "Failed password for root from 127.0.0.1 port 22 ssh2");
     journald.log("sshd", "Failed password for root from 203.0.113.5 port 22 ssh2");
     journald.log("sshd", "Failed password for root from 2001:db8::5 port 22 ssh2");
     wait_until(10, || ns.ipset_members("ssh_ban6").len() == 1);
-    let (status, stderr) = stop(run);
+    let (status, stderr) = run.stop();
     assert!(status.success(), "{stderr}");
     assert!(stderr.contains("127.0.0.1 is on the never-ban list"), "{stderr}");
     let v4 = ns.ipset_members("ssh_ban4");
@@ -553,7 +550,7 @@ fn ipset_bans_from_the_journal_and_by_hand_list_unban_boot_and_long_bans() {
     let list = ok(&ns.banwarden(&["list", "--json"]));
     assert!(list.lines().any(|l| l.contains("192.0.2.60") && l.contains(r#""in_kernel":true"#)), "{list}");
     ns.ipset(&["del", "ssh_ban4", "192.0.2.60"]);
-    let (status, stderr) = stop(ns.run(&journald, Stdio::piped()));
+    let (status, stderr) = ns.run(&journald).stop();
     assert!(status.success(), "{stderr}");
     assert!(stderr.contains("renewed 1 ipset bans"), "{stderr}");
     assert!(ns.ipset_members("ssh_ban4").iter().any(|m| m.0 == "192.0.2.60"));

@@ -4,12 +4,12 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use super::bans::Netns;
 use super::journald::{journal_from_export, PrivateJournald};
-use super::util::{banwarden, golden, root, text};
+use super::util::{banwarden, golden, root, text, Daemon};
 
 /// Judges every entry of identifier "probe" by logging "judged <MESSAGE>".
 const PROBE_CONFIG: &str = r#"{"actions": {
@@ -19,60 +19,12 @@ const PROBE_CONFIG: &str = r#"{"actions": {
     ]
 }, "storage": "STORAGE"}"#;
 
-struct Run {
-    child: Child,
-}
-
-impl Run {
-    fn start(config: &Path, journald: &PrivateJournald, extra: &[&str]) -> Run {
-        Run::spawn(Command::new(env!("CARGO_BIN_EXE_banwarden")), config, journald, extra)
-    }
-
-    /// Runs the daemon inside a network namespace, so its bans land there.
-    fn start_in(netns: &Netns, journald: &PrivateJournald) -> Run {
-        let mut command = Command::new("ip");
-        // `ip netns exec` execs the program: the child's PID is banwarden's.
-        command.args(["netns", "exec", &netns.name, env!("CARGO_BIN_EXE_banwarden")]);
-        Run::spawn(command, &netns.config, journald, &[])
-    }
-
-    fn spawn(mut command: Command, config: &Path, journald: &PrivateJournald, extra: &[&str]) -> Run {
-        let child = command
-            .args(["run", "--config", config.to_str().unwrap(), "--journal-namespace", journald.namespace()])
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("banwarden run starts");
-        // It starts reading at once; give it the time to open the journal.
-        std::thread::sleep(Duration::from_millis(300));
-        Run { child }
-    }
-
-    fn signal(&self, signal: libc::c_int) {
-        // SAFETY: plain kill(2) on our own child's PID.
-        unsafe { libc::kill(self.child.id() as libc::pid_t, signal) };
-    }
-
-    /// SIGTERM, then the exit status and stderr.
-    fn stop(mut self) -> (std::process::ExitStatus, String) {
-        self.signal(libc::SIGTERM);
-        let out = std::mem::replace(&mut self.child, Command::new("true").spawn().unwrap()).wait_with_output().unwrap();
-        (out.status, text(&out.stderr))
-    }
-
-    fn kill9(mut self) {
-        self.signal(libc::SIGKILL);
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Run {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `banwarden run` on a private journald, in the host's network namespace
+/// (for rules that ban nothing; see `Netns::run` for the others).
+fn start_run(config: &Path, journald: &PrivateJournald, extra: &[&str]) -> Daemon {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_banwarden"));
+    command.args(["run", "--config", config.to_str().unwrap(), "--journal-namespace", journald.namespace()]);
+    Daemon::start(command.args(extra))
 }
 
 fn probe_config(dir: &Path) -> std::path::PathBuf {
@@ -129,7 +81,7 @@ fn follows_live_and_reads_its_own_lines_back() {
         "table ip banwarden { set ssh_ban4 { type ipv4_addr; flags timeout; }; }
          table ip6 banwarden { set ssh_ban6 { type ipv6_addr; flags timeout; }; }",
     );
-    let run = Run::start_in(&netns, &journald);
+    let run = netns.run(&journald);
     for port in 0..4 {
         journald.log("sshd", &format!("Failed password for root from 203.0.113.9 port {port} ssh2"));
     }
@@ -150,14 +102,14 @@ fn a_restart_misses_nothing_and_judges_nothing_twice() {
     let Some(journald) = PrivateJournald::start() else { return };
     let dir = tempfile::tempdir().unwrap();
     let config = probe_config(dir.path());
-    let run = Run::start(&config, &journald, &[]);
+    let run = start_run(&config, &journald, &[]);
     write_probes(&journald, 0..50);
     journald.wait_for("judged probe ", 50, Duration::from_secs(20));
     let (status, stderr) = run.stop();
     assert!(status.success(), "{stderr}");
     // Written while banwarden is stopped: judged after the restart.
     write_probes(&journald, 50..100);
-    let run = Run::start(&config, &journald, &[]);
+    let run = start_run(&config, &journald, &[]);
     journald.wait_for("judged probe ", 100, Duration::from_secs(20));
     let (status, stderr) = run.stop();
     assert!(status.success(), "{stderr}");
@@ -173,7 +125,7 @@ fn kill_9_in_a_burst_misses_nothing_and_repeats_only_the_last_second() {
     let dir = tempfile::tempdir().unwrap();
     let config = probe_config(dir.path());
     const N: u64 = 100_000;
-    let run = Run::start(&config, &journald, &[]);
+    let run = start_run(&config, &journald, &[]);
     let killed_at_us = std::thread::scope(|scope| {
         scope.spawn(|| write_probes(&journald, 0..N));
         // Kill once a good part of the burst has been judged.
@@ -186,7 +138,7 @@ fn kill_9_in_a_burst_misses_nothing_and_repeats_only_the_last_second() {
         run.kill9();
         killed_at_us
     });
-    let run = Run::start(&config, &journald, &[]);
+    let run = start_run(&config, &journald, &[]);
     journald.wait_for("judged probe ", N as usize, Duration::from_secs(120));
     let (status, stderr) = run.stop();
     assert!(status.success(), "{stderr}");
@@ -213,7 +165,7 @@ fn non_utf8_messages_are_decoded() {
     let Some(journald) = PrivateJournald::start() else { return };
     let dir = tempfile::tempdir().unwrap();
     let config = probe_config(dir.path());
-    let run = Run::start(&config, &journald, &[]);
+    let run = start_run(&config, &journald, &[]);
     journald.write(&[("SYSLOG_IDENTIFIER", b"probe"), ("MESSAGE", b"probe caf\xe9")]);
     journald.wait_for("judged probe caf\u{e9}", 1, Duration::from_secs(10));
     let (status, _) = run.stop();
@@ -262,7 +214,7 @@ fn survives_rotation_vacuum_and_a_journald_restart() {
     let Some(mut journald) = PrivateJournald::start() else { return };
     let dir = tempfile::tempdir().unwrap();
     let config = probe_config(dir.path());
-    let run = Run::start(&config, &journald, &[]);
+    let run = start_run(&config, &journald, &[]);
     write_probes(&journald, 0..100);
     journald.wait_for("judged probe ", 100, Duration::from_secs(20));
     journalctl(&journald, &["--rotate"]);
@@ -289,7 +241,7 @@ fn a_vacuumed_position_resumes_after_it_with_a_warning() {
     let Some(journald) = PrivateJournald::start() else { return };
     let dir = tempfile::tempdir().unwrap();
     let config = probe_config(dir.path());
-    let run = Run::start(&config, &journald, &[]);
+    let run = start_run(&config, &journald, &[]);
     write_probes(&journald, 0..10);
     journald.wait_for("judged probe 9", 1, Duration::from_secs(20));
     let (status, _) = run.stop();
@@ -302,7 +254,7 @@ fn a_vacuumed_position_resumes_after_it_with_a_warning() {
     journalctl(&journald, &["--rotate"]);
     journalctl(&journald, &["--vacuum-files=1"]);
     write_probes(&journald, 20..30);
-    let run = Run::start(&config, &journald, &[]);
+    let run = start_run(&config, &journald, &[]);
     journald.wait_for("judged probe 29", 1, Duration::from_secs(20));
     let (status, stderr) = run.stop();
     assert!(status.success(), "{stderr}");

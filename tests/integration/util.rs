@@ -58,3 +58,72 @@ pub fn json_files(dir: &Path) -> Vec<PathBuf> {
     files.sort();
     files
 }
+
+/// A `banwarden run` child. [`Daemon::start`] returns once the daemon says
+/// it has started, i.e. its journal is open and positioned: entries written
+/// after that are judged (a first run starts at the end of the journal, so
+/// entries written before could be skipped on a slow machine). Its stderr
+/// is collected by a thread; [`Daemon::stop`] returns it.
+pub struct Daemon {
+    child: std::process::Child,
+    stderr: Option<std::thread::JoinHandle<String>>,
+}
+
+impl Daemon {
+    pub fn start(command: &mut Command) -> Daemon {
+        use std::io::BufRead;
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("banwarden run starts");
+        let pipe = child.stderr.take().expect("stderr piped");
+        let (started, ready) = std::sync::mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            let mut all = String::new();
+            let mut lines = std::io::BufReader::new(pipe);
+            let mut line = Vec::new();
+            while lines.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
+                let text = String::from_utf8_lossy(&line);
+                if text.contains("started, judging entries") {
+                    let _ = started.send(());
+                }
+                all.push_str(&text);
+                line.clear();
+            }
+            all
+        });
+        let daemon = Daemon { child, stderr: Some(reader) };
+        if ready.recv_timeout(std::time::Duration::from_secs(30)).is_err() {
+            let (status, stderr) = daemon.stop();
+            panic!("banwarden run did not start ({status}): {stderr}");
+        }
+        daemon
+    }
+
+    pub fn signal(&self, signal: libc::c_int) {
+        // SAFETY: plain kill(2) on our own child's PID.
+        unsafe { libc::kill(self.child.id() as libc::pid_t, signal) };
+    }
+
+    /// SIGTERM, then the exit status and everything it wrote on stderr.
+    pub fn stop(mut self) -> (std::process::ExitStatus, String) {
+        self.signal(libc::SIGTERM);
+        let status = self.child.wait().expect("banwarden run ends");
+        let stderr = self.stderr.take().map(|r| r.join().expect("stderr reader")).unwrap_or_default();
+        (status, stderr)
+    }
+
+    pub fn kill9(mut self) {
+        self.signal(libc::SIGKILL);
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
