@@ -227,7 +227,11 @@ impl Daemon {
         self.totals
     }
 
+    /// Saves the cursor of the entry last judged. Its bans, and those of the
+    /// entries before it, are carried out first: after a crash, reading
+    /// resumes past them, so they must not be left pending.
     fn save_position(&mut self) {
+        self.flush_bans();
         release_mapped_journal_pages();
         let unreadable = self.reader.take_unreadable();
         if unreadable > 0 {

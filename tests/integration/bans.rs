@@ -509,6 +509,15 @@ fn kill_9_during_a_flood_of_bans_then_boot_loses_no_acknowledged_ban() {
     assert!(lost.is_empty(), "{} acknowledged bans lost, e.g. {:?}", lost.len(), &lost[..lost.len().min(5)]);
     let boot = ns.banwarden(&["boot"]);
     assert!(text(&boot.stderr).is_empty(), "the store parses cleanly: {}", text(&boot.stderr));
+    // Restarted, the daemon resumes at its saved position: the attackers
+    // it had not banned yet are banned now, and none is lost in between.
+    let run = ns.run(&journald);
+    wait_until(60, || ns.elements("ip", "ban4").len() >= N as usize);
+    let (status, stderr) = run.stop();
+    assert!(status.success(), "{stderr}");
+    assert_eq!(ns.elements("ip", "ban4").len(), N as usize, "{stderr}");
+    let list = ok(&ns.banwarden(&["list", "--json"]));
+    assert_eq!(list.lines().filter(|l| l.contains(r#""in_store":true"#)).count(), N as usize);
 }
 
 const IPSET_RULES: &str = r#"{"actions": {"sshd": [
