@@ -6,6 +6,8 @@
 //! crash in between leaves a stored ban the next `boot` puts in place. A ban
 //! the kernel refuses (no such set, set full) stays stored, so it takes
 //! effect at the next `boot` once the set exists; `list` shows the gap.
+//! A ban the store cannot record (disk full, say) is still sent: stopping
+//! the attacker now matters more than remembering it after a reboot.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -31,10 +33,12 @@ pub enum Outcome {
     Banned,
     /// On the never-ban list: nothing stored, nothing sent.
     Refused,
-    /// Not stored, hence not sent.
-    StoreFailed(String),
+    /// In the kernel, but the store could not record it: lost at reboot.
+    NotStored(String),
     /// Stored, but the kernel refused it.
     KernelFailed(String),
+    /// Neither stored nor in the kernel (both errors).
+    Failed(String),
 }
 
 pub struct Bans {
@@ -98,8 +102,7 @@ impl Bans {
                 .collect();
             let stored = self.store(backend, warn).and_then(|store| store.ban(&records, now_us));
             if let Err(e) = stored {
-                mine.iter().for_each(|&i| outcomes[i] = Outcome::StoreFailed(e.to_string()));
-                continue;
+                mine.iter().for_each(|&i| outcomes[i] = Outcome::NotStored(e.to_string()));
             }
             to_send.extend(mine.iter().map(|&i| {
                 let r = &requests[i];
@@ -117,7 +120,10 @@ impl Bans {
         let bans: Vec<Ban> = to_send.iter().map(|(_, b)| b.clone()).collect();
         for ((i, _), result) in to_send.iter().zip(self.firewall.ban(&bans)) {
             if let Err(e) = result {
-                outcomes[*i] = Outcome::KernelFailed(e);
+                outcomes[*i] = match &outcomes[*i] {
+                    Outcome::NotStored(store) => Outcome::Failed(format!("{e}; and not stored: {store}")),
+                    _ => Outcome::KernelFailed(e),
+                };
             }
         }
         outcomes

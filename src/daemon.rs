@@ -290,7 +290,8 @@ impl Daemon {
                     continue;
                 }
                 Outcome::Refused => (format!("{} is on the never-ban list", request.ip), "refused"),
-                Outcome::StoreFailed(e) => (e, "not stored, not sent"),
+                Outcome::NotStored(e) => (e, "in the kernel but not stored: it will not survive a reboot"),
+                Outcome::Failed(e) => (e, "not banned"),
                 Outcome::KernelFailed(e) => {
                     (e, "stored (banwarden boot applies it once this is fixed), not in the kernel")
                 }

@@ -42,8 +42,12 @@ pub fn run(config_path: &Path, args: &BanArgs) -> anyhow::Result<ExitCode> {
             eprintln!("error: {ip} is on the never-ban list (neverBan, or one of this host's addresses): not banned");
             Ok(ExitCode::from(1))
         }
-        Outcome::StoreFailed(e) => {
-            eprintln!("error: not banned: cannot store the ban: {e}");
+        Outcome::NotStored(e) => {
+            eprintln!("error: {ip} is banned in {set} {how_long}, but the store could not record it: {e}; the ban will not survive a reboot");
+            Ok(ExitCode::from(1))
+        }
+        Outcome::Failed(e) => {
+            eprintln!("error: {ip} is not banned: {e}");
             Ok(ExitCode::from(1))
         }
         Outcome::KernelFailed(e) => {

@@ -578,3 +578,20 @@ fn ipset_bans_from_the_journal_and_by_hand_list_unban_boot_and_long_bans() {
     ok(&ns.banwarden(&["boot"]));
     assert_eq!(ns.ipset_members("ssh_ban4").len(), 3, "boot twice changes nothing");
 }
+
+#[test]
+fn a_ban_the_store_cannot_record_still_reaches_the_kernel() {
+    let Some(ns) = Netns::new(NO_RULES) else { return };
+    // A directory where the store's log should be: every append fails (as
+    // on a full disk), even for root.
+    std::fs::create_dir_all(ns.storage().join("action_nftBan.json.log")).unwrap();
+    let out = ns.banwarden(&["ban", "192.0.2.33", "--set", "banwarden ban4", "--for", "1h"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("192.0.2.33 is banned in ip banwarden ban4 for 3600 s, but the store could not record it"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("will not survive a reboot"), "{stderr}");
+    assert_eq!(ns.elements("ip", "ban4").iter().map(|e| e.0.as_str()).collect::<Vec<_>>(), ["192.0.2.33"]);
+}
