@@ -12,6 +12,7 @@ use crate::effect::{Backend, Effect};
 use crate::entry::Entry;
 use crate::fields::{FieldId, FieldTable};
 use crate::filters::networks::{parse_address, Network};
+use crate::firewall::nft::NftSet;
 
 #[derive(Debug)]
 pub struct Ban {
@@ -45,25 +46,11 @@ impl Ban {
     }
 }
 
-/// nftables families that can hold sets of addresses.
-pub const NFT_FAMILIES: [&str; 5] = ["ip", "ip6", "inet", "bridge", "netdev"];
-
 /// Normalises an nft set path to `family table set`. A two-word path means
-/// family `ip`, as nft assumes.
+/// family `ip`, as nft assumes. The same parse the firewall uses, so that a
+/// path the configuration accepts is one the kernel can be asked about.
 pub fn nft_set_path(path: &str) -> Result<String, String> {
-    let words: Vec<&str> = path.split_whitespace().collect();
-    let (family, table, set) = match words[..] {
-        [table, set] => ("ip", table, set),
-        [family, table, set] => (family, table, set),
-        _ => return Err(format!("{path:?} is not a set path: expected \"[family] table set\"")),
-    };
-    if !NFT_FAMILIES.contains(&family) {
-        return Err(format!(
-            "unknown nftables family {family:?} in {path:?}; expected one of {}",
-            NFT_FAMILIES.join(", ")
-        ));
-    }
-    Ok(format!("{family} {table} {set}"))
+    NftSet::parse(path).map(|set| set.to_string())
 }
 
 /// A warning when a set of that family cannot filter the address family it
