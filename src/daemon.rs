@@ -56,6 +56,12 @@ const PAUSE: Duration = Duration::from_millis(100);
 /// Entries read between two releases of the journal pages libsystemd maps
 /// (see [`release_mapped_journal_pages`]): a few MiB of journal.
 const RELEASE_EVERY: u64 = 2048;
+/// Longest time between two saves of the counters while entries flow
+/// (they are saved with the position, at most this often, and at shutdown):
+/// after a crash, the raises of at most this long are forgotten.
+const COUNTERS_EVERY: Duration = Duration::from_secs(10);
+/// The counters' file in the storage directory.
+const COUNTERS_FILE: &str = "counters.json";
 /// Bans gathered before they are sent anyway (a burst goes out in batches
 /// this large; otherwise they leave as soon as the journal is drained, so a
 /// lone ban waits for nothing).
@@ -101,12 +107,14 @@ pub struct Daemon {
     failures: HashMap<String, u64>,
     /// When long ipset bans were last renewed (see `renew_long_ipset_bans`).
     last_renewal: Instant,
+    last_counters_save: Instant,
 }
 
 impl Daemon {
     /// Opens the journal and positions the reader (see the module doc).
     pub fn open(config: Config, options: &Options) -> Result<Daemon, DaemonError> {
-        let Config { workflow, settings, sets, .. } = config;
+        let Config { mut workflow, settings, sets, .. } = config;
+        restore_counters(&mut workflow, &settings.storage.join(COUNTERS_FILE));
         let mut reader = JournalReader::open(&options.source, workflow.fields(), settings.decoder)?;
         let cursor_file = CursorFile::new(&settings.storage, &options.source);
         let saved = if options.from_tail {
@@ -125,6 +133,13 @@ impl Daemon {
             None => {
                 reader.seek_tail()?;
                 diag!(Info, "reading {} from its end", options.source.describe());
+                // Keep that decision at once: a crash in the first second
+                // must not make the next start skip to a later end.
+                if let Ok(cursor) = reader.cursor() {
+                    if let Err(e) = cursor_file.save(&cursor) {
+                        diag!(Err, "cannot save the journal position to {}: {e}", cursor_file.path().display());
+                    }
+                }
             }
             Some(cursor) => match reader.seek_after_cursor(&cursor)? {
                 Resume::AfterCursor => diag!(Info, "reading {} from the saved position", options.source.describe()),
@@ -144,6 +159,7 @@ impl Daemon {
         let mut daemon = Daemon {
             bans,
             last_renewal: Instant::now(),
+            last_counters_save: Instant::now(),
             pending: Vec::new(),
             failures: HashMap::new(),
             workflow,
@@ -172,7 +188,10 @@ impl Daemon {
         let mut effects = Vec::new();
         let mut unsaved = false;
         let mut last_save = Instant::now();
-        let mut last_entry = Instant::now() - ACTIVE_FOR;
+        // Start as if an entry had just come: a daemon (re)started during an
+        // attack sees the next lines within milliseconds, not on journald's
+        // late notification.
+        let mut last_entry = Instant::now();
         while !stop.load(Ordering::Relaxed) {
             if self.last_renewal.elapsed() >= Duration::from_secs(RENEW_EVERY_SECS) {
                 self.renew_long_ipset_bans();
@@ -223,6 +242,7 @@ impl Daemon {
         if unsaved {
             self.save_position();
         }
+        self.save_counters();
         self.totals.step_errors = self.observer.total();
         self.totals
     }
@@ -232,6 +252,9 @@ impl Daemon {
     /// resumes past them, so they must not be left pending.
     fn save_position(&mut self) {
         self.flush_bans();
+        if self.last_counters_save.elapsed() >= COUNTERS_EVERY {
+            self.save_counters();
+        }
         release_mapped_journal_pages();
         let unreadable = self.reader.take_unreadable();
         if unreadable > 0 {
@@ -260,6 +283,16 @@ impl Daemon {
                 self.pending.push(Request { backend, ip, set, ban_seconds })
             }
             other => diag!(Notice, "not carried out yet (no backend in this version): {other}"),
+        }
+    }
+
+    /// Saves the live counters, so that a restart does not forgive anyone.
+    fn save_counters(&mut self) {
+        self.last_counters_save = Instant::now();
+        let bytes = self.workflow.counters_mut().save(SystemClock.now_us());
+        let path = self.settings.storage.join(COUNTERS_FILE);
+        if let Err(e) = crate::durable::replace_file(&path, &bytes) {
+            diag!(Err, "cannot save the counters to {}: {e}", path.display());
         }
     }
 
@@ -311,4 +344,40 @@ fn is_power_of_ten(mut n: u64) -> bool {
         n /= 10;
     }
     n == 1
+}
+
+/// Takes back the counters saved by the last run; a damaged file is moved
+/// aside (`.bad`) for the administrator, and the counters start empty.
+fn restore_counters(workflow: &mut Workflow, path: &std::path::Path) {
+    let bytes = match crate::durable::read_if_exists(path) {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => return,
+        Err(e) => {
+            diag!(Err, "cannot read the saved counters {}: {e}; starting without them", path.display());
+            return;
+        }
+    };
+    match workflow.counters_mut().restore(&bytes, SystemClock.now_us()) {
+        Ok(restored) => {
+            diag!(
+                Info,
+                "restored {} counter keys from {} ({} expired meanwhile)",
+                restored.keys,
+                path.display(),
+                restored.expired
+            );
+            if !restored.dropped_categories.is_empty() {
+                diag!(
+                    Notice,
+                    "counters no rule uses any more were dropped: {}",
+                    restored.dropped_categories.join(", ")
+                );
+            }
+        }
+        Err(e) => {
+            let aside = path.with_extension("json.bad");
+            let _ = std::fs::rename(path, &aside);
+            diag!(Err, "{}: {e}; moved to {}, starting without saved counters", path.display(), aside.display());
+        }
+    }
 }

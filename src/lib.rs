@@ -26,6 +26,7 @@ pub mod cmd;
 pub mod config;
 pub mod daemon;
 pub mod diag;
+pub mod durable;
 pub mod effect;
 pub mod entry;
 pub mod fields;

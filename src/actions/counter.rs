@@ -14,7 +14,9 @@
 //! over are swept, at most once a minute of entry time, or sooner when the
 //! number of keys has doubled since the last sweep (a flood of new keys).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use serde::{Deserialize, Serialize};
 
 use super::ActionError;
 use crate::entry::{push_decimal, Entry};
@@ -138,6 +140,91 @@ impl Counters {
     }
 }
 
+/// The counters as saved on disk (see [`Counters::save`]): by category
+/// name, then key, the expiry times of the live ticks (`null`: never) and
+/// the end of the grace period, in µs since the epoch.
+#[derive(Serialize, Deserialize)]
+struct Saved {
+    version: u32,
+    categories: BTreeMap<String, BTreeMap<String, SavedKey>>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SavedKey {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    ticks: Vec<Option<u64>>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    grace_until_us: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// What [`Counters::restore`] took back.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Restored {
+    pub keys: usize,
+    /// Keys whose ticks had all expired and whose grace was over.
+    pub expired: usize,
+    /// Categories the configuration no longer has.
+    pub dropped_categories: Vec<String>,
+}
+
+impl Counters {
+    /// The live state, as JSON: what is expired at `now_us` is left out.
+    pub fn save(&self, now_us: u64) -> Vec<u8> {
+        let mut saved = Saved { version: 1, categories: BTreeMap::new() };
+        for category in &self.categories {
+            let keys: BTreeMap<String, SavedKey> = category
+                .keys
+                .iter()
+                .filter(|(_, state)| !state.is_idle(now_us))
+                .map(|(key, state)| {
+                    let ticks =
+                        state.ticks.iter().filter(|&&t| t > now_us).map(|&t| (t != NEVER).then_some(t)).collect();
+                    let grace_until_us = if state.grace_until_us > now_us { state.grace_until_us } else { 0 };
+                    (key.clone(), SavedKey { ticks, grace_until_us })
+                })
+                .collect();
+            if !keys.is_empty() {
+                saved.categories.insert(category.name.clone(), keys);
+            }
+        }
+        serde_json::to_vec(&saved).expect("counters serialise")
+    }
+
+    /// Takes back what [`save`](Self::save) wrote, into the categories this
+    /// configuration has; what has expired by `now_us` is not restored.
+    pub fn restore(&mut self, bytes: &[u8], now_us: u64) -> Result<Restored, String> {
+        let saved: Saved = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        if saved.version != 1 {
+            return Err(format!("unknown format version {}", saved.version));
+        }
+        let mut restored = Restored::default();
+        for (name, keys) in saved.categories {
+            let Some(category) = self.categories.iter_mut().find(|c| c.name == name) else {
+                restored.dropped_categories.push(name);
+                continue;
+            };
+            for (key, saved_key) in keys {
+                let mut ticks: Vec<u64> =
+                    saved_key.ticks.iter().map(|t| t.unwrap_or(NEVER)).filter(|&t| t > now_us).collect();
+                ticks.sort_unstable();
+                let state = KeyState { ticks: ticks.into(), grace_until_us: saved_key.grace_until_us };
+                if state.is_idle(now_us) {
+                    restored.expired += 1;
+                    continue;
+                }
+                category.keys.insert(key, state);
+                restored.keys += 1;
+            }
+            category.keys_after_sweep = category.keys.len();
+        }
+        Ok(restored)
+    }
+}
+
 fn key_of<'e>(entry: &'e Entry, fields: &FieldTable, id: FieldId) -> Result<&'e str, ActionError> {
     entry.get(id).ok_or_else(|| ActionError::missing(fields, id))
 }
@@ -193,6 +280,46 @@ impl CounterReset {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn saved_state_comes_back_without_what_expired() {
+        const T: u64 = 1_763_700_000 * S;
+        let mut counters = Counters::default();
+        let sshd = counters.category("sshd");
+        let bans = counters.category("bans this week");
+        counters.raise(sshd, "192.0.2.1", T, Some(600 * S));
+        counters.raise(sshd, "192.0.2.1", T + S, Some(600 * S));
+        counters.raise(sshd, "192.0.2.2", T, Some(10 * S)); // expired by the restart
+        counters.raise(bans, "192.0.2.1", T, None); // forever
+        counters.reset(sshd, "192.0.2.3", T, Some(3600 * S)); // in grace
+        counters.raise(sshd, "192.0.2.3", T + S, Some(600 * S));
+        let bytes = counters.save(T + 2 * S);
+
+        // A restart 5 minutes later, with a configuration that also has a
+        // new category and no longer "bans this week"... in another order.
+        let later = T + 300 * S;
+        let mut fresh = Counters::default();
+        let other = fresh.category("other");
+        let sshd2 = fresh.category("sshd");
+        let restored = fresh.restore(&bytes, later).unwrap();
+        assert_eq!(restored, Restored { keys: 2, expired: 1, dropped_categories: vec!["bans this week".into()] });
+        assert_eq!(fresh.value(sshd2, "192.0.2.1", later), 2);
+        assert_eq!(fresh.value(sshd2, "192.0.2.2", later), 0);
+        // The grace period goes on: raises are still ignored.
+        assert_eq!(fresh.raise(sshd2, "192.0.2.3", later, Some(600 * S)), 0);
+        // The ticks keep their own end: 10 min after they were raised.
+        assert_eq!(fresh.value(sshd2, "192.0.2.1", T + 600 * S), 1);
+        assert_eq!(fresh.value(sshd2, "192.0.2.1", T + 601 * S), 0);
+        assert_eq!(fresh.keys_held(), 2);
+        let _ = other;
+
+        // Forever ticks survive any delay.
+        let mut again = Counters::default();
+        let bans2 = again.category("bans this week");
+        again.restore(&bytes, T + 1000 * 86_400 * S).unwrap();
+        assert_eq!(again.value(bans2, "192.0.2.1", T + 1000 * 86_400 * S), 1);
+        assert!(again.restore(b"{not json", T).unwrap_err().contains("line 1"));
+    }
 
     const S: u64 = 1_000_000;
 

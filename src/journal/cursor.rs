@@ -6,8 +6,8 @@
 //! write. Each journal source has its own file, so following a namespace
 //! never resumes from the system journal's position.
 
-use std::fs::{self, File};
-use std::io::{self, Write};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 
 use super::sd::Source;
@@ -53,18 +53,7 @@ impl CursorFile {
 
     /// Replaces the saved cursor, durably.
     pub fn save(&self, cursor: &str) -> io::Result<()> {
-        let dir = self.path.parent().unwrap_or(Path::new("."));
-        fs::create_dir_all(dir)?;
-        let tmp = self.path.with_extension("cursor.tmp");
-        {
-            let mut file = File::create(&tmp)?;
-            file.write_all(cursor.as_bytes())?;
-            file.write_all(b"\n")?;
-            file.sync_all()?;
-        }
-        fs::rename(&tmp, &self.path)?;
-        // The rename is durable only once the directory is (rename(2), fsync(2)).
-        File::open(dir)?.sync_all()
+        crate::durable::replace_file(&self.path, format!("{cursor}\n").as_bytes())
     }
 }
 

@@ -127,6 +127,11 @@ impl Workflow {
         &self.state
     }
 
+    /// The counters, to save them and take them back across restarts.
+    pub fn counters_mut(&mut self) -> &mut crate::actions::Counters {
+        &mut self.state.counters
+    }
+
     /// A fresh entry sized for this workflow's fields.
     pub fn new_entry(&self) -> Entry {
         Entry::new(&self.fields)

@@ -495,15 +495,17 @@ fn kill_9_during_a_flood_of_bans_then_boot_loses_no_acknowledged_ban() {
             }));
         });
         // Kill it in the middle of the flood.
-        wait_until(60, || ns.elements("ip", "ban4").len() >= 20_000);
+        wait_until(60, || ns.elements("ip", "ban4").len() >= 5_000);
         run.kill9();
     });
     // Everything the kernel holds was acknowledged to banwarden: each must be stored.
     let in_kernel: Vec<String> = ns.elements("ip", "ban4").into_iter().map(|e| e.0).collect();
-    assert!(in_kernel.len() >= 20_000 && in_kernel.len() < N as usize, "killed mid-flood: {}", in_kernel.len());
+    assert!(in_kernel.len() >= 5_000 && in_kernel.len() < N as usize, "killed mid-flood: {}", in_kernel.len());
     ns.flush();
-    let out = ok(&ns.banwarden(&["boot"]));
+    let boot = ns.banwarden(&["boot"]);
+    let out = ok(&boot);
     assert!(out.starts_with("restored "), "{out}");
+    assert!(text(&boot.stderr).is_empty(), "the store parses cleanly: {}", text(&boot.stderr));
     let restored: std::collections::HashSet<String> = ns.elements("ip", "ban4").into_iter().map(|e| e.0).collect();
     let lost: Vec<&String> = in_kernel.iter().filter(|ip| !restored.contains(*ip)).collect();
     assert!(lost.is_empty(), "{} acknowledged bans lost, e.g. {:?}", lost.len(), &lost[..lost.len().min(5)]);

@@ -292,3 +292,61 @@ fn a_corrupted_journal_file_is_read_around() {
         stderr.split("replay: ").nth(1).and_then(|s| s.split(' ').next()).and_then(|n| n.parse().ok()).unwrap();
     assert!((40..=49).contains(&read), "{stderr}");
 }
+
+/// Four "fail" lines for a key within `keepSeconds` log "threshold KEY";
+/// "flush" logs "flushed" (all before it has been judged).
+const COUNTING_CONFIG: &str = r#"{"actions": {
+    "count": [
+        {"filter": "filter_equals", "args": {"field": "SYSLOG_IDENTIFIER", "value": "counted"}},
+        {"filter": "filter_pcre", "args": {"field": "MESSAGE", "re": "^fail (?P<key>\\S+) keep (?P<keep>\\d+)$"}, "else": "flush"},
+        {"filter": "filter_equals", "args": {"field": "keep", "value": "600"}, "else": "count short"},
+        {"action": "action_counterRaise", "args": {"counter": "c", "for": "key", "keepSeconds": 600, "save": "n"}, "then": "threshold"}
+    ],
+    "count short": [
+        {"action": "action_counterRaise", "args": {"counter": "c", "for": "key", "keepSeconds": 2, "save": "n"}, "then": "threshold"}
+    ],
+    "flush": [
+        {"filter": "filter_equals", "args": {"field": "MESSAGE", "value": "flush"}},
+        {"action": "action_log", "args": {"message": "flushed"}}
+    ],
+    "threshold": [
+        {"filter": "filter_greaterOrEquals", "args": {"field": "n", "value": 4}},
+        {"action": "action_log", "args": {"message": "threshold {key}"}}
+    ]
+}, "storage": "STORAGE"}"#;
+
+#[test]
+fn counters_survive_a_restart_and_expired_ones_do_not() {
+    let Some(journald) = PrivateJournald::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("counting.json");
+    let storage = dir.path().join("state");
+    std::fs::write(&config, COUNTING_CONFIG.replace("STORAGE", storage.to_str().unwrap())).unwrap();
+    let fail = |key: &str, keep: u32, times: usize| {
+        for _ in 0..times {
+            journald.log("counted", &format!("fail {key} keep {keep}"));
+        }
+    };
+    let run = start_run(&config, &journald, &[]);
+    fail("long", 600, 3);
+    fail("short", 2, 3);
+    journald.log("counted", "flush");
+    journald.wait_for("flushed", 1, Duration::from_secs(10));
+    let (status, stderr) = run.stop();
+    assert!(status.success(), "{stderr}");
+    assert!(storage.join("counters.json").exists(), "{stderr}");
+    // The short-lived ticks expire while the daemon is stopped.
+    std::thread::sleep(Duration::from_secs(3));
+    let run = start_run(&config, &journald, &[]);
+    fail("long", 600, 1);
+    fail("short", 2, 1);
+    journald.wait_for("threshold long", 1, Duration::from_secs(10));
+    let (status, stderr) = run.stop();
+    assert!(status.success(), "{stderr}");
+    assert!(stderr.contains("restored 1 counter keys") && stderr.contains("(1 expired meanwhile)"), "{stderr}");
+    let thresholds = journald.export(&["MESSAGE"]);
+    let count =
+        |m: &str| thresholds.iter().filter(|e| super::journald::field(e, "MESSAGE") == Some(m.as_bytes())).count();
+    assert_eq!(count("threshold long"), 1, "the 4th failure after a restart still counts");
+    assert_eq!(count("threshold short"), 0, "expired ticks are not restored");
+}
