@@ -33,6 +33,7 @@ pub mod fields;
 pub mod filters;
 pub mod firewall;
 pub mod journal;
+pub mod mail;
 pub mod store;
 pub mod template;
 pub mod time;
