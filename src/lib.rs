@@ -15,6 +15,7 @@
 //! - [`bans`]: carrying out bans: never-ban list, store first, then the kernel
 //! - [`firewall`]: nftables and ipset sets over netlink, behind one type
 //! - [`store`]: the ban store on disk: Pyruse's JSON snapshot plus an append log, crash-safe
+//! - [`report`]: the daily report: lines pending on disk until their day is over, rendered as text and HTML
 //! - [`entry`]: one record: interned fields as text, plus its time
 //! - [`fields`]: field names interned into small ids
 //! - [`time`]: rendering of journal timestamps the way Pyruse printed them
@@ -34,6 +35,7 @@ pub mod filters;
 pub mod firewall;
 pub mod journal;
 pub mod mail;
+pub mod report;
 pub mod store;
 pub mod template;
 pub mod time;

@@ -30,7 +30,7 @@
 //! `action_ipsetBan.py.json`: when the new file does not exist yet, the old
 //! one is read as the snapshot, and the next rewrite creates the new one.
 
-mod files;
+pub(crate) mod files;
 mod parse;
 
 #[cfg(test)]
