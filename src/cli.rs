@@ -34,6 +34,8 @@ pub enum Command {
     Unban(UnbanArgs),
     /// Show every ban: store and kernel side by side
     List(ListArgs),
+    /// Print the pending daily report now (or mail it with --send)
+    Report(ReportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -69,6 +71,16 @@ pub struct UnbanArgs {
     /// The set is an ipset set
     #[arg(long)]
     pub ipset: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Mail it now (text and HTML) with the `email` settings, then forget its lines
+    #[arg(long)]
+    pub send: bool,
+    /// Print the HTML body instead of the text one
+    #[arg(long, conflicts_with = "send")]
+    pub html: bool,
 }
 
 #[derive(Debug, Args)]

@@ -38,6 +38,8 @@ use crate::firewall::check::check_sets;
 use crate::journal::cursor::CursorFile;
 use crate::journal::native::JournalWriter;
 use crate::journal::sd::{release_mapped_journal_pages, JournalError, JournalReader, Resume, Source};
+use crate::outbox::Outbox;
+use crate::report::Line;
 use crate::time::{Clock, SystemClock};
 use crate::workflow::Workflow;
 
@@ -108,6 +110,8 @@ pub struct Daemon {
     /// When long ipset bans were last renewed (see `renew_long_ipset_bans`).
     last_renewal: Instant,
     last_counters_save: Instant,
+    /// Mail and the daily report.
+    outbox: Outbox,
 }
 
 impl Daemon {
@@ -160,6 +164,7 @@ impl Daemon {
             bans,
             last_renewal: Instant::now(),
             last_counters_save: Instant::now(),
+            outbox: Outbox::open(&settings.storage, settings.email.clone()),
             pending: Vec::new(),
             failures: HashMap::new(),
             workflow,
@@ -210,6 +215,7 @@ impl Daemon {
                     judged(&entry);
                     if self.totals.judged % RELEASE_EVERY == 0 {
                         release_mapped_journal_pages();
+                        self.outbox.tick(SystemClock.now_us());
                     }
                     unsaved = true;
                     last_entry = Instant::now();
@@ -220,6 +226,8 @@ impl Daemon {
                 }
                 Ok(false) => {
                     self.flush_bans();
+                    // A day over: its report goes out (at most a second late).
+                    self.outbox.tick(SystemClock.now_us());
                     // Drained: save once the flow has paused, or after a
                     // second of steady flow (one fsync a second at most).
                     let paused = last_entry.elapsed() >= PAUSE;
@@ -243,6 +251,7 @@ impl Daemon {
             self.save_position();
         }
         self.save_counters();
+        self.outbox.shutdown();
         self.totals.step_errors = self.observer.total();
         self.totals
     }
@@ -282,7 +291,12 @@ impl Daemon {
             Effect::Ban { backend, ip, set, ban_seconds } => {
                 self.pending.push(Request { backend, ip, set, ban_seconds })
             }
-            other => diag!(Notice, "not carried out yet (no backend in this version): {other}"),
+            Effect::Email { subject, message } => self.outbox.email(subject.as_deref(), &message, SystemClock.now_us()),
+            report @ Effect::Report { .. } => {
+                if let Some(line) = Line::from_effect(&report) {
+                    self.outbox.report_line(line);
+                }
+            }
         }
     }
 
@@ -308,8 +322,10 @@ impl Daemon {
         }
     }
 
-    /// Stores and sends the bans gathered so far.
+    /// Stores and sends the bans gathered so far, and writes the report
+    /// lines.
     fn flush_bans(&mut self) {
+        self.outbox.flush();
         if self.pending.is_empty() {
             return;
         }

@@ -2,7 +2,7 @@
 //!
 //! The architecture, one line per module, dependencies pointing down:
 //!
-//! - [`cmd`]: one file per subcommand (`check`, `replay`, `run`); the only users of `anyhow`
+//! - [`cmd`]: one file per subcommand; the only users of `anyhow`
 //! - [`daemon`]: the event loop of `run`: journal in, effects out, position saved
 //! - [`diag`]: banwarden's own diagnostics, and the observer reporting step errors
 //! - [`config`]: the Pyruse JSON format, read and validated into a [`workflow::Workflow`]
@@ -15,9 +15,12 @@
 //! - [`bans`]: carrying out bans: never-ban list, store first, then the kernel
 //! - [`firewall`]: nftables and ipset sets over netlink, behind one type
 //! - [`store`]: the ban store on disk: Pyruse's JSON snapshot plus an append log, crash-safe
+//! - [`mail`]: MIME messages and the sendmail worker that sends them without blocking the loop
+//! - [`outbox`]: mail and the daily report carried out for the daemon, never blocking it
 //! - [`report`]: the daily report: lines pending on disk until their day is over, rendered as text and HTML
 //! - [`entry`]: one record: interned fields as text, plus its time
 //! - [`fields`]: field names interned into small ids
+//! - [`durable`]: replacing a small state file crash-safely
 //! - [`time`]: rendering of journal timestamps the way Pyruse printed them
 
 pub mod actions;
@@ -35,6 +38,7 @@ pub mod filters;
 pub mod firewall;
 pub mod journal;
 pub mod mail;
+pub mod outbox;
 pub mod report;
 pub mod store;
 pub mod template;

@@ -6,6 +6,7 @@ mod boot;
 mod check;
 mod list;
 mod replay;
+mod report;
 mod run;
 mod unban;
 
@@ -26,6 +27,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ban(args) => ban::run(&cli.config, &args),
         Command::Unban(args) => unban::run(&cli.config, &args),
         Command::List(args) => list::run(&cli.config, &args),
+        Command::Report(args) => report::run(&cli.config, &args),
     }
 }
 

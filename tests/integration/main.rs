@@ -3,7 +3,8 @@
 //! reference walk (`linking`), the no-allocation promise (`alloc`), and the
 //! journal followed live and replayed from files (`follow`, on a private
 //! journald: `journald`), and bans in the real kernel, in network
-//! namespaces of their own (`bans`).
+//! namespaces of their own (`bans`), and mail and the daily report with
+//! fake mailers (`outbox`).
 
 mod alloc;
 mod bans;
@@ -11,4 +12,5 @@ mod cli;
 mod follow;
 mod journald;
 mod linking;
+mod outbox;
 mod util;

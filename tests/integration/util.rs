@@ -115,9 +115,11 @@ impl Daemon {
         (status, stderr)
     }
 
-    pub fn kill9(mut self) {
+    /// SIGKILL; returns what it had written on stderr.
+    pub fn kill9(mut self) -> String {
         self.signal(libc::SIGKILL);
         let _ = self.child.wait();
+        self.stderr.take().map(|r| r.join().expect("stderr reader")).unwrap_or_default()
     }
 }
 
