@@ -36,6 +36,8 @@ pub enum Command {
     List(ListArgs),
     /// Print the pending daily report now (or mail it with --send)
     Report(ReportArgs),
+    /// Import the ban stores of a Pyruse storage directory
+    Migrate(MigrateArgs),
 }
 
 #[derive(Debug, Args)]
@@ -71,6 +73,13 @@ pub struct UnbanArgs {
     /// The set is an ipset set
     #[arg(long)]
     pub ipset: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// Pyruse's storage directory (where its action_nftBan.py.json is)
+    #[arg(long, value_name = "DIR")]
+    pub from_pyruse: PathBuf,
 }
 
 #[derive(Debug, Args)]

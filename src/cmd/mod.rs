@@ -5,6 +5,7 @@ mod ban;
 mod boot;
 mod check;
 mod list;
+mod migrate;
 mod replay;
 mod report;
 mod run;
@@ -28,6 +29,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Unban(args) => unban::run(&cli.config, &args),
         Command::List(args) => list::run(&cli.config, &args),
         Command::Report(args) => report::run(&cli.config, &args),
+        Command::Migrate(args) => migrate::run(&cli.config, &args),
     }
 }
 

@@ -365,6 +365,15 @@ impl BanStore {
         Ok(())
     }
 
+    /// How many records are held, expired ones included.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
     /// The live records (after taking in what others wrote), sorted.
     pub fn live(&mut self, now_us: u64) -> Result<Vec<Record>, StoreError> {
         let mut out = self.live_unsorted(now_us)?;

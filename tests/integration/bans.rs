@@ -611,3 +611,69 @@ fn a_ban_the_store_cannot_record_still_reaches_the_kernel() {
     assert!(stderr.contains("will not survive a reboot"), "{stderr}");
     assert_eq!(ns.elements("ip", "ban4").iter().map(|e| e.0.as_str()).collect::<Vec<_>>(), ["192.0.2.33"]);
 }
+
+/// The store's end time of a ban (`timestamp` of its last record), in s.
+fn stored_until(storage: &Path, ip: &str) -> Option<f64> {
+    stored(storage)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l.trim().trim_end_matches(',')).ok())
+        .filter(|r| r["IP"] == ip)
+        .last()
+        .and_then(|r| r["timestamp"].as_f64())
+}
+
+#[test]
+fn recidive_end_to_end_escalates_in_the_kernel_and_the_store() {
+    let Some(journald) = PrivateJournald::start() else { return };
+    let recidive = std::fs::read_to_string(super::util::root().join("examples/recidive.json")).unwrap();
+    // Hand-written entries cannot carry the trusted _SYSTEMD_UNIT.
+    let recidive = recidive
+        .replace(
+            r#""field": "_SYSTEMD_UNIT", "value": "sshd.service""#,
+            r#""field": "SYSLOG_IDENTIFIER", "value": "sshd""#,
+        )
+        .replace("/var/lib/banwarden", "STORAGE");
+    let Some(ns) = Netns::new(&recidive) else { return };
+    ns.nft_script(&std::fs::read_to_string(super::util::root().join("examples/recidive.nft")).unwrap());
+    let run = ns.run(&journald);
+    let attack = |round: usize| {
+        for port in 0..4 {
+            journald.log("sshd", &format!("Failed password for root from 203.0.113.50 port {round}{port} ssh2"));
+        }
+    };
+    let now = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64();
+    let element = || ns.elements("ip", "ssh_ban4").into_iter().find(|e| e.0 == "203.0.113.50");
+    // 4 failures: 1 hour.
+    attack(1);
+    journald.wait_for("Ban from SSH for 203.0.113.50", 1, Duration::from_secs(10));
+    let left = element().expect("banned").1.expect("with a timeout");
+    assert!((3590..=3600).contains(&left), "{left}");
+    let until = stored_until(&ns.storage(), "203.0.113.50").unwrap();
+    assert!((until - now() - 3600.0).abs() < 10.0, "stored until {until}");
+    // Below the threshold from an allow-listed address: nothing.
+    for port in 0..6 {
+        journald.log("sshd", &format!("Failed password for root from 192.168.1.9 port {port} ssh2"));
+    }
+    // The third ban in a week: 30 days.
+    attack(2);
+    journald.wait_for("Ban from SSH for 203.0.113.50", 2, Duration::from_secs(10));
+    attack(3);
+    journald.wait_for("Recidive ban from SSH for 203.0.113.50", 1, Duration::from_secs(10));
+    let left = element().unwrap().1.unwrap();
+    assert!((2_591_990..=2_592_000).contains(&left), "{left}");
+    let until = stored_until(&ns.storage(), "203.0.113.50").unwrap();
+    assert!((until - now() - 2_592_000.0).abs() < 10.0, "stored until {until}");
+    // The fourth: for good.
+    attack(4);
+    journald.wait_for("Permanent ban from SSH for 203.0.113.50", 1, Duration::from_secs(10));
+    assert_eq!(element().unwrap().1, None, "no timeout");
+    assert_eq!(stored_until(&ns.storage(), "203.0.113.50"), Some(0.0));
+    let (status, stderr) = run.stop();
+    assert!(status.success(), "{stderr}");
+    let addresses: Vec<String> = ns.elements("ip", "ssh_ban4").into_iter().map(|e| e.0).collect();
+    assert_eq!(addresses, ["203.0.113.50"], "the allow-listed address is not banned");
+    // The store holds one record per address and set.
+    let list = ok(&ns.banwarden(&["list", "--json"]));
+    assert_eq!(list.lines().count(), 1, "{list}");
+    assert!(list.contains(r#""until":null"#) && list.contains(r#""in_kernel":true"#), "{list}");
+}

@@ -181,3 +181,65 @@ fn never_ban_addresses_are_refused() {
     assert!(stderr.contains("127.0.0.1 is on the never-ban list"), "{stderr}");
     assert!(stderr.contains("192.0.2.3 is on the never-ban list"), "{stderr}");
 }
+
+#[test]
+fn migrate_imports_pyruse_stores_and_leaves_them_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let pyruse = dir.path().join("pyruse");
+    std::fs::create_dir(&pyruse).unwrap();
+    let far = 4_000_000_000u64; // 2096: live
+    std::fs::write(
+        pyruse.join("action_nftBan.py.json"),
+        format!(
+            r#"[{{"IP": "192.0.2.7", "nfSet": "Inet4 ssh_ban", "timestamp": {far}.5}},
+                {{"IP": "2001:db8::1", "nfSet": "ip6 Inet6 ssh_ban", "timestamp": 0}},
+                {{"IP": "192.0.2.8", "nfSet": "Inet4 ssh_ban", "timestamp": 1000000000}},
+                {{"IP": "not an address", "nfSet": "Inet4 ssh_ban", "timestamp": 0}}]"#
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        pyruse.join("action_ipsetBan.py.json"),
+        r#"[{"IP": "198.51.100.1", "ipSet": "mail_ban4", "timestamp": 0}]"#,
+    )
+    .unwrap();
+    let before: Vec<_> = std::fs::read_dir(&pyruse).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let storage = dir.path().join("state");
+    let config = dir.path().join("c.json");
+    std::fs::write(
+        &config,
+        format!(r#"{{"actions": {{"a": [{{"action": "action_noop"}}]}}, "storage": "{}"}}"#, storage.display()),
+    )
+    .unwrap();
+    let run = || {
+        banwarden(&["migrate", "--from-pyruse", pyruse.to_str().unwrap(), "--config", config.to_str().unwrap()], b"")
+    };
+    let out = run();
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("action_nftBan.py.json: 2 bans imported")
+            && stdout.contains("(1 permanent), 1 expired left out"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("action_ipsetBan.py.json: 1 bans imported"), "{stdout}");
+    assert!(
+        stderr.contains("pyruse/action_nftBan.py.json: record 3: \"not an address\" is not an IP address"),
+        "{stderr}"
+    );
+    // Pyruse's directory is as it was; ours has the bans, normalised.
+    let after: Vec<_> = std::fs::read_dir(&pyruse).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(before.len(), after.len());
+    let mut ours = std::fs::read_to_string(storage.join("action_nftBan.json")).unwrap_or_default();
+    ours.push_str(&std::fs::read_to_string(storage.join("action_nftBan.json.log")).unwrap_or_default());
+    assert!(ours.contains(r#""IP": "192.0.2.7", "nfSet": "ip Inet4 ssh_ban", "timestamp": 4000000000.5"#), "{ours}");
+    assert!(!ours.contains("192.0.2.8"), "expired: {ours}");
+    // Twice: the same records, no duplicates.
+    assert!(run().status.success());
+    let ours = std::fs::read_to_string(storage.join("action_nftBan.json.log")).unwrap();
+    assert_eq!(
+        ours.lines().filter(|l| l.contains("192.0.2.7")).count(),
+        2,
+        "logged twice, still one record per address and set: {ours}"
+    );
+}

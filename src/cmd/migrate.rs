@@ -1,0 +1,81 @@
+//! `banwarden migrate --from-pyruse DIR`: Pyruse's ban stores into
+//! banwarden's.
+//!
+//! Pyruse's files are only read: they are copied to a scratch directory
+//! and read there by the store's own reader (which takes Pyruse's
+//! `.py.json` names), so nothing is written next to them. The live records
+//! are then banned into banwarden's store like a `ban` by hand, merged
+//! with what is there (one record per address and set, the later end
+//! wins). The kernel is not touched: `banwarden boot` does that.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use super::{load_config, warn, EXIT_INVALID};
+use crate::cli::MigrateArgs;
+use crate::effect::Backend;
+use crate::store::{BanStore, Until};
+use crate::time::{Clock, SystemClock};
+
+pub fn run(config_path: &Path, args: &MigrateArgs) -> anyhow::Result<ExitCode> {
+    let Some(config) = load_config(config_path) else { return Ok(ExitCode::from(EXIT_INVALID)) };
+    let storage = &config.settings.storage;
+    let now = SystemClock.now_us();
+    let mut found_any = false;
+    for backend in [Backend::Nft, Backend::Ipset] {
+        let name = format!("{}.py.json", backend.action_name());
+        let source = args.from_pyruse.join(&name);
+        if !source.exists() {
+            println!("{}: none", source.display());
+            continue;
+        }
+        found_any = true;
+        let scratch = Scratch::new()?;
+        std::fs::copy(&source, scratch.0.join(&name))?;
+        let mut pyruse = BanStore::open(&scratch.0, backend)?;
+        for problem in pyruse.warnings.drain(..) {
+            // Name Pyruse's file, not the scratch copy.
+            warn(problem.replace(&scratch.0.join(&name).display().to_string(), &source.display().to_string()));
+        }
+        let all = pyruse.len();
+        let live = pyruse.live(now)?;
+        let permanent = live.iter().filter(|r| r.until == Until::Forever).count();
+        let mut ours = BanStore::open(storage, backend)?;
+        ours.warnings.drain(..).for_each(warn);
+        ours.ban(&live, now)?;
+        println!(
+            "{}: {} bans imported into {} ({permanent} permanent), {} expired left out",
+            source.display(),
+            live.len(),
+            ours.snapshot_path().display(),
+            all - live.len()
+        );
+    }
+    if !found_any {
+        eprintln!(
+            "error: no Pyruse ban store (action_nftBan.py.json, action_ipsetBan.py.json) in {}",
+            args.from_pyruse.display()
+        );
+        return Ok(ExitCode::from(1));
+    }
+    println!("run `banwarden boot` to put them in the kernel sets (the boot unit does it at each boot)");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A private directory under the temporary directory, removed on drop.
+struct Scratch(std::path::PathBuf);
+
+impl Scratch {
+    fn new() -> std::io::Result<Scratch> {
+        let dir = std::env::temp_dir().join(format!("banwarden-migrate-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir(&dir)?;
+        Ok(Scratch(dir))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
