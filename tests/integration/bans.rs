@@ -616,9 +616,9 @@ fn a_ban_the_store_cannot_record_still_reaches_the_kernel() {
 fn stored_until(storage: &Path, ip: &str) -> Option<f64> {
     stored(storage)
         .lines()
+        .rev()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l.trim().trim_end_matches(',')).ok())
-        .filter(|r| r["IP"] == ip)
-        .last()
+        .find(|r| r["IP"] == ip)
         .and_then(|r| r["timestamp"].as_f64())
 }
 
