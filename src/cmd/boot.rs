@@ -1,7 +1,8 @@
 //! `banwarden boot`: put every stored ban back into the kernel, with the
 //! time it has left. Idempotent: a ban already there gets the same end.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::net::IpAddr;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -9,7 +10,7 @@ use super::{load_config, warn, EXIT_INVALID};
 use crate::bans::Bans;
 use crate::effect::Backend;
 use crate::firewall::Ban;
-use crate::store::{BanStore, Until};
+use crate::store::{BanStore, Record, Until};
 use crate::time::{Clock, SystemClock};
 
 /// Bans sent per firewall call; the client splits them into transactions.
@@ -30,26 +31,59 @@ pub fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
         // Expired records go now, so the file shrinks back.
         store.compact(now)?;
         let records = store.live_unsorted(now)?;
-        // In slices, so that only one slice of requests exists at a time.
-        for slice in records.chunks(BOOT_SLICE) {
-            let mut requests: Vec<Ban> = Vec::with_capacity(slice.len());
-            for r in slice {
-                if bans.is_never_banned(r.ip) {
+        let send = |bans: &mut Bans, records: &[&Record]| -> Vec<Result<(), String>> {
+            let requests: Vec<Ban> = records.iter().map(|r| request(backend, r, now)).collect();
+            bans.firewall().ban(&requests)
+        };
+        let wanted: Vec<&Record> = records
+            .iter()
+            .filter(|r| {
+                let never = bans.is_never_banned(r.ip);
+                if never {
                     refused.push(format!("{} in {}", r.ip, r.set));
-                    continue;
                 }
-                let timeout_ms = match r.until {
-                    Until::Forever => None,
-                    // Round up: a ban is never lifted early.
-                    Until::At(t) => Some((t - now).div_ceil(1000)),
-                };
-                requests.push(Ban { backend, ip: r.ip, set: r.set.clone(), timeout_ms });
-            }
-            for (request, result) in requests.iter().zip(bans.firewall().ban(&requests)) {
+                !never
+            })
+            .collect();
+        // In slices, so that only one slice of requests exists at a time.
+        for slice in wanted.chunks(BOOT_SLICE) {
+            for (r, result) in slice.iter().zip(send(&mut bans, slice)) {
                 match result {
                     Ok(()) => restored += 1,
-                    Err(e) => failed.entry(request.set.clone()).or_insert((0, e)).0 += 1,
+                    Err(e) => failed.entry(r.set.clone()).or_insert((0, e)).0 += 1,
                 }
+            }
+        }
+        // Read the sets back: a ban the kernel acknowledged must be there.
+        // (Seen once in testing: a few thousand of 50,000 acknowledged
+        // elements absent; sending them again put them in.)
+        let mut sets: Vec<&str> = wanted.iter().map(|r| r.set.as_str()).filter(|s| !failed.contains_key(*s)).collect();
+        sets.sort_unstable();
+        sets.dedup();
+        for set in sets {
+            for attempt in 0..3 {
+                let held: HashSet<IpAddr> = match bans.firewall().list(backend, set) {
+                    Ok(elements) => elements.into_iter().map(|(ip, _)| ip).collect(),
+                    Err(e) => {
+                        eprintln!("warning: cannot read {set} back to check it: {e}");
+                        break;
+                    }
+                };
+                let missing: Vec<&Record> =
+                    wanted.iter().copied().filter(|r| r.set == set && !held.contains(&r.ip)).collect();
+                if missing.is_empty() {
+                    break;
+                }
+                if attempt == 2 {
+                    eprintln!("error: {} bans of {set} acknowledged by the kernel are not in the set", missing.len());
+                    failed.entry(set.to_owned()).or_insert((missing.len(), "missing after three tries".into()));
+                    break;
+                }
+                eprintln!(
+                    "warning: {} bans of {set} acknowledged by the kernel are not in the set; sending them again",
+                    missing.len()
+                );
+                let _ = send(&mut bans, &missing);
             }
         }
         std::mem::forget(records);
@@ -66,4 +100,14 @@ pub fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
         eprintln!("warning: {ban} not restored: the address is on the never-ban list (`banwarden unban` forgets it)");
     }
     Ok(if failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// The request that restores a record with the time it has left.
+fn request(backend: Backend, r: &Record, now: u64) -> Ban {
+    let timeout_ms = match r.until {
+        Until::Forever => None,
+        // Round up: a ban is never lifted early.
+        Until::At(t) => Some(t.saturating_sub(now).div_ceil(1000).max(1)),
+    };
+    Ban { backend, ip: r.ip, set: r.set.clone(), timeout_ms }
 }

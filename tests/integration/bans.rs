@@ -495,33 +495,26 @@ fn kill_9_during_a_flood_of_bans_then_boot_loses_no_acknowledged_ban() {
             }));
         });
         // Kill it in the middle of the flood.
-        wait_until(60, || ns.elements("ip", "ban4").len() >= 20_000);
+        wait_until(60, || ns.elements("ip", "ban4").len() >= 10_000);
         let stderr = run.kill9();
         assert!(!stderr.contains("error"), "{stderr}");
     });
     // Everything the kernel holds was acknowledged to banwarden: each must be stored.
     let in_kernel: Vec<String> = ns.elements("ip", "ban4").into_iter().map(|e| e.0).collect();
-    assert!(in_kernel.len() >= 5_000 && in_kernel.len() < N as usize, "killed mid-flood: {}", in_kernel.len());
+    assert!(in_kernel.len() >= 10_000 && in_kernel.len() < N as usize, "killed mid-flood: {}", in_kernel.len());
     ns.flush();
     let boot = ns.banwarden(&["boot"]);
     let out = ok(&boot);
     assert!(out.starts_with("restored "), "{out}");
-    assert!(text(&boot.stderr).is_empty(), "the store parses cleanly: {}", text(&boot.stderr));
+    // The store parses cleanly; boot may have had to send some bans twice
+    // (it reads the set back), never fail to.
+    let boot_stderr = text(&boot.stderr);
+    assert!(boot_stderr.lines().all(|l| l.contains("sending them again")), "{boot_stderr}");
+    if !boot_stderr.is_empty() {
+        eprintln!("kill -9 test: boot said: {boot_stderr}");
+    }
     let restored: std::collections::HashSet<String> = ns.elements("ip", "ban4").into_iter().map(|e| e.0).collect();
     let lost: Vec<&String> = in_kernel.iter().filter(|ip| !restored.contains(*ip)).collect();
-    if !lost.is_empty() {
-        let store = stored(&ns.storage());
-        let in_store = lost.iter().filter(|ip| store.contains(&format!("\"{ip}\""))).count();
-        eprintln!("DIAG lost {} of which in store text {}; boot said {out}", lost.len(), in_store);
-        let out2 = ns.banwarden(&["boot"]);
-        let again: std::collections::HashSet<String> = ns.elements("ip", "ban4").into_iter().map(|e| e.0).collect();
-        eprintln!(
-            "DIAG second boot: {} {}; now missing {}",
-            text(&out2.stdout),
-            text(&out2.stderr),
-            lost.iter().filter(|ip| !again.contains(**ip)).count()
-        );
-    }
     assert!(lost.is_empty(), "{} acknowledged bans lost, e.g. {:?}", lost.len(), &lost[..lost.len().min(5)]);
     let boot = ns.banwarden(&["boot"]);
     assert!(text(&boot.stderr).is_empty(), "the store parses cleanly: {}", text(&boot.stderr));

@@ -306,3 +306,23 @@ fn hundred_thousand_in_one_call_and_rates() {
     });
     assert_eq!(ns.elements("inet ti s6").len(), 1000);
 }
+
+/// Every element with its own timeout, as `boot` sends them (each ban has
+/// its own time left): all must be in the set, none only acknowledged.
+#[test]
+fn many_elements_with_distinct_timeouts() {
+    let Some(ns) = Netns::new("distinct") else { return };
+    ns.nft(TABLES);
+    let s = set("ip t s");
+    let v4: Vec<Element> = (0..60_000u32)
+        .map(|i| Element {
+            ip: IpAddr::from((0x0a00_0000 + i).to_be_bytes()),
+            timeout_ms: Some(600_000 - u64::from(i % 50_000) * 7),
+        })
+        .collect();
+    ns.run(|c| {
+        let r = c.add(&[(&s, &v4)]);
+        assert!(r.iter().all(Result::is_ok), "{r:?}");
+        assert_eq!(c.list(&s).unwrap().len(), v4.len());
+    });
+}
