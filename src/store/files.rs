@@ -69,15 +69,44 @@ pub fn read_from(path: &Path, offset: u64) -> io::Result<Vec<u8>> {
 }
 
 /// Appends the bytes in one write and makes them durable.
+///
+/// A crash in the middle of an earlier append can leave a last line cut
+/// short. Those bytes were never acknowledged, and readers ignore them; but
+/// appending after them would glue the first new line to them and lose it.
+/// So a torn tail is cut off first (back to the last newline).
 pub fn append(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let new = !path.exists();
-    let mut file = OpenOptions::new().create(true).append(true).open(path)?;
+    let mut file = OpenOptions::new().create(true).read(true).append(true).open(path)?;
+    cut_torn_tail(&file)?;
     file.write_all(bytes)?;
     file.sync_data()?;
     if new {
         sync_dir(path)?;
     }
     Ok(())
+}
+
+/// Truncates `file` after its last newline when it does not end with one.
+fn cut_torn_tail(file: &File) -> io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    let len = file.metadata()?.len();
+    let mut byte = [0u8];
+    if len == 0 || (file.read_exact_at(&mut byte, len - 1).is_ok() && byte[0] == b'\n') {
+        return Ok(());
+    }
+    // Look backwards, a block at a time, for the last newline.
+    let mut end = len;
+    let mut block = vec![0u8; 64 << 10];
+    while end > 0 {
+        let start = end.saturating_sub(block.len() as u64);
+        let chunk = &mut block[..(end - start) as usize];
+        file.read_exact_at(chunk, start)?;
+        if let Some(i) = chunk.iter().rposition(|&b| b == b'\n') {
+            return file.set_len(start + i as u64 + 1);
+        }
+        end = start;
+    }
+    file.set_len(0)
 }
 
 /// Replaces `path` with `bytes` atomically and durably.

@@ -191,3 +191,26 @@ fn a_flood_rewrites_a_bounded_amount() {
     // The log never outgrows the snapshot (plus one batch) for long.
     assert!(log <= snapshot.max(64 * 1024) + 100_000, "log {log} B, snapshot {snapshot} B");
 }
+
+#[test]
+fn an_append_after_a_torn_line_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path());
+    store.ban(&[rec("192.0.2.1", "ip t s", Until::Forever)], NOW).unwrap();
+    // A crash in the middle of the next append: half a line.
+    let log = dir.path().join("action_nftBan.json.log");
+    let mut bytes = std::fs::read(&log).unwrap();
+    bytes.extend_from_slice(br#"{"op": "ban", "IP": "192.0.2.2", "nfS"#);
+    std::fs::write(&log, bytes).unwrap();
+    // The restarted daemon bans again: its first record must not be glued
+    // to the torn one.
+    let mut restarted = open(dir.path());
+    assert!(restarted.warnings.is_empty(), "a torn tail is silent: {:?}", restarted.warnings);
+    restarted
+        .ban(&[rec("192.0.2.3", "ip t s", Until::Forever), rec("192.0.2.4", "ip t s", Until::Forever)], NOW)
+        .unwrap();
+    let reread = open(dir.path());
+    assert!(reread.warnings.is_empty(), "{:?}", reread.warnings);
+    let ips: Vec<String> = open(dir.path()).live(NOW).unwrap().iter().map(|r| r.ip.to_string()).collect();
+    assert_eq!(ips, ["192.0.2.1", "192.0.2.3", "192.0.2.4"]);
+}
