@@ -11,12 +11,16 @@
 //! (to notice a stop request): a few wake-ups a second when idle.
 //!
 //! Bans: gathered while entries come, stored then sent in one batch as soon
-//! as the journal is drained (or every 1,024 bans in a burst); see [`Bans`].
+//! as the journal is drained (or every 1,024 bans in a burst, and always
+//! before the position is saved); see [`Bans`]. Mail and the daily report
+//! go through the [`Outbox`]; counters are saved with the position at most
+//! every ten seconds, and at shutdown.
 //!
 //! Memory: the journal pages libsystemd maps are let go every 2,048 entries
 //! and at each save, so the process's RSS is its own memory, a few MB.
 //!
-//! Position: the first run starts at the end of the journal. The cursor is
+//! Position: the first run starts at the end of the journal (and saves that
+//! place at once). The cursor is
 //! saved (crash-safely, see [`CursorFile`]) at least once a second while
 //! entries are judged, 100 ms after they stop coming, and at shutdown;
 //! a restart resumes right after it. So a clean stop and start misses no
