@@ -476,9 +476,14 @@ fn kill_9_during_a_flood_of_bans_then_boot_loses_no_acknowledged_ban() {
     ns.nft_script("table ip banwarden { set ban4 { type ipv4_addr; flags timeout; size 200000; }; }");
     let run = ns.run(&journald);
     const N: u32 = 100_000;
+    // Counted as they are handed to journald, whose intake (about 60,000 a
+    // second) is slower than the daemon: the kill lands mid-flood however
+    // fast the daemon or slow the test's own polling.
+    let written = std::sync::atomic::AtomicU32::new(0);
     std::thread::scope(|scope| {
         scope.spawn(|| {
             journald.write_many((0..N).map(|i| {
+                written.store(i, std::sync::atomic::Ordering::Relaxed);
                 vec![
                     ("SYSLOG_IDENTIFIER".to_string(), b"sshd".to_vec()),
                     (
@@ -495,13 +500,13 @@ fn kill_9_during_a_flood_of_bans_then_boot_loses_no_acknowledged_ban() {
             }));
         });
         // Kill it in the middle of the flood.
-        wait_until(60, || ns.elements("ip", "ban4").len() >= 10_000);
+        wait_until(60, || written.load(std::sync::atomic::Ordering::Relaxed) >= 40_000);
         let stderr = run.kill9();
         assert!(!stderr.contains("error"), "{stderr}");
     });
     // Everything the kernel holds was acknowledged to banwarden: each must be stored.
     let in_kernel: Vec<String> = ns.elements("ip", "ban4").into_iter().map(|e| e.0).collect();
-    assert!(in_kernel.len() >= 10_000 && in_kernel.len() < N as usize, "killed mid-flood: {}", in_kernel.len());
+    assert!(!in_kernel.is_empty() && in_kernel.len() < N as usize, "killed mid-flood: {}", in_kernel.len());
     ns.flush();
     let boot = ns.banwarden(&["boot"]);
     let out = ok(&boot);
