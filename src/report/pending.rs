@@ -12,8 +12,8 @@
 //! and `details` are the `action_dailyReport` argument values; other fields
 //! are ignored, so that a later version may add some. Administrators may
 //! read the file to see the next report, as Pyruse's documentation suggested
-//! for its own. Rewrites go through `action_dailyReport.json.json.tmp` (the
-//! name the store's `replace` gives the temporary file).
+//! for its own. Rewrites go through `action_dailyReport.json.log.tmp` (see
+//! [`crate::durable`]).
 //!
 //! The memory is the truth, the file its durable copy. What a crash leaves
 //! is read back this way: the bytes after the last newline are part of a
@@ -230,9 +230,7 @@ impl PendingReport {
         if bytes.is_empty() {
             return files::truncate(&self.path);
         }
-        // `replace` ends the file with the newline we drop here.
-        bytes.pop();
-        files::replace(&self.path, &bytes)
+        crate::durable::replace_file(&self.path, &bytes)
     }
 
     fn push(&mut self, lines: Vec<Line>) {

@@ -109,19 +109,6 @@ fn cut_torn_tail(file: &File) -> io::Result<()> {
     file.set_len(0)
 }
 
-/// Replaces `path` with `bytes` atomically and durably.
-pub fn replace(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let tmp = path.with_extension("json.tmp");
-    {
-        let mut file = File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.write_all(b"\n")?;
-        file.sync_all()?;
-    }
-    fs::rename(&tmp, path)?;
-    sync_dir(path)
-}
-
 /// Empties the file (if it exists), durably.
 pub fn truncate(path: &Path) -> io::Result<()> {
     match OpenOptions::new().write(true).open(path) {

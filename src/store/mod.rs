@@ -356,8 +356,8 @@ impl BanStore {
             text.extend_from_slice(if i == 0 { b"\n  " } else { b",\n  " });
             self.write_record(&mut text, None, *ip, set, *until);
         }
-        text.extend_from_slice(b"\n]");
-        files::replace(&self.snapshot, &text).map_err(self.io(&self.snapshot))?;
+        text.extend_from_slice(b"\n]\n");
+        crate::durable::replace_file(&self.snapshot, &text).map_err(self.io(&self.snapshot))?;
         // After the new snapshot is durable, the log is redundant; a crash
         // before the truncation only replays operations already in it.
         files::truncate(&self.log).map_err(self.io(&self.log))?;
