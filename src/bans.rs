@@ -68,6 +68,19 @@ impl Bans {
         Ok(self.stores.get_mut(&backend).expect("inserted above"))
     }
 
+    /// [`store`](Self::store), but only when the backend has a store
+    /// already: reading must not create files for a backend never used.
+    pub fn existing_store(
+        &mut self,
+        backend: Backend,
+        warn: &mut dyn FnMut(String),
+    ) -> Result<Option<&mut BanStore>, StoreError> {
+        if !self.stores.contains_key(&backend) && !BanStore::exists(&self.storage, backend) {
+            return Ok(None);
+        }
+        self.store(backend, warn).map(Some)
+    }
+
     pub fn firewall(&mut self) -> &mut Firewall {
         &mut self.firewall
     }
@@ -130,6 +143,17 @@ impl Bans {
     }
 }
 
+/// The ban that puts a stored record back in the kernel with the time it
+/// has left (`boot`, and the renewal of long ipset bans).
+pub fn restoring(backend: Backend, r: &Record, now_us: u64) -> Ban {
+    let timeout_ms = match r.until {
+        Until::Forever => None,
+        // Round up: a ban is never lifted early.
+        Until::At(t) => Some(t.saturating_sub(now_us).div_ceil(1000).max(1)),
+    };
+    Ban { backend, ip: r.ip, set: r.set.clone(), timeout_ms }
+}
+
 /// How often the daemon renews long ipset bans (see
 /// [`Bans::renew_long_ipset_bans`]).
 pub const RENEW_EVERY_SECS: u64 = 3600;
@@ -144,25 +168,19 @@ impl Bans {
     /// that was last sent when its whole remainder fitted, or is re-sent now.
     /// Returns how many were re-sent, and the errors (one per set).
     pub fn renew_long_ipset_bans(&mut self, now_us: u64, warn: &mut dyn FnMut(String)) -> (usize, Vec<String>) {
-        if !self.stores.contains_key(&Backend::Ipset) && !BanStore::exists(&self.storage, Backend::Ipset) {
-            return (0, Vec::new());
-        }
         let threshold_us = (IPSET_MAX_TIMEOUT_SECS - 2 * RENEW_EVERY_SECS) * 1_000_000;
-        let records = match self.store(Backend::Ipset, warn).and_then(|store| store.live(now_us)) {
-            Ok(records) => records,
+        let records = match self.existing_store(Backend::Ipset, warn) {
+            Ok(None) => return (0, Vec::new()),
+            Ok(Some(store)) => match store.live(now_us) {
+                Ok(records) => records,
+                Err(e) => return (0, vec![e.to_string()]),
+            },
             Err(e) => return (0, vec![e.to_string()]),
         };
         let renew: Vec<Ban> = records
             .iter()
-            .filter_map(|r| match r.until {
-                Until::At(end) if end - now_us > threshold_us => Some(Ban {
-                    backend: Backend::Ipset,
-                    ip: r.ip,
-                    set: r.set.clone(),
-                    timeout_ms: Some((end - now_us).div_ceil(1000)),
-                }),
-                _ => None,
-            })
+            .filter(|r| matches!(r.until, Until::At(end) if end - now_us > threshold_us))
+            .map(|r| restoring(Backend::Ipset, r, now_us))
             .collect();
         let mut errors: Vec<String> = Vec::new();
         let mut renewed = 0;

@@ -7,10 +7,10 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use super::{load_config, warn, EXIT_INVALID};
-use crate::bans::Bans;
+use crate::bans::{restoring, Bans};
 use crate::effect::Backend;
 use crate::firewall::Ban;
-use crate::store::{BanStore, Record, Until};
+use crate::store::Record;
 use crate::time::{Clock, SystemClock};
 
 /// Bans sent per firewall call; the client splits them into transactions.
@@ -26,15 +26,12 @@ pub fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
     let mut failed: BTreeMap<String, (usize, String)> = BTreeMap::new();
     let mut refused: Vec<String> = Vec::new();
     for backend in [Backend::Nft, Backend::Ipset] {
-        if !BanStore::exists(&config.settings.storage, backend) {
-            continue;
-        }
-        let store = bans.store(backend, &mut warn)?;
+        let Some(store) = bans.existing_store(backend, &mut warn)? else { continue };
         // Expired records go now, so the file shrinks back.
         store.compact(now)?;
         let records = store.live_unsorted(now)?;
         let send = |bans: &mut Bans, records: &[&Record]| -> Vec<Result<(), String>> {
-            let requests: Vec<Ban> = records.iter().map(|r| request(backend, r, now)).collect();
+            let requests: Vec<Ban> = records.iter().map(|r| restoring(backend, r, now)).collect();
             bans.firewall().ban(&requests)
         };
         let wanted: Vec<&Record> = records
@@ -112,14 +109,4 @@ pub fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
         eprintln!("warning: {ban} not restored: the address is on the never-ban list (`banwarden unban` forgets it)");
     }
     Ok(if failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
-}
-
-/// The request that restores a record with the time it has left.
-fn request(backend: Backend, r: &Record, now: u64) -> Ban {
-    let timeout_ms = match r.until {
-        Until::Forever => None,
-        // Round up: a ban is never lifted early.
-        Until::At(t) => Some(t.saturating_sub(now).div_ceil(1000).max(1)),
-    };
-    Ban { backend, ip: r.ip, set: r.set.clone(), timeout_ms }
 }

@@ -12,7 +12,7 @@ use super::{load_config, warn, EXIT_INVALID};
 use crate::bans::Bans;
 use crate::cli::ListArgs;
 use crate::effect::Backend;
-use crate::store::{BanStore, Until};
+use crate::store::Until;
 use crate::time::{format_local, Clock, SystemClock};
 
 struct Row {
@@ -31,9 +31,9 @@ pub fn run(config_path: &Path, args: &ListArgs) -> anyhow::Result<ExitCode> {
     let mut bans = Bans::new(&config.settings.storage, config.settings.never_ban.clone());
     let mut rows: Vec<Row> = Vec::new();
     for backend in [Backend::Nft, Backend::Ipset] {
-        let records = match BanStore::exists(&config.settings.storage, backend) {
-            true => bans.store(backend, &mut warn)?.live(now)?,
-            false => Vec::new(),
+        let records = match bans.existing_store(backend, &mut warn)? {
+            Some(store) => store.live(now)?,
+            None => Vec::new(),
         };
         // The sets the rules name, and any other the store has bans in.
         let mut sets: BTreeSet<String> =

@@ -9,7 +9,6 @@ use crate::bans::Bans;
 use crate::cli::UnbanArgs;
 use crate::effect::Backend;
 use crate::filters::networks::parse_address;
-use crate::store::BanStore;
 use crate::time::{Clock, SystemClock};
 
 pub fn run(config_path: &Path, args: &UnbanArgs) -> anyhow::Result<ExitCode> {
@@ -32,8 +31,8 @@ pub fn run(config_path: &Path, args: &UnbanArgs) -> anyhow::Result<ExitCode> {
         },
         None => {
             for backend in [Backend::Nft, Backend::Ipset] {
-                if BanStore::exists(&config.settings.storage, backend) {
-                    for set in bans.store(backend, &mut warn)?.sets_of(ip, now)? {
+                if let Some(store) = bans.existing_store(backend, &mut warn)? {
+                    for set in store.sets_of(ip, now)? {
                         targets.push((backend, set));
                     }
                 }
@@ -59,9 +58,9 @@ pub fn run(config_path: &Path, args: &UnbanArgs) -> anyhow::Result<ExitCode> {
     let mut failed = false;
     for (backend, set) in targets {
         let kernel = bans.firewall().unban(backend, &set, &[ip]);
-        let stored = match BanStore::exists(&config.settings.storage, backend) {
-            true => bans.store(backend, &mut warn)?.unban(&[(ip, set.clone())], now)?,
-            false => Vec::new(),
+        let stored = match bans.existing_store(backend, &mut warn)? {
+            Some(store) => store.unban(&[(ip, set.clone())], now)?,
+            None => Vec::new(),
         };
         match (kernel, stored.is_empty()) {
             (Ok(()), false) => println!("unbanned {ip} from {set}"),
