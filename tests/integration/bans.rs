@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use super::journald::PrivateJournald;
-use super::util::{text, Daemon};
+use super::util::{text, wait_until, Daemon};
 
 const SETS: &str = "
 table ip banwarden { set ban4 { type ipv4_addr; flags timeout; }; set plain4 { type ipv4_addr; }; }
@@ -297,14 +297,6 @@ fn a_ban_by_hand_during_a_flood_of_daemon_bans_is_not_lost() {
     // Every ban, the daemon's and the hand-made ones, is in the store.
     let list = ok(&ns.banwarden(&["list", "--json"]));
     assert_eq!(list.lines().filter(|l| l.contains(r#""in_store":true"#)).count(), N as usize + 20);
-}
-
-/// Waits until `done` holds, for at most `secs` seconds.
-fn wait_until(secs: u64, mut done: impl FnMut() -> bool) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
-    while !done() && std::time::Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 const CHECKED_RULES: &str = r#"{"actions": {

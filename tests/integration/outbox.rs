@@ -7,7 +7,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use super::journald::PrivateJournald;
-use super::util::{text, Daemon};
+use super::util::{text, wait_until, Daemon};
 
 const RULES: &str = r#"{"actions": {
     "mail": [
@@ -79,17 +79,6 @@ fn start(setup: &Setup, journald: &PrivateJournald) -> Daemon {
 
 fn banwarden(setup: &Setup, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_banwarden")).args(args).arg("--config").arg(&setup.config).output().unwrap()
-}
-
-fn wait_until(secs: u64, mut done: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !done() {
-        if Instant::now() > deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    true
 }
 
 #[test]

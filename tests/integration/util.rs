@@ -59,6 +59,18 @@ pub fn json_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// Waits until `done` holds, for at most `secs` seconds; whether it did.
+pub fn wait_until(secs: u64, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while !done() {
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    true
+}
+
 /// A `banwarden run` child. [`Daemon::start`] returns once the daemon says
 /// it has started, i.e. its journal is open and positioned: entries written
 /// after that are judged (a first run starts at the end of the journal, so
