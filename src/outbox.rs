@@ -118,9 +118,9 @@ impl Outbox {
     fn take_outcome(&mut self) {
         let Some((rendered, outcome)) = &self.in_flight else { return };
         let result = match outcome.try_recv() {
-            Ok(result) => result,
+            Ok(result) => result.map_err(|e| e.to_string()),
             Err(TryRecvError::Empty) => return,
-            Err(TryRecvError::Disconnected) => Err(MailError::NoCommand),
+            Err(TryRecvError::Disconnected) => Err("the thread sending it stopped".to_owned()),
         };
         match result {
             Ok(()) => {
