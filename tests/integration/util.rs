@@ -48,13 +48,17 @@ pub fn golden(name: &str, actual: &str) {
     );
 }
 
-/// Every `*.json` file directly under `dir`.
+/// Every `*.json` file under `dir`, in its subdirectories too.
 pub fn json_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.expect("dir entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let path = entry.expect("dir entry").path();
+        if path.is_dir() {
+            files.extend(json_files(&path));
+        } else if path.extension().is_some_and(|x| x == "json") {
+            files.push(path);
+        }
+    }
     files.sort();
     files
 }
