@@ -133,7 +133,8 @@ fn position_after_marker(journald: &PrivateJournald, text: &str) {
     std::thread::scope(|scope| {
         scope.spawn(|| {
             let config = config::compile(text, "bench.json").unwrap();
-            let options = Options { source: Source::Namespace(journald.namespace().into()), from_tail: false };
+            let options =
+                Options { source: Source::Namespace(journald.namespace().into()), from_tail: false, config_path: None };
             Daemon::open(config, &options).unwrap().run_observed(&stop, |_| stop.store(true, Ordering::Relaxed));
         });
         std::thread::sleep(Duration::from_millis(300));
@@ -165,7 +166,8 @@ fn flood(journald: &PrivateJournald) {
         let stop = AtomicBool::new(false);
         let mut judged = 0u32;
         let config = config::compile(&text, "bench.json").unwrap();
-        let options = Options { source: Source::Namespace(journald.namespace().into()), from_tail: false };
+        let options =
+            Options { source: Source::Namespace(journald.namespace().into()), from_tail: false, config_path: None };
         let start = Instant::now();
         let totals = Daemon::open(config, &options).unwrap().run_observed(&stop, |_| {
             judged += 1;
@@ -186,7 +188,11 @@ fn flood(journald: &PrivateJournald) {
         let (rate, written) = std::thread::scope(|scope| {
             let daemon = scope.spawn(|| {
                 let config = config::compile(&text, "bench.json").unwrap();
-                let options = Options { source: Source::Namespace(journald.namespace().into()), from_tail: true };
+                let options = Options {
+                    source: Source::Namespace(journald.namespace().into()),
+                    from_tail: true,
+                    config_path: None,
+                };
                 let mut judged = 0u32;
                 Daemon::open(config, &options).unwrap().run_observed(&stop, |_| {
                     judged += 1;
@@ -269,7 +275,8 @@ fn single_ban_latency(journald: &PrivateJournald) {
     std::thread::scope(|scope| {
         scope.spawn(|| {
             let config = config::compile(&text, "bench.json").unwrap();
-            let options = Options { source: Source::Namespace(journald.namespace().into()), from_tail: true };
+            let options =
+                Options { source: Source::Namespace(journald.namespace().into()), from_tail: true, config_path: None };
             Daemon::open(config, &options).unwrap().run_observed(&stop, |entry| {
                 let message = entry.get(banwarden::fields::MESSAGE).unwrap_or_default().to_owned();
                 let _ = judged_tx.send((Instant::now(), message));

@@ -53,6 +53,11 @@ impl Bans {
         Bans { storage: storage.to_owned(), never_ban, stores: HashMap::new(), firewall: Firewall::new() }
     }
 
+    /// The never-ban list of a reloaded configuration.
+    pub fn set_never_ban(&mut self, never_ban: Vec<Network>) {
+        self.never_ban = never_ban;
+    }
+
     pub fn is_never_banned(&self, ip: IpAddr) -> bool {
         self.never_ban.iter().any(|net| net.contains(ip))
     }

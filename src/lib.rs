@@ -4,6 +4,7 @@
 //!
 //! - [`cmd`]: one file per subcommand; the only users of `anyhow`
 //! - [`daemon`]: the event loop of `run`: journal in, effects out, position saved
+//! - [`notify`]: READY, STATUS and watchdog keep-alives for systemd (sd_notify)
 //! - [`diag`]: banwarden's own diagnostics, and the observer reporting step errors
 //! - [`config`]: the Pyruse JSON format, read and validated into a [`workflow::Workflow`]
 //! - [`workflow`]: the chains linked into one static graph of steps, and running an entry through it
@@ -38,6 +39,7 @@ pub mod filters;
 pub mod firewall;
 pub mod journal;
 pub mod mail;
+pub mod notify;
 pub mod outbox;
 pub mod report;
 pub mod store;

@@ -61,6 +61,19 @@ impl Outbox {
         Outbox { email, mailer: None, report, lines: Vec::new(), in_flight: None, next_due_check: Instant::now() }
     }
 
+    /// The mail settings of a reloaded configuration, for the next mail.
+    /// Mail already queued goes out with the old ones, from a thread of
+    /// its own, so that the loop does not wait for it.
+    pub fn set_email(&mut self, email: EmailSettings) {
+        if email != self.email {
+            self.email = email;
+            if let Some(old) = self.mailer.take() {
+                // The next mail starts a mailer with the new settings.
+                std::thread::spawn(move || old.shutdown(MAIL_TIMEOUT * 2));
+            }
+        }
+    }
+
     /// Queues an `action_email` message; failures are logged by the worker.
     pub fn email(&mut self, subject: Option<&str>, body: &str, now_us: u64) {
         let subject = subject.unwrap_or(&self.email.subject);

@@ -121,13 +121,28 @@ impl JournalReader {
             }
         };
         let journal = opened.map_err(|error| JournalError::Open { source_name: source.describe(), error })?;
-        let wanted = fields
+        let mut reader = JournalReader {
+            journal,
+            wanted: Vec::new(),
+            cursor_field: None,
+            decoder,
+            standing_on_unread: false,
+            unreadable: 0,
+        };
+        reader.set_fields(fields, decoder);
+        Ok(reader)
+    }
+
+    /// Reads these fields from the next entry on, decoding 8-bit text with
+    /// `decoder` (a configuration reloaded may name others).
+    pub fn set_fields(&mut self, fields: &FieldTable, decoder: TextDecoder) {
+        self.wanted = fields
             .iter()
             .filter(|(id, name)| *id != REALTIME_TIMESTAMP && !name.starts_with("__") && is_journal_field(name))
             .map(|(id, name)| (id, CString::new(name).expect("journal field names have no NUL")))
             .collect();
-        let cursor_field = fields.get("__CURSOR");
-        Ok(JournalReader { journal, wanted, cursor_field, decoder, standing_on_unread: false, unreadable: 0 })
+        self.cursor_field = fields.get("__CURSOR");
+        self.decoder = decoder;
     }
 
     /// Positions after the last entry: only entries written from now on

@@ -28,7 +28,11 @@
 //! the entries judged during at most the last second before it are judged
 //! again, none missed.
 
+mod reload;
+pub mod signals;
+
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -42,6 +46,7 @@ use crate::firewall::check::check_sets;
 use crate::journal::cursor::CursorFile;
 use crate::journal::native::JournalWriter;
 use crate::journal::sd::{release_mapped_journal_pages, JournalError, JournalReader, Resume, Source};
+use crate::notify::Notifier;
 use crate::outbox::Outbox;
 use crate::report::Line;
 use crate::time::{Clock, SystemClock};
@@ -80,6 +85,9 @@ pub struct Options {
     pub source: Source,
     /// Start at the end of the journal even if a cursor was saved.
     pub from_tail: bool,
+    /// The configuration file, loaded again on SIGHUP (none: SIGHUP is
+    /// ignored with a warning).
+    pub config_path: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -116,6 +124,9 @@ pub struct Daemon {
     last_counters_save: Instant,
     /// Mail and the daily report.
     outbox: Outbox,
+    /// READY, STATUS and keep-alives for systemd.
+    notifier: Notifier,
+    config_path: Option<PathBuf>,
 }
 
 impl Daemon {
@@ -178,11 +189,29 @@ impl Daemon {
             cursor_file,
             observer: StepErrors::default(),
             totals: Totals::default(),
+            notifier: Notifier::none(),
+            config_path: options.config_path.clone(),
         };
         // Before the first entry: a long ipset ban lost while the daemon was
         // down is back in the set by the time it says it has started.
         daemon.renew_long_ipset_bans();
         Ok(daemon)
+    }
+
+    /// Reports to the service manager through `notifier` (see [`Notifier`]).
+    pub fn with_notifier(mut self, notifier: Notifier) -> Daemon {
+        self.notifier = notifier;
+        self
+    }
+
+    /// What `systemctl status` shows.
+    fn status_line(&self) -> String {
+        format!(
+            "{} entries judged, {} bans, {} ban failures",
+            self.totals.judged,
+            self.totals.bans,
+            self.failures.values().sum::<u64>()
+        )
     }
 
     /// Runs until `stop` is set, then saves the position.
@@ -201,7 +230,14 @@ impl Daemon {
         // attack sees the next lines within milliseconds, not on journald's
         // late notification.
         let mut last_entry = Instant::now();
+        self.notifier.ready(&self.status_line());
         while !stop.load(Ordering::Relaxed) {
+            self.notifier.keep_alive();
+            if signals::take_reload() {
+                self.reload();
+                // The new rules may name other fields.
+                entry = self.workflow.new_entry();
+            }
             if self.last_renewal.elapsed() >= Duration::from_secs(RENEW_EVERY_SECS) {
                 self.renew_long_ipset_bans();
             }
@@ -240,6 +276,7 @@ impl Daemon {
                         (unsaved, last_save) = (false, Instant::now());
                     }
                     let timeout = if last_entry.elapsed() < ACTIVE_FOR { POLL_ACTIVE } else { POLL_IDLE };
+                    let timeout = self.notifier.cap_wait(timeout);
                     // An interrupted wait (a signal) or a journal in flux
                     // (rotation, vacuum) only means: look again.
                     let _ = self.reader.wait(timeout);
@@ -250,13 +287,14 @@ impl Daemon {
                 }
             }
         }
+        self.notifier.stopping();
         self.flush_bans();
         if unsaved {
             self.save_position();
         }
         self.save_counters();
         self.outbox.shutdown();
-        self.totals.step_errors = self.observer.total();
+        self.totals.step_errors += self.observer.total();
         self.totals
     }
 
@@ -281,6 +319,8 @@ impl Daemon {
             }
             Err(e) => diag!(Err, "{e}"),
         }
+        let status = self.status_line();
+        self.notifier.status(&status);
     }
 }
 

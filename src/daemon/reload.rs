@@ -1,0 +1,106 @@
+//! Loading the configuration again on SIGHUP, without stopping.
+//!
+//! All or nothing: the new file is compiled first, and if it has a single
+//! error the running rules stay, with every problem logged. Otherwise, in
+//! this order: the bans the old rules asked for are carried out; the live
+//! counters move to the new rules (those of counters the new rules no
+//! longer name are dropped, and said so); the reader copies the fields the
+//! new rules name; never-ban list, mail settings and identifier follow.
+//!
+//! What does not change without a restart: the storage directory (the
+//! store, cursor and counters stay where they are, and a warning says so),
+//! and the journal read (it is a command-line choice). DNAT captures are
+//! not carried over: they live for seconds.
+
+use super::Daemon;
+use crate::config::{self, ConfigError};
+use crate::diag;
+use crate::firewall::check::check_sets;
+use crate::time::{Clock, SystemClock};
+
+impl Daemon {
+    /// Loads the configuration file again; see the module doc.
+    pub(super) fn reload(&mut self) {
+        let Some(path) = self.config_path.clone() else {
+            diag!(Warning, "SIGHUP ignored: this daemon was not started from a configuration file");
+            return;
+        };
+        self.notifier.reloading();
+        diag!(Info, "reloading {}", path.display());
+        let new = match config::load(&path) {
+            Ok(new) => new,
+            Err(e) => {
+                log_rejection(&e);
+                let status = format!("reload rejected, old rules running; {}", self.status_line());
+                self.notifier.ready(&status);
+                return;
+            }
+        };
+        for warning in &new.warnings {
+            diag!(Warning, "{warning}");
+        }
+        let config::Config { mut workflow, mut settings, sets, stats, .. } = new;
+
+        // The bans the old rules asked for go out before anything changes.
+        self.flush_bans();
+
+        let now = SystemClock.now_us();
+        let saved = self.workflow.counters_mut().save(now);
+        match workflow.counters_mut().restore(&saved, now) {
+            Ok(restored) => {
+                diag!(Info, "kept {} counter keys across the reload", restored.keys);
+                if !restored.dropped_categories.is_empty() {
+                    diag!(
+                        Notice,
+                        "counters the new rules do not use were dropped: {}",
+                        restored.dropped_categories.join(", ")
+                    );
+                }
+            }
+            // Cannot happen for bytes `save` just wrote; if it does, the
+            // counters start afresh rather than the reload failing.
+            Err(e) => diag!(Err, "counters could not be carried over the reload: {e}; they start empty"),
+        }
+
+        if settings.storage != self.settings.storage {
+            diag!(
+                Warning,
+                "storage changed from {} to {}: this takes effect at the next restart; until then bans, counters and the position stay in {}",
+                self.settings.storage.display(),
+                settings.storage.display(),
+                self.settings.storage.display()
+            );
+            settings.storage = self.settings.storage.clone();
+        }
+        self.reader.set_fields(workflow.fields(), settings.decoder);
+        self.bans.set_never_ban(settings.never_ban.clone());
+        self.outbox.set_email(settings.email.clone());
+        for problem in check_sets(self.bans.firewall(), &sets) {
+            diag!(Warning, "{problem}");
+        }
+        // Step errors are counted per step of a workflow: start afresh,
+        // keeping the total.
+        self.totals.step_errors += self.observer.total();
+        self.observer = Default::default();
+        self.workflow = workflow;
+        self.settings = settings;
+        diag!(Info, "reloaded {}: {stats}", path.display());
+        let status = self.status_line();
+        self.notifier.ready(&status);
+    }
+}
+
+fn log_rejection(error: &ConfigError) {
+    match error {
+        ConfigError::Invalid { path, errors, warnings } => {
+            for error in errors {
+                diag!(Err, "{error}");
+            }
+            for warning in warnings {
+                diag!(Warning, "{warning}");
+            }
+            diag!(Err, "reload rejected: {path} has {} error(s); the running rules stay", errors.len());
+        }
+        other => diag!(Err, "reload rejected: {other}; the running rules stay"),
+    }
+}

@@ -1,0 +1,48 @@
+//! The signals the daemon obeys: SIGTERM and SIGINT stop it (the current
+//! entry is finished, bans sent, position and counters saved), SIGHUP makes
+//! it load its configuration again.
+//!
+//! The handlers only set a flag, which is async-signal-safe; the event loop
+//! reads the flags between entries. They are installed without SA_RESTART,
+//! so a wait for the journal in progress returns at once (EINTR) and the
+//! loop sees the request without waiting out its timeout.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Set by SIGTERM and SIGINT.
+pub static STOP: AtomicBool = AtomicBool::new(false);
+/// Set by SIGHUP, cleared by [`take_reload`].
+static RELOAD: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn request_stop(_signal: libc::c_int) {
+    STOP.store(true, Ordering::Relaxed);
+}
+
+extern "C" fn request_reload(_signal: libc::c_int) {
+    RELOAD.store(true, Ordering::Relaxed);
+}
+
+/// Installs the handlers for SIGTERM, SIGINT and SIGHUP.
+pub fn install() -> std::io::Result<()> {
+    let handlers: [(libc::c_int, extern "C" fn(libc::c_int)); 3] =
+        [(libc::SIGTERM, request_stop), (libc::SIGINT, request_stop), (libc::SIGHUP, request_reload)];
+    for (signal, handler) in handlers {
+        // SAFETY: the handlers only store to atomics; the struct is fully
+        // initialised before use.
+        let rc = unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = handler as usize;
+            libc::sigemptyset(&mut action.sa_mask);
+            libc::sigaction(signal, &action, std::ptr::null_mut())
+        };
+        if rc != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// Whether a reload was asked for since the last call.
+pub fn take_reload() -> bool {
+    RELOAD.swap(false, Ordering::Relaxed)
+}
