@@ -134,7 +134,7 @@ fn position_after_marker(journald: &PrivateJournald, text: &str) {
         scope.spawn(|| {
             let config = config::compile(text, "bench.json").unwrap();
             let options =
-                Options { source: Source::Namespace(journald.namespace().into()), from_tail: false, config_path: None };
+                Options { source: Source::Namespace(journald.namespace().into()), from_tail: false, config: None };
             Daemon::open(config, &options).unwrap().run_observed(&stop, |_| stop.store(true, Ordering::Relaxed));
         });
         std::thread::sleep(Duration::from_millis(300));
@@ -167,7 +167,7 @@ fn flood(journald: &PrivateJournald) {
         let mut judged = 0u32;
         let config = config::compile(&text, "bench.json").unwrap();
         let options =
-            Options { source: Source::Namespace(journald.namespace().into()), from_tail: false, config_path: None };
+            Options { source: Source::Namespace(journald.namespace().into()), from_tail: false, config: None };
         let start = Instant::now();
         let totals = Daemon::open(config, &options).unwrap().run_observed(&stop, |_| {
             judged += 1;
@@ -191,7 +191,7 @@ fn flood(journald: &PrivateJournald) {
                 let options = Options {
                     source: Source::Namespace(journald.namespace().into()),
                     from_tail: true,
-                    config_path: None,
+                    config: None,
                 };
                 let mut judged = 0u32;
                 Daemon::open(config, &options).unwrap().run_observed(&stop, |_| {
@@ -276,7 +276,7 @@ fn single_ban_latency(journald: &PrivateJournald) {
         scope.spawn(|| {
             let config = config::compile(&text, "bench.json").unwrap();
             let options =
-                Options { source: Source::Namespace(journald.namespace().into()), from_tail: true, config_path: None };
+                Options { source: Source::Namespace(journald.namespace().into()), from_tail: true, config: None };
             Daemon::open(config, &options).unwrap().run_observed(&stop, |entry| {
                 let message = entry.get(banwarden::fields::MESSAGE).unwrap_or_default().to_owned();
                 let _ = judged_tx.send((Instant::now(), message));

@@ -50,7 +50,7 @@ fn latency_and_idle(journald: &PrivateJournald) {
     std::thread::scope(|scope| {
         scope.spawn(|| {
             let config = config::compile(&text, "latency.json").unwrap();
-            let options = Options { source: Source::Namespace(namespace), from_tail: true, config_path: None };
+            let options = Options { source: Source::Namespace(namespace), from_tail: true, config: None };
             let daemon = Daemon::open(config, &options).unwrap();
             daemon.run_observed(&stop, |entry| {
                 if let Some(sent) =

@@ -4,15 +4,15 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::DEFAULT_PATH;
 use crate::journal::sd::Source;
 
 #[derive(Debug, Parser)]
 #[command(name = "banwarden", version, about = "Watches the systemd journal and bans abusive IP addresses")]
 pub struct Cli {
-    /// The configuration file (Pyruse's JSON format)
-    #[arg(long, short = 'c', global = true, value_name = "FILE", default_value = DEFAULT_PATH)]
-    pub config: PathBuf,
+    /// The configuration file (Pyruse's JSON format) [default: /etc/banwarden/banwarden.json
+    /// for root, ~/.config/banwarden/banwarden.json for other users]
+    #[arg(long, short = 'c', global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 
     #[command(subcommand)]
     pub command: Command,

@@ -1,16 +1,16 @@
 //! `banwarden ban ADDR --set SET [--for DURATION] [--ipset]`: a ban by hand.
 
-use std::path::Path;
 use std::process::ExitCode;
 
 use super::{load_config, set_of, warn, EXIT_INVALID};
 use crate::bans::{Bans, Outcome, Request};
 use crate::cli::BanArgs;
+use crate::config::ConfigFile;
 use crate::filters::networks::parse_address;
 use crate::time::{parse_duration, Clock, SystemClock};
 
-pub fn run(config_path: &Path, args: &BanArgs) -> anyhow::Result<ExitCode> {
-    let Some(config) = load_config(config_path) else { return Ok(ExitCode::from(EXIT_INVALID)) };
+pub fn run(file: &ConfigFile, args: &BanArgs) -> anyhow::Result<ExitCode> {
+    let Some(config) = load_config(file) else { return Ok(ExitCode::from(EXIT_INVALID)) };
     let Some(ip) = parse_address(&args.address) else {
         eprintln!("error: {:?} is not an IP address", args.address);
         return Ok(ExitCode::from(EXIT_INVALID));

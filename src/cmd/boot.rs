@@ -3,11 +3,11 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::net::IpAddr;
-use std::path::Path;
 use std::process::ExitCode;
 
 use super::{load_config, warn, EXIT_INVALID};
 use crate::bans::{restoring, Bans};
+use crate::config::ConfigFile;
 use crate::effect::Backend;
 use crate::firewall::Ban;
 use crate::store::Record;
@@ -18,8 +18,8 @@ const BOOT_SLICE: usize = 65_536;
 /// Largest set read back after the bans are sent (see below).
 const VERIFY_MAX: usize = 200_000;
 
-pub fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
-    let Some(config) = load_config(config_path) else { return Ok(ExitCode::from(EXIT_INVALID)) };
+pub fn run(file: &ConfigFile) -> anyhow::Result<ExitCode> {
+    let Some(config) = load_config(file) else { return Ok(ExitCode::from(EXIT_INVALID)) };
     let now = SystemClock.now_us();
     let mut bans = Bans::new(&config.settings.storage, config.settings.never_ban.clone());
     let mut restored = 0usize;

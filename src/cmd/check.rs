@@ -1,17 +1,17 @@
 //! `banwarden check`: validate a configuration, and with `--kernel` the
 //! firewall sets it names.
 
-use std::path::Path;
 use std::process::ExitCode;
 
 use super::{load_config, EXIT_INVALID};
 use crate::cli::CheckArgs;
+use crate::config::ConfigFile;
 use crate::firewall::check::check_sets;
 use crate::firewall::Firewall;
 
-pub fn run(path: &Path, args: &CheckArgs) -> ExitCode {
-    let Some(config) = load_config(path) else { return ExitCode::from(EXIT_INVALID) };
-    println!("{}: valid: {}", path.display(), config.stats);
+pub fn run(file: &ConfigFile, args: &CheckArgs) -> ExitCode {
+    let Some(config) = load_config(file) else { return ExitCode::from(EXIT_INVALID) };
+    println!("{}: valid: {}", file.path.display(), config.stats);
     if !args.kernel {
         return ExitCode::SUCCESS;
     }

@@ -3,7 +3,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
-use std::path::Path;
 use std::process::ExitCode;
 
 use serde_json::json;
@@ -11,6 +10,7 @@ use serde_json::json;
 use super::{load_config, warn, EXIT_INVALID};
 use crate::bans::Bans;
 use crate::cli::ListArgs;
+use crate::config::ConfigFile;
 use crate::effect::Backend;
 use crate::store::Until;
 use crate::time::{format_local, Clock, SystemClock};
@@ -25,8 +25,8 @@ struct Row {
     kernel_error: Option<String>,
 }
 
-pub fn run(config_path: &Path, args: &ListArgs) -> anyhow::Result<ExitCode> {
-    let Some(config) = load_config(config_path) else { return Ok(ExitCode::from(EXIT_INVALID)) };
+pub fn run(file: &ConfigFile, args: &ListArgs) -> anyhow::Result<ExitCode> {
+    let Some(config) = load_config(file) else { return Ok(ExitCode::from(EXIT_INVALID)) };
     let now = SystemClock.now_us();
     let mut bans = Bans::new(&config.settings.storage, config.settings.never_ban.clone());
     let mut rows: Vec<Row> = Vec::new();

@@ -8,17 +8,17 @@
 //! with what is there (one record per address and set, the later end
 //! wins). The kernel is not touched: `banwarden boot` does that.
 
-use std::path::Path;
 use std::process::ExitCode;
 
 use super::{load_config, warn, EXIT_INVALID};
 use crate::cli::MigrateArgs;
+use crate::config::ConfigFile;
 use crate::effect::Backend;
 use crate::store::{BanStore, Until};
 use crate::time::{Clock, SystemClock};
 
-pub fn run(config_path: &Path, args: &MigrateArgs) -> anyhow::Result<ExitCode> {
-    let Some(config) = load_config(config_path) else { return Ok(ExitCode::from(EXIT_INVALID)) };
+pub fn run(file: &ConfigFile, args: &MigrateArgs) -> anyhow::Result<ExitCode> {
+    let Some(config) = load_config(file) else { return Ok(ExitCode::from(EXIT_INVALID)) };
     let storage = &config.settings.storage;
     let now = SystemClock.now_us();
     let mut found_any = false;

@@ -14,29 +14,42 @@ mod unban;
 use std::process::ExitCode;
 
 use crate::cli::{Cli, Command};
-use crate::config::{self, Config, ConfigError};
+use crate::config::{Config, ConfigError, ConfigFile};
 
 /// Exit code for an invalid configuration or bad usage.
 pub const EXIT_INVALID: u8 = 2;
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    // SAFETY: geteuid cannot fail and has no side effects.
+    let euid = unsafe { libc::geteuid() };
+    let Some(file) = ConfigFile::locate(cli.config.as_deref(), euid) else {
+        eprintln!("banwarden: error: no home directory to find your configuration in; give --config FILE");
+        return Ok(ExitCode::from(EXIT_INVALID));
+    };
+    if file.is_users_own() {
+        let storage = file.default_storage.as_deref().unwrap_or(std::path::Path::new("")).display();
+        eprintln!(
+            "banwarden: not root and no --config: using your own {} (state in {storage} unless it names a storage)",
+            file.path.display()
+        );
+    }
     match cli.command {
-        Command::Check(args) => Ok(check::run(&cli.config, &args)),
-        Command::Replay(args) => replay::run(&cli.config, &args),
-        Command::Run(args) => run::run(&cli.config, &args),
-        Command::Boot => boot::run(&cli.config),
-        Command::Ban(args) => ban::run(&cli.config, &args),
-        Command::Unban(args) => unban::run(&cli.config, &args),
-        Command::List(args) => list::run(&cli.config, &args),
-        Command::Report(args) => report::run(&cli.config, &args),
-        Command::Migrate(args) => migrate::run(&cli.config, &args),
+        Command::Check(args) => Ok(check::run(&file, &args)),
+        Command::Replay(args) => replay::run(&file, &args),
+        Command::Run(args) => run::run(&file, &args),
+        Command::Boot => boot::run(&file),
+        Command::Ban(args) => ban::run(&file, &args),
+        Command::Unban(args) => unban::run(&file, &args),
+        Command::List(args) => list::run(&file, &args),
+        Command::Report(args) => report::run(&file, &args),
+        Command::Migrate(args) => migrate::run(&file, &args),
     }
 }
 
 /// Loads the configuration, printing warnings; on failure prints every
 /// problem on stderr and returns `None`.
-fn load_config(path: &std::path::Path) -> Option<Config> {
-    match config::load(path) {
+fn load_config(file: &ConfigFile) -> Option<Config> {
+    match file.load() {
         Ok(config) => {
             for warning in &config.warnings {
                 eprintln!("warning: {warning}");

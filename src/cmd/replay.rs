@@ -12,7 +12,6 @@
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
-use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -20,6 +19,7 @@ use anyhow::Context as _;
 
 use super::{load_config, EXIT_INVALID};
 use crate::cli::ReplayArgs;
+use crate::config::ConfigFile;
 use crate::config::Settings;
 use crate::diag::StepErrors;
 use crate::effect::{Effect, Level};
@@ -47,8 +47,8 @@ impl Window {
     }
 }
 
-pub fn run(config_path: &Path, args: &ReplayArgs) -> anyhow::Result<ExitCode> {
-    let Some(config) = load_config(config_path) else { return Ok(ExitCode::from(EXIT_INVALID)) };
+pub fn run(file: &ConfigFile, args: &ReplayArgs) -> anyhow::Result<ExitCode> {
+    let Some(config) = load_config(file) else { return Ok(ExitCode::from(EXIT_INVALID)) };
     let now = SystemClock.now_us();
     let parse = |text: &Option<String>| text.as_deref().map(|t| parse_time(t, now)).transpose();
     let window = match (parse(&args.since), parse(&args.until)) {

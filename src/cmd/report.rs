@@ -1,17 +1,17 @@
 //! `banwarden report [--send | --html]`: the pending daily report, now.
 
-use std::path::Path;
 use std::process::ExitCode;
 
 use super::{load_config, warn, EXIT_INVALID};
 use crate::cli::ReportArgs;
+use crate::config::ConfigFile;
 use crate::mail::{self, Message};
 use crate::outbox::MAIL_TIMEOUT;
 use crate::report::PendingReport;
 use crate::time::{Clock, SystemClock};
 
-pub fn run(config_path: &Path, args: &ReportArgs) -> anyhow::Result<ExitCode> {
-    let Some(config) = load_config(config_path) else { return Ok(ExitCode::from(EXIT_INVALID)) };
+pub fn run(file: &ConfigFile, args: &ReportArgs) -> anyhow::Result<ExitCode> {
+    let Some(config) = load_config(file) else { return Ok(ExitCode::from(EXIT_INVALID)) };
     let (mut report, warnings) = PendingReport::open(&config.settings.storage)?;
     warnings.into_iter().for_each(warn);
     let Some(rendered) = report.render() else {

@@ -1,23 +1,22 @@
 //! `banwarden run`: follow the journal and judge every new entry.
 
-use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 
 use super::{load_config, EXIT_INVALID};
 use crate::cli::RunArgs;
+use crate::config::ConfigFile;
 use crate::daemon::{signals, Daemon, Options};
 use crate::diag;
 use crate::notify::Notifier;
 
-pub fn run(config_path: &Path, args: &RunArgs) -> anyhow::Result<ExitCode> {
+pub fn run(file: &ConfigFile, args: &RunArgs) -> anyhow::Result<ExitCode> {
     // First: it changes the environment, which only a single thread may do.
     let notifier = Notifier::from_env();
-    let Some(config) = load_config(config_path) else { return Ok(ExitCode::from(EXIT_INVALID)) };
+    let Some(config) = load_config(file) else { return Ok(ExitCode::from(EXIT_INVALID)) };
     signals::install().context("installing signal handlers")?;
-    let options =
-        Options { source: args.journal.source(), from_tail: args.from_tail, config_path: Some(config_path.to_owned()) };
+    let options = Options { source: args.journal.source(), from_tail: args.from_tail, config: Some(file.clone()) };
     let daemon = Daemon::open(config, &options)?.with_notifier(notifier);
     diag!(Info, "started, judging entries of {}", options.source.describe());
     let totals = daemon.run(&signals::STOP);

@@ -1,18 +1,18 @@
 //! `banwarden unban ADDR [--set SET] [--ipset]`: lift a ban, from the kernel
 //! and the store in one step.
 
-use std::path::Path;
 use std::process::ExitCode;
 
 use super::{load_config, set_of, warn, EXIT_INVALID};
 use crate::bans::Bans;
 use crate::cli::UnbanArgs;
+use crate::config::ConfigFile;
 use crate::effect::Backend;
 use crate::filters::networks::parse_address;
 use crate::time::{Clock, SystemClock};
 
-pub fn run(config_path: &Path, args: &UnbanArgs) -> anyhow::Result<ExitCode> {
-    let Some(config) = load_config(config_path) else { return Ok(ExitCode::from(EXIT_INVALID)) };
+pub fn run(file: &ConfigFile, args: &UnbanArgs) -> anyhow::Result<ExitCode> {
+    let Some(config) = load_config(file) else { return Ok(ExitCode::from(EXIT_INVALID)) };
     let Some(ip) = parse_address(&args.address) else {
         eprintln!("error: {:?} is not an IP address", args.address);
         return Ok(ExitCode::from(EXIT_INVALID));

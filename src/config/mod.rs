@@ -9,6 +9,7 @@
 
 pub mod args;
 pub mod json;
+mod locate;
 pub mod problem;
 pub mod settings;
 pub mod steps;
@@ -22,6 +23,7 @@ use crate::workflow::link::{self, ChainShape, StepShape};
 use crate::workflow::{Step, StepKind, Workflow};
 use args::Args;
 use json::{dedup_pairs, Json};
+pub use locate::ConfigFile;
 pub use problem::{Location, Problem, Problems};
 pub use settings::{EmailSettings, Settings};
 

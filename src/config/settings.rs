@@ -57,6 +57,8 @@ impl Default for EmailSettings {
 pub struct Settings {
     /// Directory for ban stores, counters, the pending report, the cursor.
     pub storage: PathBuf,
+    /// `storage` was in the file (otherwise it is the default).
+    pub storage_given: bool,
     pub debug: bool,
     /// Decodes values that are not UTF-8 (`8bit-message-encoding`).
     pub decoder: TextDecoder,
@@ -74,6 +76,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             storage: PathBuf::from(DEFAULT_STORAGE),
+            storage_given: false,
             debug: false,
             decoder: TextDecoder::Latin1,
             encoding_name: "iso-8859-1".into(),
@@ -93,7 +96,10 @@ pub fn read(top: &[(&str, &Json)], problems: &mut Problems) -> Settings {
         match key {
             "actions" => {}
             "storage" => match value {
-                Json::String(dir) if !dir.is_empty() => s.storage = PathBuf::from(dir),
+                Json::String(dir) if !dir.is_empty() => {
+                    s.storage = PathBuf::from(dir);
+                    s.storage_given = true;
+                }
                 other => problems.error(&here, format!("expected a directory path, found {}", other.type_name())),
             },
             "debug" => match value {

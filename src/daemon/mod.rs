@@ -32,12 +32,11 @@ mod reload;
 pub mod signals;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::bans::{Bans, Outcome, Request, RENEW_EVERY_SECS};
-use crate::config::{Config, Settings};
+use crate::config::{Config, ConfigFile, Settings};
 use crate::diag;
 use crate::diag::StepErrors;
 use crate::effect::Effect;
@@ -87,7 +86,7 @@ pub struct Options {
     pub from_tail: bool,
     /// The configuration file, loaded again on SIGHUP (none: SIGHUP is
     /// ignored with a warning).
-    pub config_path: Option<PathBuf>,
+    pub config: Option<ConfigFile>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -126,7 +125,7 @@ pub struct Daemon {
     outbox: Outbox,
     /// READY, STATUS and keep-alives for systemd.
     notifier: Notifier,
-    config_path: Option<PathBuf>,
+    config_file: Option<ConfigFile>,
 }
 
 impl Daemon {
@@ -190,7 +189,7 @@ impl Daemon {
             observer: StepErrors::default(),
             totals: Totals::default(),
             notifier: Notifier::none(),
-            config_path: options.config_path.clone(),
+            config_file: options.config.clone(),
         };
         // Before the first entry: a long ipset ban lost while the daemon was
         // down is back in the set by the time it says it has started.

@@ -21,13 +21,14 @@ use crate::time::{Clock, SystemClock};
 impl Daemon {
     /// Loads the configuration file again; see the module doc.
     pub(super) fn reload(&mut self) {
-        let Some(path) = self.config_path.clone() else {
+        let Some(file) = self.config_file.clone() else {
             diag!(Warning, "SIGHUP ignored: this daemon was not started from a configuration file");
             return;
         };
         self.notifier.reloading();
+        let path = &file.path;
         diag!(Info, "reloading {}", path.display());
-        let new = match config::load(&path) {
+        let new = match file.load() {
             Ok(new) => new,
             Err(e) => {
                 log_rejection(&e);
