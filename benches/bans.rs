@@ -188,11 +188,8 @@ fn flood(journald: &PrivateJournald) {
         let (rate, written) = std::thread::scope(|scope| {
             let daemon = scope.spawn(|| {
                 let config = config::compile(&text, "bench.json").unwrap();
-                let options = Options {
-                    source: Source::Namespace(journald.namespace().into()),
-                    from_tail: true,
-                    config: None,
-                };
+                let options =
+                    Options { source: Source::Namespace(journald.namespace().into()), from_tail: true, config: None };
                 let mut judged = 0u32;
                 Daemon::open(config, &options).unwrap().run_observed(&stop, |_| {
                     judged += 1;

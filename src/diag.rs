@@ -1,7 +1,7 @@
 //! banwarden's own diagnostics: what went wrong, for the administrator.
 //!
 //! They go to stderr. Under systemd stderr is a journal stream
-//! (`$JOURNAL_STREAM` is set), and a `<N>` prefix gives each line its
+//! (`$JOURNAL_STREAM` names it), and a `<N>` prefix gives each line its
 //! priority (sd-daemon(3)); in a terminal lines read `banwarden: error: ...`.
 //! What banwarden logs it also reads back: these lines carry its identifier,
 //! so rules must match its ban messages precisely (they do in the examples).
@@ -23,7 +23,21 @@ pub const ERRORS_SHOWN_PER_STEP: u64 = 5;
 
 fn to_journal() -> bool {
     static STREAM: OnceLock<bool> = OnceLock::new();
-    *STREAM.get_or_init(|| std::env::var_os("JOURNAL_STREAM").is_some())
+    *STREAM.get_or_init(|| std::env::var("JOURNAL_STREAM").is_ok_and(|stream| stderr_is(&stream)))
+}
+
+/// Whether stderr is the stream `$JOURNAL_STREAM` names ("device:inode"):
+/// a program started from a service inherits the variable with another
+/// stderr (systemd.exec(5) asks to compare both before trusting it).
+fn stderr_is(stream: &str) -> bool {
+    let Some((dev, ino)) = stream.split_once(':') else { return false };
+    let (Ok(dev), Ok(ino)) = (dev.parse::<u64>(), ino.parse::<u64>()) else { return false };
+    // SAFETY: fstat fills the zeroed struct it is given, or fails.
+    let mut stat: libc::stat = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstat(libc::STDERR_FILENO, &mut stat) } != 0 {
+        return false;
+    }
+    stat.st_dev == dev && stat.st_ino == ino
 }
 
 /// Writes one diagnostic line.

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use super::{load_config, set_of, warn, EXIT_INVALID};
+use super::{act_as_storage_owner, load_config, set_of, warn, EXIT_INVALID};
 use crate::bans::{Bans, Outcome, Request};
 use crate::cli::BanArgs;
 use crate::config::ConfigFile;
@@ -11,6 +11,7 @@ use crate::time::{parse_duration, Clock, SystemClock};
 
 pub fn run(file: &ConfigFile, args: &BanArgs) -> anyhow::Result<ExitCode> {
     let Some(config) = load_config(file) else { return Ok(ExitCode::from(EXIT_INVALID)) };
+    act_as_storage_owner(&config.settings.storage)?;
     let Some(ip) = parse_address(&args.address) else {
         eprintln!("error: {:?} is not an IP address", args.address);
         return Ok(ExitCode::from(EXIT_INVALID));

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::net::IpAddr;
 use std::process::ExitCode;
 
-use super::{load_config, warn, EXIT_INVALID};
+use super::{act_as_storage_owner, load_config, warn, EXIT_INVALID};
 use crate::bans::{restoring, Bans};
 use crate::config::ConfigFile;
 use crate::effect::Backend;
@@ -20,6 +20,7 @@ const VERIFY_MAX: usize = 200_000;
 
 pub fn run(file: &ConfigFile) -> anyhow::Result<ExitCode> {
     let Some(config) = load_config(file) else { return Ok(ExitCode::from(EXIT_INVALID)) };
+    act_as_storage_owner(&config.settings.storage)?;
     let now = SystemClock.now_us();
     let mut bans = Bans::new(&config.settings.storage, config.settings.never_ban.clone());
     let mut restored = 0usize;

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use serde_json::json;
 
-use super::{load_config, warn, EXIT_INVALID};
+use super::{act_as_storage_owner, load_config, warn, EXIT_INVALID};
 use crate::bans::Bans;
 use crate::cli::ListArgs;
 use crate::config::ConfigFile;
@@ -27,6 +27,7 @@ struct Row {
 
 pub fn run(file: &ConfigFile, args: &ListArgs) -> anyhow::Result<ExitCode> {
     let Some(config) = load_config(file) else { return Ok(ExitCode::from(EXIT_INVALID)) };
+    act_as_storage_owner(&config.settings.storage)?;
     let now = SystemClock.now_us();
     let mut bans = Bans::new(&config.settings.storage, config.settings.never_ban.clone());
     let mut rows: Vec<Row> = Vec::new();

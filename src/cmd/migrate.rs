@@ -10,7 +10,7 @@
 
 use std::process::ExitCode;
 
-use super::{load_config, warn, EXIT_INVALID};
+use super::{act_as_storage_owner, load_config, warn, EXIT_INVALID};
 use crate::cli::MigrateArgs;
 use crate::config::ConfigFile;
 use crate::effect::Backend;
@@ -21,7 +21,9 @@ pub fn run(file: &ConfigFile, args: &MigrateArgs) -> anyhow::Result<ExitCode> {
     let Some(config) = load_config(file) else { return Ok(ExitCode::from(EXIT_INVALID)) };
     let storage = &config.settings.storage;
     let now = SystemClock.now_us();
-    let mut found_any = false;
+    // Read everything first, with the rights of whoever runs this (Pyruse
+    // ran as root), then write as the storage's owner.
+    let mut found = Vec::new();
     for backend in [Backend::Nft, Backend::Ipset] {
         let name = format!("{}.py.json", backend.action_name());
         let source = args.from_pyruse.join(&name);
@@ -29,7 +31,6 @@ pub fn run(file: &ConfigFile, args: &MigrateArgs) -> anyhow::Result<ExitCode> {
             println!("{}: none", source.display());
             continue;
         }
-        found_any = true;
         let scratch = Scratch::new()?;
         std::fs::copy(&source, scratch.0.join(&name))?;
         let mut pyruse = BanStore::open(&scratch.0, backend)?;
@@ -39,6 +40,17 @@ pub fn run(file: &ConfigFile, args: &MigrateArgs) -> anyhow::Result<ExitCode> {
         }
         let all = pyruse.len();
         let live = pyruse.live(now)?;
+        found.push((backend, source, all, live));
+    }
+    if found.is_empty() {
+        eprintln!(
+            "error: no Pyruse ban store (action_nftBan.py.json, action_ipsetBan.py.json) in {}",
+            args.from_pyruse.display()
+        );
+        return Ok(ExitCode::from(1));
+    }
+    act_as_storage_owner(storage)?;
+    for (backend, source, all, live) in found {
         let permanent = live.iter().filter(|r| r.until == Until::Forever).count();
         let mut ours = BanStore::open(storage, backend)?;
         ours.warnings.drain(..).for_each(warn);
@@ -50,13 +62,6 @@ pub fn run(file: &ConfigFile, args: &MigrateArgs) -> anyhow::Result<ExitCode> {
             ours.snapshot_path().display(),
             all - live.len()
         );
-    }
-    if !found_any {
-        eprintln!(
-            "error: no Pyruse ban store (action_nftBan.py.json, action_ipsetBan.py.json) in {}",
-            args.from_pyruse.display()
-        );
-        return Ok(ExitCode::from(1));
     }
     println!("run `banwarden boot` to put them in the kernel sets (the boot unit does it at each boot)");
     Ok(ExitCode::SUCCESS)

@@ -6,6 +6,7 @@ mod boot;
 mod check;
 mod list;
 mod migrate;
+mod owner;
 mod replay;
 mod report;
 mod run;
@@ -61,6 +62,13 @@ fn load_config(file: &ConfigFile) -> Option<Config> {
             None
         }
     }
+}
+
+/// For commands that change the store or the sets: become the storage
+/// directory's owner first (see [`owner`]).
+fn act_as_storage_owner(storage: &std::path::Path) -> anyhow::Result<()> {
+    owner::become_storage_owner(storage, &[])?;
+    Ok(())
 }
 
 /// The backend and normalised set of a set given on the command line.

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use super::{load_config, warn, EXIT_INVALID};
+use super::{act_as_storage_owner, load_config, warn, EXIT_INVALID};
 use crate::cli::ReportArgs;
 use crate::config::ConfigFile;
 use crate::mail::{self, Message};
@@ -12,6 +12,7 @@ use crate::time::{Clock, SystemClock};
 
 pub fn run(file: &ConfigFile, args: &ReportArgs) -> anyhow::Result<ExitCode> {
     let Some(config) = load_config(file) else { return Ok(ExitCode::from(EXIT_INVALID)) };
+    act_as_storage_owner(&config.settings.storage)?;
     let (mut report, warnings) = PendingReport::open(&config.settings.storage)?;
     warnings.into_iter().for_each(warn);
     let Some(rendered) = report.render() else {

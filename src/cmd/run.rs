@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 
-use super::{load_config, EXIT_INVALID};
+use super::{load_config, owner, EXIT_INVALID};
 use crate::cli::RunArgs;
 use crate::config::ConfigFile;
 use crate::daemon::{signals, Daemon, Options};
@@ -15,6 +15,10 @@ pub fn run(file: &ConfigFile, args: &RunArgs) -> anyhow::Result<ExitCode> {
     // First: it changes the environment, which only a single thread may do.
     let notifier = Notifier::from_env();
     let Some(config) = load_config(file) else { return Ok(ExitCode::from(EXIT_INVALID)) };
+    // Root running the daemon by hand on the service's storage: act as the
+    // service's user, which reads the journal through its group.
+    let journal_group: Vec<libc::gid_t> = owner::group_id("systemd-journal").into_iter().collect();
+    owner::become_storage_owner(&config.settings.storage, &journal_group)?;
     signals::install().context("installing signal handlers")?;
     let options = Options { source: args.journal.source(), from_tail: args.from_tail, config: Some(file.clone()) };
     let daemon = Daemon::open(config, &options)?.with_notifier(notifier);

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use super::{load_config, set_of, warn, EXIT_INVALID};
+use super::{act_as_storage_owner, load_config, set_of, warn, EXIT_INVALID};
 use crate::bans::Bans;
 use crate::cli::UnbanArgs;
 use crate::config::ConfigFile;
@@ -13,6 +13,7 @@ use crate::time::{Clock, SystemClock};
 
 pub fn run(file: &ConfigFile, args: &UnbanArgs) -> anyhow::Result<ExitCode> {
     let Some(config) = load_config(file) else { return Ok(ExitCode::from(EXIT_INVALID)) };
+    act_as_storage_owner(&config.settings.storage)?;
     let Some(ip) = parse_address(&args.address) else {
         eprintln!("error: {:?} is not an IP address", args.address);
         return Ok(ExitCode::from(EXIT_INVALID));

@@ -4,7 +4,8 @@
 //! journal followed live and replayed from files (`follow`, on a private
 //! journald: `journald`), and bans in the real kernel, in network
 //! namespaces of their own (`bans`), and mail and the daily report with
-//! fake mailers (`outbox`).
+//! fake mailers (`outbox`), and banwarden as a
+//! service: sd_notify, reload, least privilege, the unit files (`service`).
 
 mod alloc;
 mod bans;
@@ -13,4 +14,5 @@ mod follow;
 mod journald;
 mod linking;
 mod outbox;
+mod service;
 mod util;

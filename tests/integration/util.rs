@@ -118,6 +118,10 @@ impl Daemon {
         daemon
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn signal(&self, signal: libc::c_int) {
         // SAFETY: plain kill(2) on our own child's PID.
         unsafe { libc::kill(self.child.id() as libc::pid_t, signal) };
