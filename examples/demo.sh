@@ -2,8 +2,9 @@
 # The live demo (`make demo`): the real `banwarden run` in a sandbox, banning
 # an SSH brute force, then escalating a repeat offender.
 #
-# The sandbox: a network namespace of its own with examples/recidive.nft
-# (the host's firewall is not touched), a private journald instance (the
+# It runs the configuration a package installs (etc/banwarden/banwarden.json)
+# on the ruleset it ships (etc/nftables/banwarden.nft). The sandbox: a
+# network namespace of its own (the host's firewall is not touched), a private journald instance (the
 # host's journal is not touched), and a temporary storage directory. Every
 # process is stopped by its PID and everything is removed at the end, also
 # on Ctrl-C. Needs root. Usage: examples/demo.sh [path/to/banwarden]
@@ -37,9 +38,9 @@ trap 'exit 130' INT TERM
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-say "sandbox: network namespace $NETNS with examples/recidive.nft"
+say "sandbox: network namespace $NETNS with etc/nftables/banwarden.nft"
 ip netns add "$NETNS"
-ip netns exec "$NETNS" nft -f "$ROOT/examples/recidive.nft"
+ip netns exec "$NETNS" nft -f "$ROOT/etc/nftables/banwarden.nft"
 
 say "sandbox: private journald instance $NAME"
 mkdir -p "/run/systemd/journald@$NAME.conf.d"
@@ -60,13 +61,23 @@ EOF
 HOLDER_PID=$!
 
 # In a sandbox, entries cannot carry journald's trusted _SYSTEMD_UNIT field
-# (there is no sshd.service), so this copy of the example routes sshd lines
-# on SYSLOG_IDENTIFIER. On a real server, keep _SYSTEMD_UNIT: any local user
-# can write lines with the identifier "sshd".
-sed -e 's|"field": "_SYSTEMD_UNIT", "value": "sshd.service"|"field": "SYSLOG_IDENTIFIER", "value": "sshd"|' \
-    -e "s|/var/lib/banwarden|$WORK/state|" "$ROOT/examples/recidive.json" > "$WORK/recidive.json"
+# (there is no ssh.service, and the daemon is not banwarden.service), so
+# this copy of the default configuration routes sshd lines on
+# SYSLOG_IDENTIFIER and drops the unit test of banwarden's own lines. On a
+# real server, keep _SYSTEMD_UNIT: any local user can write lines with the
+# identifier "sshd" (doc/security.md).
+python3 - "$ROOT/etc/banwarden/banwarden.json" "$WORK" > "$WORK/banwarden.json" <<'EOF'
+import json, sys
+config = json.load(open(sys.argv[1]))
+chains = config["actions"]
+chains["Route sshd entries"][0]["args"] = {"field": "SYSLOG_IDENTIFIER", "re": "^sshd(?:-session)?$"}
+own = chains["Route banwarden's own ban messages"]
+own[:] = [step for step in own if step["args"]["field"] != "_SYSTEMD_UNIT"]
+config["storage"] = sys.argv[2] + "/state"
+json.dump(config, sys.stdout, indent=1)
+EOF
 in_ns() { ip netns exec "$NETNS" "$@"; }
-banwarden() { in_ns "$BIN" --config "$WORK/recidive.json" "$@"; }
+banwarden() { in_ns "$BIN" --config "$WORK/banwarden.json" "$@"; }
 
 say "banwarden check --kernel"
 banwarden check --kernel
@@ -74,7 +85,7 @@ banwarden check --kernel
 say "banwarden run, following journal namespace $NAME"
 # Not through a shell function: `ip netns exec` execs banwarden, so $! is
 # banwarden's own PID, which the cleanup stops.
-ip netns exec "$NETNS" "$BIN" --config "$WORK/recidive.json" run --journal-namespace "$NAME" 2> "$WORK/daemon.log" &
+ip netns exec "$NETNS" "$BIN" --config "$WORK/banwarden.json" run --journal-namespace "$NAME" 2> "$WORK/daemon.log" &
 DAEMON_PID=$!
 sleep 0.5
 
@@ -84,35 +95,41 @@ wait_for() { # wait_for PATTERN COUNT
     for _ in $(seq 200); do [ "$(count "$1")" -ge "$2" ] && return; sleep 0.05; done
     echo "demo: timed out waiting for \"$1\"; daemon log:" >&2; cat "$WORK/daemon.log" >&2; exit 1
 }
-attack() { # attack ADDRESS: four failed passwords, the threshold of examples/recidive.json
-    for port in 50001 50002 50003 50004; do sshd "Failed password for root from $1 port $port ssh2"; done
+attack() { # attack ADDRESS: five failed passwords, the default threshold
+    for port in 50001 50002 50003 50004 50005; do sshd "Failed password for root from $1 port $port ssh2"; done
 }
 show_set() {
     local elements
-    elements=$(in_ns nft list set ip banwarden ssh_ban4 | sed -n 's/^[[:space:]]*elements = /elements = /p')
-    echo "nft list set ip banwarden ssh_ban4: ${elements:-no elements}"
+    elements=$(in_ns nft list set inet banwarden ssh_ban4 | sed -n 's/^[[:space:]]*elements = /elements = /p')
+    echo "nft list set inet banwarden ssh_ban4: ${elements:-no elements}"
 }
 
-say "an SSH brute force from 203.0.113.7 (4 failed passwords): banned for 1 hour"
+say "an SSH brute force from 203.0.113.7 (5 failed passwords): banned for 1 hour"
 attack 203.0.113.7
-# The LAN address is on the example's allow-list: counted nowhere, never banned.
+# The LAN address is on the default allow-list: counted nowhere, never banned.
 for port in 1 2 3 4 5 6; do sshd "Failed password for admin from 192.168.1.20 port 4000$port ssh2"; done
 wait_for "Ban from SSH for 203.0.113.7" 1
 show_set
 
-say "it comes back twice more: the third ban in a week is for 30 days"
+say "a local user forges banwarden's ban line through syslog: it does not count"
+logger -u "/run/systemd/journal.$NAME/dev-log" -t banwarden "Ban from SSH for 198.51.100.66"
+
+say "203.0.113.7 comes back twice more: the third ban in a week is for 30 days"
 attack 203.0.113.7
 wait_for "Ban from SSH for 203.0.113.7" 2
 attack 203.0.113.7
 wait_for "Recidive ban from SSH for 203.0.113.7" 1
 show_set
 
-say "and a fourth time: banned for good"
-attack 203.0.113.7
+say "and three times more: the sixth ban in a year is for good"
+for n in 4 5 6; do attack 203.0.113.7; wait_for "Ban from SSH for 203.0.113.7" $n; done
 wait_for "Permanent ban from SSH for 203.0.113.7" 1
 show_set
+if in_ns nft list set inet banwarden ssh_ban4 | grep -q 198.51.100.66; then
+    echo "demo: the forged line was acted upon" >&2; exit 1
+fi
 
-say "what banwarden logged to the journal (its own lines, read back for recidive)"
+say "what the journal holds under the name banwarden (the daemon's lines, read back for recidive, and the forgery, which came through syslog, not from the daemon)"
 journalctl --namespace "$NAME" --no-pager -o short-precise SYSLOG_IDENTIFIER=banwarden
 
 say "banwarden list: the store and the kernel side by side"
