@@ -3,12 +3,14 @@
 //! reference walk (`linking`), the no-allocation promise (`alloc`), and the
 //! journal followed live and replayed from files (`follow`, on a private
 //! journald: `journald`), and bans in the real kernel, in network
-//! namespaces of their own (`bans`), and mail and the daily report with
-//! fake mailers (`outbox`).
+//! namespaces of their own (`bans`), mail and the daily report with fake
+//! mailers (`outbox`), and the documentation against the code: every name
+//! the configuration accepts documented, every example valid (`docs`).
 
 mod alloc;
 mod bans;
 mod cli;
+mod docs;
 mod follow;
 mod journald;
 mod linking;
