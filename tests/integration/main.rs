@@ -3,13 +3,16 @@
 //! reference walk (`linking`), the no-allocation promise (`alloc`), and the
 //! journal followed live and replayed from files (`follow`, on a private
 //! journald: `journald`), and bans in the real kernel, in network
-//! namespaces of their own (`bans`), and mail and the daily report with
-//! fake mailers (`outbox`), and banwarden as a
-//! service: sd_notify, reload, least privilege, the unit files (`service`).
+//! namespaces of their own (`bans`), mail and the daily report with fake
+//! mailers (`outbox`), banwarden as a service: sd_notify, reload, least
+//! privilege, the unit files (`service`), and the documentation against
+//! the code: every name the configuration accepts documented, every
+//! example valid (`docs`).
 
 mod alloc;
 mod bans;
 mod cli;
+mod docs;
 mod follow;
 mod journald;
 mod linking;
