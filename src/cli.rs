@@ -159,14 +159,26 @@ pub struct ReplayArgs {
     pub journal: JournalArgs,
 
     /// Only entries at or after this time ("2025-11-21 13:00", "2025-11-21T12:00:00Z", "@1763726400", "-2h")
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     pub since: Option<String>,
 
     /// Only entries before this time (same forms as --since)
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     pub until: Option<String>,
 
     /// Print the path of each entry through the chains on stderr
     #[arg(long)]
     pub trace: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_times_may_start_with_a_hyphen() {
+        let cli = Cli::try_parse_from(["banwarden", "replay", "--since", "-7d", "--until", "-2h"]).unwrap();
+        let Command::Replay(args) = cli.command else { panic!("not replay") };
+        assert_eq!((args.since.as_deref(), args.until.as_deref()), (Some("-7d"), Some("-2h")));
+    }
 }
