@@ -5,7 +5,8 @@
 //! optionally limited to a time window. Every effect is
 //! printed on stdout as one JSON object per line, in order. What
 //! `action_log` writes is fed back as a new entry right after the entry that
-//! caused it, the way the journal would deliver it to the daemon, so that
+//! caused it, the way the journal would deliver it to the daemon running as
+//! banwarden.service (with the trusted fields journald adds), so that
 //! recidive chains can be tried offline. Time is each entry's own
 //! `__REALTIME_TIMESTAMP`, which makes a replay deterministic.
 
@@ -24,7 +25,7 @@ use crate::config::Settings;
 use crate::diag::StepErrors;
 use crate::effect::{Effect, Level};
 use crate::entry::Entry;
-use crate::fields::{MESSAGE, PRIORITY, SYSLOG_IDENTIFIER};
+use crate::fields::{FieldId, MESSAGE, PRIORITY, SYSLOG_IDENTIFIER};
 use crate::journal::sd::JournalReader;
 use crate::journal::{RecordError, RecordReader};
 use crate::time::{parse_time, Clock, SystemClock};
@@ -108,14 +109,27 @@ struct Replay {
     entry: Entry,
     effects: Vec<Effect>,
     pending: VecDeque<Logged>,
+    /// The trusted fields journald gives the lines banwarden.service logs,
+    /// for those the rules name (see [`AS_THE_SERVICE`]).
+    service_fields: Vec<(FieldId, &'static str)>,
     observer: StepErrors,
     counts: Counts,
 }
 
+/// What journald adds to a line banwarden.service writes with the native
+/// protocol. Fed-back lines carry them, so that a recidive route on these
+/// trusted fields (as in /etc/banwarden/banwarden.json) escalates in a
+/// replay as it would in the service.
+const AS_THE_SERVICE: [(&str, &str); 3] =
+    [("_SYSTEMD_UNIT", "banwarden.service"), ("_TRANSPORT", "journal"), ("_COMM", "banwarden")];
+
 impl Replay {
     fn new(workflow: Workflow, settings: Settings, trace: bool) -> Replay {
         let entry = workflow.new_entry();
+        let service_fields =
+            AS_THE_SERVICE.iter().filter_map(|&(name, value)| Some((workflow.fields().get(name)?, value))).collect();
         Replay {
+            service_fields,
             workflow,
             settings,
             entry,
@@ -215,6 +229,9 @@ impl Replay {
             self.entry.set(MESSAGE, &logged.message);
             self.entry.set_with(PRIORITY, |b| b.push(char::from(b'0' + logged.level.priority())));
             self.entry.set(SYSLOG_IDENTIFIER, &self.settings.syslog_identifier);
+            for &(id, value) in &self.service_fields {
+                self.entry.set(id, value);
+            }
             let label = format!("entry {} (logged)", self.counts.records);
             self.judge(&label, logged.generation, out)?;
         }

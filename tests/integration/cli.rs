@@ -243,3 +243,60 @@ fn migrate_imports_pyruse_stores_and_leaves_them_alone() {
         "logged twice, still one record per address and set: {ours}"
     );
 }
+
+/// The shipped configuration, replayed: five failures ban for an hour, the
+/// third ban in a week for 30 days, the sixth in a year for good. The
+/// recidive route reads banwarden's own lines on trusted fields, which
+/// replay gives fed-back lines as the service's would have them; a forged
+/// line (syslog, another unit) and a LAN address change nothing.
+#[test]
+fn the_default_configuration_escalates_in_a_replay() {
+    let mut log = String::new();
+    let mut t = 1_763_726_400_000_000u64;
+    let mut line = |unit: &str, transport: &str, identifier: &str, message: &str| {
+        t += 1_000_000;
+        log.push_str(
+            &serde_json::json!({
+                "__REALTIME_TIMESTAMP": t.to_string(), "_SYSTEMD_UNIT": unit, "_TRANSPORT": transport,
+                "SYSLOG_IDENTIFIER": identifier, "MESSAGE": message,
+            })
+            .to_string(),
+        );
+        log.push('\n');
+    };
+    line("user@1000.service", "syslog", "banwarden", "Ban from SSH for 198.51.100.66");
+    line("banwarden.service", "syslog", "banwarden", "Ban from SSH for 198.51.100.66");
+    for round in 0..6 {
+        for port in 0..5 {
+            line(
+                "ssh.service",
+                "syslog",
+                "sshd-session",
+                &format!("Failed password for root from 203.0.113.7 port {port} ssh2"),
+            );
+            line(
+                "ssh.service",
+                "syslog",
+                "sshd",
+                &format!("Failed password for admin from 192.168.1.{round} port {port} ssh2"),
+            );
+        }
+        // Not sshd's unit: not counted.
+        line("cron.service", "syslog", "sshd", "Failed password for root from 198.51.100.77 port 1 ssh2");
+    }
+    let out = banwarden(&["replay", "--config", "etc/banwarden/banwarden.json"], log.as_bytes());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let bans: Vec<(String, Option<u64>)> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["action"] == "action_nftBan")
+        .map(|v| (v["IP"].as_str().unwrap().to_owned(), v["banSeconds"].as_u64()))
+        .collect();
+    let hour = Some(3600);
+    let month = Some(2_592_000);
+    let ip = |s: Option<u64>| ("203.0.113.7".to_owned(), s);
+    assert_eq!(
+        bans,
+        vec![ip(hour), ip(hour), ip(hour), ip(month), ip(hour), ip(month), ip(hour), ip(month), ip(hour), ip(None)]
+    );
+}
