@@ -5,8 +5,9 @@ use std::process::ExitCode;
 use super::{act_as_storage_owner, load_config, set_of, warn, EXIT_INVALID};
 use crate::bans::{Bans, Outcome, Request};
 use crate::cli::BanArgs;
-use crate::config::ConfigFile;
+use crate::config::{ConfigFile, Location, SetUse};
 use crate::filters::networks::parse_address;
+use crate::firewall::check::check_sets;
 use crate::time::{parse_duration, Clock, SystemClock};
 
 pub fn run(file: &ConfigFile, args: &BanArgs) -> anyhow::Result<ExitCode> {
@@ -31,6 +32,18 @@ pub fn run(file: &ConfigFile, args: &BanArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let mut bans = Bans::new(&config.settings.storage, config.settings.never_ban.clone());
+    // A set that cannot keep this ban as asked (a permanent ban in a set
+    // with a default timeout...) is said so, but the ban is made.
+    let this_use = SetUse {
+        backend,
+        set: set.clone(),
+        ipv6: ip.is_ipv6(),
+        timeout: ban_seconds.is_some(),
+        location: Location::default(),
+    };
+    for problem in check_sets(bans.firewall(), &[this_use]) {
+        warn(problem);
+    }
     let request = Request { backend, ip, set: set.clone(), ban_seconds };
     let outcome = bans.apply(&[request], SystemClock.now_us(), &mut warn).remove(0);
     let how_long = ban_seconds.map_or("for good".to_owned(), |s| format!("for {s} s"));

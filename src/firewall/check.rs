@@ -20,6 +20,9 @@ struct Shape {
     /// The family of addresses it holds; `None` when it holds neither.
     holds_ipv6: Option<bool>,
     timeout: bool,
+    /// A default timeout, which an nftables set gives every element added
+    /// without one: its permanent bans would not be.
+    default_timeout_ms: Option<u64>,
     /// Why it cannot hold plain addresses at all (its type), if so.
     unsuitable: Option<String>,
 }
@@ -55,8 +58,13 @@ pub fn check_sets(firewall: &mut Firewall, uses: &[SetUse]) -> Vec<String> {
             }
         };
         let mut report = |message: String, concerned: &mut dyn Iterator<Item = &&SetUse>| {
-            let places: Vec<String> = concerned.map(|u| u.location.to_string()).collect();
-            problems.push(format!("{name} {message} (used at {})", places.join("; ")));
+            // A use with no place comes from the command line, not the file.
+            let places: Vec<String> =
+                concerned.filter(|u| u.location != Default::default()).map(|u| u.location.to_string()).collect();
+            match places.is_empty() {
+                true => problems.push(format!("{name} {message}")),
+                false => problems.push(format!("{name} {message} (used at {})", places.join("; "))),
+            }
         };
         let mixed = uses.iter().any(|u| u.ipv6) && uses.iter().any(|u| !u.ipv6);
         let shape = match probe {
@@ -90,6 +98,16 @@ pub fn check_sets(firewall: &mut Firewall, uses: &[SetUse]) -> Vec<String> {
                 );
             }
         }
+        if let Some(ms) = shape.default_timeout_ms.filter(|_| uses.iter().any(|u| !u.timeout)) {
+            report(
+                format!(
+                    "has a default timeout of {} s, so its permanent bans would be lifted after that; \
+                     remove the set's `timeout` (keep `flags timeout`)",
+                    ms / 1000
+                ),
+                &mut uses.iter().filter(|u| !u.timeout),
+            );
+        }
         if !shape.timeout && timeout {
             report(
                 format!("has no timeout support, so bans with banSeconds will be refused; make it with: {create}"),
@@ -113,6 +131,7 @@ fn probe_nft(firewall: &mut Firewall, set: &NftSet) -> Probe {
                 KeyType::Other(_) => None,
             },
             timeout: info.timeout_flag,
+            default_timeout_ms: info.default_timeout_ms,
             unsuitable: matches!(info.key, KeyType::Other(_))
                 .then(|| format!("has type {}, which does not hold addresses", info.key)),
         }),
@@ -128,11 +147,14 @@ fn probe_ipset(firewall: &mut Firewall, set: &str) -> Probe {
     };
     match client.info(set) {
         Ok(info) => {
-            // hash:net takes plain addresses too (as /32 or /128 networks).
-            let plain = info.type_name.starts_with("hash:ip") || info.type_name.starts_with("hash:net");
+            // hash:net takes plain addresses too (as /32 or /128 networks);
+            // hash:ip,port and the like want more than an address.
+            let plain = matches!(info.type_name.as_str(), "hash:ip" | "hash:net");
             Probe::Found(Shape {
                 holds_ipv6: Some(info.family == NFPROTO_IPV6),
                 timeout: info.timeout_support,
+                // banwarden adds permanent bans to it with timeout 0.
+                default_timeout_ms: None,
                 unsuitable: (!plain)
                     .then(|| format!("is of type {}, which does not hold plain addresses", info.type_name)),
             })

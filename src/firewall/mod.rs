@@ -128,12 +128,22 @@ impl Firewall {
                     continue;
                 }
             };
+            // Without a timeout an element gets the set's default one, if
+            // the set has one: a permanent ban must say 0 ("never") then.
+            // Asked only when needed: permanent bans are rare.
+            let permanent = match members.iter().any(|&i| bans[i].timeout_ms.is_none()) {
+                true => client.info(set).ok().filter(|info| info.timeout_support).map(|_| 0),
+                false => None,
+            };
             // ipset counts in seconds; round up so a ban is never shorter.
             let elements: Vec<IpsetElement> = members
                 .iter()
                 .map(|&i| IpsetElement {
                     ip: bans[i].ip,
-                    timeout_secs: bans[i].timeout_ms.map(|ms| ms.div_ceil(1000).min(IPSET_MAX_TIMEOUT_SECS) as u32),
+                    timeout_secs: match bans[i].timeout_ms {
+                        Some(ms) => Some(ms.div_ceil(1000).min(IPSET_MAX_TIMEOUT_SECS) as u32),
+                        None => permanent,
+                    },
                 })
                 .collect();
             match client.add(set, &elements) {

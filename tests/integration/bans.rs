@@ -667,3 +667,42 @@ fn recidive_end_to_end_escalates_in_the_kernel_and_the_store() {
     assert_eq!(list.lines().count(), 1, "{list}");
     assert!(list.contains(r#""until":null"#) && list.contains(r#""in_kernel":true"#), "{list}");
 }
+
+const PERMANENT_RULES: &str = r#"{"actions": {
+  "a": [{"action": "action_nftBan", "args": {"IP": "ip", "nftSetIPv4": "banwarden def4", "nftSetIPv6": "ip6 banwarden ban6"}}],
+  "b": [{"action": "action_ipsetBan", "args": {"IP": "ip", "ipSetIPv4": "ipport4", "ipSetIPv6": "ipport4"}}]
+}, "storage": "STORAGE"}"#;
+
+/// A set with a default timeout gives it to every element added without
+/// one: ipset takes "timeout 0" for never, nftables has no such thing, so
+/// banwarden says so; and an ipset type that wants more than an address is
+/// named unsuitable.
+#[test]
+fn permanent_bans_and_sets_with_a_default_timeout() {
+    let Some(ns) = Netns::new(PERMANENT_RULES) else { return };
+    ns.nft_script("add set ip banwarden def4 { type ipv4_addr; flags timeout; timeout 1h; }");
+    ns.ipset(&["create", "ipport4", "hash:ip,port", "family", "inet"]);
+    ns.ipset(&["create", "def4", "hash:ip", "family", "inet", "timeout", "600"]);
+    let out = ns.banwarden(&["check", "--kernel"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    for line in [
+        r#"nftables set "ip banwarden def4" has a default timeout of 3600 s, so its permanent bans would be lifted after that; remove the set's `timeout` (keep `flags timeout`) (used at chain "a", step 0 (action_nftBan), arg "nftSetIPv4")"#,
+        r#"ipset "ipport4" is of type hash:ip,port, which does not hold plain addresses"#,
+    ] {
+        assert!(stderr.contains(line), "missing {line:?} in:\n{stderr}");
+    }
+    // By hand: made, and said so.
+    let out = ns.banwarden(&["ban", "192.0.2.60", "--set", "banwarden def4"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("has a default timeout of 3600 s"), "{}", text(&out.stderr));
+    // ipset: permanent means permanent, whatever the set's default.
+    let out = ns.banwarden(&["ban", "192.0.2.61", "--ipset", "--set", "def4"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!text(&out.stderr).contains("warning"), "{}", text(&out.stderr));
+    let out = ns.banwarden(&["ban", "192.0.2.62", "--ipset", "--set", "def4", "--for", "2m"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let members = ns.ipset_members("def4");
+    assert_eq!(members[0], ("192.0.2.61".to_owned(), Some(0)), "{members:?}");
+    assert!((110..=120).contains(&members[1].1.unwrap()), "{members:?}");
+}

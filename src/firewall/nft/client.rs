@@ -515,11 +515,12 @@ pub(super) fn plan(work: &[Work], steps: usize) -> Vec<Vec<Piece>> {
 }
 
 fn parse_set(msg: &Msg) -> SetInfo {
-    let (mut key, mut flags) = (0, 0);
+    let (mut key, mut flags, mut default_timeout_ms) = (0, 0, None);
     for (ty, v) in msg.attrs() {
         match ty {
             m::NFTA_SET_KEY_TYPE => key = nl::be_u32(v).unwrap_or(0),
             m::NFTA_SET_FLAGS => flags = nl::be_u32(v).unwrap_or(0),
+            m::NFTA_SET_TIMEOUT => default_timeout_ms = nl::be_u64(v).filter(|&ms| ms > 0),
             _ => {}
         }
     }
@@ -527,6 +528,7 @@ fn parse_set(msg: &Msg) -> SetInfo {
         key: KeyType::from_id(key),
         timeout_flag: flags & m::NFT_SET_TIMEOUT != 0,
         interval: flags & m::NFT_SET_INTERVAL != 0,
+        default_timeout_ms,
     }
 }
 

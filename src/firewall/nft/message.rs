@@ -69,6 +69,8 @@ pub const NFT_MSG_DESTROYSETELEM: u16 = 30;
 // enum nft_set_attributes
 pub const NFTA_SET_FLAGS: u16 = 3;
 pub const NFTA_SET_KEY_TYPE: u16 = 4;
+/// The set's default element timeout, milliseconds (be64).
+pub const NFTA_SET_TIMEOUT: u16 = 11;
 // enum nft_set_flags
 pub const NFT_SET_INTERVAL: u32 = 0x4;
 pub const NFT_SET_TIMEOUT: u32 = 0x10;

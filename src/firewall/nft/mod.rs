@@ -160,6 +160,9 @@ pub struct SetInfo {
     pub timeout_flag: bool,
     /// `flags interval`: an address goes in as a start and an end element.
     pub interval: bool,
+    /// `timeout` of the set itself: what an element added without one gets,
+    /// so no element in it is permanent.
+    pub default_timeout_ms: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
