@@ -24,7 +24,7 @@ pub fn run(file: &ConfigFile, args: &ReportArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let email = &config.settings.email;
-    let subject = format!("{}: report of {}", email.subject, rendered.period);
+    let subject = format!("{}: daily report of {}", email.subject, rendered.period);
     let message = Message::alternative(email, &subject, &rendered.text, &rendered.html, SystemClock.now_us());
     match mail::send_now(email, message, MAIL_TIMEOUT) {
         Ok(()) => {
