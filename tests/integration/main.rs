@@ -4,11 +4,13 @@
 //! journal followed live and replayed from files (`follow`, on a private
 //! journald: `journald`), and bans in the real kernel, in network
 //! namespaces of their own (`bans`), and mail and the daily report with
-//! fake mailers (`outbox`).
+//! fake mailers (`outbox`); the example configurations replayed over their
+//! sample journals, ban by ban (`examples`).
 
 mod alloc;
 mod bans;
 mod cli;
+mod examples;
 mod follow;
 mod journald;
 mod linking;
