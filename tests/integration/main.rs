@@ -5,14 +5,16 @@
 //! journald: `journald`), and bans in the real kernel, in network
 //! namespaces of their own (`bans`), mail and the daily report with fake
 //! mailers (`outbox`), banwarden as a service: sd_notify, reload, least
-//! privilege, the unit files (`service`), and the documentation against
-//! the code: every name the configuration accepts documented, every
-//! example valid (`docs`).
+//! privilege, the unit files (`service`), the documentation against the
+//! code: every name the configuration accepts documented, every example
+//! valid (`docs`), and the example configurations replayed over their
+//! sample journals, ban by ban (`examples`).
 
 mod alloc;
 mod bans;
 mod cli;
 mod docs;
+mod examples;
 mod follow;
 mod journald;
 mod linking;

@@ -1,0 +1,339 @@
+//! The ready-to-use configurations under `examples/<service>/`: the real
+//! binary replays each one's sample journal (`attack.jsonl`, written by
+//! `examples/make-service-attacks.py`) and every ban it prints is checked:
+//! address, set and duration, in order. No ban may touch a private address,
+//! nor an address that only forged lines, lines under the threshold or
+//! attacker-chosen text name.
+//!
+//! The recidive chains count banwarden's own "Ban ..." lines, and only the
+//! ones that carry the trusted fields of the daemon's unit. The samples hold
+//! those lines as the live daemon wrote them; the copies that replay feeds
+//! back itself carry no `_SYSTEMD_UNIT` or `_TRANSPORT`, so they go
+//! uncounted and each escalation below comes from the recorded lines, once.
+
+use std::net::IpAddr;
+
+use serde_json::{json, Value};
+
+use super::util::{banwarden, root, text};
+
+const HOUR: u64 = 3600;
+const DAY: u64 = 24 * HOUR;
+const WEEK: u64 = 7 * DAY;
+const MONTH: u64 = 30 * DAY;
+const FOREVER: Option<u64> = None;
+
+/// A ban as `banwarden replay` prints it.
+#[derive(Debug, PartialEq, Eq)]
+struct Ban {
+    ip: IpAddr,
+    set: String,
+    seconds: Option<u64>,
+}
+
+fn ban(ip: &str, set: &str, seconds: impl Into<Option<u64>>) -> Ban {
+    Ban { ip: ip.parse().expect("an address"), set: set.to_string(), seconds: seconds.into() }
+}
+
+/// The bans a replay through examples/`service`/banwarden.json prints, in
+/// order: of the file `input`, or without one of `stdin`.
+fn replay(service: &str, input: Option<&str>, stdin: &[u8]) -> Vec<Ban> {
+    let config = format!("examples/{service}/banwarden.json");
+    let mut args = vec!["replay", "--config", &config];
+    args.extend(input.map(|file| ["--input", file]).into_iter().flatten());
+    let out = banwarden(&args, stdin);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{service}: {stderr}");
+    // The summary alone: no malformed record, no step error.
+    assert_eq!(stderr.lines().count(), 1, "{service}: {stderr}");
+    assert!(stderr.starts_with("replay: ") && stderr.contains(" 0 malformed skipped"), "{service}: {stderr}");
+    assert!(!stderr.contains("step errors"), "{service}: {stderr}");
+    stdout
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap_or_else(|e| panic!("{line}: {e}")))
+        .filter(|effect| effect["action"] == "action_nftBan")
+        .map(|effect| Ban {
+            ip: effect["IP"].as_str().and_then(|ip| ip.parse().ok()).expect("IP"),
+            set: effect["set"].as_str().expect("set").to_string(),
+            // null for a permanent ban.
+            seconds: (!effect["banSeconds"].is_null()).then(|| effect["banSeconds"].as_u64().expect("banSeconds")),
+        })
+        .collect()
+}
+
+fn is_private(ip: IpAddr) -> bool {
+    match ip.to_canonical() {
+        IpAddr::V4(ip) => ip.is_private() || ip.is_loopback() || ip.is_link_local(),
+        // ::1, fc00::/7, fe80::/10
+        IpAddr::V6(ip) => {
+            ip.is_loopback() || ip.segments()[0] & 0xfe00 == 0xfc00 || ip.segments()[0] & 0xffc0 == 0xfe80
+        }
+    }
+}
+
+/// Replays the sample of `service`: exactly the `expected` bans, none on a
+/// private address, none on the `never` addresses (each with the reason it
+/// is in the sample, which must hold it).
+fn check_example(service: &str, expected: &[Ban], never: &[(&str, &str)]) {
+    let input = format!("examples/{service}/attack.jsonl");
+    let bans = replay(service, Some(&input), b"");
+    assert_eq!(bans, expected, "{service}: bans differ");
+    for ban in &bans {
+        assert!(!is_private(ban.ip), "{service}: private address banned: {ban:?}");
+    }
+    let sample = std::fs::read_to_string(root().join(&input)).expect("sample");
+    for (address, why) in never {
+        assert!(sample.contains(address), "{service}: {address} ({why}) is not in the sample");
+        let ip: IpAddr = address.parse().expect("an address");
+        assert!(
+            bans.iter().all(|ban| ban.ip.to_canonical() != ip.to_canonical()),
+            "{service}: {address} ({why}) was banned: {bans:?}"
+        );
+    }
+}
+
+const SSH4: &str = "inet banwarden ssh_ban4";
+const SSH6: &str = "inet banwarden ssh_ban6";
+const WEB4: &str = "inet banwarden web_ban4";
+const WEB6: &str = "inet banwarden web_ban6";
+const MAIL4: &str = "inet banwarden mail_ban4";
+const MAIL6: &str = "inet banwarden mail_ban6";
+const XMPP4: &str = "inet banwarden xmpp_ban4";
+const XMPP6: &str = "inet banwarden xmpp_ban6";
+
+#[test]
+fn sshd_example() {
+    let attacker = "203.0.113.50";
+    let returning = "2001:db8:dead:beef::77";
+    check_example(
+        "sshd",
+        &[
+            ban(attacker, SSH4, HOUR),
+            ban(attacker, SSH4, HOUR),
+            ban(returning, SSH6, HOUR),
+            ban("203.0.113.99", SSH4, HOUR),
+            // Day 2, under OpenSSH 10's sshd-session: the 3rd ban in a week.
+            ban(attacker, SSH4, HOUR),
+            ban(attacker, SSH4, MONTH),
+            // Every 4 days, never 3 in a week; the 6th in a year is for good.
+            ban(returning, SSH6, HOUR),
+            ban(returning, SSH6, HOUR),
+            ban(returning, SSH6, HOUR),
+            ban(returning, SSH6, HOUR),
+            ban(returning, SSH6, HOUR),
+            ban(returning, SSH6, FOREVER),
+        ],
+        &[
+            ("198.51.100.23", "8 offences, never 5 within 10 minutes"),
+            ("2001:db8:1234::5", "3 offences"),
+            ("192.168.1.20", "private"),
+            ("10.8.0.6", "private"),
+            ("fd00:1:2::3", "private"),
+            ("127.0.0.1", "loopback"),
+            ("192.0.2.66", "sshd lines forged from a user's session"),
+            ("198.51.100.200", "ban lines forged by a user and by another unit"),
+            ("192.0.2.153", "only inside the user names 203.0.113.99 tried"),
+            ("192.0.2.9", "logs in with a key"),
+            ("2001:db8:feed::10", "logs in with a key"),
+        ],
+    );
+}
+
+#[test]
+fn nginx_example() {
+    check_example(
+        "nginx",
+        &[
+            ban("203.0.113.77", WEB4, HOUR),
+            ban("2001:db8:bad:1::99", WEB6, HOUR),
+            ban("198.51.100.14", WEB4, DAY),
+            ban("2001:db8:5ca:1::e", WEB6, DAY),
+        ],
+        &[
+            ("203.0.113.120", "3 wrong passwords"),
+            ("198.51.100.90", "2 probes"),
+            ("192.168.10.5", "private"),
+            ("10.0.0.8", "private"),
+            ("fd00::8", "private"),
+            ("192.0.2.150", "access log lines forged from a user's session"),
+            ("192.0.2.151", "error log lines forged from a user's session"),
+            ("192.0.2.44", "an ordinary visitor"),
+        ],
+    );
+}
+
+#[test]
+fn dovecot_example() {
+    let attacker = "203.0.113.40";
+    check_example(
+        "dovecot",
+        &[
+            ban(attacker, MAIL4, HOUR),
+            ban(attacker, MAIL4, HOUR),
+            ban("203.0.113.41", MAIL4, HOUR),
+            // Day 1, under Dovecot 2.4: the 3rd ban in a week.
+            ban(attacker, MAIL4, HOUR),
+            ban(attacker, MAIL4, WEEK),
+            ban("2001:db8:4a:1::25", MAIL6, HOUR),
+            // Logged as ::ffff:198.51.100.45, banned as the IPv4 address.
+            ban("198.51.100.45", MAIL4, HOUR),
+        ],
+        &[
+            ("198.51.100.46", "4 failed logins"),
+            ("192.168.1.7", "private"),
+            ("::ffff:192.168.1.8", "private, IPv4-mapped"),
+            ("10.0.0.12", "private"),
+            ("192.0.2.171", "dovecot lines forged from a user's session"),
+            ("192.0.2.172", "ban lines forged by a user and by another unit"),
+            ("192.0.2.173", "only inside the user names 203.0.113.41 tried"),
+        ],
+    );
+}
+
+#[test]
+fn postfix_example() {
+    let attacker = "203.0.113.60";
+    check_example(
+        "postfix",
+        &[
+            ban(attacker, MAIL4, HOUR),
+            ban(attacker, MAIL4, HOUR),
+            ban("2001:db8:60::2", MAIL6, HOUR),
+            ban("198.51.100.80", MAIL4, DAY),
+            ban(attacker, MAIL4, HOUR),
+            ban(attacker, MAIL4, WEEK),
+        ],
+        &[
+            ("198.51.100.81", "3 SASL failures"),
+            ("203.0.113.62", "2 relay attempts"),
+            ("192.168.2.30", "private"),
+            ("fd00:2::30", "private"),
+            ("192.0.2.180", "smtpd lines forged from a user's session"),
+            ("192.0.2.181", "ban lines forged from a user's session"),
+            ("192.0.2.182", "only in a spam subject that cleanup logged"),
+            ("209.85.221.41", "sends mail"),
+            ("192.0.2.9", "sends mail after logging in"),
+        ],
+    );
+}
+
+#[test]
+fn exim_example() {
+    let attacker = "203.0.113.70";
+    check_example(
+        "exim",
+        &[
+            ban(attacker, MAIL4, HOUR),
+            ban("203.0.113.71", MAIL4, HOUR),
+            ban(attacker, MAIL4, HOUR),
+            ban("2001:db8:70::7", MAIL6, HOUR),
+            ban("198.51.100.99", MAIL4, DAY),
+            ban(attacker, MAIL4, HOUR),
+            ban(attacker, MAIL4, WEEK),
+        ],
+        &[
+            ("198.51.100.72", "4 failed logins"),
+            ("192.168.4.4", "private"),
+            ("10.1.1.1", "private"),
+            ("192.0.2.190", "only in the HELO name 203.0.113.71 gave"),
+            ("192.0.2.191", "exim lines forged from a user's session"),
+            ("192.0.2.192", "ban lines forged from a user's session"),
+            ("192.0.2.9", "sends mail after logging in"),
+            ("198.51.100.2", "receives mail"),
+        ],
+    );
+}
+
+#[test]
+fn nextcloud_example() {
+    check_example(
+        "nextcloud",
+        &[ban("203.0.113.30", WEB4, HOUR), ban("2001:db8:77::1", WEB6, HOUR), ban("203.0.113.31", WEB4, HOUR)],
+        &[
+            ("198.51.100.61", "3 failed logins"),
+            ("192.168.0.42", "private"),
+            ("127.0.0.1", "loopback: the reverse proxy before trusted_proxies was set"),
+            ("192.0.2.160", "records forged from a user's session"),
+            ("192.0.2.161", "only inside the login names 203.0.113.31 tried"),
+            ("203.0.113.88", "a trusted-domain warning"),
+        ],
+    );
+}
+
+#[test]
+fn prosody_example() {
+    check_example(
+        "prosody",
+        &[ban("203.0.113.90", XMPP4, HOUR), ban("2001:db8:90::9", XMPP6, HOUR)],
+        &[
+            ("198.51.100.91", "3 failed logins"),
+            ("198.51.100.93", "failed for a server-side reason (temporary-auth-failure)"),
+            ("192.168.3.3", "private"),
+            ("192.0.2.190", "lines forged from a user's session"),
+        ],
+    );
+}
+
+/// `count` journal entries in `journalctl -o json` form, a second apart:
+/// `message`, logged as `ident` by a process of `unit` running as `uid`.
+fn entries(unit: &str, ident: &str, uid: u32, message: &str, count: u64) -> String {
+    (0..count)
+        .map(|i| {
+            let entry = json!({
+                "__REALTIME_TIMESTAMP": ((1_763_726_400 + i) * 1_000_000).to_string(),
+                "_TRANSPORT": "syslog",
+                "SYSLOG_IDENTIFIER": ident,
+                "_UID": uid.to_string(),
+                "_SYSTEMD_UNIT": unit,
+                "MESSAGE": message,
+            });
+            format!("{entry}\n")
+        })
+        .collect()
+}
+
+/// The samples come from Debian; the routes also take the unit names of
+/// other distributions and of socket activation.
+#[test]
+fn examples_route_other_distributions_units() {
+    let sshd = |unit: &str, ident: &str, uid: u32, ip: &str| {
+        entries(unit, ident, uid, &format!("Failed password for root from {ip} port 50000 ssh2"), 5)
+    };
+    let input = [
+        sshd("sshd.service", "sshd-session", 0, "198.51.100.1"),
+        sshd("sshd@3-192.0.2.10:22-198.51.100.2:51234.service", "sshd-session", 0, "198.51.100.2"),
+        sshd("ssh@7-[2001:db8::10]:22-[2001:db8::2]:51234.service", "sshd", 0, "2001:db8::2"),
+        // A user's process left in ssh.service (no PAM session): not sshd.
+        sshd("ssh.service", "sshd", 1000, "198.51.100.3"),
+    ]
+    .concat();
+    assert_eq!(
+        replay("sshd", None, input.as_bytes()),
+        [ban("198.51.100.1", SSH4, HOUR), ban("198.51.100.2", SSH4, HOUR), ban("2001:db8::2", SSH6, HOUR)]
+    );
+
+    let sasl = |ip: &str| format!("warning: unknown[{ip}]: SASL LOGIN authentication failed: UGFzc3dvcmQ6");
+    let input = entries("postfix.service", "postfix/submission/smtpd", 89, &sasl("198.51.100.4"), 5);
+    assert_eq!(replay("postfix", None, input.as_bytes()), [ban("198.51.100.4", MAIL4, HOUR)]);
+
+    // Exim with syslog_timestamp = false: no time stamp of its own.
+    let auth = "login authenticator failed for (User) [198.51.100.5]: 535 Incorrect authentication data (set_id=a)";
+    let input = entries("exim.service", "exim", 93, auth, 5);
+    assert_eq!(replay("exim", None, input.as_bytes()), [ban("198.51.100.5", MAIL4, HOUR)]);
+
+    let record = |ip: &str| {
+        format!(
+            r#"{{"reqId":"r","level":2,"time":"t","remoteAddr":"{ip}","user":"--","app":"no app in context","method":"POST","url":"/login","message":"Login failed: a (Remote IP: {ip})","userAgent":"u","version":"31.0.10.2"}}"#
+        )
+    };
+    let input = [
+        entries("php-fpm.service", "Nextcloud", 48, &record("198.51.100.6"), 5),
+        entries("httpd.service", "Nextcloud", 48, &record("198.51.100.7"), 5),
+        entries("apache2.service", "Nextcloud", 33, &record("198.51.100.8"), 5),
+    ]
+    .concat();
+    assert_eq!(
+        replay("nextcloud", None, input.as_bytes()),
+        [ban("198.51.100.6", WEB4, HOUR), ban("198.51.100.7", WEB4, HOUR), ban("198.51.100.8", WEB4, HOUR)]
+    );
+}
