@@ -7,7 +7,11 @@
 //! `action_log` writes is fed back as a new entry right after the entry that
 //! caused it, the way the journal would deliver it to the daemon running as
 //! banwarden.service (with the trusted fields journald adds), so that
-//! recidive chains can be tried offline. Time is each entry's own
+//! recidive chains can be tried offline. For the same reason the lines a
+//! banwarden daemon wrote into the journal being replayed (identifier
+//! `syslogIdentifier`, written with the native protocol, by no other unit
+//! than banwarden.service) are left out: the replay makes its own, from
+//! the rules being tried, and counting both would escalate twice. Time is each entry's own
 //! `__REALTIME_TIMESTAMP`, which makes a replay deterministic.
 
 use std::collections::{HashMap, VecDeque};
@@ -100,6 +104,8 @@ struct Counts {
     outside_window: u64,
     unreadable_fields: u64,
     fed_back: u64,
+    /// banwarden's own lines found in the input, left out.
+    own_lines: u64,
     effects: HashMap<&'static str, u64>,
 }
 
@@ -112,6 +118,10 @@ struct Replay {
     /// The trusted fields journald gives the lines banwarden.service logs,
     /// for those the rules name (see [`AS_THE_SERVICE`]).
     service_fields: Vec<(FieldId, &'static str)>,
+    /// `_TRANSPORT` and `_SYSTEMD_UNIT`, read whether rules name them or
+    /// not, to recognise banwarden's own recorded lines.
+    transport: FieldId,
+    unit: FieldId,
     observer: StepErrors,
     counts: Counts,
 }
@@ -124,12 +134,16 @@ const AS_THE_SERVICE: [(&str, &str); 3] =
     [("_SYSTEMD_UNIT", "banwarden.service"), ("_TRANSPORT", "journal"), ("_COMM", "banwarden")];
 
 impl Replay {
-    fn new(workflow: Workflow, settings: Settings, trace: bool) -> Replay {
+    fn new(mut workflow: Workflow, settings: Settings, trace: bool) -> Replay {
+        let transport = workflow.intern_field("_TRANSPORT");
+        let unit = workflow.intern_field("_SYSTEMD_UNIT");
         let entry = workflow.new_entry();
         let service_fields =
             AS_THE_SERVICE.iter().filter_map(|&(name, value)| Some((workflow.fields().get(name)?, value))).collect();
         Replay {
             service_fields,
+            transport,
+            unit,
             workflow,
             settings,
             entry,
@@ -186,9 +200,22 @@ impl Replay {
     /// Judges the entry just read, then what it logged.
     fn judge_read_entry(&mut self, out: &mut impl Write) -> anyhow::Result<()> {
         self.counts.records += 1;
+        if self.is_own_line() {
+            self.counts.own_lines += 1;
+            return Ok(());
+        }
         let label = format!("entry {}", self.counts.records);
         self.judge(&label, 0, out)?;
         self.feed_back(out)
+    }
+
+    /// Whether the current entry is a line a banwarden daemon logged (see
+    /// the module doc). A line of the same name from another unit, or sent
+    /// through syslog, is someone else's and is judged.
+    fn is_own_line(&self) -> bool {
+        self.entry.get(SYSLOG_IDENTIFIER) == Some(self.settings.syslog_identifier.as_str())
+            && self.entry.get(self.transport) == Some("journal")
+            && self.entry.get(self.unit).is_none_or(|unit| unit == "banwarden.service")
     }
 
     /// Runs the current entry and prints its effects. `generation` is 0 for
@@ -257,6 +284,9 @@ impl Replay {
             seconds,
             rate
         );
+        if c.own_lines > 0 {
+            text.push_str(&format!("; {} lines banwarden had logged left out (the replay logs its own)", c.own_lines));
+        }
         if c.unreadable_fields > 0 {
             text.push_str(&format!("; {} fields unreadable (corrupted journal objects)", c.unreadable_fields));
         }

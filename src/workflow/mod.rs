@@ -96,6 +96,13 @@ impl Workflow {
         Workflow { fields, labels, steps, nodes: graph.nodes, start: graph.start, shortcuts, state }
     }
 
+    /// Makes entries carry a field no rule names (`replay` reads a few to
+    /// recognise banwarden's own recorded lines). Entries made before do
+    /// not have room for it.
+    pub fn intern_field(&mut self, name: &str) -> crate::fields::FieldId {
+        self.fields.intern(name)
+    }
+
     pub fn fields(&self) -> &FieldTable {
         &self.fields
     }

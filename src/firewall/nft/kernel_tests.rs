@@ -228,7 +228,10 @@ fn set_info_and_list() {
     );
     let (s, iv) = (set("ip t s"), set("ip t iv"));
     ns.run(|c| {
-        assert_eq!(c.set_info(&s).unwrap(), SetInfo { key: KeyType::Ipv4Addr, timeout_flag: true, interval: false, default_timeout_ms: None });
+        assert_eq!(
+            c.set_info(&s).unwrap(),
+            SetInfo { key: KeyType::Ipv4Addr, timeout_flag: true, interval: false, default_timeout_ms: None }
+        );
         assert_eq!(
             c.set_info(&set("ip t p")).unwrap(),
             SetInfo { key: KeyType::Ipv4Addr, timeout_flag: false, interval: false, default_timeout_ms: None }
