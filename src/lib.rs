@@ -18,6 +18,7 @@
 //! - [`store`]: the ban store on disk: Pyruse's JSON snapshot plus an append log, crash-safe
 //! - [`mail`]: MIME messages and the sendmail worker that sends them without blocking the loop
 //! - [`outbox`]: mail and the daily report carried out for the daemon, never blocking it
+//! - [`progress`]: the progress line of long commands, on a terminal only
 //! - [`report`]: the daily report: lines pending on disk until their day is over, rendered as text and HTML
 //! - [`entry`]: one record: interned fields as text, plus its time
 //! - [`fields`]: field names interned into small ids
@@ -41,6 +42,7 @@ pub mod journal;
 pub mod mail;
 pub mod notify;
 pub mod outbox;
+pub mod progress;
 pub mod report;
 pub mod store;
 pub mod template;

@@ -10,6 +10,7 @@ use crate::bans::{restoring, Bans};
 use crate::config::ConfigFile;
 use crate::effect::Backend;
 use crate::firewall::Ban;
+use crate::progress::{Measure, Progress};
 use crate::store::Record;
 use crate::time::{Clock, SystemClock};
 
@@ -46,6 +47,8 @@ pub fn run(file: &ConfigFile) -> anyhow::Result<ExitCode> {
             })
             .collect();
         // In slices, so that only one slice of requests exists at a time.
+        let mut progress = Progress::new("boot", "bans", Measure::Items, Some(wanted.len() as u64));
+        let mut sent = 0;
         for slice in wanted.chunks(BOOT_SLICE) {
             for (r, result) in slice.iter().zip(send(&mut bans, slice)) {
                 match result {
@@ -53,7 +56,10 @@ pub fn run(file: &ConfigFile) -> anyhow::Result<ExitCode> {
                     Err(e) => failed.entry(r.set.clone()).or_insert((0, e)).0 += 1,
                 }
             }
+            sent += slice.len() as u64;
+            progress.update(sent, sent);
         }
+        progress.finish();
         // Read the sets back: a ban the kernel acknowledged must be there.
         // (Seen once in testing: a few thousand of 50,000 acknowledged
         // elements absent; sending them again put them in.)

@@ -16,7 +16,9 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::cell::Cell;
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::rc::Rc;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -32,6 +34,7 @@ use crate::entry::Entry;
 use crate::fields::{FieldId, MESSAGE, PRIORITY, SYSLOG_IDENTIFIER};
 use crate::journal::sd::JournalReader;
 use crate::journal::{RecordError, RecordReader};
+use crate::progress::{Measure, Progress};
 use crate::time::{parse_time, Clock, SystemClock};
 use crate::workflow::Workflow;
 
@@ -69,24 +72,47 @@ pub fn run(file: &ConfigFile, args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     if args.journal.given() {
         let source = args.journal.source();
         let mut reader = JournalReader::open(&source, replay.workflow.fields(), replay.settings.decoder)?;
+        // A journal's size in entries is not known before reading it.
+        replay.progress = Some((Progress::new("replay", "entries", Measure::Items, None), Rc::new(Cell::new(0))));
         match window.since {
             Some(since) => reader.seek_time(since)?,
             None => reader.seek_head()?,
         }
         replay.read_journal(&mut reader, window, &mut out)?;
     } else {
-        let input: Box<dyn BufRead> = match &args.input {
+        let (input, size): (Box<dyn Read>, Option<u64>) = match &args.input {
             Some(path) => {
                 let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-                Box::new(BufReader::with_capacity(1 << 16, file))
+                let size = file.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
+                (Box::new(file), size)
             }
-            None => Box::new(io::stdin().lock()),
+            None => (Box::new(io::stdin().lock()), None),
         };
-        replay.read_all(input, window, &mut out)?;
+        let read = Rc::new(Cell::new(0));
+        let counted = BufReader::with_capacity(1 << 16, Counted { inner: input, read: read.clone() });
+        replay.progress = Some((Progress::new("replay", "entries", Measure::Bytes, size), read));
+        replay.read_all(counted, window, &mut out)?;
+    }
+    if let Some((progress, _)) = &mut replay.progress {
+        progress.finish();
     }
     out.flush().context("writing effects")?;
     eprintln!("{}", replay.summary(started.elapsed().as_secs_f64()));
     Ok(ExitCode::SUCCESS)
+}
+
+/// Counts the bytes read through it, for the progress line.
+struct Counted<R> {
+    inner: R,
+    read: Rc<Cell<u64>>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.set(self.read.get() + n as u64);
+        Ok(n)
+    }
 }
 
 /// A message `action_log` wrote, waiting to be read back.
@@ -122,6 +148,8 @@ struct Replay {
     /// not, to recognise banwarden's own recorded lines.
     transport: FieldId,
     unit: FieldId,
+    /// The progress line, and the bytes read so far (files and stdin).
+    progress: Option<(Progress, Rc<Cell<u64>>)>,
     observer: StepErrors,
     counts: Counts,
 }
@@ -144,6 +172,7 @@ impl Replay {
             service_fields,
             transport,
             unit,
+            progress: None,
             workflow,
             settings,
             entry,
@@ -200,6 +229,12 @@ impl Replay {
     /// Judges the entry just read, then what it logged.
     fn judge_read_entry(&mut self, out: &mut impl Write) -> anyhow::Result<()> {
         self.counts.records += 1;
+        if self.counts.records % 4096 == 0 {
+            if let Some((progress, read)) = &mut self.progress {
+                let records = self.counts.records;
+                progress.update(if read.get() > 0 { read.get() } else { records }, records);
+            }
+        }
         if self.is_own_line() {
             self.counts.own_lines += 1;
             return Ok(());
