@@ -7,8 +7,9 @@ set -eu
 # libmnl (nftables over netlink).
 # Tests: python3 (fixture generators), util-linux's logger, iproute2 (network
 # namespaces), nftables and ipset (to read sets back), systemd-journal-remote
-# (journal files from export text).
-packages="pkg-config libsystemd-dev libnftnl-dev libmnl-dev python3 iproute2 util-linux nftables ipset systemd-journal-remote"
+# (journal files from export text), systemd-container and debootstrap (the
+# units under a real systemd, in a container).
+packages="pkg-config libsystemd-dev libnftnl-dev libmnl-dev python3 iproute2 util-linux nftables ipset systemd-journal-remote systemd-container debootstrap"
 
 missing=""
 for p in $packages; do

@@ -42,15 +42,7 @@ impl Progress {
         // SAFETY: isatty only inspects the descriptor.
         let terminal = unsafe { libc::isatty(libc::STDERR_FILENO) } == 1;
         let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
-        Progress {
-            enabled: terminal && !dumb,
-            label,
-            items,
-            measure,
-            total,
-            started: Instant::now(),
-            last_draw: None,
-        }
+        Progress { enabled: terminal && !dumb, label, items, measure, total, started: Instant::now(), last_draw: None }
     }
 
     /// Says how far it is: `position` in the measure of the total, `items`

@@ -14,12 +14,12 @@
 //! the rules being tried, and counting both would escalate twice. Time is each entry's own
 //! `__REALTIME_TIMESTAMP`, which makes a replay deterministic.
 
+use std::cell::Cell;
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
-use std::cell::Cell;
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
-use std::rc::Rc;
 use std::process::ExitCode;
+use std::rc::Rc;
 use std::time::Instant;
 
 use anyhow::Context as _;
