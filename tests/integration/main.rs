@@ -4,7 +4,8 @@
 //! journal followed live and replayed from files (`follow`, on a private
 //! journald: `journald`), and bans in the real kernel, in network
 //! namespaces of their own (`bans`), and mail and the daily report with
-//! fake mailers (`outbox`).
+//! fake mailers (`outbox`); the man page, completions and Debian package
+//! (`package`, whose dpkg half needs root and cargo-deb).
 
 mod alloc;
 mod bans;
@@ -13,4 +14,5 @@ mod follow;
 mod journald;
 mod linking;
 mod outbox;
+mod package;
 mod util;
