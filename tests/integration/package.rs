@@ -256,7 +256,7 @@ fn debian_package_builds_installs_and_purges() {
     }
     assert!(
         root().join("doc/man/banwarden.json.5").exists(),
-        "doc/man/banwarden.json.5 is missing: the package ships it (it comes with the configuration guide)"
+        "doc/man/banwarden.json.5 is missing: the package ships it (it is written with the configuration guide)"
     );
 
     let deb = build_deb(&cargo);
@@ -275,12 +275,11 @@ fn debian_package_builds_installs_and_purges() {
 
 /// Runs `cargo deb` into a directory of its own under target/.
 ///
-/// It shares the target directory with `cargo test`: cargo locks each
-/// profile's directory only while it builds (target/debug for the tests,
-/// target/release here), so the nested build does not wait for the outer
-/// one, and `make build` reuses what it compiled. It runs at the lowest
-/// priority so that the tests running beside it keep the CPU they need
-/// for their timeouts.
+/// It shares the target directory with `cargo test`, which does not
+/// deadlock: cargo holds a profile directory's build lock only while it
+/// compiles, and this build is a release one (target/release, where
+/// `make build` then finds it). It runs at the lowest priority, so that
+/// the tests running beside it keep the CPU their timeouts count on.
 fn build_deb(cargo: &str) -> PathBuf {
     let out_dir = root().join("target/package-test");
     let _ = std::fs::remove_dir_all(&out_dir);
@@ -333,6 +332,8 @@ fn inspect(deb: &Path) {
         "./usr/share/zsh/vendor-completions/_banwarden",
         "./usr/share/fish/vendor_completions.d/banwarden.fish",
         "./usr/share/doc/banwarden/copyright",
+        "./usr/share/doc/banwarden/changelog.Debian.gz",
+        "./usr/share/lintian/overrides/banwarden",
         "./usr/share/doc/banwarden/README.md",
         "./usr/share/doc/banwarden/doc/bans.md",
         "./usr/share/doc/banwarden/doc/configuration.md",
@@ -361,6 +362,12 @@ fn inspect(deb: &Path) {
     for lib in ["libsystemd0", "libnftnl11", "libmnl0", "libc6"] {
         assert!(deps.contains(lib), "Depends: {deps}");
     }
+    let changelog = std::fs::read_to_string(root().join("packaging/debian/changelog")).unwrap();
+    let top = changelog.lines().next().unwrap_or_default();
+    assert!(
+        top.starts_with(&format!("banwarden ({}) ", field("Version"))),
+        "packaging/debian/changelog needs an entry for this version: {top}"
+    );
     assert_eq!(field("Section"), "net");
     assert_eq!(field("Priority"), "optional");
     assert!(field("Recommends").contains("nftables"));
@@ -444,20 +451,23 @@ fn install_and_check(dir: &Path, deb: &Path) {
     assert!(text(&out.stdout).contains(": valid: "), "{}", text(&out.stdout));
 }
 
-/// An upgrade gives the user banwarden what root left in the state
-/// directory (a root-run install, or `banwarden ban` run as root).
+/// An upgrade from a version that ran as root (the state directory and
+/// its files root's) hands them to the user banwarden, links not followed.
 fn upgrade_hands_root_owned_state_over(dir: &Path, deb: &Path) {
     let (uid, gid, _) = passwd_entry(dir).unwrap();
-    let store = dir.join("var/lib/banwarden/action_nftBan.json");
+    let state = dir.join("var/lib/banwarden");
+    std::os::unix::fs::chown(&state, Some(0), Some(0)).unwrap();
+    let store = state.join("action_nftBan.json");
     std::fs::write(&store, "[]\n").unwrap();
-    std::os::unix::fs::chown(&store, Some(0), Some(0)).unwrap();
     let outside = dir.join("outside");
     std::fs::write(&outside, "").unwrap();
-    std::os::unix::fs::symlink(&outside, dir.join("var/lib/banwarden/link")).unwrap();
+    std::os::unix::fs::symlink(&outside, state.join("link")).unwrap();
 
     dpkg(dir, &["--install", deb.to_str().unwrap()]);
-    let meta = std::fs::metadata(&store).unwrap();
-    assert_eq!((meta.uid(), meta.gid()), (uid, gid), "the store is handed over");
+    for path in [&state, &store] {
+        let meta = std::fs::metadata(path).unwrap();
+        assert_eq!((meta.uid(), meta.gid()), (uid, gid), "{} handed over", path.display());
+    }
     let outside = std::fs::metadata(&outside).unwrap();
     assert_eq!((outside.uid(), outside.gid()), (0, 0), "a symbolic link is not followed");
 }
