@@ -4,7 +4,7 @@
 CARGO ?= cargo
 BIN := target/release/banwarden
 
-.PHONY: all deps build demo test bench clean
+.PHONY: all deps build demo test bench deb clean
 
 all: build
 
@@ -28,6 +28,12 @@ bench: deps
 	$(CARGO) bench --locked --bench journal
 	$(CARGO) bench --locked --bench live
 	$(CARGO) bench --locked --bench bans
+
+# The Debian package: target/debian/banwarden_VERSION-1_ARCH.deb, and its
+# debug symbols beside it (banwarden-dbgsym_*.ddeb). packaging/README.md
+# says what is in it.
+deb: deps
+	$(CARGO) deb --locked
 
 clean:
 	$(CARGO) clean

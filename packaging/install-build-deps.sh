@@ -8,8 +8,10 @@ set -eu
 # Tests: python3 (fixture generators), util-linux's logger, iproute2 (network
 # namespaces), nftables and ipset (to read sets back), systemd-journal-remote
 # (journal files from export text), systemd-container and debootstrap (the
-# units under a real systemd, in a container).
-packages="pkg-config libsystemd-dev libnftnl-dev libmnl-dev python3 iproute2 util-linux nftables ipset systemd-journal-remote systemd-container debootstrap"
+# units under a real systemd, in a container), groff-base (the man page
+# must render without warnings).
+# Packaging: dpkg-dev (dpkg-shlibdeps finds the .deb's dependencies).
+packages="pkg-config libsystemd-dev libnftnl-dev libmnl-dev python3 iproute2 util-linux nftables ipset systemd-journal-remote systemd-container debootstrap groff-base dpkg-dev"
 
 missing=""
 for p in $packages; do
@@ -30,4 +32,14 @@ fi
 if ! command -v cargo >/dev/null 2>&1; then
     echo "cargo not found: install a Rust toolchain (1.82 or newer), e.g. from https://rustup.rs" >&2
     exit 1
+fi
+
+# cargo-deb builds the Debian package (`make deb`, and the package test,
+# which skips without it). A pinned version, built from crates.io with its
+# own lock file; it needs Rust 1.85 or newer. Cargo finds it in
+# $CARGO_HOME/bin.
+CARGO_DEB_VERSION=3.8.0
+if ! cargo deb --version >/dev/null 2>&1; then
+    echo "installing cargo-deb $CARGO_DEB_VERSION (cargo install, a few minutes)"
+    cargo install --quiet --locked --version "$CARGO_DEB_VERSION" cargo-deb
 fi

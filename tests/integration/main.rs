@@ -7,8 +7,9 @@
 //! mailers (`outbox`), banwarden as a service: sd_notify, reload, least
 //! privilege, the unit files (`service`), the documentation against the
 //! code: every name the configuration accepts documented, every example
-//! valid (`docs`), and the example configurations replayed over their
-//! sample journals, ban by ban (`examples`).
+//! valid (`docs`), the example configurations replayed over their sample
+//! journals, ban by ban (`examples`), and the man page, completions and
+//! Debian package (`package`, whose dpkg half needs root and cargo-deb).
 
 mod alloc;
 mod bans;
@@ -19,5 +20,6 @@ mod follow;
 mod journald;
 mod linking;
 mod outbox;
+mod package;
 mod service;
 mod util;

@@ -34,12 +34,17 @@ pub fn text(bytes: &[u8]) -> String {
 
 /// Compares `actual` with the golden file; `BANWARDEN_BLESS=1` rewrites it.
 pub fn golden(name: &str, actual: &str) {
-    let path = root().join("tests/golden").join(name);
+    golden_file(&root().join("tests/golden").join(name), actual);
+}
+
+/// [`golden`] for a file elsewhere in the tree (a generated file that is
+/// committed, such as the man page).
+pub fn golden_file(path: &Path, actual: &str) {
     if std::env::var_os("BANWARDEN_BLESS").is_some() {
-        std::fs::write(&path, actual).expect("golden written");
+        std::fs::write(path, actual).expect("golden written");
         return;
     }
-    let expected = std::fs::read_to_string(&path)
+    let expected = std::fs::read_to_string(path)
         .unwrap_or_else(|e| panic!("{}: {e} (run with BANWARDEN_BLESS=1 to create it)", path.display()));
     assert!(
         expected == actual,

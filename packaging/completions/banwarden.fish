@@ -1,0 +1,90 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_banwarden_global_optspecs
+    string join \n c/config= h/help V/version
+end
+
+function __fish_banwarden_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_banwarden_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_banwarden_using_subcommand
+    set -l cmd (__fish_banwarden_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c banwarden -n "__fish_banwarden_needs_command" -s c -l config -d 'The configuration file (Pyruse\'s JSON format) [default: /etc/banwarden/banwarden.json for root, ~/.config/banwarden/banwarden.json for other users]' -r -F
+complete -c banwarden -n "__fish_banwarden_needs_command" -s h -l help -d 'Print help'
+complete -c banwarden -n "__fish_banwarden_needs_command" -s V -l version -d 'Print version'
+complete -c banwarden -n "__fish_banwarden_needs_command" -f -a "check" -d 'Validate the configuration; list every problem with its place'
+complete -c banwarden -n "__fish_banwarden_needs_command" -f -a "replay" -d 'Run recorded journal entries through the rules, printing what would be done'
+complete -c banwarden -n "__fish_banwarden_needs_command" -f -a "run" -d 'Follow the journal and judge every new entry (the daemon)'
+complete -c banwarden -n "__fish_banwarden_needs_command" -f -a "boot" -d 'Put every stored ban back into the kernel sets, with the time it has left'
+complete -c banwarden -n "__fish_banwarden_needs_command" -f -a "ban" -d 'Ban an address by hand, in the kernel set and the store together'
+complete -c banwarden -n "__fish_banwarden_needs_command" -f -a "unban" -d 'Lift a ban, from the kernel set(s) and the store together'
+complete -c banwarden -n "__fish_banwarden_needs_command" -f -a "list" -d 'Show every ban: store and kernel side by side'
+complete -c banwarden -n "__fish_banwarden_needs_command" -f -a "report" -d 'Print the pending daily report now (or mail it with --send)'
+complete -c banwarden -n "__fish_banwarden_needs_command" -f -a "migrate" -d 'Import the ban stores of a Pyruse storage directory'
+complete -c banwarden -n "__fish_banwarden_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c banwarden -n "__fish_banwarden_using_subcommand check" -s c -l config -d 'The configuration file (Pyruse\'s JSON format) [default: /etc/banwarden/banwarden.json for root, ~/.config/banwarden/banwarden.json for other users]' -r -F
+complete -c banwarden -n "__fish_banwarden_using_subcommand check" -l kernel -d 'Also check that every firewall set the rules name exists in the kernel with a suitable type and flags (needs CAP_NET_ADMIN; exit 1 if one does not)'
+complete -c banwarden -n "__fish_banwarden_using_subcommand check" -s h -l help -d 'Print help'
+complete -c banwarden -n "__fish_banwarden_using_subcommand replay" -s i -l input -d 'Entries in journal export format or JSON lines (`journalctl -o export|json`); stdin when neither this nor a journal is given' -r -F
+complete -c banwarden -n "__fish_banwarden_using_subcommand replay" -l journal-namespace -d 'Read a journal namespace (as `journalctl --namespace`)' -r
+complete -c banwarden -n "__fish_banwarden_using_subcommand replay" -l journal-dir -d 'Read every journal file in a directory (e.g. gathered by systemd-journal-remote)' -r -F
+complete -c banwarden -n "__fish_banwarden_using_subcommand replay" -l journal-file -d 'Read these journal files (repeatable)' -r -F
+complete -c banwarden -n "__fish_banwarden_using_subcommand replay" -l since -d 'Only entries at or after this time ("2025-11-21 13:00", "2025-11-21T12:00:00Z", "@1763726400", "-2h")' -r
+complete -c banwarden -n "__fish_banwarden_using_subcommand replay" -l until -d 'Only entries before this time (same forms as --since)' -r
+complete -c banwarden -n "__fish_banwarden_using_subcommand replay" -s c -l config -d 'The configuration file (Pyruse\'s JSON format) [default: /etc/banwarden/banwarden.json for root, ~/.config/banwarden/banwarden.json for other users]' -r -F
+complete -c banwarden -n "__fish_banwarden_using_subcommand replay" -l user-journals -d 'With the system journal, read the users\' journals too'
+complete -c banwarden -n "__fish_banwarden_using_subcommand replay" -l trace -d 'Print the path of each entry through the chains on stderr'
+complete -c banwarden -n "__fish_banwarden_using_subcommand replay" -s h -l help -d 'Print help'
+complete -c banwarden -n "__fish_banwarden_using_subcommand run" -l journal-namespace -d 'Read a journal namespace (as `journalctl --namespace`)' -r
+complete -c banwarden -n "__fish_banwarden_using_subcommand run" -l journal-dir -d 'Read every journal file in a directory (e.g. gathered by systemd-journal-remote)' -r -F
+complete -c banwarden -n "__fish_banwarden_using_subcommand run" -l journal-file -d 'Read these journal files (repeatable)' -r -F
+complete -c banwarden -n "__fish_banwarden_using_subcommand run" -s c -l config -d 'The configuration file (Pyruse\'s JSON format) [default: /etc/banwarden/banwarden.json for root, ~/.config/banwarden/banwarden.json for other users]' -r -F
+complete -c banwarden -n "__fish_banwarden_using_subcommand run" -l user-journals -d 'With the system journal, read the users\' journals too'
+complete -c banwarden -n "__fish_banwarden_using_subcommand run" -l from-tail -d 'Start at the end of the journal, ignoring the saved position'
+complete -c banwarden -n "__fish_banwarden_using_subcommand run" -s h -l help -d 'Print help'
+complete -c banwarden -n "__fish_banwarden_using_subcommand boot" -s c -l config -d 'The configuration file (Pyruse\'s JSON format) [default: /etc/banwarden/banwarden.json for root, ~/.config/banwarden/banwarden.json for other users]' -r -F
+complete -c banwarden -n "__fish_banwarden_using_subcommand boot" -s h -l help -d 'Print help'
+complete -c banwarden -n "__fish_banwarden_using_subcommand ban" -l set -d 'The set: "family table set" for nftables ("table set" means family ip), a set name with --ipset' -r
+complete -c banwarden -n "__fish_banwarden_using_subcommand ban" -l for -d 'How long: seconds ("3600") or nft style ("1d12h", "3d31m16s"); forever when absent' -r
+complete -c banwarden -n "__fish_banwarden_using_subcommand ban" -s c -l config -d 'The configuration file (Pyruse\'s JSON format) [default: /etc/banwarden/banwarden.json for root, ~/.config/banwarden/banwarden.json for other users]' -r -F
+complete -c banwarden -n "__fish_banwarden_using_subcommand ban" -l ipset -d 'The set is an ipset set'
+complete -c banwarden -n "__fish_banwarden_using_subcommand ban" -s h -l help -d 'Print help'
+complete -c banwarden -n "__fish_banwarden_using_subcommand unban" -l set -d 'Only from this set (every set the store has it in when absent)' -r
+complete -c banwarden -n "__fish_banwarden_using_subcommand unban" -s c -l config -d 'The configuration file (Pyruse\'s JSON format) [default: /etc/banwarden/banwarden.json for root, ~/.config/banwarden/banwarden.json for other users]' -r -F
+complete -c banwarden -n "__fish_banwarden_using_subcommand unban" -l ipset -d 'The set is an ipset set'
+complete -c banwarden -n "__fish_banwarden_using_subcommand unban" -s h -l help -d 'Print help'
+complete -c banwarden -n "__fish_banwarden_using_subcommand list" -s c -l config -d 'The configuration file (Pyruse\'s JSON format) [default: /etc/banwarden/banwarden.json for root, ~/.config/banwarden/banwarden.json for other users]' -r -F
+complete -c banwarden -n "__fish_banwarden_using_subcommand list" -l json -d 'One JSON object per ban instead of a table'
+complete -c banwarden -n "__fish_banwarden_using_subcommand list" -s h -l help -d 'Print help'
+complete -c banwarden -n "__fish_banwarden_using_subcommand report" -s c -l config -d 'The configuration file (Pyruse\'s JSON format) [default: /etc/banwarden/banwarden.json for root, ~/.config/banwarden/banwarden.json for other users]' -r -F
+complete -c banwarden -n "__fish_banwarden_using_subcommand report" -l send -d 'Mail it now (text and HTML) with the `email` settings, then forget its lines'
+complete -c banwarden -n "__fish_banwarden_using_subcommand report" -l html -d 'Print the HTML body instead of the text one'
+complete -c banwarden -n "__fish_banwarden_using_subcommand report" -s h -l help -d 'Print help'
+complete -c banwarden -n "__fish_banwarden_using_subcommand migrate" -l from-pyruse -d 'Pyruse\'s storage directory (where its action_nftBan.py.json is)' -r -F
+complete -c banwarden -n "__fish_banwarden_using_subcommand migrate" -s c -l config -d 'The configuration file (Pyruse\'s JSON format) [default: /etc/banwarden/banwarden.json for root, ~/.config/banwarden/banwarden.json for other users]' -r -F
+complete -c banwarden -n "__fish_banwarden_using_subcommand migrate" -s h -l help -d 'Print help'
+complete -c banwarden -n "__fish_banwarden_using_subcommand help; and not __fish_seen_subcommand_from check replay run boot ban unban list report migrate help" -f -a "check" -d 'Validate the configuration; list every problem with its place'
+complete -c banwarden -n "__fish_banwarden_using_subcommand help; and not __fish_seen_subcommand_from check replay run boot ban unban list report migrate help" -f -a "replay" -d 'Run recorded journal entries through the rules, printing what would be done'
+complete -c banwarden -n "__fish_banwarden_using_subcommand help; and not __fish_seen_subcommand_from check replay run boot ban unban list report migrate help" -f -a "run" -d 'Follow the journal and judge every new entry (the daemon)'
+complete -c banwarden -n "__fish_banwarden_using_subcommand help; and not __fish_seen_subcommand_from check replay run boot ban unban list report migrate help" -f -a "boot" -d 'Put every stored ban back into the kernel sets, with the time it has left'
+complete -c banwarden -n "__fish_banwarden_using_subcommand help; and not __fish_seen_subcommand_from check replay run boot ban unban list report migrate help" -f -a "ban" -d 'Ban an address by hand, in the kernel set and the store together'
+complete -c banwarden -n "__fish_banwarden_using_subcommand help; and not __fish_seen_subcommand_from check replay run boot ban unban list report migrate help" -f -a "unban" -d 'Lift a ban, from the kernel set(s) and the store together'
+complete -c banwarden -n "__fish_banwarden_using_subcommand help; and not __fish_seen_subcommand_from check replay run boot ban unban list report migrate help" -f -a "list" -d 'Show every ban: store and kernel side by side'
+complete -c banwarden -n "__fish_banwarden_using_subcommand help; and not __fish_seen_subcommand_from check replay run boot ban unban list report migrate help" -f -a "report" -d 'Print the pending daily report now (or mail it with --send)'
+complete -c banwarden -n "__fish_banwarden_using_subcommand help; and not __fish_seen_subcommand_from check replay run boot ban unban list report migrate help" -f -a "migrate" -d 'Import the ban stores of a Pyruse storage directory'
+complete -c banwarden -n "__fish_banwarden_using_subcommand help; and not __fish_seen_subcommand_from check replay run boot ban unban list report migrate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
