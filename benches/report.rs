@@ -22,7 +22,8 @@ pub fn figure(id: &str, label: &str, unit: &str, samples: &[f64], extra: serde_j
             "id": id, "label": label, "unit": unit, "runs": samples.len(),
             "median": median, "min": min, "max": max, "samples": samples, "extra": extra,
         });
-        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&path).expect("BANWARDEN_BENCH_OUT opens");
+        let mut file =
+            std::fs::OpenOptions::new().create(true).append(true).open(&path).expect("BANWARDEN_BENCH_OUT opens");
         writeln!(file, "{line}").expect("BANWARDEN_BENCH_OUT is writable");
     }
     median

@@ -11,9 +11,9 @@ use std::time::Instant;
 use banwarden::config;
 use banwarden::workflow::Quiet;
 
-mod workload;
 #[path = "report.rs"]
 mod report;
+mod workload;
 
 const ENTRIES: usize = 100_000;
 /// Passes over the entries per run: a run lasts a fraction of a second.

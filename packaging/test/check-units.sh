@@ -13,6 +13,10 @@
 #   WORK=REPO_ROOT/target/nspawn/run   scratch directory (overlay upper, logs)
 #   MIRROR=http://deb.debian.org/debian
 #   SUITE=bookworm              Debian suite debootstrapped when BASE is missing
+#   DEB=path/to/banwarden.deb   install this package (dpkg -i: its maintainer scripts
+#                               make the user and enable the units) instead of
+#                               BINARY and REPO_ROOT's files; REPO_ROOT still gives
+#                               the probe's unit and the checks' expectations
 #   KEEP=1                      leave the container running and the overlay in place
 #   WATCHDOG_WAIT=65            seconds the daemon must survive with WatchdogSec=30s
 #   SECCOMP_KILL=1              extra phase: denied system calls kill (SIGSYS) instead
@@ -30,6 +34,7 @@ WORK=${WORK:-$REPO/target/nspawn/run}
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
 SUITE=${SUITE:-bookworm}
 KEEP=${KEEP:-0}
+DEB=${DEB:-}
 WATCHDOG_WAIT=${WATCHDOG_WAIT:-65}
 SECCOMP_KILL=${SECCOMP_KILL:-1}
 MACHINE=bwtest
@@ -172,17 +177,32 @@ mount -t overlay overlay -o "lowerdir=$BASE,upperdir=$WORK/upper,workdir=$WORK/o
 # Whatever an earlier run left in the base tree goes: state, journal, drop-ins.
 rm -rf "$ROOT"/var/lib/banwarden "$ROOT"/var/log/journal/*/* "$ROOT"/etc/systemd/system/banwarden*.service.d \
        "$ROOT"/etc/systemd/system/bwprobe.service "$ROOT"/root/*.pl
-install -m0755 "$BIN" "$ROOT/usr/bin/banwarden"
-install -m0644 "$REPO/packaging/systemd/banwarden.service" "$REPO/packaging/systemd/banwarden-boot.service" "$ROOT/etc/systemd/system/"
-install -d -m0755 "$ROOT/etc/banwarden"
-install -m0644 "$REPO/etc/banwarden/banwarden.json" "$ROOT/etc/banwarden/banwarden.json"
-install -m0644 "$REPO/etc/nftables/banwarden.nft" "$ROOT/etc/banwarden/banwarden.nft"
+if [ -n "$DEB" ]; then
+    # As an administrator would: the package's maintainer scripts make the
+    # user and enable the units (systemd is not running in the chroot, so
+    # they start nothing yet).
+    install -m0644 "$DEB" "$ROOT/tmp/banwarden.deb"
+    OUT=$(chroot "$ROOT" dpkg -i /tmp/banwarden.deb 2>&1); RC=$?
+    check "dpkg -i $(basename "$DEB") in the container" "$OUT" test $RC = 0
+    rm -f "$ROOT/tmp/banwarden.deb"
+    check "the package made the user banwarden, in systemd-journal" "$(chroot "$ROOT" id banwarden 2>&1)" \
+        eval 'chroot "$ROOT" id -nG banwarden | grep -qw systemd-journal'
+    check "the package enabled banwarden.service and banwarden-boot.service" "" \
+        eval 'chroot "$ROOT" systemctl is-enabled banwarden.service banwarden-boot.service >/dev/null 2>&1'
+    chroot "$ROOT" systemctl enable nftables.service >/dev/null 2>&1 || die "enable nftables failed"
+else
+    install -m0755 "$BIN" "$ROOT/usr/bin/banwarden"
+    install -m0644 "$REPO/packaging/systemd/banwarden.service" "$REPO/packaging/systemd/banwarden-boot.service" "$ROOT/etc/systemd/system/"
+    install -d -m0755 "$ROOT/etc/banwarden"
+    install -m0644 "$REPO/etc/banwarden/banwarden.json" "$ROOT/etc/banwarden/banwarden.json"
+    install -m0644 "$REPO/etc/nftables/banwarden.nft" "$ROOT/etc/banwarden/banwarden.nft"
+    chroot "$ROOT" getent passwd banwarden >/dev/null ||
+        chroot "$ROOT" useradd --system --home-dir /var/lib/banwarden --no-create-home --shell /usr/sbin/nologin \
+            --user-group --groups systemd-journal banwarden || die "useradd failed"
+    chroot "$ROOT" systemctl enable nftables.service banwarden.service banwarden-boot.service >/dev/null 2>&1 || die "enable failed"
+fi
 grep -q '^include "/etc/banwarden/banwarden.nft"' "$ROOT/etc/nftables.conf" ||
     echo 'include "/etc/banwarden/banwarden.nft"' >> "$ROOT/etc/nftables.conf"
-chroot "$ROOT" getent passwd banwarden >/dev/null ||
-    chroot "$ROOT" useradd --system --home-dir /var/lib/banwarden --no-create-home --shell /usr/sbin/nologin \
-        --user-group --groups systemd-journal banwarden || die "useradd failed"
-chroot "$ROOT" systemctl enable nftables.service banwarden.service banwarden-boot.service >/dev/null 2>&1 || die "enable failed"
 echo "$MACHINE" > "$ROOT/etc/hostname"
 # The sandbox probe: banwarden.service's [Service] section, another ExecStart.
 install -m0755 "$HERE/sandbox-probe.pl" "$ROOT/usr/local/lib/bwprobe.pl"
@@ -204,7 +224,8 @@ say "   booted in $(elapsed "$BOOT_T") s"
 phase_end "boot"
 
 phase "4. units"
-V=$(C systemd-analyze verify --man=no /etc/systemd/system/banwarden.service /etc/systemd/system/banwarden-boot.service 2>&1)
+UNITS=$(C systemctl show -P FragmentPath banwarden.service banwarden-boot.service | tr '\n' ' ')
+V=$(C systemd-analyze verify --man=no $UNITS 2>&1)
 check "systemd-analyze verify --man=no (systemd $(C systemctl --version | awk 'NR==1{print $2}'))" "$V" test -z "$V"
 for u in banwarden banwarden-boot; do
     SC=$(C systemd-analyze security --no-pager $u.service 2>&1 | sed -n 's/.*Overall exposure level for .*: \([0-9.]*\).*/\1/p')

@@ -271,6 +271,39 @@ fn debian_package_builds_installs_and_purges() {
     remove_and_purge(dir);
     eprintln!("package: dpkg --root install, upgrade, remove, purge: {:.1} s", started.elapsed().as_secs_f64());
     assert_eq!(host_state(), host_before, "the host was touched");
+    under_a_real_systemd(&deb);
+}
+
+/// The package under a real systemd as PID 1: `packaging/test/check-units.sh`
+/// boots Debian in a systemd-nspawn container (a network namespace of its
+/// own), installs the .deb with dpkg (its scripts make the user and enable
+/// the units), and checks start-up order, READY/STATUS, the sandbox as
+/// applied (uid, capabilities, seccomp, file system, address families),
+/// bans and recidive from units' output, forged lines ignored, reload
+/// (good, refused, bare SIGHUP), the watchdog, stop/restart, the restore at
+/// boot, and that nothing allowed trips the system call filter. The Debian
+/// tree is made once with debootstrap under target/nspawn (about 2 minutes).
+fn under_a_real_systemd(deb: &Path) {
+    for tool in ["systemd-nspawn", "debootstrap"] {
+        if Command::new("sh").args(["-c", &format!("command -v {tool}")]).output().map_or(true, |o| !o.status.success())
+        {
+            eprintln!("skipped: the package under systemd: {tool} is missing (make deps installs it)");
+            return;
+        }
+    }
+    let started = Instant::now();
+    let out = Command::new("bash")
+        .arg(root().join("packaging/test/check-units.sh"))
+        .arg(root().join("target/release/banwarden"))
+        .arg(root())
+        .env("DEB", deb)
+        // Twice the keep-alive period is enough to see keep-alives arrive.
+        .env("WATCHDOG_WAIT", "35")
+        .output()
+        .expect("check-units.sh runs");
+    let report = text(&out.stdout) + &text(&out.stderr);
+    assert!(out.status.success() && report.contains(" passed, 0 failed"), "{report}");
+    eprintln!("package: under systemd in a container: {:.1} s", started.elapsed().as_secs_f64());
 }
 
 /// Runs `cargo deb` into a directory of its own under target/.

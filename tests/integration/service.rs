@@ -260,39 +260,3 @@ fn the_units_verify_and_are_rated_ok_or_better() {
         assert!(level <= 2.0, "banwarden.service with {drop_in}: exposure {level}");
     }
 }
-
-/// The units under a real systemd as PID 1: `packaging/test/check-units.sh`
-/// boots Debian in a systemd-nspawn container (a network namespace of its
-/// own), installs this binary, the units, the default configuration and
-/// ruleset, and checks start-up order, READY/STATUS, the sandbox as applied
-/// (uid, capabilities, seccomp, file system, address families), bans and
-/// recidive from units' output, forged lines ignored, reload (good, refused,
-/// bare SIGHUP), the watchdog, stop/restart, restore at boot, and that no
-/// allowed operation trips the system call filter. The Debian tree is made
-/// once with debootstrap under target/nspawn (about 2 minutes).
-#[test]
-fn the_units_work_under_a_real_systemd() {
-    // SAFETY: getuid has no preconditions.
-    if unsafe { libc::getuid() } != 0 {
-        eprintln!("skipped: needs root (systemd-nspawn)");
-        return;
-    }
-    for tool in ["systemd-nspawn", "debootstrap"] {
-        if Command::new("sh").args(["-c", &format!("command -v {tool}")]).output().map_or(true, |o| !o.status.success())
-        {
-            eprintln!("skipped: {tool} is missing (make deps installs it)");
-            return;
-        }
-    }
-    let out = Command::new("bash")
-        .arg(root().join("packaging/test/check-units.sh"))
-        .arg(env!("CARGO_BIN_EXE_banwarden"))
-        .arg(root())
-        // Twice the keep-alive period is enough to see keep-alives arrive.
-        .env("WATCHDOG_WAIT", "35")
-        .output()
-        .unwrap();
-    let report = text(&out.stdout) + &text(&out.stderr);
-    assert!(out.status.success(), "{report}");
-    assert!(report.contains(" passed, 0 failed"), "{report}");
-}
