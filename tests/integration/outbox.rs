@@ -111,7 +111,7 @@ fn mail_and_report_lines_from_the_daemon_then_report_send() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("(3 lines) to admin@example.org"), "{}", text(&out.stdout));
     let mail = parse_mail(&mails(&setup)[1]);
-    assert!(mail[0].starts_with("banwarden on test: report of "), "{mail:?}");
+    assert!(mail[0].starts_with("banwarden on test: daily report of "), "{mail:?}");
     assert!(mail[1].starts_with("text/plain") && mail[1].contains("repeat offender 1"), "{mail:?}");
     assert!(mail[2].starts_with("text/html") && mail[2].contains("repeat offender 1"), "{mail:?}");
     assert!(text(&banwarden(&setup, &["report"]).stdout).starts_with("no report lines pending"));
