@@ -16,6 +16,11 @@
 //! go through the [`Outbox`]; counters are saved with the position at most
 //! every ten seconds, and at shutdown.
 //!
+//! Service: SIGTERM/SIGINT stop it and SIGHUP loads the configuration again
+//! ([`signals`], `reload.rs`); systemd hears READY, STATUS, RELOADING and
+//! watchdog keep-alives from the loop through the [`Notifier`], and the
+//! loop never waits longer than the keep-alive period allows.
+//!
 //! Memory: the journal pages libsystemd maps are let go every 2,048 entries
 //! and at each save, so the process's RSS is its own memory, a few MB.
 //!
