@@ -11,6 +11,8 @@ use std::time::Instant;
 use banwarden::config;
 use banwarden::workflow::Quiet;
 
+// Shared by every benchmark; each uses part of it.
+#[allow(dead_code)]
 #[path = "report.rs"]
 mod report;
 mod workload;
