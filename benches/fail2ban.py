@@ -21,8 +21,8 @@
    the set holds them included). Both run in a network namespace of their
    own; the host's firewall is never touched.
 
-Every figure is printed on stdout as one JSON object per line (name, unit,
-runs, median, min, max, and details); progress and a summary go to stderr.
+Every figure is printed on stdout as one JSON object per line (id, label,
+unit, runs, samples, median, min, max, and details); progress and a summary go to stderr.
 Needs root (namespaces) and installs fail2ban with apt-get if it is
 missing, without letting the package start its service.
 benches/fail2ban/README.md says what is compared and what is not.
@@ -59,9 +59,10 @@ def say(text):
     print(text, file=sys.stderr, flush=True)
 
 
-def figure(name, unit, values, **extra):
-    """One result line on stdout: the median of the runs and their spread."""
-    record = {"name": name, "unit": unit, "runs": len(values),
+def figure(fid, label, unit, values, **extra):
+    """One result line on stdout: the median of the runs and their spread,
+    under the id benches/suite.py looks it up by (as benches/report.rs)."""
+    record = {"id": fid, "label": label, "unit": unit, "runs": len(values), "samples": values,
               "median": statistics.median(values) if values else None,
               "min": min(values) if values else None,
               "max": max(values) if values else None}
@@ -230,14 +231,14 @@ def matching(corpus_dir, runs, banwarden):
                "truth": truth, "sshd_session_failures_not_seen_by_fail2ban":
                    manifest["sshd"]["by_identifier"]["sshd-session"]["failure"]}
     common = {"lines": n, "seed": manifest["seed"]}
-    figure("fail2ban-regex, stock sshd filter (normal mode), corpus.log", "lines/s", f2b_rates,
+    figure("f2b.match.fail2ban", "fail2ban-regex, stock sshd filter (normal mode), corpus.log", "lines/s", f2b_rates,
            seconds={"median": statistics.median(f2b_secs), "min": min(f2b_secs), "max": max(f2b_secs)},
            version=fail2ban_version(), matches=matches, **common)
-    figure("banwarden replay, sshd-equivalent.json, corpus.jsonl", "lines/s", bw_rates,
+    figure("f2b.match.jsonl", "banwarden replay, sshd-equivalent.json, corpus.jsonl", "lines/s", bw_rates,
            seconds={"median": statistics.median(bw_secs), "min": min(bw_secs), "max": max(bw_secs)},
            matches={"effects": bw["effects"], "action_nftBan": bw["bans"], "action_log": bw["logs"]}, **common)
-    figure("banwarden replay, sshd-equivalent.json, corpus.export", "lines/s", export_rates, **common)
-    figure("sshd matching, banwarden replay (corpus.jsonl) / fail2ban-regex speed", "x", ratios, **common)
+    figure("f2b.match.export", "banwarden replay, sshd-equivalent.json, corpus.export", "lines/s", export_rates, **common)
+    figure("f2b.match.ratio", "sshd matching, banwarden replay (corpus.jsonl) / fail2ban-regex speed", "x", ratios, **common)
     say(f"matching: fail2ban-regex {spread(f2b_rates, lambda v: f'{v:,.0f}')} lines/s, "
         f"banwarden {spread(bw_rates, lambda v: f'{v:,.0f}')} lines/s, "
         f"ratio {spread(ratios, lambda v: f'{v:.1f}x')} (from corpus.export: "
@@ -465,13 +466,13 @@ def restore(n, runs, timeout, seed, banwarden):
 
     common = {"bans": n, "ipv6": v6}
     finished = len(f2b_times) == len(reached)
-    figure("fail2ban-server start, restoring bans from its database into nftables", "s", f2b_times,
+    figure("f2b.restore.fail2ban", "fail2ban-server start, restoring bans from its database into nftables", "s", f2b_times,
            finished=finished, reached=reached, time_limit_s=timeout, version=fail2ban_version(),
            banaction="nftables-multiport", **common)
-    figure("banwarden boot, restoring bans from its store into nftables", "s", bw_times, **common)
+    figure("f2b.restore.banwarden", "banwarden boot, restoring bans from its store into nftables", "s", bw_times, **common)
     if finished:
         ratios = [f / b for f, b in zip(f2b_times, bw_times)]
-        figure("restoring bans, fail2ban / banwarden time", "x", ratios, **common)
+        figure("f2b.restore.ratio", "restoring bans, fail2ban / banwarden time", "x", ratios, **common)
         say(f"restore of {n} bans: fail2ban {spread(f2b_times, lambda v: f'{v:.2f} s')}, "
             f"banwarden {spread(bw_times, lambda v: f'{v:.3f} s')}, ratio {spread(ratios, lambda v: f'{v:.0f}x')}")
     else:
