@@ -22,16 +22,11 @@ demo: build
 test: deps
 	$(CARGO) test --locked --all-targets
 
-# Figures for doc/performance.md (journal, live and bans need root).
-bench: deps
-	$(CARGO) bench --locked --bench workflow
-	$(CARGO) bench --locked --bench journal
-	$(CARGO) bench --locked --bench live
-	$(CARGO) bench --locked --bench bans
+# Every benchmark, medians of 5 runs, and doc/performance.md rewritten
+# from them (benches/suite.py; needs root, about 12 minutes).
+bench: build
+	python3 benches/suite.py
 
-# The Debian package: target/debian/banwarden_VERSION-1_ARCH.deb, and its
-# debug symbols beside it (banwarden-dbgsym_*.ddeb). packaging/README.md
-# says what is in it.
 deb: deps
 	$(CARGO) deb --locked
 

@@ -2,14 +2,14 @@
 //! (a) the ban stage alone (store + netlink), 100,000 distinct addresses in
 //!     the daemon's batches of 1,024, and each half alone;
 //! (b) a flood of 100,000 attackers through the whole daemon, journal to
-//!     kernel set and store;
+//!     kernel set and store, into nftables and into ipset;
 //! (c) `banwarden boot` of 100,000 and 1,000,000 stored bans;
 //! (d) one ban alone, journal entry to element in the kernel, p50/p99;
 //! (e) the old way: one `nft add element` process per ban.
 //!
-//! Run: `cargo bench --bench bans` (figures in doc/performance.md). Every
-//! measure but (c) and (e) is taken 5 times; the median and the spread are
-//! printed.
+//! Run: `cargo bench --bench bans [-- stage|flood|boot|single|nft]` (or
+//! `make bench`, which writes doc/performance.md). Every figure is the
+//! median of 5 runs, reported with its spread through `report.rs`.
 
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr};
@@ -34,8 +34,12 @@ mod journald;
 
 use journald::PrivateJournald;
 
+#[allow(dead_code)]
+#[path = "report.rs"]
+mod report;
+use report::{figure, RUNS};
+
 const N: u32 = 100_000;
-const RUNS: usize = 5;
 /// The daemon's batch (`BAN_BATCH` in src/daemon.rs).
 const BATCH: usize = 1024;
 const SET: &str = "ip bench ban4";
@@ -44,6 +48,13 @@ const RULES: &str = r#"{"actions": {"sshd": [
     {"filter": "filter_equals", "args": {"field": "SYSLOG_IDENTIFIER", "value": "sshd"}},
     {"filter": "filter_pcre", "args": {"field": "MESSAGE", "re": "^Failed password for \\S+ from (?P<ip>\\S+) port"}},
     {"action": "action_nftBan", "args": {"IP": "ip", "nftSetIPv4": "bench ban4", "nftSetIPv6": "ip6 bench ban6", "banSeconds": 3600}}
+]}, "storage": "STORAGE"}"#;
+
+/// The same into ipset sets.
+const IPSET_RULES: &str = r#"{"actions": {"sshd": [
+    {"filter": "filter_equals", "args": {"field": "SYSLOG_IDENTIFIER", "value": "sshd"}},
+    {"filter": "filter_pcre", "args": {"field": "MESSAGE", "re": "^Failed password for \\S+ from (?P<ip>\\S+) port"}},
+    {"action": "action_ipsetBan", "args": {"IP": "ip", "ipSetIPv4": "bench4", "ipSetIPv6": "bench6", "banSeconds": 3600}}
 ]}, "storage": "STORAGE"}"#;
 
 fn address(i: u32) -> IpAddr {
@@ -62,22 +73,25 @@ fn fresh_sets() {
          table ip6 bench { set ban6 { type ipv6_addr; flags timeout; }; }\n");
 }
 
+/// Empty ipset sets bench4 and bench6, with timeouts and room for a flood.
+fn fresh_ipsets() {
+    for (set, family) in [("bench4", "inet"), ("bench6", "inet6")] {
+        let _ = Command::new("ipset").args(["destroy", set]).stderr(Stdio::null()).status();
+        let status = Command::new("ipset")
+            .args(["create", set, "hash:ip", "family", family, "timeout", "0", "maxelem", "1048576"])
+            .status()
+            .expect("ipset runs (Debian package ipset)");
+        assert!(status.success());
+    }
+}
+
 fn kernel_count() -> usize {
     let set = NftSet::parse(SET).unwrap();
     NftClient::open().unwrap().list(&set).unwrap().len()
 }
 
-/// Median, min and max of rates.
-fn summary(mut rates: Vec<f64>) -> String {
-    rates.sort_by(f64::total_cmp);
-    let k = |r: f64| format!("{:.0}k", r / 1000.0);
-    format!(
-        "median {}/s (min {}, max {}, {} runs)",
-        k(rates[rates.len() / 2]),
-        k(rates[0]),
-        k(rates[rates.len() - 1]),
-        rates.len()
-    )
+fn ipset_count() -> usize {
+    Firewall::new().list(Backend::Ipset, "bench4").unwrap().len()
 }
 
 fn ban_stage() {
@@ -121,9 +135,16 @@ fn ban_stage() {
         }
         netlink_only.push(f64::from(N) / start.elapsed().as_secs_f64());
     }
-    println!("(a) ban stage, {N} addresses in batches of {BATCH}, store + netlink: {}", summary(whole));
-    println!("    store alone (append log, fsync per batch, compaction): {}", summary(store_only));
-    println!("    netlink alone: {}", summary(netlink_only));
+    let extra = serde_json::json!({"bans": N, "batch": BATCH});
+    figure("bans.stage", "(a) ban stage, store + netlink, batches of 1,024", "bans/s", &whole, extra.clone());
+    figure(
+        "bans.stage.store",
+        "(a) the store alone (append, fsync per batch, compaction)",
+        "bans/s",
+        &store_only,
+        extra.clone(),
+    );
+    figure("bans.stage.netlink", "(a) netlink alone", "bans/s", &netlink_only, extra);
 }
 
 /// Writes a marker, lets a daemon judge it and stop, so that the next
@@ -154,30 +175,38 @@ fn attack(journald: &PrivateJournald, run: u32) {
     }));
 }
 
+/// Catch-up: 100,000 attack entries already in the journal, judged,
+/// stored and banned by a daemon with `rules`; bans/s.
+fn catch_up(journald: &PrivateJournald, rules: &str, batch: u32) -> f64 {
+    let dir = tempfile::tempdir().unwrap();
+    let text = rules.replace("STORAGE", dir.path().to_str().unwrap());
+    position_after_marker(journald, &text);
+    attack(journald, batch);
+    let stop = AtomicBool::new(false);
+    let mut judged = 0u32;
+    let config = config::compile(&text, "bench.json").unwrap();
+    let options = Options { source: Source::Namespace(journald.namespace().into()), from_tail: false, config: None };
+    let start = Instant::now();
+    let totals = Daemon::open(config, &options).unwrap().run_observed(&stop, |_| {
+        judged += 1;
+        if judged == N {
+            stop.store(true, Ordering::Relaxed);
+        }
+    });
+    let rate = f64::from(N) / start.elapsed().as_secs_f64();
+    assert_eq!(totals.bans, u64::from(N));
+    rate
+}
+
 fn flood(journald: &PrivateJournald) {
-    let (mut rates, mut live, mut intake) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut rates, mut ipset_rates, mut live, mut intake) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for run in 0..RUNS as u32 {
         fresh_sets();
-        let dir = tempfile::tempdir().unwrap();
-        let text = RULES.replace("STORAGE", dir.path().to_str().unwrap());
-        // Catch-up: 100,000 attack entries already in the journal.
-        position_after_marker(journald, &text);
-        attack(journald, 2 * run);
-        let stop = AtomicBool::new(false);
-        let mut judged = 0u32;
-        let config = config::compile(&text, "bench.json").unwrap();
-        let options =
-            Options { source: Source::Namespace(journald.namespace().into()), from_tail: false, config: None };
-        let start = Instant::now();
-        let totals = Daemon::open(config, &options).unwrap().run_observed(&stop, |_| {
-            judged += 1;
-            if judged == N {
-                stop.store(true, Ordering::Relaxed);
-            }
-        });
-        rates.push(f64::from(N) / start.elapsed().as_secs_f64());
-        assert_eq!(totals.bans, u64::from(N));
+        rates.push(catch_up(journald, RULES, 3 * run));
         assert_eq!(kernel_count(), N as usize);
+        fresh_ipsets();
+        ipset_rates.push(catch_up(journald, IPSET_RULES, 3 * run + 2));
+        assert_eq!(ipset_count(), N as usize);
 
         // Live: the daemon follows while the attack is written (journald's
         // intake is then the limit).
@@ -201,7 +230,7 @@ fn flood(journald: &PrivateJournald) {
             });
             std::thread::sleep(Duration::from_millis(300));
             let start = Instant::now();
-            attack(journald, 2 * run + 1);
+            attack(journald, 3 * run + 1);
             let written = start.elapsed().as_secs_f64();
             let end = daemon.join().unwrap();
             (f64::from(N) / (end - start).as_secs_f64(), written)
@@ -210,12 +239,24 @@ fn flood(journald: &PrivateJournald) {
         intake.push(written);
         assert_eq!(kernel_count(), N as usize);
     }
-    println!("(b) flood of {N} attackers through the daemon (journal backlog -> kernel + store): {}", summary(rates));
-    println!(
-        "    the same written while the daemon follows: {} (journald took {:.2} s on average to take the entries in)",
-        summary(live),
-        intake.iter().sum::<f64>() / intake.len() as f64
+    let extra = serde_json::json!({"attackers": N});
+    figure(
+        "bans.flood.nft",
+        "(b) flood through the daemon into nftables, journal backlog",
+        "bans/s",
+        &rates,
+        extra.clone(),
     );
+    figure(
+        "bans.flood.ipset",
+        "(b) flood through the daemon into ipset, journal backlog",
+        "bans/s",
+        &ipset_rates,
+        extra,
+    );
+    intake.sort_by(f64::total_cmp);
+    let extra = serde_json::json!({"attackers": N, "journald_intake_s": report::median(&intake)});
+    figure("bans.flood.live", "(b) flood into nftables written while the daemon follows", "bans/s", &live, extra);
 }
 
 fn boot(count: u32) {
@@ -236,16 +277,22 @@ fn boot(count: u32) {
     let config = dir.path().join("config.json");
     std::fs::write(&config, RULES.replace("STORAGE", dir.path().to_str().unwrap())).unwrap();
     let mut times = Vec::new();
-    for _ in 0..3 {
+    for _ in 0..RUNS {
         fresh_sets();
         times.push(run_boot(&config));
         assert_eq!(kernel_count(), count as usize);
     }
     let again = run_boot(&config);
-    times.sort_by(f64::total_cmp);
-    println!(
-        "(c) boot of {count} stored bans into an empty set: median {:.2} s (min {:.2}, max {:.2}, 3 runs); again over the full set: {again:.2} s",
-        times[1], times[0], times[2]
+    let (id, label) = match count {
+        1_000_000 => ("bans.boot.1m", "(c) boot of 1,000,000 stored bans into an empty set"),
+        _ => ("bans.boot.100k", "(c) boot of 100,000 stored bans into an empty set"),
+    };
+    figure(
+        id,
+        label,
+        "s",
+        &times,
+        serde_json::json!({"bans": count, "permanent_share": 0.1, "again_over_full_set_s": again}),
     );
 }
 
@@ -257,12 +304,11 @@ fn run_boot(config: &Path) -> f64 {
     secs
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn single_ban_latency(journald: &PrivateJournald) {
-    const BANS: u32 = 300;
+/// (d), one run: `BANS` lone bans 30 ms apart; the latencies in ms from
+/// the entry handed to journald to the element in the kernel, and to the
+/// entry judged.
+fn single_ban_run(journald: &PrivateJournald, run: u32) -> (Vec<f64>, Vec<f64>) {
+    const BANS: u32 = 200;
     fresh_sets();
     let dir = tempfile::tempdir().unwrap();
     let text = RULES.replace("STORAGE", dir.path().to_str().unwrap());
@@ -283,7 +329,7 @@ fn single_ban_latency(journald: &PrivateJournald) {
         let set = NftSet::parse(SET).unwrap();
         let mut client = NftClient::open().unwrap();
         for i in 0..BANS {
-            let ip = address(0x50_0000 + i);
+            let ip = address(0x50_0000 + run * BANS + i);
             let start = Instant::now();
             journald.log("sshd", &format!("Failed password for root from {ip} port 22 ssh2"));
             let needle = format!(" {ip} ");
@@ -304,36 +350,81 @@ fn single_ban_latency(journald: &PrivateJournald) {
         }
         stop.store(true, Ordering::Relaxed);
     });
-    let mut stage: Vec<f64> = to_kernel.iter().zip(&to_judged).map(|(k, j)| k - j).collect();
-    for latencies in [&mut to_judged, &mut to_kernel, &mut stage] {
-        latencies.sort_by(f64::total_cmp);
+    (to_kernel, to_judged)
+}
+
+fn single_ban_latency(journald: &PrivateJournald) {
+    let mut samples: [Vec<f64>; 4] = Default::default();
+    let mut bans = 0;
+    for run in 0..RUNS as u32 {
+        let (mut to_kernel, to_judged) = single_ban_run(journald, run);
+        bans = to_kernel.len();
+        let mut stage: Vec<f64> = to_kernel.iter().zip(&to_judged).map(|(k, j)| k - j).collect();
+        to_kernel.sort_by(f64::total_cmp);
+        stage.sort_by(f64::total_cmp);
+        samples[0].push(report::percentile(&to_kernel, 50.0));
+        samples[1].push(report::percentile(&to_kernel, 99.0));
+        samples[2].push(report::percentile(&stage, 50.0));
+        samples[3].push(report::percentile(&stage, 99.0));
     }
-    let show = |l: &[f64]| {
-        format!("p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms", percentile(l, 0.5), percentile(l, 0.99), l[l.len() - 1])
-    };
-    println!("(d) one ban alone, {BANS} bans 30 ms apart, from the entry handed to journald:");
-    println!("    to the element in the kernel: {}", show(&to_kernel));
-    println!("    to the entry judged (the journal's share): {}", show(&to_judged));
-    println!("    from judged to in the kernel (the ban's share): {}", show(&stage));
+    let extra = serde_json::json!({"bans_per_run": bans, "apart_ms": 30});
+    let [k50, k99, s50, s99] = samples;
+    figure(
+        "bans.kernel.p50",
+        "(d) one ban alone, entry to journald -> element in the kernel, p50",
+        "ms",
+        &k50,
+        extra.clone(),
+    );
+    figure(
+        "bans.kernel.p99",
+        "(d) one ban alone, entry to journald -> element in the kernel, p99",
+        "ms",
+        &k99,
+        extra.clone(),
+    );
+    figure(
+        "bans.stage_latency.p50",
+        "(d) of which judged -> in the kernel (store fsync + netlink), p50",
+        "ms",
+        &s50,
+        extra.clone(),
+    );
+    figure(
+        "bans.stage_latency.p99",
+        "(d) of which judged -> in the kernel (store fsync + netlink), p99",
+        "ms",
+        &s99,
+        extra,
+    );
 }
 
 fn nft_process_per_ban() {
-    const BANS: u32 = 300;
-    fresh_sets();
-    let start = Instant::now();
-    for i in 0..BANS {
-        let status = Command::new("nft")
-            .args(["add", "element", "ip", "bench", "ban4", &format!("{{ {} timeout 3600s }}", address(i))])
-            .status()
-            .unwrap();
-        assert!(status.success());
+    const BANS: u32 = 100;
+    let mut rates = Vec::new();
+    for _ in 0..RUNS {
+        fresh_sets();
+        let start = Instant::now();
+        for i in 0..BANS {
+            let status = Command::new("nft")
+                .args(["add", "element", "ip", "bench", "ban4", &format!("{{ {} timeout 3600s }}", address(i))])
+                .status()
+                .unwrap();
+            assert!(status.success());
+        }
+        rates.push(f64::from(BANS) / start.elapsed().as_secs_f64());
     }
-    let rate = f64::from(BANS) / start.elapsed().as_secs_f64();
-    println!("(e) one `nft add element` process per ban, {BANS} bans: {rate:.0} bans/s");
+    figure(
+        "bans.nft_process",
+        "(e) one `nft add element` process per ban",
+        "bans/s",
+        &rates,
+        serde_json::json!({"bans_per_run": BANS}),
+    );
 }
 
 fn main() {
-    if !std::env::args().any(|a| a == "--bench") {
+    if !report::benchmarking() {
         eprintln!("bans benchmark: run with `cargo bench --bench bans`");
         return;
     }

@@ -1,10 +1,12 @@
-//! Reading a real journal: banwarden's reader and rules against the raw
+//! Figure 2: reading a real journal of 1,000,000 entries: banwarden's
+//! reader and rules, and `banwarden replay` end to end, against the raw
 //! floor of libsystemd iterating the same files.
 //!
-//! Run: `cargo bench --bench journal` (figures in doc/performance.md). The
-//! first run builds a journal of `BENCH_JOURNAL_ENTRIES` (1,000,000) entries
-//! under target/bench-journal with benches/make-journal.py and
-//! systemd-journal-remote (~30 s, ~500 MB); later runs reuse it.
+//! Run: `cargo bench --bench journal` (or `make bench`). The journal is the
+//! benchmark corpus (`benches/corpus.py --journal`: what a busy web, mail
+//! and SSH server logs, ~25 fields per entry): the directory
+//! `$BANWARDEN_CORPUS/journal` when the suite made it, otherwise made once
+//! under target/bench/corpus-1000000 (~70 s) and reused.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -15,32 +17,31 @@ use banwarden::journal::sd::{JournalReader, Source};
 use banwarden::workflow::Quiet;
 use systemd::journal::OpenDirectoryOptions;
 
+#[allow(dead_code)]
+#[path = "report.rs"]
+mod report;
+
+const ENTRIES: usize = 1_000_000;
+
+/// The corpus's journal directory, made if missing.
 fn journal_dir() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let entries: usize = std::env::var("BENCH_JOURNAL_ENTRIES").ok().and_then(|n| n.parse().ok()).unwrap_or(1_000_000);
-    let dir = root.join(format!("target/bench-journal/{entries}"));
-    if dir.join("done").exists() {
-        return dir;
+    let corpus = match std::env::var_os("BANWARDEN_CORPUS") {
+        Some(dir) => PathBuf::from(dir),
+        None => root.join(format!("target/bench/corpus-{ENTRIES}")),
+    };
+    let dir = corpus.join("journal");
+    if !dir.is_dir() {
+        eprintln!("making the corpus and its journal in {} (about a minute)", corpus.display());
+        let status = Command::new("python3")
+            .arg(root.join("benches/corpus.py"))
+            .args(["--seed", "1", "--entries", &ENTRIES.to_string(), "--journal", "--out"])
+            .arg(&corpus)
+            .stdout(Stdio::null())
+            .status()
+            .expect("python3 runs");
+        assert!(status.success() && dir.is_dir(), "benches/corpus.py failed");
     }
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    eprintln!("building a journal of {entries} entries in {}", dir.display());
-    let mut generator = Command::new("python3")
-        .arg(root.join("benches/make-journal.py"))
-        .arg(entries.to_string())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3 runs");
-    let status = Command::new("/lib/systemd/systemd-journal-remote")
-        .args(["--split-mode=none", "-o"])
-        .arg(dir.join("bench.journal"))
-        .arg("-")
-        .stdin(generator.stdout.take().unwrap())
-        .stderr(Stdio::null())
-        .status()
-        .expect("systemd-journal-remote runs (Debian package systemd-journal-remote)");
-    assert!(status.success() && generator.wait().unwrap().success());
-    std::fs::write(dir.join("done"), b"").unwrap();
     dir
 }
 
@@ -82,30 +83,73 @@ fn banwarden(dir: &Path) -> (usize, f64) {
     (n, started.elapsed().as_secs_f64())
 }
 
+/// `banwarden replay --journal-dir` as a user runs it, effects to /dev/null.
+fn replay(dir: &Path) -> (usize, f64) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let started = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_banwarden"))
+        .args(["replay", "--config"])
+        .arg(root.join("examples/server.json"))
+        .arg("--journal-dir")
+        .arg(dir)
+        .stdout(Stdio::null())
+        .output()
+        .expect("banwarden replay runs");
+    let secs = started.elapsed().as_secs_f64();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let summary = String::from_utf8_lossy(&out.stderr);
+    let read: usize = summary
+        .split("replay: ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count in {summary}"));
+    (read, secs)
+}
+
 fn main() {
-    // `cargo test --all-targets` runs benches once as tests: skip the work.
-    if std::env::args().any(|a| a == "--test") || !std::env::args().any(|a| a == "--bench") {
+    if !report::benchmarking() {
         eprintln!("journal benchmark: run with `cargo bench --bench journal`");
         return;
     }
     let dir = journal_dir();
-    let report = |what: &str, (n, secs): (usize, f64)| {
-        println!("{what:<58} {n} entries in {secs:.2} s: {:>7.0} entries/s", n as f64 / secs);
-        n as f64 / secs
-    };
     // Warm the page cache so every run reads from memory.
     floor(&dir, &["MESSAGE"]);
-    for _ in 0..2 {
-        let two = report("floor: libsystemd, MESSAGE + _SYSTEMD_UNIT", floor(&dir, &["MESSAGE", "_SYSTEMD_UNIT"]));
-        let same = report(
-            "floor: libsystemd, the 4 fields server.json reads",
-            floor(&dir, &["MESSAGE", "_SYSTEMD_UNIT", "PRIORITY", "SYSLOG_IDENTIFIER"]),
-        );
-        let ours = report("banwarden: reader + rules of examples/server.json", banwarden(&dir));
-        println!(
-            "ratio: floor(2 fields)/banwarden = {:.2}, floor(same 4 fields)/banwarden = {:.2}",
-            two / ours,
-            same / ours
-        );
+    let server_fields = ["MESSAGE", "_SYSTEMD_UNIT", "PRIORITY", "SYSLOG_IDENTIFIER"];
+    let (mut two, mut same, mut ours, mut process, mut ratio) = (vec![], vec![], vec![], vec![], vec![]);
+    let mut entries = 0;
+    for _ in 0..report::RUNS {
+        let rate = |(n, secs): (usize, f64)| n as f64 / secs;
+        let (n, secs) = floor(&dir, &["MESSAGE", "_SYSTEMD_UNIT"]);
+        entries = n;
+        two.push(n as f64 / secs);
+        let floor_same = floor(&dir, &server_fields);
+        same.push(rate(floor_same));
+        let reader = banwarden(&dir);
+        assert_eq!(reader.0, n);
+        ours.push(rate(reader));
+        // Time over the floor's time for the same fields, within this run.
+        ratio.push(reader.1 / floor_same.1);
+        let replayed = replay(&dir);
+        assert_eq!(replayed.0, n);
+        process.push(rate(replayed));
     }
+    let extra = serde_json::json!({"entries": entries, "config": "examples/server.json"});
+    report::figure("journal.floor2", "libsystemd alone, MESSAGE and _SYSTEMD_UNIT", "entries/s", &two, extra.clone());
+    report::figure(
+        "journal.floor4",
+        "libsystemd alone, the 4 fields examples/server.json names",
+        "entries/s",
+        &same,
+        extra.clone(),
+    );
+    report::figure("journal.reader", "banwarden's reader and rules, in process", "entries/s", &ours, extra.clone());
+    report::figure("journal.ratio", "banwarden's time / libsystemd's for the same fields", "x", &ratio, extra.clone());
+    report::figure(
+        "journal.replay",
+        "`banwarden replay --journal-dir`, the whole command",
+        "entries/s",
+        &process,
+        extra,
+    );
 }

@@ -1,0 +1,272 @@
+#!/usr/bin/env python3
+"""banwarden's benchmark suite: `make bench`.
+
+    benches/suite.py [--out doc/performance.md] [--only STEP ...] [--render-only]
+
+Runs every benchmark, each figure a median of 5 runs with its spread
+(benches/report.rs; benches/fail2ban.py), gathers their JSON lines in
+target/bench/results.jsonl, then writes doc/performance.md from the
+template benches/performance.md.in: `{{fig:ID}}` becomes "**median unit**
+(min – max)", `{{val:ID}}` the median alone, `{{x:ID:KEY}}` a detail the benchmark
+recorded beside it (`KEY` may be `a.b`), `{{machine}}`, `{{steps}}` and
+`{{goals}}` tables of the run. A figure the template names and the run did
+not produce is an error: the page never mixes runs.
+
+Steps, in order (names for --only): corpus (benches/corpus.py, 1,000,000
+entries and their journal, made once and reused), workflow, journal, live,
+bans (cargo bench), fail2ban (benches/fail2ban.py, on 200,000 lines and
+2,000 bans: fail2ban is slow enough that larger sizes alone would pass the
+15-minute budget; benches/fail2ban/README.md). Needs root: network
+namespaces and private journald instances (nothing of the host's firewall
+or journal is touched). --render-only rewrites the page from the last
+results.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+BENCH_DIR = os.path.join(ROOT, "target", "bench")
+RESULTS = os.path.join(BENCH_DIR, "results.jsonl")
+STEPS_FILE = os.path.join(BENCH_DIR, "steps.json")
+CORPUS_ENTRIES = 1_000_000
+CORPUS = os.path.join(BENCH_DIR, f"corpus-{CORPUS_ENTRIES}")
+TEMPLATE = os.path.join(HERE, "performance.md.in")
+
+# The goals earlier issues set: (figure, comparison, threshold, issue, what).
+GOALS = [
+    ("engine.realistic", ">=", 2_000_000, 2, "rule engine, realistic mix"),
+    ("journal.ratio", "<=", 1.3, 3, "reading a journal: time within 1.3x of libsystemd's for the same fields"),
+    ("live.verdict.p99", "<", 20, 3, "live: journal to verdict, p99"),
+    ("live.cpu.idle", "<", 0.5, 3, "CPU while the journal is idle"),
+    ("rss.entries", "<", 15, 3, "RSS of the daemon after a busy journal"),
+    ("bans.stage", ">=", 300_000, 4, "ban stage alone (store + netlink)"),
+    ("bans.flood.nft", ">=", 50_000, 4, "flood of distinct attackers through the daemon"),
+    ("bans.boot.1m", "<", 3, 4, "boot of 1,000,000 stored bans"),
+    ("bans.kernel.p99", "<", 20, 4, "one ban: journal to element in the kernel, p99"),
+]
+
+
+def say(text):
+    print(text, file=sys.stderr, flush=True)
+
+
+def run(cmd, env=None):
+    say("$ " + " ".join(cmd))
+    merged = dict(os.environ, **(env or {}))
+    subprocess.run(cmd, cwd=ROOT, env=merged, check=True)
+
+
+def corpus():
+    manifest = os.path.join(CORPUS, "corpus.json")
+    if os.path.exists(manifest) and os.path.isdir(os.path.join(CORPUS, "journal")):
+        say(f"corpus: reusing {CORPUS}")
+        return
+    run(["python3", "benches/corpus.py", "--seed", "1", "--entries", str(CORPUS_ENTRIES), "--journal", "--out", CORPUS])
+
+
+def cargo_bench(name):
+    def step():
+        run(["cargo", "bench", "--locked", "--bench", name],
+            env={"BANWARDEN_BENCH_OUT": RESULTS, "BANWARDEN_CORPUS": CORPUS})
+    return step
+
+
+def fail2ban():
+    say("$ python3 benches/fail2ban.py --entries 200000 --bans 2000 --runs 5")
+    out = subprocess.run(["python3", "benches/fail2ban.py", "--entries", "200000", "--bans", "2000", "--runs", "5"],
+                         cwd=ROOT, check=True, stdout=subprocess.PIPE, text=True).stdout
+    with open(RESULTS, "a") as f:
+        for line in out.splitlines():
+            if line.startswith("{"):
+                f.write(line + "\n")
+
+
+STEPS = [
+    ("corpus", "python3 benches/corpus.py --seed 1 --entries 1000000 --journal", corpus),
+    ("workflow", "cargo bench --bench workflow", cargo_bench("workflow")),
+    ("journal", "cargo bench --bench journal", cargo_bench("journal")),
+    ("live", "cargo bench --bench live", cargo_bench("live")),
+    ("bans", "cargo bench --bench bans", cargo_bench("bans")),
+    ("fail2ban", "python3 benches/fail2ban.py --entries 200000 --bans 2000", fail2ban),
+]
+
+
+def machine():
+    def first(path, key):
+        try:
+            with open(path) as f:
+                for line in f:
+                    if line.startswith(key):
+                        return line.split(":", 1)[1].strip() if ":" in line else line.split("=", 1)[1].strip('"\n ')
+        except OSError:
+            pass
+        return "?"
+
+    mem_kb = int(first("/proc/meminfo", "MemTotal").split()[0])
+    rustc = subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip()
+    commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True,
+                            text=True).stdout.strip()
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu": first("/proc/cpuinfo", "model name"),
+        "cores": os.cpu_count(),
+        "memory": f"{mem_kb / 1024 / 1024:.1f} GiB",
+        "os": first("/etc/os-release", "PRETTY_NAME"),
+        "kernel": platform.release(),
+        "rustc": rustc,
+        "commit": commit,
+    }
+
+
+def load_results():
+    figures = {}
+    with open(RESULTS) as f:
+        for line in f:
+            record = json.loads(line)
+            figures[record["id"]] = record
+    return figures
+
+
+def number(x, unit):
+    """A median or bound, written for its unit."""
+    if unit.endswith("/s"):
+        if x >= 1e6:
+            return f"{x / 1e6:.2f} M"
+        if x >= 1e4:
+            return f"{x / 1e3:.0f}k"
+        return f"{x:,.0f}"
+    if unit == "x":
+        return f"{x:.2f}" if x < 100 else f"{x:,.0f}"
+    if unit.startswith("%"):
+        return f"{x:.3f}"
+    if unit in ("ms", "s", "MB"):
+        return f"{x:.3f}" if x < 0.1 else f"{x:.2f}" if x < 10 else f"{x:.1f}"
+    return f"{x:.3g}"
+
+
+def unit_text(unit):
+    return {"x": "x", "% of a core": "% of a core"}.get(unit, unit)
+
+
+def fig(record):
+    u = record["unit"]
+    return (f"**{number(record['median'], u)} {unit_text(u)}** "
+            f"({number(record['min'], u)} – {number(record['max'], u)})")
+
+
+def detail(record, path):
+    """A detail of a figure: `a.b` in the record, or in its "extra"."""
+    value = record if path.split(".")[0] in record else record.get("extra", {})
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def goals_table(figures):
+    rows = ["| issue | goal | measured (median of 5) | met |", "|---|---|---|---|"]
+    for fid, op, threshold, issue, what in GOALS:
+        record = figures[fid]
+        m, u = record["median"], record["unit"]
+        met = {">=": m >= threshold, "<=": m <= threshold, "<": m < threshold}[op]
+        goal = f"{what} {op.replace('>=', '≥').replace('<=', '≤')} {number(threshold, u)} {unit_text(u)}"
+        rows.append(f"| {issue} | {goal} | {fig(record)} | {'yes' if met else '**no**'} |")
+    return "\n".join(rows)
+
+
+def machine_table(facts):
+    rows = ["| | |", "|---|---|"]
+    for key in ["date", "cpu", "cores", "memory", "os", "kernel", "rustc", "commit"]:
+        rows.append(f"| {key} | {facts[key]} |")
+    return "\n".join(rows)
+
+
+def steps_table(steps):
+    rows = ["| step | command | time |", "|---|---|---|"]
+    for name, command, seconds in steps:
+        rows.append(f"| {name} | `{command}` | {seconds:.0f} s |")
+    total = sum(s for _, _, s in steps)
+    rows.append(f"| all | `make bench` | **{total / 60:.1f} min** |")
+    return "\n".join(rows)
+
+
+def render(out_path):
+    figures = load_results()
+    with open(STEPS_FILE) as f:
+        state = json.load(f)
+    with open(TEMPLATE) as f:
+        text = f.read()
+    missing = []
+
+    def substitute(match):
+        kind, fid, path = match.group(1), match.group(2), match.group(3)
+        if kind == "machine":
+            return machine_table(state["machine"])
+        if kind == "steps":
+            return steps_table(state["steps"])
+        if kind == "goals":
+            return goals_table(figures)
+        record = figures.get(fid)
+        if record is None or record.get("median") is None:
+            missing.append(fid)
+            return "?"
+        if kind == "fig":
+            return fig(record)
+        if kind == "val":
+            return f"{number(record['median'], record['unit'])}"
+        if kind == "x":
+            value = detail(record, path)
+            if value is None:
+                missing.append(f"{fid}:{path}")
+                return "?"
+            return f"{value:,}" if isinstance(value, int) else f"{value:.2f}" if isinstance(value, float) else str(value)
+        raise ValueError(kind)
+
+    text = re.sub(r"\{\{(machine|steps|goals|fig|val|x)(?::([A-Za-z0-9_.]+))?(?::([A-Za-z0-9_.]+))?\}\}", substitute, text)
+    if missing:
+        raise SystemExit(f"suite: figures missing from {RESULTS}: {', '.join(sorted(set(missing)))}")
+    header = "<!-- Written by `make bench` (benches/suite.py) from benches/performance.md.in: edit those. -->\n"
+    with open(out_path, "w") as f:
+        f.write(header + text)
+    say(f"wrote {out_path}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", default=os.path.join(ROOT, "doc", "performance.md"))
+    parser.add_argument("--only", nargs="*", help="run only these steps (the page is not rewritten)")
+    parser.add_argument("--render-only", action="store_true")
+    args = parser.parse_args()
+    if not args.render_only:
+        if os.geteuid() != 0:
+            raise SystemExit("suite: needs root (network namespaces, private journald instances)")
+        os.makedirs(BENCH_DIR, exist_ok=True)
+        if not args.only and os.path.exists(RESULTS):
+            os.remove(RESULTS)
+        steps = []
+        for name, command, step in STEPS:
+            if args.only and name not in args.only:
+                continue
+            say(f"\n== {name} ==")
+            started = time.monotonic()
+            step()
+            steps.append((name, command, time.monotonic() - started))
+        if args.only:
+            return
+        with open(STEPS_FILE, "w") as f:
+            json.dump({"machine": machine(), "steps": steps}, f)
+    render(args.out)
+
+
+if __name__ == "__main__":
+    main()
