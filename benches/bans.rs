@@ -280,7 +280,12 @@ fn boot(count: u32) {
     for _ in 0..RUNS {
         fresh_sets();
         times.push(run_boot(&config));
-        assert_eq!(kernel_count(), count as usize);
+        // Counting means dumping the set, which the kernel does in time
+        // quadratic in its size (80 s for 1,000,000): only the smaller
+        // one is counted here; the tests check boot's result.
+        if count <= 200_000 {
+            assert_eq!(kernel_count(), count as usize);
+        }
     }
     let again = run_boot(&config);
     let (id, label) = match count {
