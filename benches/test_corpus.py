@@ -5,7 +5,7 @@ three forms hold the same entries.
     python3 benches/test_corpus.py      (about 10 s)
 
 The journal round trip needs systemd-journal-remote and journalctl, the
-replay check target/release/banwarden, the fail2ban check fail2ban-regex;
+replay check target/release/banwarden (or $BANWARDEN_BIN), the fail2ban check fail2ban-regex;
 each is skipped when its tool is missing.
 """
 
@@ -25,7 +25,8 @@ sys.path.insert(0, HERE)
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 import corpus  # noqa: E402
 
-BANWARDEN = os.path.join(ROOT, "target", "release", "banwarden")
+# The binary to replay with: $BANWARDEN_BIN (the tests give theirs), or the release build.
+BANWARDEN = os.environ.get("BANWARDEN_BIN", os.path.join(ROOT, "target", "release", "banwarden"))
 JOURNAL_REMOTE = "/lib/systemd/systemd-journal-remote"
 FILES = ("corpus.export", "corpus.jsonl", "corpus.log", "corpus.json")
 N = 5000

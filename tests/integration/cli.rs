@@ -300,3 +300,17 @@ fn the_default_configuration_escalates_in_a_replay() {
         vec![ip(hour), ip(hour), ip(hour), ip(month), ip(hour), ip(month), ip(hour), ip(month), ip(hour), ip(None)]
     );
 }
+
+/// The benchmark corpus (benches/corpus.py): the same seed gives the same
+/// bytes, its three forms hold the same entries, and replay counts what
+/// its manifest says (benches/test_corpus.py; its fail2ban check runs only
+/// where fail2ban is installed).
+#[test]
+fn the_benchmark_corpus_is_deterministic_and_consistent() {
+    let out = std::process::Command::new("python3")
+        .arg(root().join("benches/test_corpus.py"))
+        .env("BANWARDEN_BIN", env!("CARGO_BIN_EXE_banwarden"))
+        .output()
+        .expect("python3 runs");
+    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+}
