@@ -259,30 +259,57 @@ impl Corpus {
     }
 }
 
-/// The corpus of `BANWARDEN_CORPUS`, or one generated now.
-fn corpus() -> Corpus {
-    let (dir, _temporary) = match std::env::var_os("BANWARDEN_CORPUS") {
-        Some(dir) => (PathBuf::from(dir), None),
-        None => {
-            let parent = root().join("target/bench");
-            std::fs::create_dir_all(&parent).unwrap();
-            let temporary = tempfile::Builder::new().prefix("live-corpus.").tempdir_in(&parent).unwrap();
-            let started = Instant::now();
-            let status = Command::new("python3")
-                .arg(root().join("benches/corpus.py"))
-                .args(["--seed", "1", "--entries", &MEMORY_ENTRIES.to_string(), "--out"])
-                .arg(temporary.path())
-                .stderr(Stdio::null())
-                .status()
-                .expect("python3 runs benches/corpus.py");
+/// The corpus of `BANWARDEN_CORPUS`, or benches/corpus.py generating one
+/// (into a temporary directory, removed once read; the generator is
+/// stopped by its PID if the bench fails meanwhile).
+struct PendingCorpus {
+    dir: PathBuf,
+    generator: Option<(Child, Instant)>,
+    _temporary: Option<tempfile::TempDir>,
+}
+
+impl PendingCorpus {
+    fn start() -> PendingCorpus {
+        if let Some(dir) = std::env::var_os("BANWARDEN_CORPUS") {
+            return PendingCorpus { dir: dir.into(), generator: None, _temporary: None };
+        }
+        let parent = root().join("target/bench");
+        std::fs::create_dir_all(&parent).unwrap();
+        let temporary = tempfile::Builder::new().prefix("live-corpus.").tempdir_in(&parent).unwrap();
+        let child = Command::new("python3")
+            .arg(root().join("benches/corpus.py"))
+            .args(["--seed", "1", "--entries", &MEMORY_ENTRIES.to_string(), "--out"])
+            .arg(temporary.path())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 runs benches/corpus.py");
+        PendingCorpus {
+            dir: temporary.path().to_owned(),
+            generator: Some((child, Instant::now())),
+            _temporary: Some(temporary),
+        }
+    }
+
+    /// Its first `MEMORY_ENTRIES` entries, once generated.
+    fn read(mut self) -> Corpus {
+        if let Some((mut child, started)) = self.generator.take() {
+            let status = child.wait().unwrap();
             assert!(status.success(), "benches/corpus.py: {status}");
             eprintln!("corpus of {MEMORY_ENTRIES} entries generated in {:.0} s", started.elapsed().as_secs_f64());
-            (temporary.path().to_owned(), Some(temporary))
         }
-    };
-    let path = dir.join("corpus.export");
-    let data = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    Corpus::from_export(&data, MEMORY_ENTRIES)
+        let path = self.dir.join("corpus.export");
+        let data = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        Corpus::from_export(&data, MEMORY_ENTRIES)
+    }
+}
+
+impl Drop for PendingCorpus {
+    fn drop(&mut self) {
+        if let Some((child, _)) = &mut self.generator {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
 
 /// Five failures from `MARKER_IP`: the configuration logs their ban.
@@ -579,13 +606,8 @@ fn memory_run(run: usize, corpus: &Template, keys: &Template) -> Option<[Memory;
 }
 
 fn memory() {
-    let Some(corpus) = Template::new(|journald| {
-        let corpus = corpus();
-        corpus.write_to(journald);
-        corpus.entries.len()
-    }) else {
-        return;
-    };
+    // The corpus is generated while the keys are written.
+    let pending = PendingCorpus::start();
     let Some(keys) = Template::new(|journald| {
         journald.write_many((0..COUNTER_KEYS).map(|i| {
             let ip = std::net::Ipv4Addr::from(u32::from(std::net::Ipv4Addr::new(100, 64, 0, 0)) + i);
@@ -603,6 +625,14 @@ fn memory() {
     }) else {
         return;
     };
+    let entries = pending.read();
+    let Some(corpus) = Template::new(|journald| {
+        entries.write_to(journald);
+        entries.entries.len()
+    }) else {
+        return;
+    };
+    drop(entries);
     let mut runs = Vec::new();
     for run in 1..=report::RUNS {
         let Some(run) = memory_run(run, &corpus, &keys) else { return };
