@@ -425,6 +425,9 @@ fn mb(kb: u64) -> f64 {
 /// its own; stopped by its PID on drop (SIGTERM, SIGKILL after 10 s).
 struct RealDaemon {
     child: Option<Child>,
+    /// When it was started, and when it was seen saving its counters.
+    started: Instant,
+    counter_saves: Vec<Instant>,
     state: tempfile::TempDir,
     /// Declared last: journald stops after the daemon.
     journald: PrivateJournald,
@@ -443,7 +446,7 @@ impl RealDaemon {
         }
         let state = tempfile::tempdir().unwrap();
         std::fs::write(state.path().join("banwarden.json"), sandbox_config(&state.path().join("storage"))).unwrap();
-        Some(RealDaemon { child: None, state, journald })
+        Some(RealDaemon { child: None, started: Instant::now(), counter_saves: vec![], state, journald })
     }
 
     fn cursor_file(&self) -> PathBuf {
@@ -454,14 +457,12 @@ impl RealDaemon {
     /// returns once it has opened the journal (it saves its position then).
     fn start(&mut self, cursor: Option<&str>) {
         assert!(self.child.is_none());
+        (self.started, self.counter_saves) = (Instant::now(), vec![]);
         let _ = std::fs::remove_file(self.cursor_file());
         if let Some(cursor) = cursor {
             std::fs::create_dir_all(self.state.path().join("storage")).unwrap();
             std::fs::write(self.cursor_file(), format!("{cursor}\n")).unwrap();
         }
-        // Fresh sets, in this process's own network namespace.
-        let status = Command::new("nft").arg("-f").arg(root().join("etc/nftables/banwarden.nft")).status().unwrap();
-        assert!(status.success(), "nft -f etc/nftables/banwarden.nft");
         self.child = Some(
             Command::new(env!("CARGO_BIN_EXE_banwarden"))
                 .args(["run", "--config"])
@@ -489,9 +490,16 @@ impl RealDaemon {
         std::fs::read_to_string(self.state.path().join("stderr")).unwrap_or_default()
     }
 
+    /// The identity of its counters file (replaced at each save), if any.
+    fn counters_file(&self) -> Option<(u64, i64, i64)> {
+        use std::os::unix::fs::MetadataExt as _;
+        let meta = std::fs::metadata(self.state.path().join("storage/counters.json")).ok()?;
+        Some((meta.ino(), meta.mtime(), meta.mtime_nsec()))
+    }
+
     /// Waits until the daemon has logged the marker's ban: every entry
-    /// before the marker is judged.
-    fn wait_until_judged(&self) {
+    /// before the marker is judged. Notes the counter saves meanwhile.
+    fn wait_until_judged(&mut self) {
         let message = format!("Ban from SSH for {MARKER_IP}");
         let mut follower = Command::new("journalctl")
             .arg(format!("--namespace={}", self.journald.namespace()))
@@ -508,7 +516,18 @@ impl RealDaemon {
                 let _ = tx.send(line);
             }
         });
-        let seen = rx.recv_timeout(JUDGED_TIMEOUT);
+        let deadline = Instant::now() + JUDGED_TIMEOUT;
+        let mut counters = self.counters_file();
+        let seen = loop {
+            match rx.recv_timeout(Duration::from_millis(50)) {
+                Err(mpsc::RecvTimeoutError::Timeout) if Instant::now() < deadline => {}
+                other => break other,
+            }
+            let now = self.counters_file();
+            if now != counters {
+                (counters, _) = (now, self.counter_saves.push(Instant::now()));
+            }
+        };
         // SAFETY: kill(2) on our own child, not yet reaped.
         unsafe { libc::kill(follower.id() as libc::pid_t, libc::SIGTERM) };
         follower.wait().unwrap();
@@ -516,19 +535,44 @@ impl RealDaemon {
         assert_eq!(seen.as_deref(), Ok(message.as_str()), "marker not judged in time; daemon: {}", self.stderr());
     }
 
-    /// Stops it (SIGTERM; it saves its counters) and waits for it.
-    fn stop(&mut self) {
-        let Some(mut child) = self.child.take() else { return };
-        // SAFETY: kill(2) on our own child, not yet reaped.
-        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
+    /// Makes it save its counters once more, and waits until it has: it
+    /// does so with its position, 100 ms after the flow pauses, if the last
+    /// save is `COUNTERS_EVERY` (10 s) old. Returns the saves seen before.
+    fn save_counters(&mut self) -> usize {
+        let before = self.counter_saves.len();
+        let last = self.counter_saves.last().copied().unwrap_or(self.started);
+        std::thread::sleep((last + Duration::from_millis(10_300)).saturating_duration_since(Instant::now()));
+        let (counters, deadline) = (self.counters_file(), Instant::now() + Duration::from_secs(30));
+        'save: loop {
+            assert!(Instant::now() < deadline, "no counter save in 30 s: {}", self.stderr());
+            // One entry (that no rule acts on), judged then saved.
+            self.journald.log("bwbench", "save now");
+            for _ in 0..40 {
+                std::thread::sleep(Duration::from_millis(50));
+                if self.counters_file() != counters {
+                    break 'save;
+                }
+            }
         }
-        if matches!(child.try_wait(), Ok(None)) {
+        // Replaced once written: it may be the previous save (a short
+        // time); wait until the file stays as it is.
+        let mut stable = self.counters_file();
+        loop {
+            std::thread::sleep(Duration::from_millis(200));
+            let now = self.counters_file();
+            if now == stable {
+                break;
+            }
+            stable = now;
+        }
+        before
+    }
+
+    /// Stops it at once (SIGKILL).
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("banwarden ignored SIGTERM for 10 s: {}", self.stderr());
         }
     }
 }
@@ -565,44 +609,79 @@ fn sandbox_config(storage: &Path) -> String {
     serde_json::to_string_pretty(&config).unwrap()
 }
 
-/// One memory run: (idle, after the corpus, after the counter keys).
-fn memory_run(run: usize, corpus: &Template, keys: &Template) -> Option<[Memory; 3]> {
-    let mut daemon = RealDaemon::new(Some(corpus))?;
-    daemon.start(None);
+/// What one memory run measures.
+struct MemoryRun {
+    idle: Memory,
+    entries: Memory,
+    /// Before and after the save of all keys, and the saves before it.
+    keys_judged: Memory,
+    counters: Memory,
+    saves_before: usize,
+}
+
+/// One memory run: three daemons side by side, each on a journald of its
+/// own (memory does not depend on their sharing the cores; the time they
+/// take does not matter).
+fn memory_run(run: usize, corpus: &Template, keys: &Template) -> Option<MemoryRun> {
+    // Fresh sets, in this process's own network namespace.
+    let status = Command::new("nft").arg("-f").arg(root().join("etc/nftables/banwarden.nft")).status().unwrap();
+    assert!(status.success(), "nft -f etc/nftables/banwarden.nft");
+    let mut idle = RealDaemon::new(Some(corpus))?;
+    idle.start(None);
     // One entry judged: the position is saved, and the journal pages mapped
     // while finding the end of the journal are let go, as on a server.
-    daemon.journald.log("bwbench", "idle from now on");
-    std::thread::sleep(IDLE_AFTER_START);
-    let idle = Memory::of(daemon.pid());
-    daemon.stop();
-    let started = Instant::now();
-    daemon.start(Some(&corpus.cursor));
-    daemon.wait_until_judged();
-    let corpus_time = started.elapsed();
-    std::thread::sleep(SETTLE);
-    let entries = Memory::of(daemon.pid());
-    drop(daemon);
-
-    let mut daemon = RealDaemon::new(Some(keys))?;
-    let started = Instant::now();
-    daemon.start(Some(&keys.cursor));
-    daemon.wait_until_judged();
-    let keys_time = started.elapsed();
-    std::thread::sleep(SETTLE);
-    let counters = Memory::of(daemon.pid());
-    daemon.stop();
-    eprintln!(
-        "memory run {run}: {} entries judged in {:.1} s, {} keys in {:.1} s",
-        corpus.entries,
-        corpus_time.as_secs_f64(),
-        keys.entries,
-        keys_time.as_secs_f64()
-    );
-    // Each live key is saved with its ticks: all of them are there.
-    let saved = std::fs::read(daemon.state.path().join("storage/counters.json")).unwrap();
-    let saved_keys = saved.windows(8).filter(|w| w == b"\"ticks\":").count();
-    assert!(saved_keys >= COUNTER_KEYS as usize, "{saved_keys} counter keys saved, {COUNTER_KEYS} expected");
-    Some([idle, entries, counters])
+    idle.journald.log("bwbench", "idle from now on");
+    let idle_since = Instant::now();
+    // The keys first, alone: judged within 10 s, they are saved only once,
+    // when asked. The corpus meanwhile, while that daemon waits.
+    let (keys_judged_tx, keys_judged_rx) = mpsc::channel();
+    let (entries, (keys_judged, counters, saves_before)) = std::thread::scope(|scope| {
+        let entries = scope.spawn(move || {
+            let _ = keys_judged_rx.recv();
+            let mut daemon = RealDaemon::new(Some(corpus)).expect("journald started before");
+            let started = Instant::now();
+            daemon.start(Some(&corpus.cursor));
+            daemon.wait_until_judged();
+            eprintln!(
+                "memory run {run}: {} entries judged in {:.1} s",
+                corpus.entries,
+                started.elapsed().as_secs_f64()
+            );
+            std::thread::sleep(SETTLE);
+            Memory::of(daemon.pid())
+        });
+        let keys = scope.spawn(|| {
+            let mut daemon = RealDaemon::new(Some(keys)).expect("journald started before");
+            let started = Instant::now();
+            daemon.start(Some(&keys.cursor));
+            daemon.wait_until_judged();
+            let judged = Memory::of(daemon.pid());
+            let time = started.elapsed();
+            keys_judged_tx.send(()).unwrap();
+            let saves = daemon.save_counters();
+            std::thread::sleep(SETTLE);
+            let counters = Memory::of(daemon.pid());
+            eprintln!(
+                "memory run {run}: {} keys judged in {:.1} s ({saves} counter saves meanwhile), RSS {:.0} MB; \
+                 {:.0} MB once all are saved",
+                keys.entries,
+                time.as_secs_f64(),
+                mb(judged.rss),
+                mb(counters.rss)
+            );
+            // Each live key is saved with its ticks: all of them are there.
+            let saved = std::fs::read(daemon.state.path().join("storage/counters.json")).unwrap();
+            let saved_keys = saved.windows(8).filter(|w| w == b"\"ticks\":").count();
+            assert!(saved_keys >= COUNTER_KEYS as usize, "{saved_keys} counter keys saved, {COUNTER_KEYS} expected");
+            // Nothing more to keep: no need to wait for its final save.
+            daemon.kill();
+            (judged, counters, saves)
+        });
+        (entries.join().unwrap(), keys.join().unwrap())
+    });
+    std::thread::sleep(IDLE_AFTER_START.saturating_sub(idle_since.elapsed()));
+    let idle = Memory::of(idle.pid());
+    Some(MemoryRun { idle, entries, keys_judged, counters, saves_before })
 }
 
 fn memory() {
@@ -638,7 +717,8 @@ fn memory() {
         let Some(run) = memory_run(run, &corpus, &keys) else { return };
         runs.push(run);
     }
-    let [idle, entries, counters] = [0, 1, 2].map(|i| runs.iter().map(|run| run[i]).collect::<Vec<Memory>>());
+    let column = |pick: fn(&MemoryRun) -> Memory| runs.iter().map(pick).collect::<Vec<_>>();
+    let (idle, entries, counters) = (column(|r| r.idle), column(|r| r.entries), column(|r| r.counters));
     let rss = |memory: &[Memory]| memory.iter().map(|m| mb(m.rss)).collect::<Vec<_>>();
     let extra = |memory: &[Memory], more: serde_json::Value| {
         let mut extra = serde_json::json!({
@@ -675,7 +755,14 @@ fn memory() {
         &format!("RSS of banwarden run with {} live counter keys", keys.entries),
         "MB",
         &rss(&counters),
-        extra(&counters, serde_json::json!({"keys": keys.entries, "anon_bytes_per_key": per_key})),
+        extra(
+            &counters,
+            serde_json::json!({
+                "keys": keys.entries, "anon_bytes_per_key": per_key,
+                "before_full_save_rss_mb": column(|r| r.keys_judged).iter().map(|m| mb(m.rss)).collect::<Vec<_>>(),
+                "counter_saves_before": runs.iter().map(|r| r.saves_before).collect::<Vec<_>>(),
+            }),
+        ),
     );
 }
 
