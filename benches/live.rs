@@ -61,9 +61,10 @@
 //! the bans are real, and the host's firewall is never touched.
 //!
 //! Run: `cargo bench --bench live` (figures in doc/performance.md), or
-//! `-- latency` / `-- memory` for one part. It took 209 s on the
-//! development machine (2 cores): 54 s for latency and CPU, 50 s to write
-//! the two loads, 100 s for the five memory runs.
+//! `-- latency` / `-- memory` for one part. It took 202 to 209 s on the
+//! development machine (2 cores, two runs): 54 s for latency and CPU,
+//! ~45 s to generate the corpus and write the two loads, ~100 s for the
+//! five memory runs.
 
 use std::io::BufRead as _;
 use std::path::{Path, PathBuf};
