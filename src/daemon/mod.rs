@@ -173,6 +173,10 @@ impl Daemon {
                 ),
             },
         }
+        // Finding the position maps journal pages (20 MB on a large
+        // journal) that an idle daemon would otherwise keep until its
+        // first entry.
+        release_mapped_journal_pages();
         let writer = JournalWriter::for_source(&options.source)
             .map_err(|error| DaemonError::Socket { path: "(unbound)".into(), error })?;
         let mut bans = Bans::new(&settings.storage, settings.never_ban.clone());
@@ -356,6 +360,12 @@ impl Daemon {
         if let Err(e) = crate::durable::replace_file(&path, &bytes) {
             diag!(Err, "cannot save the counters to {}: {e}", path.display());
         }
+        drop(bytes);
+        // The save builds a copy of every key and the whole file in memory:
+        // with a million keys, hundreds of MB that glibc would otherwise
+        // keep (benches/live.rs measured 225 MB before a save, 413 MB after).
+        // SAFETY: malloc_trim only returns free heap memory to the system.
+        unsafe { libc::malloc_trim(0) };
     }
 
     fn renew_long_ipset_bans(&mut self) {
