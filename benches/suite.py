@@ -44,7 +44,7 @@ TEMPLATE = os.path.join(HERE, "performance.md.in")
 # The goals earlier issues set: (figure, comparison, threshold, issue, what).
 GOALS = [
     ("engine.realistic", ">=", 2_000_000, 2, "rule engine, realistic mix"),
-    ("journal.ratio", "<=", 1.3, 3, "reading a journal: time within 1.3x of libsystemd's for the same fields"),
+    ("journal.ratio", "<=", 1.3, 3, "reading a journal: banwarden's time / libsystemd's for the same fields"),
     ("live.verdict.p99", "<", 20, 3, "live: journal to verdict, p99"),
     ("live.cpu.idle", "<", 0.5, 3, "CPU while the journal is idle"),
     ("rss.entries", "<", 15, 3, "RSS of the daemon after a busy journal"),
@@ -194,7 +194,8 @@ def machine_table(facts):
 def steps_table(steps):
     rows = ["| step | command | time |", "|---|---|---|"]
     for name, command, seconds in steps:
-        rows.append(f"| {name} | `{command}` | {seconds:.0f} s |")
+        # A step under a second found its work done by an earlier run.
+        rows.append(f"| {name} | `{command}` | {f'{seconds:.0f} s' if seconds >= 1 else 'reused'} |")
     total = sum(s for _, _, s in steps)
     rows.append(f"| all | `make bench` | **{total / 60:.1f} min** |")
     return "\n".join(rows)
