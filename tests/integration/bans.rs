@@ -17,6 +17,19 @@ table ip banwarden { set ban4 { type ipv4_addr; flags timeout; }; set plain4 { t
 table ip6 banwarden { set ban6 { type ipv6_addr; flags timeout; }; }
 ";
 
+/// examples/recidive.json for `Netns::new`: storage left to it, and sshd
+/// routed on SYSLOG_IDENTIFIER, since a hand-written entry cannot carry the
+/// trusted _SYSTEMD_UNIT the example routes on.
+pub fn recidive_in_a_sandbox() -> String {
+    std::fs::read_to_string(super::util::root().join("examples/recidive.json"))
+        .unwrap()
+        .replace(
+            r#""field": "_SYSTEMD_UNIT", "value": "sshd.service""#,
+            r#""field": "SYSLOG_IDENTIFIER", "value": "sshd""#,
+        )
+        .replace("/var/lib/banwarden", "STORAGE")
+}
+
 /// A network namespace of our own with the sets above, deleted on drop.
 pub struct Netns {
     pub name: String,
@@ -615,15 +628,7 @@ fn stored_until(storage: &Path, ip: &str) -> Option<f64> {
 #[test]
 fn recidive_end_to_end_escalates_in_the_kernel_and_the_store() {
     let Some(journald) = PrivateJournald::start() else { return };
-    let recidive = std::fs::read_to_string(super::util::root().join("examples/recidive.json")).unwrap();
-    // Hand-written entries cannot carry the trusted _SYSTEMD_UNIT.
-    let recidive = recidive
-        .replace(
-            r#""field": "_SYSTEMD_UNIT", "value": "sshd.service""#,
-            r#""field": "SYSLOG_IDENTIFIER", "value": "sshd""#,
-        )
-        .replace("/var/lib/banwarden", "STORAGE");
-    let Some(ns) = Netns::new(&recidive) else { return };
+    let Some(ns) = Netns::new(&recidive_in_a_sandbox()) else { return };
     ns.nft_script(&std::fs::read_to_string(super::util::root().join("examples/recidive.nft")).unwrap());
     let run = ns.run(&journald);
     let attack = |round: usize| {

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use super::bans::Netns;
+use super::bans::{recidive_in_a_sandbox, Netns};
 use super::journald::{journal_from_export, PrivateJournald};
 use super::util::{banwarden, golden, root, text, Daemon};
 
@@ -66,17 +66,8 @@ fn write_probes(journald: &PrivateJournald, range: std::ops::Range<u64>) {
 #[test]
 fn follows_live_and_reads_its_own_lines_back() {
     let Some(journald) = PrivateJournald::start() else { return };
-    let recidive = std::fs::read_to_string(root().join("examples/recidive.json")).unwrap();
-    // The example routes on _SYSTEMD_UNIT, which a hand-written entry cannot
-    // carry (a trusted field): route on SYSLOG_IDENTIFIER instead.
-    let recidive = recidive
-        .replace(
-            r#""field": "_SYSTEMD_UNIT", "value": "sshd.service""#,
-            r#""field": "SYSLOG_IDENTIFIER", "value": "sshd""#,
-        )
-        .replace("/var/lib/banwarden", "STORAGE");
     // Its bans go to sets of a namespace of our own, never the host's.
-    let Some(netns) = Netns::new(&recidive) else { return };
+    let Some(netns) = Netns::new(&recidive_in_a_sandbox()) else { return };
     netns.nft_script(
         "table ip banwarden { set ssh_ban4 { type ipv4_addr; flags timeout; }; }
          table ip6 banwarden { set ssh_ban6 { type ipv6_addr; flags timeout; }; }",
