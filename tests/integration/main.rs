@@ -5,7 +5,8 @@
 //! journald: `journald`), and bans in the real kernel, in network
 //! namespaces of their own (`bans`), mail and the daily report with fake
 //! mailers (`outbox`), banwarden as a service: sd_notify, reload, least
-//! privilege, the unit files (`service`), the documentation against the
+//! privilege, the unit files (`service`), output into a pipe closed early
+//! (`pipes`), the documentation against the
 //! code: every name the configuration accepts documented, every example
 //! valid (`docs`), the example configurations replayed over their sample
 //! journals, ban by ban (`examples`), and the man page, completions and
@@ -21,5 +22,6 @@ mod journald;
 mod linking;
 mod outbox;
 mod package;
+mod pipes;
 mod service;
 mod util;
