@@ -3,20 +3,22 @@
 //! reference walk (`linking`), the no-allocation promise (`alloc`), and the
 //! journal followed live and replayed from files (`follow`, on a private
 //! journald: `journald`), and bans in the real kernel, in network
-//! namespaces of their own (`bans`), mail and the daily report with fake
-//! mailers (`outbox`), banwarden as a service: sd_notify, reload, least
-//! privilege, the unit files (`service`), output into a pipe closed early
-//! (`pipes`), the documentation against the
-//! code: every name the configuration accepts documented, every example
-//! valid (`docs`), the example configurations replayed over their sample
-//! journals, ban by ban (`examples`), and the man page, completions and
-//! Debian package (`package`, whose dpkg half needs root and cargo-deb).
+//! namespaces of their own (`bans`), a flood of bans the kernel refuses
+//! reported in a bounded number of lines (`flood`), mail and the daily
+//! report with fake mailers (`outbox`), banwarden as a service: sd_notify,
+//! reload, least privilege, the unit files (`service`), output into a pipe
+//! closed early (`pipes`), the documentation against the code: every name
+//! the configuration accepts documented, every example valid (`docs`), the
+//! example configurations replayed over their sample journals, ban by ban
+//! (`examples`), and the man page, completions and Debian package
+//! (`package`, whose dpkg half needs root and cargo-deb).
 
 mod alloc;
 mod bans;
 mod cli;
 mod docs;
 mod examples;
+mod flood;
 mod follow;
 mod journald;
 mod linking;
