@@ -18,15 +18,17 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use banwarden::bans::{Bans, Request};
+use std::sync::Arc;
+
+use banwarden::bans::Bans;
 use banwarden::config;
 use banwarden::daemon::{Daemon, Options};
-use banwarden::effect::Backend;
 use banwarden::firewall::nft::{NftClient, NftSet};
-use banwarden::firewall::{Ban, Firewall};
+use banwarden::firewall::{Firewall, Kernel, KernelBan};
 use banwarden::journal::sd::Source;
 use banwarden::store::{BanStore, Record, Until};
 use banwarden::time::{Clock, SystemClock};
+use banwarden::vocab::{Backend, BanRequest, Lifetime, Origin, SetRef};
 
 #[allow(dead_code)]
 #[path = "../tests/integration/journald.rs"]
@@ -91,22 +93,28 @@ fn kernel_count() -> usize {
 }
 
 fn ipset_count() -> usize {
-    Firewall::new().list(Backend::Ipset, "bench4").unwrap().len()
+    Firewall::new().list(&SetRef::parse_ipset("bench4").unwrap()).unwrap().len()
 }
 
 fn ban_stage() {
     let now = SystemClock.now_us();
-    let requests: Vec<Request> = (0..N)
-        .map(|i| Request { backend: Backend::Nft, ip: address(i), set: SET.into(), ban_seconds: Some(3600) })
+    let set = SetRef::parse_nft(SET).unwrap();
+    let requests: Vec<BanRequest> = (0..N)
+        .map(|i| BanRequest {
+            ip: address(i),
+            set: set.clone(),
+            lifetime: Lifetime::from_seconds(Some(3600)),
+            origin: Origin::Cli { user: "bench".into() },
+        })
         .collect();
     let (mut whole, mut store_only, mut netlink_only) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..RUNS {
         fresh_sets();
         let dir = tempfile::tempdir().unwrap();
-        let mut bans = Bans::new(dir.path(), Vec::new());
+        let mut bans = Bans::new(dir.path(), Vec::new(), Arc::new(SystemClock));
         let start = Instant::now();
         for chunk in requests.chunks(BATCH) {
-            bans.apply(chunk, now, &mut |w| panic!("{w}"));
+            bans.ban(chunk, &mut |w| panic!("{w}"));
         }
         whole.push(f64::from(N) / start.elapsed().as_secs_f64());
         assert_eq!(kernel_count(), N as usize);
@@ -125,13 +133,13 @@ fn ban_stage() {
 
         fresh_sets();
         let mut firewall = Firewall::new();
-        let sends: Vec<Ban> = requests
+        let sends: Vec<KernelBan> = requests
             .iter()
-            .map(|r| Ban { backend: Backend::Nft, ip: r.ip, set: r.set.clone(), timeout_ms: Some(3_600_000) })
+            .map(|r| KernelBan { ip: r.ip, set: r.set.clone(), timeout: Some(Duration::from_secs(3600)) })
             .collect();
         let start = Instant::now();
         for chunk in sends.chunks(BATCH) {
-            assert!(firewall.ban(chunk).iter().all(Result::is_ok));
+            assert!(firewall.add(chunk).iter().all(Result::is_ok));
         }
         netlink_only.push(f64::from(N) / start.elapsed().as_secs_f64());
     }
@@ -156,7 +164,7 @@ fn position_after_marker(journald: &PrivateJournald, text: &str) {
             let config = config::compile(text, "bench.json").unwrap();
             let options =
                 Options { source: Source::Namespace(journald.namespace().into()), from_tail: false, config: None };
-            Daemon::open(config, &options).unwrap().run_observed(&stop, |_| stop.store(true, Ordering::Relaxed));
+            Daemon::open(config, &options, Arc::new(SystemClock)).unwrap().run_observed(&stop, |_| stop.store(true, Ordering::Relaxed));
         });
         std::thread::sleep(Duration::from_millis(300));
         journald.log("marker", "position");
@@ -187,7 +195,7 @@ fn catch_up(journald: &PrivateJournald, rules: &str, batch: u32) -> f64 {
     let config = config::compile(&text, "bench.json").unwrap();
     let options = Options { source: Source::Namespace(journald.namespace().into()), from_tail: false, config: None };
     let start = Instant::now();
-    let totals = Daemon::open(config, &options).unwrap().run_observed(&stop, |_| {
+    let totals = Daemon::open(config, &options, Arc::new(SystemClock)).unwrap().run_observed(&stop, |_| {
         judged += 1;
         if judged == N {
             stop.store(true, Ordering::Relaxed);
@@ -220,7 +228,7 @@ fn flood(journald: &PrivateJournald) {
                 let options =
                     Options { source: Source::Namespace(journald.namespace().into()), from_tail: true, config: None };
                 let mut judged = 0u32;
-                Daemon::open(config, &options).unwrap().run_observed(&stop, |_| {
+                Daemon::open(config, &options, Arc::new(SystemClock)).unwrap().run_observed(&stop, |_| {
                     judged += 1;
                     if judged == N {
                         stop.store(true, Ordering::Relaxed);
@@ -264,10 +272,11 @@ fn boot(count: u32) {
     let dir = tempfile::tempdir().unwrap();
     let now = SystemClock.now_us();
     let mut store = BanStore::open(dir.path(), Backend::Nft).unwrap();
+    let set = SetRef::parse_nft(SET).unwrap();
     let records: Vec<Record> = (0..count)
         .map(|i| Record {
             ip: address(i),
-            set: SET.into(),
+            set: set.clone(),
             until: if i % 10 == 0 { Until::Forever } else { Until::At(now + 86_400_000_000) },
         })
         .collect();
@@ -325,7 +334,7 @@ fn single_ban_run(journald: &PrivateJournald, run: u32) -> (Vec<f64>, Vec<f64>) 
             let config = config::compile(&text, "bench.json").unwrap();
             let options =
                 Options { source: Source::Namespace(journald.namespace().into()), from_tail: true, config: None };
-            Daemon::open(config, &options).unwrap().run_observed(&stop, |entry| {
+            Daemon::open(config, &options, Arc::new(SystemClock)).unwrap().run_observed(&stop, |entry| {
                 let message = entry.get(banwarden::fields::MESSAGE).unwrap_or_default().to_owned();
                 let _ = judged_tx.send((Instant::now(), message));
             });

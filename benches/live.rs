@@ -143,7 +143,7 @@ fn latency_and_cpu() {
         scope.spawn(|| {
             let config = config::compile(&text, "latency.json").unwrap();
             let options = Options { source: Source::Namespace(namespace), from_tail: true, config: None };
-            let daemon = Daemon::open(config, &options).unwrap();
+            let daemon = Daemon::open(config, &options, std::sync::Arc::new(banwarden::time::SystemClock)).unwrap();
             daemon.run_observed(&stop, |entry| {
                 if let Some(sent) =
                     entry.get(MESSAGE).and_then(|m| m.strip_prefix("lat ")).and_then(|n| n.parse::<u128>().ok())

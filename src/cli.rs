@@ -1,10 +1,12 @@
 //! The command line: a global `--config` and one subcommand.
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
 use crate::journal::sd::Source;
+use crate::vocab::{parse_address, Backend, Lifetime, SetRef};
 
 #[derive(Debug, Parser)]
 #[command(name = "banwarden", version, about = "Watches the systemd journal and bans abusive IP addresses")]
@@ -51,28 +53,67 @@ pub struct CheckArgs {
 #[derive(Debug, Args)]
 pub struct BanArgs {
     /// The address to ban (IPv4 or IPv6)
-    pub address: String,
+    #[arg(value_parser = address)]
+    pub address: IpAddr,
     /// The set: "family table set" for nftables ("table set" means family ip), a set name with --ipset
     #[arg(long, value_name = "SET")]
     pub set: String,
     /// How long: seconds ("3600") or nft style ("1d12h", "3d31m16s"); forever when absent
-    #[arg(long = "for", value_name = "DURATION")]
-    pub duration: Option<String>,
+    #[arg(long = "for", value_name = "DURATION", value_parser = lifetime)]
+    pub duration: Option<Lifetime>,
     /// The set is an ipset set
     #[arg(long)]
     pub ipset: bool,
 }
 
+impl BanArgs {
+    /// The set, parsed for its backend (`--set` alone cannot know it).
+    pub fn set(&self) -> Result<SetRef, clap::Error> {
+        set(&self.set, self.ipset)
+    }
+
+    pub fn lifetime(&self) -> Lifetime {
+        self.duration.unwrap_or(Lifetime::Forever)
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct UnbanArgs {
     /// The address to unban
-    pub address: String,
+    #[arg(value_parser = address)]
+    pub address: IpAddr,
     /// Only from this set (every set the store has it in when absent)
     #[arg(long, value_name = "SET")]
     pub set: Option<String>,
     /// The set is an ipset set
     #[arg(long)]
     pub ipset: bool,
+}
+
+impl UnbanArgs {
+    pub fn set(&self) -> Result<Option<SetRef>, clap::Error> {
+        self.set.as_deref().map(|s| set(s, self.ipset)).transpose()
+    }
+}
+
+/// An address as clap's value parser: the same reading as a log field's.
+fn address(text: &str) -> Result<IpAddr, String> {
+    parse_address(text).ok_or_else(|| format!("{text:?} is not an IP address"))
+}
+
+/// A ban's length: at least a second, as the kernel counts no less.
+fn lifetime(text: &str) -> Result<Lifetime, String> {
+    let d = crate::time::parse_duration(text)?;
+    Ok(Lifetime::For(d.max(std::time::Duration::from_secs(1))))
+}
+
+/// `--set` with `--ipset`, as a usage error (exit 2) when it names no set.
+fn set(text: &str, ipset: bool) -> Result<SetRef, clap::Error> {
+    let backend = if ipset { Backend::Ipset } else { Backend::Nft };
+    SetRef::parse(backend, text).map_err(|e| {
+        use clap::CommandFactory;
+        Cli::command().error(clap::error::ErrorKind::ValueValidation, format!("invalid value for '--set <SET>': {e}"))
+    })
 }
 
 #[derive(Debug, Args)]
@@ -174,6 +215,28 @@ pub struct ReplayArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_durations_and_sets_are_parsed_by_clap() {
+        let cli = Cli::try_parse_from(["banwarden", "ban", "::ffff:192.0.2.7", "--set", "t s", "--for", "1h"]).unwrap();
+        let Command::Ban(args) = cli.command else { panic!("not ban") };
+        assert_eq!(args.address.to_string(), "192.0.2.7");
+        assert_eq!(args.lifetime().seconds(), Some(3600));
+        assert_eq!(args.set().unwrap().to_string(), "ip t s");
+        let bad = Cli::try_parse_from(["banwarden", "ban", "1.2.3.4; nft flush ruleset", "--set", "t s"]).unwrap_err();
+        assert!(bad.to_string().contains("is not an IP address"), "{bad}");
+        assert_eq!(bad.exit_code(), 2);
+        let bad = Cli::try_parse_from(["banwarden", "ban", "192.0.2.1", "--set", "t s", "--for", "soon"]).unwrap_err();
+        assert!(bad.to_string().contains("is not a duration"), "{bad}");
+        let cli = Cli::try_parse_from(["banwarden", "ban", "192.0.2.1", "--set", "a b c d"]).unwrap();
+        let Command::Ban(args) = cli.command else { panic!("not ban") };
+        let bad = args.set().unwrap_err();
+        assert!(bad.to_string().contains("is not a set path"), "{bad}");
+        assert_eq!(bad.exit_code(), 2);
+        let cli = Cli::try_parse_from(["banwarden", "unban", "192.0.2.1", "--set", "has space", "--ipset"]).unwrap();
+        let Command::Unban(args) = cli.command else { panic!("not unban") };
+        assert!(args.set().is_err());
+    }
 
     #[test]
     fn relative_times_may_start_with_a_hyphen() {

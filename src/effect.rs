@@ -6,9 +6,10 @@
 //! lines. This keeps every action testable without root and without I/O.
 
 use std::fmt;
-use std::net::IpAddr;
 
 use serde_json::{json, Value};
+
+use crate::vocab::{Backend, BanRequest};
 
 /// Syslog severity, as `action_log`'s `level` names it (RFC 5424 numbers).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -39,23 +40,6 @@ impl Level {
     /// The journal's `PRIORITY` value.
     pub fn priority(self) -> u8 {
         self as u8
-    }
-}
-
-/// The firewall backend a ban is for; each has its own store file.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Backend {
-    Nft,
-    Ipset,
-}
-
-impl Backend {
-    /// The action name, which is also how the store files are named.
-    pub fn action_name(self) -> &'static str {
-        match self {
-            Backend::Nft => "action_nftBan",
-            Backend::Ipset => "action_ipsetBan",
-        }
     }
 }
 
@@ -113,9 +97,8 @@ impl Details {
 pub enum Effect {
     /// Write `message` to the journal at `level`.
     Log { level: Level, message: String },
-    /// Put `ip` in `set` (a normalised set path such as `ip Inet4 ssh_ban`, or an
-    /// ipset name) for `ban_seconds`, or forever.
-    Ban { backend: Backend, ip: IpAddr, set: String, ban_seconds: Option<u64> },
+    /// Ban an address (see [`crate::bans`]).
+    Ban(BanRequest),
     /// Send a mail with the configured `email` settings.
     Email { subject: Option<String>, message: String },
     /// Add a line to the pending daily report, at the entry's time.
@@ -129,13 +112,19 @@ impl Effect {
             Effect::Log { level, message } => {
                 json!({"action": "action_log", "level": level.name(), "message": message})
             }
-            Effect::Ban { backend, ip, set, ban_seconds } => {
+            Effect::Ban(ban) => {
+                let backend = ban.set.backend();
                 let set_key = match backend {
                     Backend::Nft => "set",
                     Backend::Ipset => "ipset",
                 };
                 // banSeconds is null for a permanent ban.
-                json!({"action": backend.action_name(), "IP": ip.to_string(), set_key: set, "banSeconds": ban_seconds})
+                json!({
+                    "action": backend.action_name(),
+                    "IP": ban.ip.to_string(),
+                    set_key: ban.set.to_string(),
+                    "banSeconds": ban.lifetime.seconds(),
+                })
             }
             Effect::Email { subject, message } => {
                 json!({"action": "action_email", "subject": subject, "message": message})
@@ -171,24 +160,27 @@ mod tests {
         assert_eq!(ReportLevel::from_name("OTHER"), Some(ReportLevel::Other));
     }
 
+    use crate::vocab::{Lifetime, Origin, SetRef};
+
     #[test]
     fn ban_json_matches_the_documented_shape() {
-        let e = Effect::Ban {
-            backend: Backend::Nft,
+        let origin = Origin::Rule { chain: "c".into(), step: 0 };
+        let e = Effect::Ban(BanRequest {
             ip: "192.0.2.7".parse().unwrap(),
-            set: "ip Inet4 ssh_ban".into(),
-            ban_seconds: Some(86400),
-        };
+            set: SetRef::parse_nft("ip Inet4 ssh_ban").unwrap(),
+            lifetime: Lifetime::from_seconds(Some(86400)),
+            origin: origin.clone(),
+        });
         assert_eq!(
             e.to_json().to_string(),
             r#"{"action":"action_nftBan","IP":"192.0.2.7","set":"ip Inet4 ssh_ban","banSeconds":86400}"#
         );
-        let permanent = Effect::Ban {
-            backend: Backend::Ipset,
+        let permanent = Effect::Ban(BanRequest {
             ip: "2001:db8::1".parse().unwrap(),
-            set: "ssh_ban6".into(),
-            ban_seconds: None,
-        };
+            set: SetRef::parse_ipset("ssh_ban6").unwrap(),
+            lifetime: Lifetime::Forever,
+            origin,
+        });
         assert_eq!(
             permanent.to_json().to_string(),
             r#"{"action":"action_ipsetBan","IP":"2001:db8::1","ipset":"ssh_ban6","banSeconds":null}"#

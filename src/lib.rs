@@ -4,6 +4,7 @@
 //!
 //! - [`cmd`]: one file per subcommand; the only users of `anyhow`
 //! - [`daemon`]: the event loop of `run`: journal in, effects out, position saved
+//! - [`counters_file`]: the counters saved with the position and taken back at start
 //! - [`notify`]: READY, STATUS and watchdog keep-alives for systemd (sd_notify)
 //! - [`diag`]: banwarden's own diagnostics, and the observer reporting step errors
 //! - [`config`]: the Pyruse JSON format, read and validated into a [`workflow::Workflow`]
@@ -13,8 +14,8 @@
 //! - [`effect`]: what an action wants done to the outside world (log, ban, mail)
 //! - [`template`]: Python `str.format` templates, parsed once
 //! - [`journal`]: the sd-journal reader and writer, the saved cursor, export and JSON-lines readers
-//! - [`bans`]: carrying out bans: never-ban list, store first, then the kernel
-//! - [`firewall`]: nftables and ipset sets over netlink, behind one type
+//! - [`bans`]: the ban service every source uses: never-ban list, store first, then the kernel; unban, inventory, restore
+//! - [`firewall`]: nftables and ipset sets over netlink, behind one small trait (and a fake for tests)
 //! - [`store`]: the ban store on disk: Pyruse's JSON snapshot plus an append log, crash-safe
 //! - [`mail`]: MIME messages and the sendmail worker that sends them without blocking the loop
 //! - [`outbox`]: mail and the daily report carried out for the daemon, never blocking it
@@ -23,13 +24,16 @@
 //! - [`entry`]: one record: interned fields as text, plus its time
 //! - [`fields`]: field names interned into small ids
 //! - [`durable`]: replacing a small state file crash-safely
+//! - [`memory`]: giving freed heap memory back to the system
 //! - [`time`]: rendering of journal timestamps the way Pyruse printed them
+//! - [`vocab`]: the words of the ban path: addresses and networks, sets, lifetimes, origins, the ban request
 
 pub mod actions;
 pub mod bans;
 pub mod cli;
 pub mod cmd;
 pub mod config;
+pub mod counters_file;
 pub mod daemon;
 pub mod diag;
 pub mod durable;
@@ -40,6 +44,7 @@ pub mod filters;
 pub mod firewall;
 pub mod journal;
 pub mod mail;
+pub mod memory;
 pub mod notify;
 pub mod outbox;
 pub mod progress;
@@ -47,4 +52,5 @@ pub mod report;
 pub mod store;
 pub mod template;
 pub mod time;
+pub mod vocab;
 pub mod workflow;

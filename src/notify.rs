@@ -29,7 +29,8 @@ pub struct Notifier {
     socket: Option<(UnixDatagram, SocketAddr)>,
     /// Half of `WATCHDOG_USEC`: how often to send a keep-alive.
     watchdog_every: Option<Duration>,
-    last_watchdog: Instant,
+    /// When the last keep-alive went out (none yet: the first is due).
+    last_watchdog: Option<Instant>,
     last_status: String,
     failed: bool,
 }
@@ -40,7 +41,7 @@ impl Notifier {
         Notifier {
             socket: None,
             watchdog_every: None,
-            last_watchdog: Instant::now(),
+            last_watchdog: None,
             last_status: String::new(),
             failed: false,
         }
@@ -102,11 +103,12 @@ impl Notifier {
         }
     }
 
-    /// Sends a keep-alive if half the watchdog period has passed.
-    pub fn keep_alive(&mut self) {
+    /// Sends a keep-alive if half the watchdog period has passed by `now`
+    /// (the caller's monotonic clock).
+    pub fn keep_alive(&mut self, now: Instant) {
         if let Some(every) = self.watchdog_every {
-            if self.last_watchdog.elapsed() >= every {
-                self.last_watchdog = Instant::now();
+            if self.last_watchdog.is_none_or(|last| now.saturating_duration_since(last) >= every) {
+                self.last_watchdog = Some(now);
                 self.send("WATCHDOG=1");
             }
         }

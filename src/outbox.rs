@@ -14,12 +14,14 @@
 
 use std::path::Path;
 use std::sync::mpsc::{self, Receiver, TryRecvError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::config::EmailSettings;
 use crate::diag;
 use crate::mail::{self, MailError, Mailer, Message};
 use crate::report::{Line, PendingReport, Rendered};
+use crate::time::Clock;
 
 /// Longest time one sendmail run may take before it is killed.
 pub const MAIL_TIMEOUT: Duration = Duration::from_secs(60);
@@ -39,12 +41,13 @@ pub struct Outbox {
     /// The report being mailed, and where the mail's outcome will arrive.
     in_flight: Option<(Rendered, Receiver<Result<(), MailError>>)>,
     next_due_check: Instant,
+    clock: Arc<dyn Clock>,
 }
 
 impl Outbox {
     /// Takes back the pending report of the storage directory (an error
     /// is logged, and the report left out: the daemon runs on).
-    pub fn open(storage: &Path, email: EmailSettings) -> Outbox {
+    pub fn open(storage: &Path, email: EmailSettings, clock: Arc<dyn Clock>) -> Outbox {
         let report = match PendingReport::open(storage) {
             Ok((report, warnings)) => {
                 warnings.iter().for_each(|w| diag!(Warning, "{w}"));
@@ -58,7 +61,8 @@ impl Outbox {
                 None
             }
         };
-        Outbox { email, mailer: None, report, lines: Vec::new(), in_flight: None, next_due_check: Instant::now() }
+        let next_due_check = clock.instant();
+        Outbox { email, mailer: None, report, lines: Vec::new(), in_flight: None, next_due_check, clock }
     }
 
     /// The mail settings of a reloaded configuration, for the next mail.
@@ -106,10 +110,10 @@ impl Outbox {
     /// Sends the report of the days that are over, and takes in the outcome
     /// of one being sent. Cheap: does its work at most once a second.
     pub fn tick(&mut self, now_us: u64) {
-        if Instant::now() < self.next_due_check {
+        if self.clock.instant() < self.next_due_check {
             return;
         }
-        self.next_due_check = Instant::now() + DUE_EVERY;
+        self.next_due_check = self.clock.instant() + DUE_EVERY;
         self.take_outcome();
         if self.in_flight.is_some() {
             return;
@@ -149,7 +153,7 @@ impl Outbox {
                     "daily report of {} not sent: {e}; its lines stay pending, next try in an hour",
                     rendered.period
                 );
-                self.next_due_check = Instant::now() + RETRY_AFTER;
+                self.next_due_check = self.clock.instant() + RETRY_AFTER;
             }
         }
         self.in_flight = None;
@@ -162,9 +166,12 @@ impl Outbox {
         if let Some(mailer) = self.mailer.take() {
             mailer.shutdown(SHUTDOWN_WAIT);
         }
+        // Real time: this waits for a real thread (and mailer) to finish.
+        #[allow(clippy::disallowed_methods, reason = "a bounded wait for a real thread, not a schedule")]
         let deadline = Instant::now() + SHUTDOWN_WAIT;
+        #[allow(clippy::disallowed_methods, reason = "a bounded wait for a real thread, not a schedule")]
         while self.in_flight.is_some() && Instant::now() < deadline {
-            self.next_due_check = Instant::now();
+            self.next_due_check = self.clock.instant();
             self.take_outcome();
             std::thread::sleep(Duration::from_millis(20));
         }

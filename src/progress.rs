@@ -10,6 +10,13 @@
 use std::io::Write as _;
 use std::time::{Duration, Instant};
 
+/// The progress line's own clock: it paces drawing on a terminal and shows
+/// a rate, both about the real time a person waits, never a decision.
+#[allow(clippy::disallowed_methods, reason = "drawing pace and displayed rate only")]
+fn now() -> Instant {
+    Instant::now()
+}
+
 /// How long a command runs before a line appears.
 const QUIET_FOR: Duration = Duration::from_millis(500);
 /// Time between two redraws.
@@ -42,7 +49,7 @@ impl Progress {
         // SAFETY: isatty only inspects the descriptor.
         let terminal = unsafe { libc::isatty(libc::STDERR_FILENO) } == 1;
         let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
-        Progress { enabled: terminal && !dumb, label, items, measure, total, started: Instant::now(), last_draw: None }
+        Progress { enabled: terminal && !dumb, label, items, measure, total, started: now(), last_draw: None }
     }
 
     /// Says how far it is: `position` in the measure of the total, `items`
@@ -51,7 +58,7 @@ impl Progress {
         if !self.enabled {
             return;
         }
-        let now = Instant::now();
+        let now = now();
         let due = match self.last_draw {
             None => now.duration_since(self.started) >= QUIET_FOR,
             Some(last) => now.duration_since(last) >= REDRAW_EVERY,
@@ -131,7 +138,7 @@ mod tests {
             items: "entries",
             measure,
             total,
-            started: Instant::now(),
+            started: now(),
             last_draw: None,
         }
     }

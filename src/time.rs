@@ -6,56 +6,77 @@
 //! mails and reports: `2025-01-01 00:00:24.931461+00:00`, in the machine's
 //! local time with its UTC offset. The functions here reproduce that text.
 //!
-//! The [`Clock`] trait is the only way the crate reads the current time:
-//! nothing else calls `SystemTime::now()`, so every time-dependent behaviour
-//! (a ban's start, the report schedule) can be tested with a [`FixedClock`].
+//! The [`Clock`] trait is the only way the crate reads the current time,
+//! wall or monotonic: nothing else calls `SystemTime::now()` or
+//! `Instant::now()` (clippy's `disallowed-methods`, run by `make test`,
+//! keeps it so), so every time-dependent behaviour (a ban's end, the loop's
+//! deadlines, the report schedule) can be tested with a [`FixedClock`].
 
 use std::fmt::{self, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, Datelike, Local, Offset, TimeZone, Timelike};
 
-/// Source of "now" for the few things that need wall time (a ban's start,
-/// report schedule).
+/// Source of "now": wall time for what is dated (a ban's end, a report's
+/// day), monotonic time for what is timed (the loop's deadlines).
 pub trait Clock: Send + Sync {
     /// Microseconds since the Unix epoch, the unit of `__REALTIME_TIMESTAMP`.
     fn now_us(&self) -> u64;
+    /// Monotonic time, which no change of the wall clock moves.
+    fn instant(&self) -> Instant;
 }
 
-/// The machine's real-time clock.
+/// The machine's clocks.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;
 
+#[allow(clippy::disallowed_methods, reason = "the one place that reads the machine's clocks")]
 impl Clock for SystemClock {
     fn now_us(&self) -> u64 {
         // A clock set before 1970 is broken; the epoch is as good an answer as any.
         SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
     }
+
+    fn instant(&self) -> Instant {
+        Instant::now()
+    }
 }
 
 /// A clock that only moves when told to, for tests. Atomic so that it can be
 /// shared (`Arc<FixedClock>`) with the code under test and moved from outside.
-#[derive(Debug, Default)]
-pub struct FixedClock(pub AtomicU64);
+/// [`advance`](Self::advance) moves both clocks; [`set`](Self::set) only the
+/// wall clock (as an admin setting the date would).
+#[derive(Debug)]
+pub struct FixedClock {
+    wall_us: AtomicU64,
+    base: Instant,
+    elapsed_us: AtomicU64,
+}
 
 impl FixedClock {
+    #[allow(clippy::disallowed_methods, reason = "a base for the fake monotonic clock; only offsets matter")]
     pub fn new(now_us: u64) -> FixedClock {
-        FixedClock(AtomicU64::new(now_us))
+        FixedClock { wall_us: AtomicU64::new(now_us), base: Instant::now(), elapsed_us: AtomicU64::new(0) }
     }
 
     pub fn set(&self, now_us: u64) {
-        self.0.store(now_us, Ordering::Relaxed);
+        self.wall_us.store(now_us, Ordering::Relaxed);
     }
 
     pub fn advance(&self, by_us: u64) {
-        self.0.fetch_add(by_us, Ordering::Relaxed);
+        self.wall_us.fetch_add(by_us, Ordering::Relaxed);
+        self.elapsed_us.fetch_add(by_us, Ordering::Relaxed);
     }
 }
 
 impl Clock for FixedClock {
     fn now_us(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
+        self.wall_us.load(Ordering::Relaxed)
+    }
+
+    fn instant(&self) -> Instant {
+        self.base + Duration::from_micros(self.elapsed_us.load(Ordering::Relaxed))
     }
 }
 
@@ -289,8 +310,12 @@ mod tests {
         assert_eq!(clock.now_us(), 10);
         clock.advance(5);
         assert_eq!(clock.now_us(), 15);
+        let before = clock.instant();
         clock.set(3);
         assert_eq!(clock.now_us(), 3);
+        assert_eq!(clock.instant(), before, "setting the date does not move monotonic time");
+        clock.advance(1000);
+        assert_eq!(clock.instant() - before, Duration::from_millis(1));
         let dynamic: &dyn Clock = &SystemClock;
         assert!(dynamic.now_us() > T, "the system clock is past 2025");
     }
@@ -323,7 +348,6 @@ mod tests {
 
     #[test]
     fn parse_ban_durations() {
-        use std::time::Duration;
         assert_eq!(parse_duration("3600"), Ok(Duration::from_secs(3600)));
         assert_eq!(parse_duration("3d31m16s"), Ok(Duration::from_secs(3 * 86400 + 31 * 60 + 16)));
         assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));

@@ -15,7 +15,7 @@ pub mod notify;
 use crate::effect::Effect;
 use crate::entry::Entry;
 use crate::fields::{FieldId, FieldTable};
-use crate::filters::networks::Network;
+use crate::vocab::Network;
 
 pub use ban::Ban;
 pub use counter::{CounterRaise, CounterReset, Counters};

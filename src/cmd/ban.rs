@@ -1,72 +1,51 @@
 //! `banwarden ban ADDR --set SET [--for DURATION] [--ipset]`: a ban by hand.
 
-use std::process::ExitCode;
-
-use super::{act_as_storage_owner, load_config, set_of, warn, EXIT_INVALID};
-use crate::bans::{Bans, Outcome, Request};
+use super::{admin, warn, Exit};
+use crate::bans::Outcome;
 use crate::cli::BanArgs;
-use crate::config::{ConfigFile, Location, SetUse};
-use crate::filters::networks::parse_address;
-use crate::firewall::check::check_sets;
-use crate::time::{parse_duration, Clock, SystemClock};
+use crate::config::ConfigFile;
+use crate::firewall::check::SetNeed;
+use crate::vocab::{BanRequest, Lifetime, Origin};
 
-pub fn run(file: &ConfigFile, args: &BanArgs) -> anyhow::Result<ExitCode> {
-    let Some(config) = load_config(file) else { return Ok(ExitCode::from(EXIT_INVALID)) };
-    act_as_storage_owner(&config.settings.storage)?;
-    let Some(ip) = parse_address(&args.address) else {
-        eprintln!("error: {:?} is not an IP address", args.address);
-        return Ok(ExitCode::from(EXIT_INVALID));
-    };
-    let (backend, set) = match set_of(&args.set, args.ipset) {
-        Ok(found) => found,
-        Err(e) => {
-            eprintln!("error: --set: {e}");
-            return Ok(ExitCode::from(EXIT_INVALID));
-        }
-    };
-    let ban_seconds = match args.duration.as_deref().map(parse_duration).transpose() {
-        Ok(d) => d.map(|d| d.as_secs().max(1)),
-        Err(e) => {
-            eprintln!("error: --for: {e}");
-            return Ok(ExitCode::from(EXIT_INVALID));
-        }
-    };
-    let mut bans = Bans::new(&config.settings.storage, config.settings.never_ban.clone());
+pub fn run(file: &ConfigFile, args: &BanArgs) -> anyhow::Result<Exit> {
+    let set = args.set()?;
+    let Some(mut admin) = admin(file)? else { return Ok(Exit::Invalid) };
+    let (ip, lifetime) = (args.address, args.lifetime());
     // A set that cannot keep this ban as asked (a permanent ban in a set
     // with a default timeout...) is said so, but the ban is made.
-    let this_use = SetUse {
-        backend,
-        set: set.clone(),
-        ipv6: ip.is_ipv6(),
-        timeout: ban_seconds.is_some(),
-        location: Location::default(),
-    };
-    for problem in check_sets(bans.firewall(), &[this_use]) {
+    let need = SetNeed { set: set.clone(), ipv6: ip.is_ipv6(), timeout: lifetime != Lifetime::Forever, place: None };
+    for problem in admin.bans.check_sets(&[need]) {
         warn(problem);
     }
-    let request = Request { backend, ip, set: set.clone(), ban_seconds };
-    let outcome = bans.apply(&[request], SystemClock.now_us(), &mut warn).remove(0);
-    let how_long = ban_seconds.map_or("for good".to_owned(), |s| format!("for {s} s"));
+    let request = BanRequest { ip, set: set.clone(), lifetime, origin: Origin::Cli { user: user_name() } };
+    let outcome = admin.bans.ban(&[request], &mut warn).remove(0);
     match outcome {
         Outcome::Banned => {
-            println!("banned {ip} in {set} {how_long}");
-            Ok(ExitCode::SUCCESS)
+            crate::out!("banned {ip} in {set} {lifetime}")?;
+            return Ok(Exit::Success);
         }
         Outcome::Refused => {
-            eprintln!("error: {ip} is on the never-ban list (neverBan, or one of this host's addresses): not banned");
-            Ok(ExitCode::from(1))
+            eprintln!("error: {ip} is on the never-ban list (neverBan, or one of this host's addresses): not banned")
         }
-        Outcome::NotStored(e) => {
-            eprintln!("error: {ip} is banned in {set} {how_long}, but the store could not record it: {e}; the ban will not survive a reboot");
-            Ok(ExitCode::from(1))
-        }
-        Outcome::Failed(e) => {
-            eprintln!("error: {ip} is not banned: {e}");
-            Ok(ExitCode::from(1))
-        }
-        Outcome::KernelFailed(e) => {
-            eprintln!("error: {ip} is stored for {set} but the kernel refused it: {e}; `banwarden boot` applies it once fixed");
-            Ok(ExitCode::from(1))
-        }
+        Outcome::NotStored(e) => eprintln!(
+            "error: {ip} is banned in {set} {lifetime}, but the store could not record it: {e}; \
+             the ban will not survive a reboot"
+        ),
+        Outcome::Failed { store, kernel } => eprintln!("error: {ip} is not banned: {kernel}; and not stored: {store}"),
+        Outcome::KernelFailed(e) => eprintln!(
+            "error: {ip} is stored for {set} but the kernel refused it: {e}; `banwarden boot` applies it once fixed"
+        ),
     }
+    Ok(Exit::Failure)
+}
+
+/// Who runs the command, for the ban's origin: the login name behind sudo
+/// when there is one, else the user of the real uid.
+fn user_name() -> String {
+    if let Ok(name) = std::env::var("SUDO_USER") {
+        return name;
+    }
+    // SAFETY: getuid cannot fail and has no side effects.
+    let uid = unsafe { libc::getuid() };
+    super::owner::user_name(uid).unwrap_or_else(|| format!("uid {uid}"))
 }

@@ -1,36 +1,32 @@
 //! `banwarden check`: validate a configuration, and with `--kernel` the
 //! firewall sets it names.
 
-use std::process::ExitCode;
-
-use super::{load_config, EXIT_INVALID};
+use super::{load_config, Exit};
 use crate::cli::CheckArgs;
 use crate::config::ConfigFile;
-use crate::firewall::check::check_sets;
+use crate::firewall::check::{check_sets, SetNeed};
 use crate::firewall::Firewall;
 
-pub fn run(file: &ConfigFile, args: &CheckArgs) -> ExitCode {
-    let Some(config) = load_config(file) else { return ExitCode::from(EXIT_INVALID) };
-    println!("{}: valid: {}", file.path.display(), config.stats);
+pub fn run(file: &ConfigFile, args: &CheckArgs) -> anyhow::Result<Exit> {
+    let Some(config) = load_config(file) else { return Ok(Exit::Invalid) };
+    crate::out!("{}: valid: {}", file.path.display(), config.stats)?;
     if !args.kernel {
-        return ExitCode::SUCCESS;
+        return Ok(Exit::Success);
     }
-    let problems = check_sets(&mut Firewall::new(), &config.sets);
+    // Only reads the kernel: no ban service (and no store) needed.
+    let needs: Vec<SetNeed> = config.sets.iter().map(|u| u.need()).collect();
+    let problems = check_sets(&mut Firewall::new(), &needs);
     for problem in &problems {
         eprintln!("error: {problem}");
     }
     if problems.is_empty() {
-        println!("kernel: the {} set(s) named by the rules are ready", distinct(&config.sets));
-        ExitCode::SUCCESS
+        let mut distinct: Vec<_> = config.sets.iter().map(|s| &s.set).collect();
+        distinct.sort();
+        distinct.dedup();
+        crate::out!("kernel: the {} set(s) named by the rules are ready", distinct.len())?;
+        Ok(Exit::Success)
     } else {
         eprintln!("kernel: {} set problem(s)", problems.len());
-        ExitCode::from(1)
+        Ok(Exit::Failure)
     }
-}
-
-fn distinct(sets: &[crate::config::SetUse]) -> usize {
-    let mut names: Vec<_> = sets.iter().map(|s| (s.backend, s.set.as_str())).collect();
-    names.sort();
-    names.dedup();
-    names.len()
 }

@@ -8,27 +8,25 @@
 //! with what is there (one record per address and set, the later end
 //! wins). The kernel is not touched: `banwarden boot` does that.
 
-use std::process::ExitCode;
 
-use super::{act_as_storage_owner, load_config, warn, EXIT_INVALID};
+use super::{act_as_storage_owner, load_config, warn, Exit};
 use crate::cli::MigrateArgs;
 use crate::config::ConfigFile;
-use crate::effect::Backend;
 use crate::store::{BanStore, Until};
-use crate::time::{Clock, SystemClock};
+use crate::vocab::Backend;
 
-pub fn run(file: &ConfigFile, args: &MigrateArgs) -> anyhow::Result<ExitCode> {
-    let Some(config) = load_config(file) else { return Ok(ExitCode::from(EXIT_INVALID)) };
+pub fn run(file: &ConfigFile, args: &MigrateArgs) -> anyhow::Result<Exit> {
+    let Some(config) = load_config(file) else { return Ok(Exit::Invalid) };
     let storage = &config.settings.storage;
-    let now = SystemClock.now_us();
+    let now = super::clock().now_us();
     // Read everything first, with the rights of whoever runs this (Pyruse
     // ran as root), then write as the storage's owner.
     let mut found = Vec::new();
-    for backend in [Backend::Nft, Backend::Ipset] {
+    for backend in Backend::ALL {
         let name = format!("{}.py.json", backend.action_name());
         let source = args.from_pyruse.join(&name);
         if !source.exists() {
-            println!("{}: none", source.display());
+            crate::out!("{}: none", source.display())?;
             continue;
         }
         let scratch = Scratch::new()?;
@@ -47,7 +45,7 @@ pub fn run(file: &ConfigFile, args: &MigrateArgs) -> anyhow::Result<ExitCode> {
             "error: no Pyruse ban store (action_nftBan.py.json, action_ipsetBan.py.json) in {}",
             args.from_pyruse.display()
         );
-        return Ok(ExitCode::from(1));
+        return Ok(Exit::Failure);
     }
     act_as_storage_owner(storage)?;
     for (backend, source, all, live) in found {
@@ -55,16 +53,16 @@ pub fn run(file: &ConfigFile, args: &MigrateArgs) -> anyhow::Result<ExitCode> {
         let mut ours = BanStore::open(storage, backend)?;
         ours.warnings.drain(..).for_each(warn);
         ours.ban(&live, now)?;
-        println!(
+        crate::out!(
             "{}: {} bans imported into {} ({permanent} permanent), {} expired left out",
             source.display(),
             live.len(),
             ours.snapshot_path().display(),
             all - live.len()
-        );
+        )?;
     }
-    println!("run `banwarden boot` to put them in the kernel sets (the boot unit does it at each boot)");
-    Ok(ExitCode::SUCCESS)
+    crate::out!("run `banwarden boot` to put them in the kernel sets (the boot unit does it at each boot)")?;
+    Ok(Exit::Success)
 }
 
 /// A private directory under the temporary directory, removed on drop.

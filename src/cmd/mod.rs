@@ -4,6 +4,7 @@
 mod ban;
 mod boot;
 mod check;
+pub mod exit;
 mod list;
 mod migrate;
 mod owner;
@@ -12,20 +13,20 @@ mod report;
 mod run;
 mod unban;
 
-use std::process::ExitCode;
+use std::sync::Arc;
 
+use crate::bans::Bans;
 use crate::cli::{Cli, Command};
 use crate::config::{Config, ConfigError, ConfigFile};
+use crate::time::{Clock, SystemClock};
+pub use exit::Exit;
 
-/// Exit code for an invalid configuration or bad usage.
-pub const EXIT_INVALID: u8 = 2;
-
-pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     // SAFETY: geteuid cannot fail and has no side effects.
     let euid = unsafe { libc::geteuid() };
     let Some(file) = ConfigFile::locate(cli.config.as_deref(), euid) else {
         eprintln!("banwarden: error: no home directory to find your configuration in; give --config FILE");
-        return Ok(ExitCode::from(EXIT_INVALID));
+        return Ok(Exit::Invalid);
     };
     if file.is_users_own() {
         let storage = file.default_storage.as_deref().unwrap_or(std::path::Path::new("")).display();
@@ -35,7 +36,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         );
     }
     match cli.command {
-        Command::Check(args) => Ok(check::run(&file, &args)),
+        Command::Check(args) => check::run(&file, &args),
         Command::Replay(args) => replay::run(&file, &args),
         Command::Run(args) => run::run(&file, &args),
         Command::Boot => boot::run(&file),
@@ -71,15 +72,25 @@ fn act_as_storage_owner(storage: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The backend and normalised set of a set given on the command line.
-fn set_of(set: &str, ipset: bool) -> Result<(crate::effect::Backend, String), String> {
-    use crate::actions::ban::{ipset_name, nft_set_path};
-    use crate::effect::Backend;
-    if ipset {
-        ipset_name(set).map(|s| (Backend::Ipset, s))
-    } else {
-        nft_set_path(set).map(|s| (Backend::Nft, s))
-    }
+/// The clock of every command: the one place it is made.
+fn clock() -> Arc<dyn Clock> {
+    Arc::new(SystemClock)
+}
+
+/// What the admin commands (ban, unban, list, boot) start from: the
+/// configuration, acting as the storage's owner, and the ban service.
+struct Admin {
+    config: Config,
+    bans: Bans,
+}
+
+/// The admin commands' preamble; `None` when the configuration is invalid
+/// (its problems printed).
+fn admin(file: &ConfigFile) -> anyhow::Result<Option<Admin>> {
+    let Some(config) = load_config(file) else { return Ok(None) };
+    act_as_storage_owner(&config.settings.storage)?;
+    let bans = Bans::new(&config.settings.storage, config.settings.never_ban.clone(), clock());
+    Ok(Some(Admin { config, bans }))
 }
 
 /// Prints what the store found wrong in its files.

@@ -91,3 +91,16 @@ pub fn group_id(name: &str) -> Option<libc::gid_t> {
     let group = unsafe { libc::getgrnam(name.as_ptr()) };
     (!group.is_null()).then(|| unsafe { (*group).gr_gid })
 }
+
+/// The login name of a user id, if it has one.
+pub fn user_name(uid: libc::uid_t) -> Option<String> {
+    // SAFETY: getpwuid returns a pointer to static storage or null; the name
+    // is copied out at once, before any other call could overwrite it.
+    unsafe {
+        let pw = libc::getpwuid(uid);
+        if pw.is_null() || (*pw).pw_name.is_null() {
+            return None;
+        }
+        Some(std::ffi::CStr::from_ptr((*pw).pw_name).to_string_lossy().into_owned())
+    }
+}

@@ -18,13 +18,11 @@ use std::cell::Cell;
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
-use std::process::ExitCode;
 use std::rc::Rc;
-use std::time::Instant;
 
 use anyhow::Context as _;
 
-use super::{load_config, EXIT_INVALID};
+use super::{load_config, Exit};
 use crate::cli::ReplayArgs;
 use crate::config::ConfigFile;
 use crate::config::Settings;
@@ -35,7 +33,7 @@ use crate::fields::{FieldId, MESSAGE, PRIORITY, SYSLOG_IDENTIFIER};
 use crate::journal::sd::JournalReader;
 use crate::journal::{RecordError, RecordReader};
 use crate::progress::{Measure, Progress};
-use crate::time::{parse_time, Clock, SystemClock};
+use crate::time::parse_time;
 use crate::workflow::Workflow;
 
 /// How many times a logged message may trigger another logged message
@@ -55,20 +53,21 @@ impl Window {
     }
 }
 
-pub fn run(file: &ConfigFile, args: &ReplayArgs) -> anyhow::Result<ExitCode> {
-    let Some(config) = load_config(file) else { return Ok(ExitCode::from(EXIT_INVALID)) };
-    let now = SystemClock.now_us();
+pub fn run(file: &ConfigFile, args: &ReplayArgs) -> anyhow::Result<Exit> {
+    let Some(config) = load_config(file) else { return Ok(Exit::Invalid) };
+    let now = super::clock().now_us();
     let parse = |text: &Option<String>| text.as_deref().map(|t| parse_time(t, now)).transpose();
     let window = match (parse(&args.since), parse(&args.until)) {
         (Ok(since), Ok(until)) => Window { since, until },
         (Err(e), _) | (_, Err(e)) => {
             eprintln!("error: {e}");
-            return Ok(ExitCode::from(EXIT_INVALID));
+            return Ok(Exit::Invalid);
         }
     };
     let mut out = BufWriter::new(io::stdout().lock());
     let mut replay = Replay::new(config.workflow, config.settings, args.trace);
-    let started = Instant::now();
+    let clock = super::clock();
+    let started = clock.instant();
     if args.journal.given() {
         let source = args.journal.source();
         let mut reader = JournalReader::open(&source, replay.workflow.fields(), replay.settings.decoder)?;
@@ -97,8 +96,8 @@ pub fn run(file: &ConfigFile, args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         progress.finish();
     }
     out.flush().context("writing effects")?;
-    eprintln!("{}", replay.summary(started.elapsed().as_secs_f64()));
-    Ok(ExitCode::SUCCESS)
+    eprintln!("{}", replay.summary((clock.instant() - started).as_secs_f64()));
+    Ok(Exit::Success)
 }
 
 /// Counts the bytes read through it, for the progress line.
@@ -336,7 +335,7 @@ impl Replay {
 fn action_name(effect: &Effect) -> &'static str {
     match effect {
         Effect::Log { .. } => "action_log",
-        Effect::Ban { backend, .. } => backend.action_name(),
+        Effect::Ban(ban) => ban.set.backend().action_name(),
         Effect::Email { .. } => "action_email",
         Effect::Report { .. } => "action_dailyReport",
     }

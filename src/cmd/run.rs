@@ -1,27 +1,26 @@
 //! `banwarden run`: follow the journal and judge every new entry.
 
-use std::process::ExitCode;
 
 use anyhow::Context as _;
 
-use super::{load_config, owner, EXIT_INVALID};
+use super::{load_config, owner, Exit};
 use crate::cli::RunArgs;
 use crate::config::ConfigFile;
 use crate::daemon::{signals, Daemon, Options};
 use crate::diag;
 use crate::notify::Notifier;
 
-pub fn run(file: &ConfigFile, args: &RunArgs) -> anyhow::Result<ExitCode> {
+pub fn run(file: &ConfigFile, args: &RunArgs) -> anyhow::Result<Exit> {
     // First: it changes the environment, which only a single thread may do.
     let notifier = Notifier::from_env();
-    let Some(config) = load_config(file) else { return Ok(ExitCode::from(EXIT_INVALID)) };
+    let Some(config) = load_config(file) else { return Ok(Exit::Invalid) };
     // Root running the daemon by hand on the service's storage: act as the
     // service's user, which reads the journal through its group.
     let journal_group: Vec<libc::gid_t> = owner::group_id("systemd-journal").into_iter().collect();
     owner::become_storage_owner(&config.settings.storage, &journal_group)?;
     signals::install().context("installing signal handlers")?;
     let options = Options { source: args.journal.source(), from_tail: args.from_tail, config: Some(file.clone()) };
-    let daemon = Daemon::open(config, &options)?.with_notifier(notifier);
+    let daemon = Daemon::open(config, &options, super::clock())?.with_notifier(notifier);
     diag!(Info, "started, judging entries of {}", options.source.describe());
     let totals = daemon.run(&signals::STOP);
     diag!(
@@ -32,5 +31,5 @@ pub fn run(file: &ConfigFile, args: &RunArgs) -> anyhow::Result<ExitCode> {
         totals.bans,
         totals.step_errors
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }

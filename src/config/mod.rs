@@ -43,14 +43,24 @@ pub struct Config {
 /// A firewall set named by a ban action, and what the action needs of it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SetUse {
-    pub backend: crate::effect::Backend,
-    /// Normalised: `family table set` for nftables, the name for ipset.
-    pub set: String,
+    pub set: crate::vocab::SetRef,
     /// The set is the action's IPv6 one.
     pub ipv6: bool,
     /// The action bans for a time (`banSeconds`), so the set needs timeouts.
     pub timeout: bool,
     pub location: Location,
+}
+
+impl SetUse {
+    /// What the kernel check needs to know of this use.
+    pub fn need(&self) -> crate::firewall::check::SetNeed {
+        crate::firewall::check::SetNeed {
+            set: self.set.clone(),
+            ipv6: self.ipv6,
+            timeout: self.timeout,
+            place: Some(self.location.to_string()),
+        }
+    }
 }
 
 /// Sizes, for `check`'s summary.
@@ -154,7 +164,7 @@ struct RawStep<'a> {
 
 fn compile_chains(
     pairs: &[(String, Json)],
-    never_ban: Vec<crate::filters::networks::Network>,
+    never_ban: Vec<crate::vocab::Network>,
     problems: &mut Problems,
 ) -> Option<(Workflow, Stats, Vec<SetUse>)> {
     let (chains, duplicates) = dedup_pairs(pairs);

@@ -11,7 +11,7 @@ use super::args::Args;
 use super::json::Json;
 use super::problem::{nearest, nearest_distance, Location, Problems};
 use crate::entry::TextDecoder;
-use crate::filters::networks::Network;
+use crate::vocab::Network;
 
 pub const DEFAULT_STORAGE: &str = "/var/lib/banwarden";
 pub const DEFAULT_IDENTIFIER: &str = "banwarden";

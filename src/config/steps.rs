@@ -10,11 +10,11 @@ use super::json::Json;
 use super::problem::Problems;
 use crate::actions::dnat::{self, Source, Tuple};
 use crate::actions::{
-    ban, Action, Ban, CounterRaise, CounterReset, DailyReport, DnatCapture, DnatReplace, Email, Log, State,
+    Action, Ban, CounterRaise, CounterReset, DailyReport, DnatCapture, DnatReplace, Email, Log, State,
 };
-use crate::effect::{Backend, Details, Level, ReportLevel};
+use crate::effect::{Details, Level, ReportLevel};
 use crate::fields::{FieldId, FieldTable};
-use crate::filters::networks::Network;
+use crate::vocab::{Backend, Lifetime, Network, Origin, SetRef};
 use crate::filters::pyregex::PyRegex;
 use crate::filters::{self, Compare, Filter, InList, InNetworks, Number, Op, Operand, Pcre, PcreAny, UserExists};
 use crate::template::Template;
@@ -241,37 +241,38 @@ fn counter(args: &mut Args, cx: &mut Context, raise: bool) -> Option<Action> {
     })
 }
 
-fn set_name(
-    args: &mut Args,
-    cx: &mut Context,
-    name: &'static str,
-    check: impl Fn(&str) -> Result<String, String>,
-) -> Option<String> {
+fn set_name(args: &mut Args, cx: &mut Context, name: &'static str, backend: Backend) -> Option<SetRef> {
     let text = args.string(name, cx.problems)?;
-    check(text).map_err(|e| cx.problems.error(&args.at(name), e)).ok()
+    SetRef::parse(backend, text).map_err(|e| cx.problems.error(&args.at(name), e)).ok()
+}
+
+/// The place of the step, which its bans carry as their origin.
+fn origin(args: &Args) -> Origin {
+    let at = args.location();
+    Origin::Rule { chain: at.chain.as_deref().unwrap_or_default().into(), step: at.step.unwrap_or_default() }
 }
 
 fn nft_ban(args: &mut Args, cx: &mut Context) -> Option<Action> {
     let ip = cx.field(args, "IP");
-    let v4 = set_name(args, cx, "nftSetIPv4", ban::nft_set_path);
-    let v6 = set_name(args, cx, "nftSetIPv6", ban::nft_set_path);
+    let v4 = set_name(args, cx, "nftSetIPv4", Backend::Nft);
+    let v6 = set_name(args, cx, "nftSetIPv6", Backend::Nft);
     for (set, arg, for_ipv6) in [(&v4, "nftSetIPv4", false), (&v6, "nftSetIPv6", true)] {
-        if let Some(warning) = set.as_deref().and_then(|s| ban::nft_family_warning(s, for_ipv6)) {
+        if let Some(warning) = set.as_ref().and_then(|s| s.as_nft()?.family_warning(for_ipv6)) {
             cx.problems.warn(&args.at(arg), warning);
         }
     }
     let secs = ban_seconds(args, cx);
-    record_sets(cx, args, Backend::Nft, [(&v4, "nftSetIPv4"), (&v6, "nftSetIPv6")], secs.is_some());
-    Some(Action::Ban(Ban::new(Backend::Nft, ip?, v4?, v6?, secs)))
+    record_sets(cx, args, [(&v4, "nftSetIPv4"), (&v6, "nftSetIPv6")], secs.is_some());
+    Some(Action::Ban(Ban::new(ip?, v4?, v6?, Lifetime::from_seconds(secs), origin(args))))
 }
 
 fn ipset_ban(args: &mut Args, cx: &mut Context) -> Option<Action> {
     let ip = cx.field(args, "IP");
-    let v4 = set_name(args, cx, "ipSetIPv4", ban::ipset_name);
-    let v6 = set_name(args, cx, "ipSetIPv6", ban::ipset_name);
+    let v4 = set_name(args, cx, "ipSetIPv4", Backend::Ipset);
+    let v6 = set_name(args, cx, "ipSetIPv6", Backend::Ipset);
     let secs = ban_seconds(args, cx);
-    record_sets(cx, args, Backend::Ipset, [(&v4, "ipSetIPv4"), (&v6, "ipSetIPv6")], secs.is_some());
-    Some(Action::Ban(Ban::new(Backend::Ipset, ip?, v4?, v6?, secs)))
+    record_sets(cx, args, [(&v4, "ipSetIPv4"), (&v6, "ipSetIPv6")], secs.is_some());
+    Some(Action::Ban(Ban::new(ip?, v4?, v6?, Lifetime::from_seconds(secs), origin(args))))
 }
 
 /// `banSeconds`; 0 means permanent, as it did in Pyruse (which tested it
@@ -287,11 +288,11 @@ fn ban_seconds(args: &mut Args, cx: &mut Context) -> Option<u64> {
 }
 
 /// Notes the sets of a ban action for the startup check (see `SetUse`).
-fn record_sets(cx: &mut Context, args: &Args, backend: Backend, sets: [(&Option<String>, &str); 2], timeout: bool) {
+fn record_sets(cx: &mut Context, args: &Args, sets: [(&Option<SetRef>, &str); 2], timeout: bool) {
     for (ipv6, (set, arg)) in [false, true].into_iter().zip(sets) {
         if let Some(set) = set {
             let location = args.at(arg);
-            cx.sets.push(super::SetUse { backend, set: set.clone(), ipv6, timeout, location });
+            cx.sets.push(super::SetUse { set: set.clone(), ipv6, timeout, location });
         }
     }
 }

@@ -2,7 +2,7 @@
 //! broken configuration is reported at once with its place.
 
 use super::*;
-use crate::effect::Backend;
+use crate::vocab::Backend;
 
 fn errors_of(text: &str) -> Vec<String> {
     match compile(text, "test.json") {
@@ -295,15 +295,15 @@ fn ban_seconds_zero_is_permanent_and_sets_are_listed_for_the_kernel_check() {
         ]
     );
     let config = compile(text, "t").unwrap();
-    let sets: Vec<(Backend, &str, bool, bool)> =
-        config.sets.iter().map(|u| (u.backend, u.set.as_str(), u.ipv6, u.timeout)).collect();
+    let sets: Vec<(Backend, String, bool, bool)> =
+        config.sets.iter().map(|u| (u.set.backend(), u.set.to_string(), u.ipv6, u.timeout)).collect();
     assert_eq!(
         sets,
         [
-            (Backend::Nft, "ip t s4", false, false),
-            (Backend::Nft, "ip6 t s6", true, false),
-            (Backend::Ipset, "b4", false, true),
-            (Backend::Ipset, "b6", true, true),
+            (Backend::Nft, "ip t s4".into(), false, false),
+            (Backend::Nft, "ip6 t s6".into(), true, false),
+            (Backend::Ipset, "b4".into(), false, true),
+            (Backend::Ipset, "b6".into(), true, true),
         ]
     );
     assert_eq!(config.sets[1].location.to_string(), r#"chain "c", step 0 (action_nftBan), arg "nftSetIPv6""#);

@@ -12,9 +12,14 @@
 //!
 //! Bans: gathered while entries come, stored then sent in one batch as soon
 //! as the journal is drained (or every 1,024 bans in a burst, and always
-//! before the position is saved); see [`Bans`]. Mail and the daily report
-//! go through the [`Outbox`]; counters are saved with the position at most
-//! every ten seconds, and at shutdown.
+//! before the position is saved), through the ban service ([`Bans`]); their
+//! failures are logged by cause, not by address (`queue`). Mail and the
+//! daily report go through the [`Outbox`]; counters are saved with the
+//! position at most every ten seconds, and at shutdown (`counters_file`).
+//!
+//! The loop body is a handful of named steps (judge an entry, the journal
+//! drained, save the position, wait, shut down) under one set of deadlines
+//! ([`Due`]), read from the injected [`Clock`].
 //!
 //! Service: SIGTERM/SIGINT stop it and SIGHUP loads the configuration again
 //! ([`signals`], `reload.rs`); systemd hears READY, STATUS, RELOADING and
@@ -33,28 +38,31 @@
 //! the entries judged during at most the last second before it are judged
 //! again, none missed.
 
+mod queue;
 mod reload;
 pub mod signals;
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::bans::{Bans, Outcome, Request, RENEW_EVERY_SECS};
+use crate::bans::Bans;
 use crate::config::{Config, ConfigFile, Settings};
 use crate::diag;
 use crate::diag::StepErrors;
 use crate::effect::Effect;
 use crate::entry::Entry;
-use crate::firewall::check::check_sets;
+use crate::firewall::check::SetNeed;
+use crate::firewall::Kernel;
 use crate::journal::cursor::CursorFile;
 use crate::journal::native::JournalWriter;
 use crate::journal::sd::{release_mapped_journal_pages, JournalError, JournalReader, Resume, Source};
 use crate::notify::Notifier;
 use crate::outbox::Outbox;
 use crate::report::Line;
-use crate::time::{Clock, SystemClock};
+use crate::time::Clock;
 use crate::workflow::Workflow;
+use queue::BanQueue;
 
 /// Longest time entries are judged without the cursor being saved.
 pub const SAVE_EVERY: Duration = Duration::from_secs(1);
@@ -75,12 +83,8 @@ const RELEASE_EVERY: u64 = 2048;
 /// (they are saved with the position, at most this often, and at shutdown):
 /// after a crash, the raises of at most this long are forgotten.
 const COUNTERS_EVERY: Duration = Duration::from_secs(10);
-/// The counters' file in the storage directory.
-const COUNTERS_FILE: &str = "counters.json";
-/// Bans gathered before they are sent anyway (a burst goes out in batches
-/// this large; otherwise they leave as soon as the journal is drained, so a
-/// lone ban waits for nothing).
-const BAN_BATCH: usize = 1024;
+/// How often long ipset bans are renewed (see `Bans::renew_long_ipset_bans`).
+const RENEW_EVERY: Duration = Duration::from_secs(crate::bans::RENEW_EVERY_SECS);
 /// Longest wait when idle, so that a stop request is seen promptly.
 const POLL_IDLE: Duration = Duration::from_secs(1);
 
@@ -111,6 +115,43 @@ pub struct Totals {
     pub step_errors: u64,
 }
 
+/// The loop's deadlines, all on the monotonic clock.
+struct Due {
+    /// Entries judged since the position was last saved.
+    unsaved: bool,
+    /// Save the position by then while entries flow.
+    position: Instant,
+    /// The counters may be saved again (with the position) from then.
+    counters: Instant,
+    /// Renew long ipset bans then.
+    renewal: Instant,
+    /// When the last entry came: the loop polls fast for [`ACTIVE_FOR`]
+    /// after it, and saves the position once [`PAUSE`] has passed.
+    last_entry: Instant,
+}
+
+impl Due {
+    fn new(now: Instant) -> Due {
+        Due {
+            unsaved: false,
+            position: now + SAVE_EVERY,
+            counters: now + COUNTERS_EVERY,
+            renewal: now + RENEW_EVERY,
+            // Start as if an entry had just come: a daemon (re)started
+            // during an attack sees the next lines within milliseconds, not
+            // on journald's late notification.
+            last_entry: now,
+        }
+    }
+
+    /// How long to wait for the journal when it is drained.
+    fn wait(&self, now: Instant) -> Duration {
+        let active = now.saturating_duration_since(self.last_entry) < ACTIVE_FOR;
+        let wait = if active { POLL_ACTIVE } else { POLL_IDLE };
+        wait.min(self.renewal.saturating_duration_since(now))
+    }
+}
+
 pub struct Daemon {
     workflow: Workflow,
     settings: Settings,
@@ -119,25 +160,38 @@ pub struct Daemon {
     cursor_file: CursorFile,
     observer: StepErrors,
     totals: Totals,
-    bans: Bans,
-    pending: Vec<Request>,
-    /// Ban failures by cause, so each cause is logged once, then counted.
-    failures: HashMap<String, u64>,
-    /// When long ipset bans were last renewed (see `renew_long_ipset_bans`).
-    last_renewal: Instant,
-    last_counters_save: Instant,
+    queue: BanQueue,
+    due: Due,
     /// Mail and the daily report.
     outbox: Outbox,
     /// READY, STATUS and keep-alives for systemd.
     notifier: Notifier,
     config_file: Option<ConfigFile>,
+    clock: Arc<dyn Clock>,
 }
 
 impl Daemon {
-    /// Opens the journal and positions the reader (see the module doc).
-    pub fn open(config: Config, options: &Options) -> Result<Daemon, DaemonError> {
+    /// Opens the journal and positions the reader (see the module doc);
+    /// bans go to the real kernel.
+    pub fn open(config: Config, options: &Options, clock: Arc<dyn Clock>) -> Result<Daemon, DaemonError> {
+        let bans = Bans::new(&config.settings.storage, config.settings.never_ban.clone(), clock.clone());
+        Daemon::open_with(config, options, bans, clock)
+    }
+
+    /// [`open`](Self::open) over another kernel (a fake one in tests).
+    pub fn open_with_kernel(
+        config: Config,
+        options: &Options,
+        kernel: Box<dyn Kernel>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Daemon, DaemonError> {
+        let bans = Bans::with_kernel(&config.settings.storage, config.settings.never_ban.clone(), clock.clone(), kernel);
+        Daemon::open_with(config, options, bans, clock)
+    }
+
+    fn open_with(config: Config, options: &Options, mut bans: Bans, clock: Arc<dyn Clock>) -> Result<Daemon, DaemonError> {
         let Config { mut workflow, settings, sets, .. } = config;
-        restore_counters(&mut workflow, &settings.storage.join(COUNTERS_FILE));
+        crate::counters_file::restore(&mut workflow, &settings.storage, clock.now_us());
         let mut reader = JournalReader::open(&options.source, workflow.fields(), settings.decoder)?;
         let cursor_file = CursorFile::new(&settings.storage, &options.source);
         let saved = if options.from_tail {
@@ -179,17 +233,14 @@ impl Daemon {
         release_mapped_journal_pages();
         let writer = JournalWriter::for_source(&options.source)
             .map_err(|error| DaemonError::Socket { path: "(unbound)".into(), error })?;
-        let mut bans = Bans::new(&settings.storage, settings.never_ban.clone());
-        for problem in check_sets(bans.firewall(), &sets) {
+        let needs: Vec<SetNeed> = sets.iter().map(|u| u.need()).collect();
+        for problem in bans.check_sets(&needs) {
             diag!(Warning, "{problem}");
         }
         let mut daemon = Daemon {
-            bans,
-            last_renewal: Instant::now(),
-            last_counters_save: Instant::now(),
-            outbox: Outbox::open(&settings.storage, settings.email.clone()),
-            pending: Vec::new(),
-            failures: HashMap::new(),
+            queue: BanQueue::new(bans),
+            due: Due::new(clock.instant()),
+            outbox: Outbox::open(&settings.storage, settings.email.clone(), clock.clone()),
             workflow,
             settings,
             reader,
@@ -199,6 +250,7 @@ impl Daemon {
             totals: Totals::default(),
             notifier: Notifier::none(),
             config_file: options.config.clone(),
+            clock,
         };
         // Before the first entry: a long ipset ban lost while the daemon was
         // down is back in the set by the time it says it has started.
@@ -217,8 +269,8 @@ impl Daemon {
         format!(
             "{} entries judged, {} bans, {} ban failures",
             self.totals.judged,
-            self.totals.bans,
-            self.failures.values().sum::<u64>()
+            self.queue.banned(),
+            self.queue.failed()
         )
     }
 
@@ -232,62 +284,26 @@ impl Daemon {
     pub fn run_observed(mut self, stop: &AtomicBool, mut judged: impl FnMut(&Entry)) -> Totals {
         let mut entry = self.workflow.new_entry();
         let mut effects = Vec::new();
-        let mut unsaved = false;
-        let mut last_save = Instant::now();
-        // Start as if an entry had just come: a daemon (re)started during an
-        // attack sees the next lines within milliseconds, not on journald's
-        // late notification.
-        let mut last_entry = Instant::now();
         self.notifier.ready(&self.status_line());
         while !stop.load(Ordering::Relaxed) {
-            self.notifier.keep_alive();
+            self.notifier.keep_alive(self.clock.instant());
             if signals::take_reload() {
                 self.reload();
                 // The new rules may name other fields.
                 entry = self.workflow.new_entry();
             }
-            if self.last_renewal.elapsed() >= Duration::from_secs(RENEW_EVERY_SECS) {
+            if self.clock.instant() >= self.due.renewal {
                 self.renew_long_ipset_bans();
             }
             match self.reader.next_into(&mut entry) {
                 Ok(true) => {
-                    self.workflow.run(&mut entry, &mut effects, &mut self.observer);
-                    self.totals.judged += 1;
-                    for effect in effects.drain(..) {
-                        self.totals.effects += 1;
-                        self.carry_out(effect);
-                    }
-                    if self.pending.len() >= BAN_BATCH {
-                        self.flush_bans();
-                    }
+                    self.judge(&mut entry, &mut effects);
                     judged(&entry);
-                    if self.totals.judged % RELEASE_EVERY == 0 {
-                        release_mapped_journal_pages();
-                        self.outbox.tick(SystemClock.now_us());
-                    }
-                    unsaved = true;
-                    last_entry = Instant::now();
-                    if last_save.elapsed() >= SAVE_EVERY {
-                        self.save_position();
-                        (unsaved, last_save) = (false, Instant::now());
-                    }
+                    self.entry_judged();
                 }
                 Ok(false) => {
-                    self.flush_bans();
-                    // A day over: its report goes out (at most a second late).
-                    self.outbox.tick(SystemClock.now_us());
-                    // Drained: save once the flow has paused, or after a
-                    // second of steady flow (one fsync a second at most).
-                    let paused = last_entry.elapsed() >= PAUSE;
-                    if unsaved && (paused || last_save.elapsed() >= SAVE_EVERY) {
-                        self.save_position();
-                        (unsaved, last_save) = (false, Instant::now());
-                    }
-                    let timeout = if last_entry.elapsed() < ACTIVE_FOR { POLL_ACTIVE } else { POLL_IDLE };
-                    let timeout = self.notifier.cap_wait(timeout);
-                    // An interrupted wait (a signal) or a journal in flux
-                    // (rotation, vacuum) only means: look again.
-                    let _ = self.reader.wait(timeout);
+                    self.drained();
+                    self.wait();
                 }
                 Err(e) => {
                     diag!(Err, "{e}; skipping ahead");
@@ -295,14 +311,68 @@ impl Daemon {
                 }
             }
         }
+        self.shut_down()
+    }
+
+    /// Step: one entry through the rules, its effects carried out.
+    fn judge(&mut self, entry: &mut Entry, effects: &mut Vec<Effect>) {
+        self.workflow.run(entry, effects, &mut self.observer);
+        self.totals.judged += 1;
+        for effect in effects.drain(..) {
+            self.totals.effects += 1;
+            self.carry_out(effect);
+        }
+        if self.totals.judged % RELEASE_EVERY == 0 {
+            release_mapped_journal_pages();
+            self.outbox.tick(self.clock.now_us());
+        }
+    }
+
+    /// Step: after an entry, the position saved if a second has passed.
+    fn entry_judged(&mut self) {
+        let now = self.clock.instant();
+        self.due.unsaved = true;
+        self.due.last_entry = now;
+        if now >= self.due.position {
+            self.save_position();
+        }
+    }
+
+    /// Step: the journal has no more entries for now. The bans go out, the
+    /// report lines are written, a day over sends its report (at most a
+    /// second late), and the position is saved once the flow has paused or
+    /// after a second of steady flow (one fsync a second at most).
+    fn drained(&mut self) {
+        self.flush_bans();
+        self.outbox.flush();
+        self.outbox.tick(self.clock.now_us());
+        let now = self.clock.instant();
+        let paused = now.saturating_duration_since(self.due.last_entry) >= PAUSE;
+        if self.due.unsaved && (paused || now >= self.due.position) {
+            self.save_position();
+        }
+    }
+
+    /// Step: wait for the journal (see the module doc for how long). An
+    /// interrupted wait (a signal) or a journal in flux (rotation, vacuum)
+    /// only means: look again.
+    fn wait(&mut self) {
+        let timeout = self.notifier.cap_wait(self.due.wait(self.clock.instant()));
+        let _ = self.reader.wait(timeout);
+    }
+
+    /// Step: stopping. What is pending goes out and everything is saved.
+    fn shut_down(mut self) -> Totals {
         self.notifier.stopping();
         self.flush_bans();
-        if unsaved {
+        self.outbox.flush();
+        if self.due.unsaved {
             self.save_position();
         }
         self.save_counters();
         self.outbox.shutdown();
         self.totals.step_errors += self.observer.total();
+        self.totals.bans = self.queue.banned();
         self.totals
     }
 
@@ -311,7 +381,9 @@ impl Daemon {
     /// resumes past them, so they must not be left pending.
     fn save_position(&mut self) {
         self.flush_bans();
-        if self.last_counters_save.elapsed() >= COUNTERS_EVERY {
+        self.outbox.flush();
+        let now = self.clock.instant();
+        if now >= self.due.counters {
             self.save_counters();
         }
         release_mapped_journal_pages();
@@ -327,6 +399,8 @@ impl Daemon {
             }
             Err(e) => diag!(Err, "{e}"),
         }
+        self.due.unsaved = false;
+        self.due.position = self.clock.instant() + SAVE_EVERY;
         let status = self.status_line();
         self.notifier.status(&status);
     }
@@ -340,10 +414,14 @@ impl Daemon {
                     diag!(Err, "cannot write to the journal socket {}: {e}", self.writer.path().display());
                 }
             }
-            Effect::Ban { backend, ip, set, ban_seconds } => {
-                self.pending.push(Request { backend, ip, set, ban_seconds })
+            Effect::Ban(request) => {
+                if self.queue.push(request) {
+                    self.flush_bans();
+                }
             }
-            Effect::Email { subject, message } => self.outbox.email(subject.as_deref(), &message, SystemClock.now_us()),
+            Effect::Email { subject, message } => {
+                self.outbox.email(subject.as_deref(), &message, self.clock.now_us())
+            }
             report @ Effect::Report { .. } => {
                 if let Some(line) = Line::from_effect(&report) {
                     self.outbox.report_line(line);
@@ -354,104 +432,27 @@ impl Daemon {
 
     /// Saves the live counters, so that a restart does not forgive anyone.
     fn save_counters(&mut self) {
-        self.last_counters_save = Instant::now();
-        let bytes = self.workflow.counters_mut().save(SystemClock.now_us());
-        let path = self.settings.storage.join(COUNTERS_FILE);
-        if let Err(e) = crate::durable::replace_file(&path, &bytes) {
-            diag!(Err, "cannot save the counters to {}: {e}", path.display());
-        }
-        drop(bytes);
-        // The save builds a copy of every key and the whole file in memory:
-        // with a million keys, hundreds of MB that glibc would otherwise
-        // keep (benches/live.rs measured 225 MB before a save, 413 MB after).
-        // SAFETY: malloc_trim only returns free heap memory to the system.
-        unsafe { libc::malloc_trim(0) };
+        self.due.counters = self.clock.instant() + COUNTERS_EVERY;
+        crate::counters_file::save(&mut self.workflow, &self.settings.storage, self.clock.now_us());
     }
 
     fn renew_long_ipset_bans(&mut self) {
-        self.last_renewal = Instant::now();
-        let now = SystemClock.now_us();
-        let (renewed, errors) = self.bans.renew_long_ipset_bans(now, &mut |warning| diag!(Warning, "{warning}"));
-        if renewed > 0 {
-            diag!(Info, "renewed {renewed} ipset bans longer than the kernel's longest timeout");
-        }
-        for error in errors.iter().take(10) {
-            diag!(Err, "renewing long ipset bans: {error}");
+        self.due.renewal = self.clock.instant() + RENEW_EVERY;
+        match self.queue.bans().renew_long_ipset_bans(&mut |warning| diag!(Warning, "{warning}")) {
+            Ok((renewed, errors)) => {
+                if renewed > 0 {
+                    diag!(Info, "renewed {renewed} ipset bans longer than the kernel's longest timeout");
+                }
+                for error in errors.iter().take(10) {
+                    diag!(Err, "renewing long ipset bans: {error}");
+                }
+            }
+            Err(e) => diag!(Err, "renewing long ipset bans: {e}"),
         }
     }
 
-    /// Stores and sends the bans gathered so far, and writes the report
-    /// lines.
+    /// Stores and sends the bans gathered so far.
     fn flush_bans(&mut self) {
-        self.outbox.flush();
-        if self.pending.is_empty() {
-            return;
-        }
-        let requests = std::mem::take(&mut self.pending);
-        let now = SystemClock.now_us();
-        let outcomes = self.bans.apply(&requests, now, &mut |warning| diag!(Warning, "{warning}"));
-        for (request, outcome) in requests.iter().zip(outcomes) {
-            let (cause, what) = match outcome {
-                Outcome::Banned => {
-                    self.totals.bans += 1;
-                    continue;
-                }
-                Outcome::Refused => (format!("{} is on the never-ban list", request.ip), "refused"),
-                Outcome::NotStored(e) => (e, "in the kernel but not stored: it will not survive a reboot"),
-                Outcome::Failed(e) => (e, "not banned"),
-                Outcome::KernelFailed(e) => {
-                    (e, "stored (banwarden boot applies it once this is fixed), not in the kernel")
-                }
-            };
-            let count = self.failures.entry(cause.clone()).or_default();
-            *count += 1;
-            // The first of each cause in full, then at 10, 100, 1000...
-            if is_power_of_ten(*count) {
-                diag!(Err, "ban of {} in {}: {cause}; {what} ({} so far)", request.ip, request.set, count);
-            }
-        }
-    }
-}
-
-fn is_power_of_ten(mut n: u64) -> bool {
-    while n >= 10 && n % 10 == 0 {
-        n /= 10;
-    }
-    n == 1
-}
-
-/// Takes back the counters saved by the last run; a damaged file is moved
-/// aside (`.bad`) for the administrator, and the counters start empty.
-fn restore_counters(workflow: &mut Workflow, path: &std::path::Path) {
-    let bytes = match crate::durable::read_if_exists(path) {
-        Ok(Some(bytes)) => bytes,
-        Ok(None) => return,
-        Err(e) => {
-            diag!(Err, "cannot read the saved counters {}: {e}; starting without them", path.display());
-            return;
-        }
-    };
-    match workflow.counters_mut().restore(&bytes, SystemClock.now_us()) {
-        Ok(restored) => {
-            diag!(
-                Info,
-                "restored {} counter keys from {} ({} expired meanwhile)",
-                restored.keys,
-                path.display(),
-                restored.expired
-            );
-            if !restored.dropped_categories.is_empty() {
-                diag!(
-                    Notice,
-                    "counters no rule uses any more were dropped: {}",
-                    restored.dropped_categories.join(", ")
-                );
-            }
-        }
-        Err(e) => {
-            let aside = path.with_extension("json.bad");
-            let _ = std::fs::rename(path, &aside);
-            diag!(Err, "{}: {e}; moved to {}, starting without saved counters", path.display(), aside.display());
-        }
+        self.queue.flush(&mut |line| diag!(Err, "{line}"), &mut |warning| diag!(Warning, "{warning}"));
     }
 }

@@ -15,8 +15,7 @@
 use super::Daemon;
 use crate::config::{self, ConfigError};
 use crate::diag;
-use crate::firewall::check::check_sets;
-use crate::time::{Clock, SystemClock};
+use crate::firewall::check::SetNeed;
 
 impl Daemon {
     /// Loads the configuration file again; see the module doc.
@@ -44,8 +43,9 @@ impl Daemon {
 
         // The bans the old rules asked for go out before anything changes.
         self.flush_bans();
+        self.outbox.flush();
 
-        let now = SystemClock.now_us();
+        let now = self.clock.now_us();
         let saved = self.workflow.counters_mut().save(now);
         match workflow.counters_mut().restore(&saved, now) {
             Ok(restored) => {
@@ -74,9 +74,10 @@ impl Daemon {
             settings.storage = self.settings.storage.clone();
         }
         self.reader.set_fields(workflow.fields(), settings.decoder);
-        self.bans.set_never_ban(settings.never_ban.clone());
+        self.queue.bans().set_never_ban(settings.never_ban.clone());
         self.outbox.set_email(settings.email.clone());
-        for problem in check_sets(self.bans.firewall(), &sets) {
+        let needs: Vec<SetNeed> = sets.iter().map(|u| u.need()).collect();
+        for problem in self.queue.bans().check_sets(&needs) {
             diag!(Warning, "{problem}");
         }
         // Step errors are counted per step of a workflow: start afresh,

@@ -9,58 +9,42 @@
 
 use std::collections::BTreeMap;
 
-use super::ipset::{self, IpsetError, NFPROTO_IPV6};
-use super::nft::{self, KeyType, NftError, NftSet};
-use super::Firewall;
-use crate::config::SetUse;
-use crate::effect::Backend;
+use super::{ipset, nft, Kernel};
+use crate::vocab::SetRef;
 
-/// What the kernel says a set is, as far as bans care.
-struct Shape {
-    /// The family of addresses it holds; `None` when it holds neither.
-    holds_ipv6: Option<bool>,
-    timeout: bool,
-    /// A default timeout, which an nftables set gives every element added
-    /// without one: its permanent bans would not be.
-    default_timeout_ms: Option<u64>,
-    /// Why it cannot hold plain addresses at all (its type), if so.
-    unsuitable: Option<String>,
-}
-
-enum Probe {
-    Found(Shape),
-    Missing,
-    Failed(String),
+/// A set as the rules (or a command) will use it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SetNeed {
+    pub set: SetRef,
+    /// It receives IPv6 addresses (else IPv4 ones).
+    pub ipv6: bool,
+    /// It receives bans with a timeout, so it needs timeout support.
+    pub timeout: bool,
+    /// Where the configuration names it (`None`: the command line).
+    pub place: Option<String>,
 }
 
 /// The problems found, one message each, naming the set and the places in
 /// the configuration concerned.
-pub fn check_sets(firewall: &mut Firewall, uses: &[SetUse]) -> Vec<String> {
-    let mut sets: BTreeMap<(Backend, &str), Vec<&SetUse>> = BTreeMap::new();
-    for set_use in uses {
-        sets.entry((set_use.backend, set_use.set.as_str())).or_default().push(set_use);
+pub fn check_sets(kernel: &mut dyn Kernel, needs: &[SetNeed]) -> Vec<String> {
+    let mut sets: BTreeMap<&SetRef, Vec<&SetNeed>> = BTreeMap::new();
+    for need in needs {
+        sets.entry(&need.set).or_default().push(need);
     }
     let mut problems = Vec::new();
-    for ((backend, set), uses) in &sets {
+    for (set, uses) in &sets {
         let ipv6 = uses.iter().any(|u| u.ipv6);
         let timeout = uses.iter().any(|u| u.timeout);
-        let (name, probe, create) = match backend {
-            Backend::Nft => match NftSet::parse(set) {
-                Ok(parsed) => (
-                    format!("nftables set \"{parsed}\""),
-                    probe_nft(firewall, &parsed),
-                    nft::creation_commands(&parsed, ipv6, timeout),
-                ),
-                Err(e) => (format!("nftables set {set:?}"), Probe::Failed(e), String::new()),
-            },
-            Backend::Ipset => {
-                (format!("ipset {set:?}"), probe_ipset(firewall, set), ipset::creation_command(set, ipv6))
-            }
+        let name = set.describe();
+        let create = match (set.as_nft(), set.as_ipset()) {
+            (Some(nft), _) => nft::creation_commands(nft, ipv6, timeout),
+            (_, Some(name)) => ipset::creation_command(name, ipv6),
+            _ => unreachable!("a set is of one backend"),
         };
-        let mut report = |message: String, concerned: &mut dyn Iterator<Item = &&SetUse>| {
+        let probe = kernel.shape(set);
+        let mut report = |message: String, concerned: &mut dyn Iterator<Item = &&SetNeed>| {
             // A use with no place comes from the command line, not the file.
-            let places: Vec<String> =
-                concerned.filter(|u| u.location != Default::default()).map(|u| u.location.to_string()).collect();
+            let places: Vec<&str> = concerned.filter_map(|u| u.place.as_deref()).collect();
             match places.is_empty() {
                 true => problems.push(format!("{name} {message}")),
                 false => problems.push(format!("{name} {message} (used at {})", places.join("; "))),
@@ -68,19 +52,19 @@ pub fn check_sets(firewall: &mut Firewall, uses: &[SetUse]) -> Vec<String> {
         };
         let mixed = uses.iter().any(|u| u.ipv6) && uses.iter().any(|u| !u.ipv6);
         let shape = match probe {
-            Probe::Found(shape) => shape,
-            Probe::Missing if mixed => {
+            Ok(Some(shape)) => shape,
+            Ok(None) if mixed => {
                 report(
                     "does not exist, and is named for both IPv4 and IPv6 addresses: make one of each".into(),
                     &mut uses.iter(),
                 );
                 continue;
             }
-            Probe::Missing => {
+            Ok(None) => {
                 report(format!("does not exist; create it with: {create}"), &mut uses.iter());
                 continue;
             }
-            Probe::Failed(e) => {
+            Err(e) => {
                 report(format!("cannot be checked: {e}"), &mut uses.iter());
                 continue;
             }
@@ -116,50 +100,4 @@ pub fn check_sets(firewall: &mut Firewall, uses: &[SetUse]) -> Vec<String> {
         }
     }
     problems
-}
-
-fn probe_nft(firewall: &mut Firewall, set: &NftSet) -> Probe {
-    let client = match firewall.nft() {
-        Ok(client) => client,
-        Err(e) => return Probe::Failed(e),
-    };
-    match client.set_info(set) {
-        Ok(info) => Probe::Found(Shape {
-            holds_ipv6: match info.key {
-                KeyType::Ipv4Addr => Some(false),
-                KeyType::Ipv6Addr => Some(true),
-                KeyType::Other(_) => None,
-            },
-            timeout: info.timeout_flag,
-            default_timeout_ms: info.default_timeout_ms,
-            unsuitable: matches!(info.key, KeyType::Other(_))
-                .then(|| format!("has type {}, which does not hold addresses", info.key)),
-        }),
-        Err(NftError::NoSuchSet { .. }) => Probe::Missing,
-        Err(e) => Probe::Failed(e.to_string()),
-    }
-}
-
-fn probe_ipset(firewall: &mut Firewall, set: &str) -> Probe {
-    let client = match firewall.ipset() {
-        Ok(client) => client,
-        Err(e) => return Probe::Failed(e),
-    };
-    match client.info(set) {
-        Ok(info) => {
-            // hash:net takes plain addresses too (as /32 or /128 networks);
-            // hash:ip,port and the like want more than an address.
-            let plain = matches!(info.type_name.as_str(), "hash:ip" | "hash:net");
-            Probe::Found(Shape {
-                holds_ipv6: Some(info.family == NFPROTO_IPV6),
-                timeout: info.timeout_support,
-                // banwarden adds permanent bans to it with timeout 0.
-                default_timeout_ms: None,
-                unsuitable: (!plain)
-                    .then(|| format!("is of type {}, which does not hold plain addresses", info.type_name)),
-            })
-        }
-        Err(IpsetError::NoSuchSet { .. }) => Probe::Missing,
-        Err(e) => Probe::Failed(e.to_string()),
-    }
 }

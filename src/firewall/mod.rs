@@ -1,5 +1,5 @@
 //! The firewall: nftables sets and ipset sets, both spoken to over netlink,
-//! behind one type that the daemon and the commands share.
+//! behind one small trait, [`Kernel`], that the ban service owns.
 //!
 //! Addresses arrive typed (`IpAddr`) and leave as netlink attributes: no
 //! string built from a log line reaches the kernel or a command line. Bans
@@ -9,8 +9,16 @@
 //! network namespace of the calling thread. What the two backends share of the
 //! protocol (the NETLINK_NETFILTER socket, splitting messages and attributes)
 //! is in `netlink`, which depends on neither.
+//!
+//! Errors stay typed to the end ([`FirewallError`]); [`FirewallError::kind`]
+//! names the kind of failure without the address in it, which is what the
+//! daemon throttles its logs by. [`fake::FakeKernel`] (tests only) records
+//! what it is asked and can be told to refuse, so the ban service and the
+//! loop are tested without root.
 
 pub mod check;
+#[cfg(test)]
+pub mod fake;
 pub mod ipset;
 mod netlink;
 pub mod nft;
@@ -18,27 +26,135 @@ pub mod nft;
 mod test_netns;
 
 use std::collections::HashMap;
+use std::fmt;
 use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
-use crate::effect::Backend;
-use ipset::{IpsetClient, IpsetElement};
-use nft::{Element, NftClient, NftSet};
+use crate::vocab::{Backend, SetRef};
+use ipset::{IpsetClient, IpsetElement, IpsetError};
+use nft::{Element, NftClient, NftError, NftSet};
 
 /// ipset's longest timeout (`IPSET_MAX_TIMEOUT`, about 24.8 days). The
 /// kernel would shorten a longer one silently; banwarden sends this much and
 /// renews long bans before it runs out (see `Bans::renew_long_ipset_bans`).
 pub const IPSET_MAX_TIMEOUT_SECS: u64 = 2_147_483;
 
-/// One ban to send: an address for a set, with a timeout or forever.
+/// One element to put in a set: an address with the time it has left
+/// (`None`: permanent).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Ban {
-    pub backend: Backend,
+pub struct KernelBan {
     pub ip: IpAddr,
-    /// `family table set` for nftables, the set name for ipset.
-    pub set: String,
-    pub timeout_ms: Option<u64>,
+    pub set: SetRef,
+    pub timeout: Option<Duration>,
 }
 
+/// Why the kernel (or the way to it) refused.
+#[derive(Debug, thiserror::Error)]
+pub enum FirewallError {
+    #[error(transparent)]
+    Nft(#[from] NftError),
+    #[error(transparent)]
+    Ipset(#[from] IpsetError),
+}
+
+/// The kind of a [`FirewallError`], without the address or set in it: what
+/// the daemon counts and throttles its logs by.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ErrorKind {
+    NoSuchSet,
+    InvalidName,
+    /// The set holds the other address family.
+    WrongFamily,
+    /// The set's type holds no plain addresses.
+    WrongType,
+    /// A timeout was asked of a set without timeout support.
+    NoTimeout,
+    SetFull,
+    Permission,
+    /// Any other refusal, by its errno.
+    Kernel(i32),
+    Malformed,
+    /// The netlink socket itself failed.
+    Socket,
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ErrorKind::NoSuchSet => f.write_str("no such set"),
+            ErrorKind::InvalidName => f.write_str("invalid set name"),
+            ErrorKind::WrongFamily => f.write_str("wrong address family"),
+            ErrorKind::WrongType => f.write_str("set type holds no addresses"),
+            ErrorKind::NoTimeout => f.write_str("no timeout support"),
+            ErrorKind::SetFull => f.write_str("set full"),
+            ErrorKind::Permission => f.write_str("permission denied"),
+            ErrorKind::Kernel(code) => write!(f, "kernel error {code}"),
+            ErrorKind::Malformed => f.write_str("malformed kernel reply"),
+            ErrorKind::Socket => f.write_str("netlink socket error"),
+        }
+    }
+}
+
+impl FirewallError {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            FirewallError::Nft(e) => match e {
+                NftError::NoSuchSet { .. } => ErrorKind::NoSuchSet,
+                NftError::FamilyMismatch { .. } => ErrorKind::WrongFamily,
+                NftError::WrongKey { .. } => ErrorKind::WrongType,
+                NftError::NoTimeoutFlag { .. } => ErrorKind::NoTimeout,
+                NftError::SetFull { .. } => ErrorKind::SetFull,
+                NftError::Permission { .. } => ErrorKind::Permission,
+                NftError::Kernel { source, .. } => ErrorKind::Kernel(source.raw_os_error().unwrap_or(0)),
+                NftError::Io { .. } => ErrorKind::Socket,
+            },
+            FirewallError::Ipset(e) => match e {
+                IpsetError::InvalidName { .. } => ErrorKind::InvalidName,
+                IpsetError::NoSuchSet { .. } => ErrorKind::NoSuchSet,
+                IpsetError::WrongFamily { .. } => ErrorKind::WrongFamily,
+                IpsetError::SetFull { .. } => ErrorKind::SetFull,
+                IpsetError::TimeoutUnsupported { .. } => ErrorKind::NoTimeout,
+                IpsetError::Permission { .. } => ErrorKind::Permission,
+                IpsetError::Kernel { code, .. } => ErrorKind::Kernel(*code),
+                IpsetError::Malformed { .. } => ErrorKind::Malformed,
+                IpsetError::Io { .. } => ErrorKind::Socket,
+            },
+        }
+    }
+}
+
+/// The outcome of one element: several may share one error (a whole set
+/// refused), hence the `Arc`.
+pub type KernelResult = Result<(), Arc<FirewallError>>;
+
+/// What the kernel says a set is, as far as bans care.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SetShape {
+    /// The family of addresses it holds; `None` when it holds neither.
+    pub holds_ipv6: Option<bool>,
+    pub timeout: bool,
+    /// A default timeout, which an nftables set gives every element added
+    /// without one: its permanent bans would not be.
+    pub default_timeout_ms: Option<u64>,
+    /// Why it cannot hold plain addresses at all (its type), if so.
+    pub unsuitable: Option<String>,
+}
+
+/// The kernel's sets, as the ban service uses them. [`Firewall`] speaks
+/// netlink; [`fake::FakeKernel`] stands in for it in unit tests.
+pub trait Kernel: Send {
+    /// Puts the elements in their sets; one result per element, in order.
+    fn add(&mut self, bans: &[KernelBan]) -> Vec<KernelResult>;
+    /// Removes addresses from a set; absent ones are not an error.
+    fn delete(&mut self, set: &SetRef, ips: &[IpAddr]) -> Result<(), FirewallError>;
+    /// The addresses in a set, with the time they have left (None: no timeout).
+    fn list(&mut self, set: &SetRef) -> Result<Vec<(IpAddr, Option<Duration>)>, FirewallError>;
+    /// What the set is; `None` when it does not exist.
+    fn shape(&mut self, set: &SetRef) -> Result<Option<SetShape>, FirewallError>;
+}
+
+/// The real kernel, over netlink.
 #[derive(Default)]
 pub struct Firewall {
     nft: Option<NftClient>,
@@ -50,80 +166,59 @@ impl Firewall {
         Firewall::default()
     }
 
-    pub(crate) fn nft(&mut self) -> Result<&mut NftClient, String> {
+    fn nft(&mut self) -> Result<&mut NftClient, NftError> {
         if self.nft.is_none() {
-            self.nft = Some(NftClient::open().map_err(|e| e.to_string())?);
+            self.nft = Some(NftClient::open()?);
         }
         Ok(self.nft.as_mut().expect("opened above"))
     }
 
-    pub(crate) fn ipset(&mut self) -> Result<&mut IpsetClient, String> {
+    fn ipset(&mut self) -> Result<&mut IpsetClient, IpsetError> {
         if self.ipset.is_none() {
-            self.ipset = Some(IpsetClient::open().map_err(|e| e.to_string())?);
+            self.ipset = Some(IpsetClient::open()?);
         }
         Ok(self.ipset.as_mut().expect("opened above"))
     }
 
-    /// Sends the bans; one result per ban, `Err` saying why (naming the set).
-    pub fn ban(&mut self, bans: &[Ban]) -> Vec<Result<(), String>> {
-        let mut results: Vec<Result<(), String>> = vec![Ok(()); bans.len()];
-        // Group by (backend, set), keeping the order of first appearance.
-        let mut groups: Vec<(Backend, &str, Vec<usize>)> = Vec::new();
-        let mut index: HashMap<(Backend, &str), usize> = HashMap::new();
-        for (i, ban) in bans.iter().enumerate() {
-            let g = *index.entry((ban.backend, ban.set.as_str())).or_insert_with(|| {
-                groups.push((ban.backend, ban.set.as_str(), Vec::new()));
-                groups.len() - 1
-            });
-            groups[g].2.push(i);
-        }
-        self.ban_nft(bans, &groups, &mut results);
-        self.ban_ipset(bans, &groups, &mut results);
-        results
-    }
-
-    fn ban_nft(&mut self, bans: &[Ban], groups: &[(Backend, &str, Vec<usize>)], results: &mut [Result<(), String>]) {
-        let mut sets: Vec<(NftSet, Vec<Element>, &Vec<usize>)> = Vec::new();
-        for (backend, set, members) in groups {
-            if *backend != Backend::Nft {
-                continue;
-            }
-            match NftSet::parse(set) {
-                Ok(parsed) => {
-                    let elements =
-                        members.iter().map(|&i| Element { ip: bans[i].ip, timeout_ms: bans[i].timeout_ms }).collect();
-                    sets.push((parsed, elements, members));
-                }
-                Err(e) => members.iter().for_each(|&i| results[i] = Err(e.clone())),
-            }
-        }
+    fn add_nft(&mut self, bans: &[KernelBan], groups: &[(&SetRef, Vec<usize>)], results: &mut [KernelResult]) {
+        let sets: Vec<(&NftSet, Vec<Element>, &Vec<usize>)> = groups
+            .iter()
+            .filter_map(|(set, members)| {
+                let nft = set.as_nft()?;
+                let elements = members
+                    .iter()
+                    .map(|&i| Element { ip: bans[i].ip, timeout_ms: bans[i].timeout.map(millis_up) })
+                    .collect();
+                Some((nft, elements, members))
+            })
+            .collect();
         if sets.is_empty() {
             return;
         }
         let client = match self.nft() {
             Ok(client) => client,
             Err(e) => {
+                let e = Arc::new(FirewallError::from(e));
                 sets.iter().flat_map(|(_, _, m)| m.iter()).for_each(|&i| results[i] = Err(e.clone()));
                 return;
             }
         };
-        let adds: Vec<(&NftSet, &[Element])> = sets.iter().map(|(s, e, _)| (s, e.as_slice())).collect();
+        let adds: Vec<(&NftSet, &[Element])> = sets.iter().map(|(s, e, _)| (*s, e.as_slice())).collect();
         for ((_, _, members), outcome) in sets.iter().zip(client.add(&adds)) {
             if let Err(e) = outcome {
-                let message = e.to_string();
-                members.iter().for_each(|&i| results[i] = Err(message.clone()));
+                let e = Arc::new(FirewallError::from(e));
+                members.iter().for_each(|&i| results[i] = Err(e.clone()));
             }
         }
     }
 
-    fn ban_ipset(&mut self, bans: &[Ban], groups: &[(Backend, &str, Vec<usize>)], results: &mut [Result<(), String>]) {
-        for (backend, set, members) in groups {
-            if *backend != Backend::Ipset {
-                continue;
-            }
+    fn add_ipset(&mut self, bans: &[KernelBan], groups: &[(&SetRef, Vec<usize>)], results: &mut [KernelResult]) {
+        for (set, members) in groups {
+            let Some(name) = set.as_ipset() else { continue };
             let client = match self.ipset() {
                 Ok(client) => client,
                 Err(e) => {
+                    let e = Arc::new(FirewallError::from(e));
                     members.iter().for_each(|&i| results[i] = Err(e.clone()));
                     continue;
                 }
@@ -131,8 +226,8 @@ impl Firewall {
             // Without a timeout an element gets the set's default one, if
             // the set has one: a permanent ban must say 0 ("never") then.
             // Asked only when needed: permanent bans are rare.
-            let permanent = match members.iter().any(|&i| bans[i].timeout_ms.is_none()) {
-                true => client.info(set).ok().filter(|info| info.timeout_support).map(|_| 0),
+            let permanent = match members.iter().any(|&i| bans[i].timeout.is_none()) {
+                true => client.info(name).ok().filter(|info| info.timeout_support).map(|_| 0),
                 false => None,
             };
             // ipset counts in seconds; round up so a ban is never shorter.
@@ -140,51 +235,168 @@ impl Firewall {
                 .iter()
                 .map(|&i| IpsetElement {
                     ip: bans[i].ip,
-                    timeout_secs: match bans[i].timeout_ms {
-                        Some(ms) => Some(ms.div_ceil(1000).min(IPSET_MAX_TIMEOUT_SECS) as u32),
+                    timeout_secs: match bans[i].timeout {
+                        Some(t) => Some(secs_up(t).min(IPSET_MAX_TIMEOUT_SECS) as u32),
                         None => permanent,
                     },
                 })
                 .collect();
-            match client.add(set, &elements) {
+            match client.add(name, &elements) {
                 Ok(failures) => {
                     for (j, e) in failures {
-                        results[members[j]] = Err(e.to_string());
+                        results[members[j]] = Err(Arc::new(e.into()));
                     }
                 }
                 Err(e) => {
-                    let message = e.to_string();
-                    members.iter().for_each(|&i| results[i] = Err(message.clone()));
+                    let e = Arc::new(FirewallError::from(e));
+                    members.iter().for_each(|&i| results[i] = Err(e.clone()));
                 }
             }
         }
     }
 
-    /// Removes addresses from a set; absent ones are not an error.
-    pub fn unban(&mut self, backend: Backend, set: &str, ips: &[IpAddr]) -> Result<(), String> {
-        match backend {
-            Backend::Nft => {
-                let set = NftSet::parse(set)?;
-                self.nft()?.delete(&set, ips).map(|_| ()).map_err(|e| e.to_string())
-            }
-            Backend::Ipset => self.ipset()?.delete(set, ips).map_err(|e| e.to_string()),
+    fn shape_nft(&mut self, set: &NftSet) -> Result<Option<SetShape>, FirewallError> {
+        use nft::KeyType;
+        match self.nft()?.set_info(set) {
+            Ok(info) => Ok(Some(SetShape {
+                holds_ipv6: match info.key {
+                    KeyType::Ipv4Addr => Some(false),
+                    KeyType::Ipv6Addr => Some(true),
+                    KeyType::Other(_) => None,
+                },
+                timeout: info.timeout_flag,
+                default_timeout_ms: info.default_timeout_ms,
+                unsuitable: matches!(info.key, KeyType::Other(_))
+                    .then(|| format!("has type {}, which does not hold addresses", info.key)),
+            })),
+            Err(NftError::NoSuchSet { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
         }
     }
 
-    /// The addresses in a set, with the milliseconds left (None: no timeout).
-    pub fn list(&mut self, backend: Backend, set: &str) -> Result<Vec<(IpAddr, Option<u64>)>, String> {
-        match backend {
-            Backend::Nft => {
-                let set = NftSet::parse(set)?;
-                self.nft()?.list(&set).map_err(|e| e.to_string())
+    fn shape_ipset(&mut self, name: &str) -> Result<Option<SetShape>, FirewallError> {
+        match self.ipset()?.info(name) {
+            Ok(info) => {
+                // hash:net takes plain addresses too (as /32 or /128 networks);
+                // hash:ip,port and the like want more than an address.
+                let plain = matches!(info.type_name.as_str(), "hash:ip" | "hash:net");
+                Ok(Some(SetShape {
+                    holds_ipv6: Some(info.family == ipset::NFPROTO_IPV6),
+                    timeout: info.timeout_support,
+                    // banwarden adds permanent bans to it with timeout 0.
+                    default_timeout_ms: None,
+                    unsuitable: (!plain)
+                        .then(|| format!("is of type {}, which does not hold plain addresses", info.type_name)),
+                }))
             }
-            Backend::Ipset => Ok(self
-                .ipset()?
-                .list(set)
-                .map_err(|e| e.to_string())?
-                .into_iter()
-                .map(|(ip, secs)| (ip, secs.map(|s| u64::from(s) * 1000)))
-                .collect()),
+            Err(IpsetError::NoSuchSet { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
         }
+    }
+}
+
+impl Kernel for Firewall {
+    fn add(&mut self, bans: &[KernelBan]) -> Vec<KernelResult> {
+        let mut results: Vec<KernelResult> = vec![Ok(()); bans.len()];
+        let groups = group_by_set(bans);
+        self.add_nft(bans, &groups, &mut results);
+        self.add_ipset(bans, &groups, &mut results);
+        results
+    }
+
+    fn delete(&mut self, set: &SetRef, ips: &[IpAddr]) -> Result<(), FirewallError> {
+        if let Some(nft) = set.as_nft() {
+            self.nft()?.delete(nft, ips)?;
+        } else if let Some(name) = set.as_ipset() {
+            self.ipset()?.delete(name, ips)?;
+        }
+        Ok(())
+    }
+
+    fn list(&mut self, set: &SetRef) -> Result<Vec<(IpAddr, Option<Duration>)>, FirewallError> {
+        match set.backend() {
+            Backend::Nft => {
+                let nft = set.as_nft().expect("an nftables set");
+                Ok(self.nft()?.list(nft)?.into_iter().map(|(ip, ms)| (ip, ms.map(Duration::from_millis))).collect())
+            }
+            Backend::Ipset => {
+                let name = set.as_ipset().expect("an ipset set");
+                Ok(self
+                    .ipset()?
+                    .list(name)?
+                    .into_iter()
+                    .map(|(ip, secs)| (ip, secs.map(|s| Duration::from_secs(s.into()))))
+                    .collect())
+            }
+        }
+    }
+
+    fn shape(&mut self, set: &SetRef) -> Result<Option<SetShape>, FirewallError> {
+        match (set.as_nft(), set.as_ipset()) {
+            (Some(nft), _) => self.shape_nft(nft),
+            (_, Some(name)) => self.shape_ipset(name),
+            _ => unreachable!("a set is of one backend"),
+        }
+    }
+}
+
+/// The indices of the bans of each set, sets in order of first appearance.
+fn group_by_set(bans: &[KernelBan]) -> Vec<(&SetRef, Vec<usize>)> {
+    let mut groups: Vec<(&SetRef, Vec<usize>)> = Vec::new();
+    let mut index: HashMap<&SetRef, usize> = HashMap::new();
+    for (i, ban) in bans.iter().enumerate() {
+        let g = *index.entry(&ban.set).or_insert_with(|| {
+            groups.push((&ban.set, Vec::new()));
+            groups.len() - 1
+        });
+        groups[g].1.push(i);
+    }
+    groups
+}
+
+/// Milliseconds, rounded up: the kernel must never lift a ban early.
+fn millis_up(d: Duration) -> u64 {
+    u64::try_from(d.as_micros().div_ceil(1000)).unwrap_or(u64::MAX)
+}
+
+fn secs_up(d: Duration) -> u64 {
+    u64::try_from(d.as_micros().div_ceil(1_000_000)).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_carry_no_address() {
+        let set = NftSet::parse("ip t s").unwrap();
+        let e = FirewallError::from(IpsetError::SetFull { set: "s".into(), ip: "192.0.2.1".parse().unwrap() });
+        assert_eq!(e.kind(), ErrorKind::SetFull);
+        assert!(e.to_string().contains("192.0.2.1"), "the message names the address: {e}");
+        assert!(!e.kind().to_string().contains("192.0.2.1"));
+        let e = FirewallError::from(NftError::WrongKey {
+            set,
+            key: nft::KeyType::Other(9),
+            ip: "192.0.2.2".parse().unwrap(),
+        });
+        assert_eq!(e.kind(), ErrorKind::WrongType);
+        assert_eq!(ErrorKind::Kernel(22).to_string(), "kernel error 22");
+    }
+
+    #[test]
+    fn timeouts_round_up() {
+        assert_eq!(millis_up(Duration::from_micros(1001)), 2);
+        assert_eq!(secs_up(Duration::from_millis(1001)), 2);
+        assert_eq!(secs_up(Duration::from_secs(3)), 3);
+    }
+
+    #[test]
+    fn bans_are_grouped_by_set_in_order() {
+        let a = SetRef::parse_nft("ip t a").unwrap();
+        let b = SetRef::parse_ipset("b").unwrap();
+        let ban = |set: &SetRef, ip: &str| KernelBan { ip: ip.parse().unwrap(), set: set.clone(), timeout: None };
+        let bans = [ban(&b, "192.0.2.1"), ban(&a, "192.0.2.2"), ban(&b, "192.0.2.3")];
+        let groups = group_by_set(&bans);
+        assert_eq!(groups, vec![(&b, vec![0, 2]), (&a, vec![1])]);
     }
 }

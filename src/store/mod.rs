@@ -31,6 +31,7 @@
 //! one is read as the snapshot, and the next rewrite creates the new one.
 
 pub(crate) mod files;
+mod index;
 mod parse;
 
 #[cfg(test)]
@@ -42,41 +43,26 @@ use std::io;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use crate::effect::Backend;
+pub use crate::vocab::Until;
+use crate::vocab::{Backend, SetRef};
 use files::Meta;
+use index::Index;
 
-/// When a ban ends.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Until {
-    /// Microseconds since the epoch.
-    At(u64),
-    Forever,
+/// Pyruse's `timestamp`: seconds (a float), 0 for permanent.
+fn write_until(until: Until, out: &mut Vec<u8>) {
+    match until {
+        Until::Forever => out.push(b'0'),
+        Until::At(us) => serde_json::to_writer(out, &(us as f64 / 1e6)).expect("a finite float serialises"),
+    }
 }
 
-impl Until {
-    pub fn is_live(self, now_us: u64) -> bool {
-        match self {
-            Until::Forever => true,
-            Until::At(t) => t > now_us,
-        }
-    }
-
-    /// Pyruse's `timestamp`: seconds (a float), 0 for permanent.
-    fn write_json(self, out: &mut Vec<u8>) {
-        match self {
-            Until::Forever => out.push(b'0'),
-            Until::At(us) => serde_json::to_writer(out, &(us as f64 / 1e6)).expect("a finite float serialises"),
-        }
-    }
-
-    fn from_seconds(secs: f64) -> Option<Until> {
-        if secs == 0.0 {
-            Some(Until::Forever)
-        } else if secs > 0.0 && secs < 1e13 {
-            Some(Until::At((secs * 1e6).round() as u64))
-        } else {
-            None
-        }
+fn until_from_seconds(secs: f64) -> Option<Until> {
+    if secs == 0.0 {
+        Some(Until::Forever)
+    } else if secs > 0.0 && secs < 1e13 {
+        Some(Until::At((secs * 1e6).round() as u64))
+    } else {
+        None
     }
 }
 
@@ -84,8 +70,7 @@ impl Until {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Record {
     pub ip: IpAddr,
-    /// The set as the configuration normalises it (`ip t s`, or an ipset name).
-    pub set: String,
+    pub set: SetRef,
     pub until: Until,
 }
 
@@ -95,14 +80,23 @@ pub enum StoreError {
     Io { path: PathBuf, error: io::Error },
 }
 
+impl StoreError {
+    /// The kind of failure, without the path (for counting).
+    pub fn kind(&self) -> io::ErrorKind {
+        match self {
+            StoreError::Io { error, .. } => error.kind(),
+        }
+    }
+}
+
 /// A ban store on disk and in memory.
 pub struct BanStore {
     backend: Backend,
     snapshot: PathBuf,
     log: PathBuf,
     lock: PathBuf,
-    /// The records, by (address, set).
-    records: HashMap<(IpAddr, String), Until>,
+    /// The records, by address, with their ends in order.
+    records: Index,
     /// What the files looked like when last read or written by us.
     known: Meta,
     /// Problems met while reading (bad hand-written records), for the caller to report.
@@ -132,7 +126,7 @@ impl BanStore {
             log: snapshot.with_extension("json.log"),
             lock: snapshot.with_extension("json.lock"),
             snapshot,
-            records: HashMap::new(),
+            records: Index::default(),
             known: Meta::default(),
             warnings: Vec::new(),
         };
@@ -200,7 +194,7 @@ impl BanStore {
         for (i, item) in items.into_iter().enumerate() {
             match reader.record(item) {
                 Ok(record) => {
-                    self.records.insert((record.ip, record.set), record.until);
+                    self.records.insert(record.ip, &record.set, record.until);
                 }
                 Err(why) => self.warnings.push(format!("{}: record {i}: {why}; skipped", path.display())),
             }
@@ -216,10 +210,10 @@ impl BanStore {
             let parsed = std::str::from_utf8(line).map_err(|_| "not UTF-8".to_owned()).and_then(|l| reader.record(l));
             match parsed {
                 Ok(r) if r.op.as_deref() == Some("ban") => {
-                    self.records.insert((r.ip, r.set), r.until);
+                    self.records.insert(r.ip, &r.set, r.until);
                 }
                 Ok(r) if r.op.as_deref() == Some("unban") => {
-                    self.records.remove(&(r.ip, r.set));
+                    self.records.remove(r.ip, &r.set);
                 }
                 Ok(r) => self.warnings.push(format!(
                     "{}: line {}: unknown op {:?}; skipped",
@@ -251,16 +245,16 @@ impl BanStore {
     /// One record as a JSON object, written straight into `out` (the store
     /// writes 100,000s of them in a flood: no `Value` tree per record).
     /// Log lines carry an `op`; snapshot entries do not.
-    fn write_record(&self, out: &mut Vec<u8>, op: Option<&str>, ip: IpAddr, set: &str, until: Until) {
+    fn write_record(&self, out: &mut Vec<u8>, names: &mut SetNames, op: Option<&str>, ip: IpAddr, set: &SetRef, until: Until) {
         use std::io::Write;
         out.push(b'{');
         if let Some(op) = op {
             write!(out, "\"op\": \"{op}\", ").expect("writing to a Vec");
         }
         write!(out, "\"IP\": \"{ip}\", \"{}\": ", set_key(self.backend)).expect("writing to a Vec");
-        serde_json::to_writer(&mut *out, set).expect("a string serialises");
+        out.extend_from_slice(names.json(set));
         out.extend_from_slice(b", \"timestamp\": ");
-        until.write_json(out);
+        write_until(until, out);
         out.push(b'}');
     }
 
@@ -273,35 +267,35 @@ impl BanStore {
         let _guard = self.locked()?;
         self.catch_up()?;
         let mut lines = Vec::with_capacity(records.len() * 80);
+        let mut names = SetNames::default();
         for r in records {
-            self.write_record(&mut lines, Some("ban"), r.ip, &r.set, r.until);
+            self.write_record(&mut lines, &mut names, Some("ban"), r.ip, &r.set, r.until);
             lines.push(b'\n');
         }
         self.append_locked(&lines)?;
         for r in records {
-            self.records.insert((r.ip, r.set.clone()), r.until);
+            self.records.insert(r.ip, &r.set, r.until);
         }
         self.compact_if_due(now_us)
     }
 
     /// Forgets bans; returns those that were stored.
-    pub fn unban(&mut self, keys: &[(IpAddr, String)], now_us: u64) -> Result<Vec<Record>, StoreError> {
+    pub fn unban(&mut self, keys: &[(IpAddr, SetRef)], now_us: u64) -> Result<Vec<Record>, StoreError> {
         let _guard = self.locked()?;
         self.catch_up()?;
         let removed: Vec<Record> = keys
             .iter()
-            .filter_map(|(ip, set)| {
-                self.records.remove(&(*ip, set.clone())).map(|until| Record { ip: *ip, set: set.clone(), until })
-            })
+            .filter_map(|(ip, set)| self.records.remove(*ip, set).map(|until| Record { ip: *ip, set: set.clone(), until }))
             .collect();
         let mut lines = Vec::new();
+        let mut names = SetNames::default();
         for r in &removed {
-            self.write_record(&mut lines, Some("unban"), r.ip, &r.set, r.until);
+            self.write_record(&mut lines, &mut names, Some("unban"), r.ip, &r.set, r.until);
             lines.push(b'\n');
         }
         if let Err(e) = self.append_locked(&lines) {
             for r in &removed {
-                self.records.insert((r.ip, r.set.clone()), r.until);
+                self.records.insert(r.ip, &r.set, r.until);
             }
             return Err(e);
         }
@@ -340,21 +334,21 @@ impl BanStore {
     }
 
     fn compact_locked(&mut self, now_us: u64) -> Result<(), StoreError> {
-        let before = self.records.len();
-        self.records.retain(|_, until| until.is_live(now_us));
-        let unchanged = self.records.len() == before && self.known.log_len == 0 && self.known.snapshot.is_some();
+        let dropped = self.records.drop_ended(now_us);
+        let unchanged = dropped == 0 && self.known.log_len == 0 && self.known.snapshot.is_some();
         if unchanged {
             // The snapshot already says exactly this (a second `boot`).
             return Ok(());
         }
-        let mut list: Vec<(&(IpAddr, String), &Until)> = self.records.iter().collect();
-        list.sort();
+        let mut list: Vec<(IpAddr, &SetRef, Until)> = self.records.iter().collect();
+        list.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
         // One record per line: still Pyruse's JSON list, and easy to edit.
         let mut text = Vec::with_capacity(list.len() * 80 + 4);
+        let mut names = SetNames::default();
         text.push(b'[');
-        for (i, ((ip, set), until)) in list.into_iter().enumerate() {
+        for (i, (ip, set, until)) in list.into_iter().enumerate() {
             text.extend_from_slice(if i == 0 { b"\n  " } else { b",\n  " });
-            self.write_record(&mut text, None, *ip, set, *until);
+            self.write_record(&mut text, &mut names, None, ip, set, until);
         }
         text.extend_from_slice(b"\n]\n");
         crate::durable::replace_file(&self.snapshot, &text).map_err(self.io(&self.snapshot))?;
@@ -371,10 +365,11 @@ impl BanStore {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.records.is_empty()
+        self.records.len() == 0
     }
 
-    /// The live records (after taking in what others wrote), sorted.
+    /// The live records (after taking in what others wrote), sorted by
+    /// set, then address.
     pub fn live(&mut self, now_us: u64) -> Result<Vec<Record>, StoreError> {
         let mut out = self.live_unsorted(now_us)?;
         out.sort_unstable_by(|a, b| (&a.set, a.ip).cmp(&(&b.set, b.ip)));
@@ -388,13 +383,31 @@ impl BanStore {
         Ok(self
             .records
             .iter()
-            .filter(|(_, until)| until.is_live(now_us))
-            .map(|((ip, set), &until)| Record { ip: *ip, set: set.clone(), until })
+            .filter(|(_, _, until)| until.is_live(now_us))
+            .map(|(ip, set, until)| Record { ip, set: set.clone(), until })
             .collect())
     }
 
-    /// The sets where `ip` is banned (live records).
-    pub fn sets_of(&mut self, ip: IpAddr, now_us: u64) -> Result<Vec<String>, StoreError> {
-        Ok(self.live(now_us)?.into_iter().filter(|r| r.ip == ip).map(|r| r.set).collect())
+    /// The live bans of one address, by set: one lookup in the index, after
+    /// taking in what others wrote (two `stat`s when nothing changed).
+    pub fn lookup(&mut self, ip: IpAddr, now_us: u64) -> Result<Vec<(SetRef, Until)>, StoreError> {
+        let _guard = self.locked()?;
+        self.catch_up()?;
+        Ok(self.records.of(ip).iter().filter(|(_, until)| until.is_live(now_us)).cloned().collect())
+    }
+
+    /// When the next timed ban ends, as far as this handle knows.
+    pub fn next_end(&self) -> Option<u64> {
+        self.records.next_end()
+    }
+}
+
+/// Set names as JSON strings, encoded once per set for a whole write.
+#[derive(Default)]
+struct SetNames(HashMap<SetRef, Vec<u8>>);
+
+impl SetNames {
+    fn json(&mut self, set: &SetRef) -> &[u8] {
+        self.0.entry(set.clone()).or_insert_with(|| serde_json::to_vec(&set.to_string()).expect("a string serialises"))
     }
 }

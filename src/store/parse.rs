@@ -13,10 +13,8 @@ use std::net::IpAddr;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{set_key, Until};
-use crate::actions::ban::{ipset_name, nft_set_path};
-use crate::effect::Backend;
-use crate::filters::networks::parse_address;
+use super::{set_key, until_from_seconds, Until};
+use crate::vocab::{parse_address, Backend, SetRef};
 
 /// A record as it is on disk.
 #[derive(Deserialize)]
@@ -36,7 +34,7 @@ struct OnDisk<'a> {
 pub struct Parsed {
     pub op: Option<String>,
     pub ip: IpAddr,
-    pub set: String,
+    pub set: SetRef,
     pub until: Until,
 }
 
@@ -44,7 +42,7 @@ pub struct Parsed {
 /// (records come in long runs of the same set).
 pub struct Reader {
     backend: Backend,
-    last_set: Option<(String, String)>,
+    last_set: Option<(String, SetRef)>,
 }
 
 impl Reader {
@@ -98,17 +96,14 @@ impl Reader {
     ) -> Result<Parsed, String> {
         let ip = parse_address(ip_text).ok_or_else(|| format!("{ip_text:?} is not an IP address"))?;
         let until = timestamp
-            .and_then(Until::from_seconds)
+            .and_then(until_from_seconds)
             .ok_or("no valid \"timestamp\" (end time in seconds, 0 for permanent)")?;
         let set = match &self.last_set {
-            Some((raw, normalised)) if raw == set => normalised.clone(),
+            Some((raw, parsed)) if raw == set => parsed.clone(),
             _ => {
-                let normalised = match self.backend {
-                    Backend::Nft => nft_set_path(set)?,
-                    Backend::Ipset => ipset_name(set)?,
-                };
-                self.last_set = Some((set.to_owned(), normalised.clone()));
-                normalised
+                let parsed = SetRef::parse(self.backend, set)?;
+                self.last_set = Some((set.to_owned(), parsed.clone()));
+                parsed
             }
         };
         Ok(Parsed { op, ip, set, until })

@@ -11,8 +11,12 @@ fn ip(text: &str) -> IpAddr {
     text.parse().unwrap()
 }
 
-fn rec(ip_text: &str, set: &str, until: Until) -> Record {
-    Record { ip: ip(ip_text), set: set.into(), until }
+fn set(path: &str) -> SetRef {
+    SetRef::parse_nft(path).unwrap()
+}
+
+fn rec(ip_text: &str, path: &str, until: Until) -> Record {
+    Record { ip: ip(ip_text), set: set(path), until }
 }
 
 fn open(dir: &Path) -> BanStore {
@@ -47,7 +51,7 @@ fn ban_reban_unban_and_the_pyruse_format() {
         ])
     );
     let removed =
-        store.unban(&[(ip("192.0.2.7"), "ip t ban4".into()), (ip("192.0.2.99"), "ip t ban4".into())], NOW).unwrap();
+        store.unban(&[(ip("192.0.2.7"), set("ip t ban4")), (ip("192.0.2.99"), set("ip t ban4"))], NOW).unwrap();
     assert_eq!(removed.len(), 1, "only the stored one is reported");
     // A new handle (a restart) sees the same.
     assert_eq!(open(dir.path()).live(NOW).unwrap(), [rec("2001:db8::1", "ip6 t ban6", Until::Forever)]);

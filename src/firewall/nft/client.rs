@@ -446,7 +446,7 @@ fn errno_error(set: &NftSet, op: &'static str, errno: i32, message: Option<Strin
 /// request about a set starts with [`NftClient::set_info`] or
 /// [`NftClient::list`], which call this.
 fn check_names(set: &NftSet) -> Result<(), NftError> {
-    if [&set.table, &set.name].into_iter().any(|n| n.len() > super::NAME_MAX || n.contains('\0')) {
+    if [&set.table, &set.name].into_iter().any(|n| n.len() > crate::vocab::NFT_NAME_MAX || n.contains('\0')) {
         return Err(NftError::NoSuchSet { set: set.clone() });
     }
     Ok(())

@@ -1,0 +1,73 @@
+//! What `list` shows: every live ban, the store and the kernel side by
+//! side, so that a ban missing from either shows.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::Bans;
+use crate::firewall::FirewallError;
+use crate::store::{StoreError, Until};
+use crate::vocab::{Backend, SetRef};
+
+/// One address in one set.
+#[derive(Debug)]
+pub struct Row {
+    pub set: SetRef,
+    pub ip: IpAddr,
+    /// From the store: when the ban ends (None: not in the store).
+    pub until: Option<Until>,
+    /// From the kernel: the time left, `Some(None)` without timeout, None: absent.
+    pub left: Option<Option<Duration>>,
+    /// The kernel set could not be read.
+    pub kernel_error: Option<Arc<FirewallError>>,
+}
+
+pub struct Inventory {
+    /// By backend, set, then address.
+    pub rows: Vec<Row>,
+    /// Sets that could not be read and hold no stored ban.
+    pub unreadable: Vec<(SetRef, FirewallError)>,
+}
+
+impl Bans {
+    /// Every live stored ban and every element of the sets in `named` (the
+    /// sets the rules use) or in the store.
+    pub fn inventory(&mut self, named: &[SetRef], warn: &mut dyn FnMut(String)) -> Result<Inventory, StoreError> {
+        let now = self.now_us();
+        let mut inventory = Inventory { rows: Vec::new(), unreadable: Vec::new() };
+        for backend in Backend::ALL {
+            let records = match self.existing_store(backend, warn)? {
+                Some(store) => store.live(now)?,
+                None => Vec::new(),
+            };
+            let mut sets: BTreeSet<SetRef> = named.iter().filter(|s| s.backend() == backend).cloned().collect();
+            sets.extend(records.iter().map(|r| r.set.clone()));
+            let mut by_set: BTreeMap<SetRef, BTreeMap<IpAddr, Row>> = BTreeMap::new();
+            for r in records {
+                let row = Row { set: r.set.clone(), ip: r.ip, until: Some(r.until), left: None, kernel_error: None };
+                by_set.entry(r.set).or_default().insert(r.ip, row);
+            }
+            for set in sets {
+                let rows = by_set.entry(set.clone()).or_default();
+                match self.kernel.list(&set) {
+                    Ok(elements) => {
+                        for (ip, left) in elements {
+                            rows.entry(ip)
+                                .or_insert(Row { set: set.clone(), ip, until: None, left: None, kernel_error: None })
+                                .left = Some(left);
+                        }
+                    }
+                    Err(e) if rows.is_empty() => inventory.unreadable.push((set, e)),
+                    Err(e) => {
+                        let e = Arc::new(e);
+                        rows.values_mut().for_each(|row| row.kernel_error = Some(e.clone()));
+                    }
+                }
+            }
+            inventory.rows.extend(by_set.into_values().flat_map(BTreeMap::into_values));
+        }
+        Ok(inventory)
+    }
+}

@@ -1,0 +1,249 @@
+//! The ban service over a fake kernel and a real store in a temporary
+//! directory: ordering, outcomes, unbans, inventory and restore, no root.
+
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::*;
+use crate::firewall::fake::{Call, FakeKernel};
+use crate::time::FixedClock;
+use crate::vocab::{Lifetime, Origin};
+
+const NOW: u64 = 1_763_726_400_000_000;
+const HOUR_US: u64 = 3_600_000_000;
+
+fn ip(text: &str) -> IpAddr {
+    text.parse().unwrap()
+}
+
+fn nft(path: &str) -> SetRef {
+    SetRef::parse_nft(path).unwrap()
+}
+
+struct World {
+    dir: tempfile::TempDir,
+    kernel: FakeKernel,
+    clock: Arc<FixedClock>,
+    bans: Bans,
+}
+
+fn world(sets: &[&SetRef], never_ban: &[&str]) -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let kernel = FakeKernel::with_sets(sets);
+    let clock = Arc::new(FixedClock::new(NOW));
+    let never: Vec<Network> = never_ban.iter().map(|n| Network::parse(n).unwrap()).collect();
+    let bans = Bans::with_kernel(dir.path(), never, clock.clone(), Box::new(kernel.clone()));
+    World { dir, kernel, clock, bans }
+}
+
+fn request(ip_text: &str, set: &SetRef, seconds: Option<u64>) -> BanRequest {
+    BanRequest {
+        ip: ip(ip_text),
+        set: set.clone(),
+        lifetime: Lifetime::from_seconds(seconds),
+        origin: Origin::Cli { user: "root".into() },
+    }
+}
+
+fn no_warnings(warning: String) {
+    panic!("unexpected warning: {warning}");
+}
+
+/// The store's log as it is on disk now.
+fn log_text(dir: &std::path::Path) -> String {
+    std::fs::read_to_string(dir.join("action_nftBan.json.log")).unwrap_or_default()
+}
+
+#[test]
+fn a_ban_is_on_disk_before_the_kernel_is_asked() {
+    let set = nft("ip t s");
+    let mut w = world(&[&set], &[]);
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let (dir, log) = (w.dir.path().to_owned(), seen.clone());
+    w.kernel.state().on_add = Some(Box::new(move |_| log.lock().unwrap().push(log_text(&dir))));
+    let outcomes = w.bans.ban(&[request("192.0.2.1", &set, Some(60))], &mut no_warnings);
+    assert!(matches!(outcomes[..], [Outcome::Banned]), "{outcomes:?}");
+    let seen = seen.lock().unwrap();
+    assert!(seen[0].contains("\"op\": \"ban\", \"IP\": \"192.0.2.1\""), "stored first: {seen:?}");
+    // The kernel gets the lifetime asked, the store the end it makes.
+    assert_eq!(
+        w.kernel.calls(),
+        [Call::Add(vec![KernelBan { ip: ip("192.0.2.1"), set: set.clone(), timeout: Some(Duration::from_secs(60)) }])]
+    );
+    assert_eq!(w.bans.lookup(ip("192.0.2.1"), &mut no_warnings).unwrap(), [(set, Until::At(NOW + 60_000_000))]);
+}
+
+#[test]
+fn never_banned_addresses_touch_neither_store_nor_kernel() {
+    let set = nft("ip t s");
+    let mut w = world(&[&set], &["192.0.2.0/24", "2001:db8::/32"]);
+    let outcomes = w.bans.ban(
+        &[request("192.0.2.9", &set, None), request("::ffff:192.0.2.9", &set, None), request("203.0.113.1", &set, None)],
+        &mut no_warnings,
+    );
+    assert!(matches!(outcomes[..], [Outcome::Refused, Outcome::Refused, Outcome::Banned]), "{outcomes:?}");
+    assert_eq!(outcomes[0].failure(), Some(Failure::NeverBan));
+    assert!(!log_text(w.dir.path()).contains("192.0.2.9"));
+    assert_eq!(w.kernel.held(&set), [ip("203.0.113.1")]);
+}
+
+#[test]
+fn kernel_and_store_failures_are_typed_outcomes() {
+    let set = nft("ip t s");
+    let missing = nft("ip t missing");
+    let mut w = world(&[&set], &[]);
+    let outcomes = w.bans.ban(&[request("192.0.2.1", &missing, None)], &mut no_warnings);
+    let Outcome::KernelFailed(e) = &outcomes[0] else { panic!("{outcomes:?}") };
+    assert_eq!(e.kind(), ErrorKind::NoSuchSet);
+    assert!(log_text(w.dir.path()).contains("192.0.2.1"), "stored though the kernel refused");
+
+    // A storage that cannot be created: the ban still reaches the kernel.
+    let file = w.dir.path().join("not-a-dir");
+    std::fs::write(&file, "").unwrap();
+    let mut bans = Bans::with_kernel(&file, Vec::new(), w.clock.clone(), Box::new(w.kernel.clone()));
+    let outcomes =
+        bans.ban(&[request("192.0.2.2", &set, None), request("192.0.2.3", &missing, None)], &mut no_warnings);
+    assert!(matches!(outcomes[0], Outcome::NotStored(_)), "{outcomes:?}");
+    assert!(matches!(outcomes[1], Outcome::Failed { .. }), "{outcomes:?}");
+    assert!(matches!(outcomes[1].failure(), Some(Failure::Both(_, ErrorKind::NoSuchSet))));
+    assert!(w.kernel.held(&set).contains(&ip("192.0.2.2")));
+}
+
+#[test]
+fn a_batch_is_one_store_write_and_one_kernel_call_across_backends() {
+    let a = nft("ip t a");
+    let b = SetRef::parse_ipset("b").unwrap();
+    let mut w = world(&[&a, &b], &[]);
+    let requests: Vec<BanRequest> = (0..100)
+        .map(|i| request(&format!("198.51.100.{i}"), if i % 2 == 0 { &a } else { &b }, Some(60)))
+        .collect();
+    let outcomes = w.bans.ban(&requests, &mut no_warnings);
+    assert!(outcomes.iter().all(|o| matches!(o, Outcome::Banned)));
+    let calls = w.kernel.calls();
+    assert_eq!(calls.len(), 1, "one kernel call for both backends");
+    let lines = log_text(w.dir.path()).lines().count();
+    assert_eq!(lines, 50, "the nft half in the nft store");
+    let ipset_log = std::fs::read_to_string(w.dir.path().join("action_ipsetBan.json.log")).unwrap();
+    assert_eq!(ipset_log.lines().count(), 50);
+}
+
+#[test]
+fn unban_forgets_first_then_clears_the_kernel() {
+    let set = nft("ip t s");
+    let other = nft("ip t other");
+    let mut w = world(&[&set, &other], &[]);
+    w.bans.ban(&[request("192.0.2.1", &set, Some(600))], &mut no_warnings);
+    // An element added by hand in another set the rules name.
+    w.kernel.state().sets.get_mut(&other).unwrap().elements.insert(ip("192.0.2.1"), None);
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let (dir, log) = (w.dir.path().to_owned(), seen.clone());
+    w.kernel.state().on_delete = Some(Box::new(move |_, _| log.lock().unwrap().push(log_text(&dir))));
+    let named = [set.clone(), other.clone()];
+    let lifted = w.bans.unban(ip("192.0.2.1"), UnbanFrom::Anywhere { named: &named }, &mut no_warnings).unwrap();
+    let summary: Vec<(String, bool, bool)> =
+        lifted.iter().map(|l| (l.set.to_string(), l.was_stored, l.kernel.is_ok())).collect();
+    assert_eq!(summary, [("ip t s".into(), true, true), ("ip t other".into(), false, true)]);
+    assert!(seen.lock().unwrap()[0].contains("\"op\": \"unban\""), "forgotten before the kernel was asked");
+    assert!(w.kernel.held(&set).is_empty() && w.kernel.held(&other).is_empty());
+    assert!(w.bans.lookup(ip("192.0.2.1"), &mut no_warnings).unwrap().is_empty());
+    let again = w.bans.unban(ip("192.0.2.1"), UnbanFrom::Anywhere { named: &named }, &mut no_warnings).unwrap();
+    assert!(again.is_empty(), "nothing left to lift");
+    // One set named: the kernel is cleared even without a record.
+    let missing = nft("ip t missing");
+    let lifted = w.bans.unban(ip("192.0.2.1"), UnbanFrom::Set(missing), &mut no_warnings).unwrap();
+    assert!(!lifted[0].was_stored);
+    assert_eq!(lifted[0].kernel.as_ref().unwrap_err().kind(), ErrorKind::NoSuchSet);
+}
+
+#[test]
+fn the_inventory_shows_store_and_kernel_side_by_side() {
+    let set = nft("ip t s");
+    let gone = nft("ip t gone");
+    let mut w = world(&[&set], &[]);
+    w.bans.ban(&[request("192.0.2.1", &set, None), request("192.0.2.2", &gone, None)], &mut no_warnings);
+    w.kernel.state().sets.get_mut(&set).unwrap().elements.insert(ip("192.0.2.3"), Some(Duration::from_secs(5)));
+    let named = [set.clone(), nft("ip t empty_and_missing")];
+    let inventory = w.bans.inventory(&named, &mut no_warnings).unwrap();
+    let rows: Vec<(String, String, bool, bool, bool)> = inventory
+        .rows
+        .iter()
+        .map(|r| (r.set.to_string(), r.ip.to_string(), r.until.is_some(), r.left.is_some(), r.kernel_error.is_some()))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("ip t gone".into(), "192.0.2.2".into(), true, false, true),
+            ("ip t s".into(), "192.0.2.1".into(), true, true, false),
+            ("ip t s".into(), "192.0.2.3".into(), false, true, false),
+        ]
+    );
+    assert_eq!(inventory.unreadable.len(), 1, "a missing set with nothing stored is only named");
+}
+
+#[test]
+fn restore_puts_back_the_time_left_skips_the_ended_and_the_never_banned() {
+    let set = nft("ip t s");
+    let mut w = world(&[&set], &[]);
+    w.bans.ban(
+        &[
+            request("192.0.2.1", &set, Some(3600)),
+            request("192.0.2.2", &set, None),
+            request("192.0.2.3", &set, Some(10)),
+            request("10.0.0.1", &set, None),
+        ],
+        &mut no_warnings,
+    );
+    w.kernel.state().sets.get_mut(&set).unwrap().elements.clear();
+    w.clock.advance(HOUR_US / 2);
+    w.bans.set_never_ban(vec![Network::parse("10.0.0.0/8").unwrap()]);
+    let mut progress = Vec::new();
+    let report = w.bans.restore_all(&mut |_, sent, total| progress.push((sent, total)), &mut no_warnings).unwrap();
+    assert_eq!(report.restored, 2);
+    assert_eq!(report.refused, [(ip("10.0.0.1"), set.clone())]);
+    assert!(report.failed.is_empty() && report.resent.is_empty());
+    assert_eq!(progress, [(2, 2)]);
+    let held = w.kernel.state().sets[&set].elements.clone();
+    assert_eq!(held.get(&ip("192.0.2.1")), Some(&Some(Duration::from_secs(1800))));
+    assert_eq!(held.get(&ip("192.0.2.2")), Some(&None));
+    assert!(!held.contains_key(&ip("192.0.2.3")), "ended meanwhile");
+    // The ended record left the files.
+    let snapshot = std::fs::read_to_string(w.dir.path().join("action_nftBan.json")).unwrap();
+    assert!(!snapshot.contains("192.0.2.3"), "{snapshot}");
+}
+
+#[test]
+fn restore_sends_again_what_an_acknowledged_batch_left_out() {
+    let set = nft("ip t s");
+    let mut w = world(&[&set], &[]);
+    let requests: Vec<BanRequest> = (0..10).map(|i| request(&format!("192.0.2.{i}"), &set, None)).collect();
+    w.bans.ban(&requests, &mut no_warnings);
+    {
+        let mut state = w.kernel.state();
+        let fake = state.sets.get_mut(&set).unwrap();
+        fake.elements.clear();
+        fake.lose = 3;
+    }
+    let report = w.bans.restore_all(&mut |_, _, _| {}, &mut no_warnings).unwrap();
+    assert_eq!(report.resent, [(set.clone(), 3)]);
+    assert!(report.failed.is_empty());
+    assert_eq!(w.kernel.held(&set).len(), 10);
+    // A set that keeps losing them is reported after three tries.
+    w.kernel.state().sets.get_mut(&set).unwrap().elements.clear();
+    w.kernel.state().sets.get_mut(&set).unwrap().lose = 1000;
+    let report = w.bans.restore_all(&mut |_, _, _| {}, &mut no_warnings).unwrap();
+    assert_eq!(report.failed[&set], (10, "missing after three tries".into()));
+}
+
+#[test]
+fn long_ipset_bans_are_renewed_before_the_kernel_drops_them() {
+    let set = SetRef::parse_ipset("long").unwrap();
+    let mut w = world(&[&set], &[]);
+    let month = 30 * 24 * 3600;
+    w.bans.ban(&[request("192.0.2.1", &set, Some(month)), request("192.0.2.2", &set, Some(60))], &mut no_warnings);
+    let (renewed, errors) = w.bans.renew_long_ipset_bans(&mut no_warnings).unwrap();
+    assert_eq!((renewed, errors.len()), (1, 0), "only the ban longer than ipset's cap");
+    // Later, with less than the cap left, it is not sent again.
+    w.clock.advance((month - 1_000_000) * 1_000_000);
+    assert_eq!(w.bans.renew_long_ipset_bans(&mut no_warnings).unwrap().0, 0);
+}

@@ -1,0 +1,227 @@
+//! The loop's side of the ban service: bans gathered while entries come,
+//! sent as one batch when the journal is drained or the batch is full, and
+//! their failures logged without flooding the journal.
+//!
+//! Failures are counted by (set, kind of failure): the kind never holds the
+//! address, so 10,000 attackers against a full set are one cause, logged
+//! the first time in full, then at its 10th, 100th, 1,000th... occurrence.
+//! The causes are bounded too: past [`MAX_CAUSES`] distinct ones (which
+//! takes a configuration with hundreds of broken sets), the rest are
+//! counted together. What banwarden logs, it reads back: an unbounded
+//! stream of lines would be a flood it feeds itself.
+
+use std::collections::HashMap;
+
+use crate::bans::{Bans, Failure, Outcome};
+use crate::vocab::{BanRequest, SetRef};
+
+/// Bans gathered before they are sent anyway (a burst goes out in batches
+/// this large; otherwise they leave as soon as the journal is drained, so a
+/// lone ban waits for nothing).
+pub const BAN_BATCH: usize = 1024;
+/// Distinct (set, failure) causes counted apart.
+pub const MAX_CAUSES: usize = 256;
+
+/// Failure counts, by cause.
+#[derive(Default)]
+pub struct Failures {
+    by_cause: HashMap<(SetRef, Failure), u64>,
+    /// Failures whose cause came after [`MAX_CAUSES`] others.
+    others: u64,
+}
+
+impl Failures {
+    /// Counts one failure; the count when it should be logged (the first of
+    /// its cause, then at powers of ten).
+    pub fn record(&mut self, set: &SetRef, failure: Failure) -> Option<u64> {
+        let key = (set.clone(), failure);
+        let count = if self.by_cause.contains_key(&key) || self.by_cause.len() < MAX_CAUSES {
+            self.by_cause.entry(key).or_default()
+        } else {
+            &mut self.others
+        };
+        *count += 1;
+        is_power_of_ten(*count).then_some(*count)
+    }
+
+    pub fn total(&self) -> u64 {
+        self.by_cause.values().sum::<u64>() + self.others
+    }
+
+    #[cfg(test)]
+    pub fn causes(&self) -> usize {
+        self.by_cause.len()
+    }
+}
+
+fn is_power_of_ten(mut n: u64) -> bool {
+    while n >= 10 && n % 10 == 0 {
+        n /= 10;
+    }
+    n == 1
+}
+
+pub struct BanQueue {
+    bans: Bans,
+    pending: Vec<BanRequest>,
+    failures: Failures,
+    banned: u64,
+}
+
+impl BanQueue {
+    pub fn new(bans: Bans) -> BanQueue {
+        BanQueue { bans, pending: Vec::new(), failures: Failures::default(), banned: 0 }
+    }
+
+    pub fn bans(&mut self) -> &mut Bans {
+        &mut self.bans
+    }
+
+    /// Queues a ban; whether the batch is now full (time to [`flush`](Self::flush)).
+    pub fn push(&mut self, request: BanRequest) -> bool {
+        self.pending.push(request);
+        self.pending.len() >= BAN_BATCH
+    }
+
+    /// Bans made so far.
+    pub fn banned(&self) -> u64 {
+        self.banned
+    }
+
+    /// Bans that failed so far.
+    pub fn failed(&self) -> u64 {
+        self.failures.total()
+    }
+
+    /// Carries out the queued bans; `error` hears the throttled failure
+    /// lines, `warn` what the store found wrong in its files.
+    pub fn flush(&mut self, error: &mut dyn FnMut(String), warn: &mut dyn FnMut(String)) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let requests = std::mem::take(&mut self.pending);
+        let outcomes = self.bans.ban(&requests, warn);
+        for (request, outcome) in requests.iter().zip(outcomes) {
+            let Some(failure) = outcome.failure() else {
+                self.banned += 1;
+                continue;
+            };
+            let Some(count) = self.failures.record(&request.set, failure) else { continue };
+            let (cause, what) = match outcome {
+                Outcome::Banned => unreachable!("not a failure"),
+                Outcome::Refused => (format!("{} is on the never-ban list", request.ip), "refused"),
+                Outcome::NotStored(e) => (e.to_string(), "in the kernel but not stored: it will not survive a reboot"),
+                Outcome::Failed { store, kernel } => (format!("{kernel}; and not stored: {store}"), "not banned"),
+                Outcome::KernelFailed(e) => {
+                    (e.to_string(), "stored (banwarden boot applies it once this is fixed), not in the kernel")
+                }
+            };
+            error(format!("ban of {} in {}: {cause}; {what} ({count} so far)", request.ip, request.set));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::IpAddr;
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::firewall::fake::{Call, FakeKernel};
+    use crate::time::FixedClock;
+    use crate::vocab::{Lifetime, Network, Origin};
+
+    const NOW: u64 = 1_763_726_400_000_000;
+
+    fn queue(dir: &std::path::Path, kernel: &FakeKernel, never_ban: &[&str]) -> BanQueue {
+        let never: Vec<Network> = never_ban.iter().map(|n| Network::parse(n).unwrap()).collect();
+        let clock = Arc::new(FixedClock::new(NOW));
+        BanQueue::new(Bans::with_kernel(dir, never, clock, Box::new(kernel.clone())))
+    }
+
+    fn request(ip: IpAddr, set: &SetRef) -> BanRequest {
+        let origin = Origin::Rule { chain: "ssh".into(), step: 3 };
+        BanRequest { ip, set: set.clone(), lifetime: Lifetime::from_seconds(Some(60)), origin }
+    }
+
+    fn attacker(i: u32) -> IpAddr {
+        IpAddr::V4((0xc633_0000 + i).into())
+    }
+
+    #[test]
+    fn a_flood_against_a_full_set_logs_a_bounded_number_of_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let full = SetRef::parse_ipset("full").unwrap();
+        let good = SetRef::parse_nft("ip t good").unwrap();
+        let kernel = FakeKernel::with_sets(&[&full, &good]);
+        kernel.state().sets.get_mut(&full).unwrap().capacity = Some(16);
+        let mut queue = queue(dir.path(), &kernel, &[]);
+        let mut lines = Vec::new();
+        for i in 0..10_000 {
+            if queue.push(request(attacker(i), &full)) {
+                queue.flush(&mut |line| lines.push(line), &mut |_| {});
+            }
+        }
+        queue.flush(&mut |line| lines.push(line), &mut |_| {});
+        // 9,984 refusals of one cause: logged at 1, 10, 100, 1,000.
+        assert_eq!(queue.failed(), 9_984);
+        assert_eq!(queue.banned(), 16);
+        assert_eq!(lines.len(), 4, "{lines:#?}");
+        assert!(lines[0].contains("is full") && lines[0].contains("(1 so far)"), "{}", lines[0]);
+        assert!(lines[3].contains("(1000 so far)"), "{}", lines[3]);
+        assert_eq!(queue.failures.causes(), 1, "one cause, whatever the addresses");
+        // A good set still takes bans.
+        queue.push(request(attacker(99_999), &good));
+        queue.flush(&mut |line| lines.push(line), &mut |_| {});
+        assert_eq!(kernel.held(&good), [attacker(99_999)]);
+        assert_eq!(lines.len(), 4);
+    }
+
+    #[test]
+    fn the_causes_are_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let kernel = FakeKernel::default();
+        let mut queue = queue(dir.path(), &kernel, &[]);
+        let mut lines = 0;
+        // One missing set per ban: as many causes as bans.
+        for i in 0..2 * MAX_CAUSES as u32 {
+            let set = SetRef::parse_nft(&format!("ip t missing{i}")).unwrap();
+            queue.push(request(attacker(i), &set));
+        }
+        queue.flush(&mut |_| lines += 1, &mut |_| {});
+        assert_eq!(queue.failures.causes(), MAX_CAUSES);
+        assert_eq!(queue.failed(), 2 * MAX_CAUSES as u64);
+        // One line per counted cause, and the others' own 1, 10, 100.
+        assert_eq!(lines, MAX_CAUSES + 3);
+    }
+
+    #[test]
+    fn bans_go_out_in_one_kernel_call_per_batch_and_never_ban_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let set = SetRef::parse_nft("ip t s").unwrap();
+        let kernel = FakeKernel::with_sets(&[&set]);
+        let mut queue = queue(dir.path(), &kernel, &["198.51.100.0/24"]);
+        let mut full_at = None;
+        for i in 0..BAN_BATCH as u32 {
+            if queue.push(request(attacker(i), &set)) {
+                full_at = Some(i);
+            }
+        }
+        assert_eq!(full_at, Some(BAN_BATCH as u32 - 1), "full exactly at the batch size");
+        queue.push(request("198.51.100.7".parse().unwrap(), &set));
+        let mut lines = Vec::new();
+        queue.flush(&mut |line| lines.push(line), &mut |_| {});
+        let adds: Vec<usize> =
+            kernel.calls().iter().filter_map(|c| if let Call::Add(b) = c { Some(b.len()) } else { None }).collect();
+        assert_eq!(adds, [BAN_BATCH], "one kernel call, the refused one left out");
+        assert_eq!(queue.banned(), BAN_BATCH as u64);
+        assert_eq!(lines, ["ban of 198.51.100.7 in ip t s: 198.51.100.7 is on the never-ban list; refused (1 so far)"]);
+        assert!(!kernel.held(&set).contains(&"198.51.100.7".parse().unwrap()));
+    }
+
+    #[test]
+    fn powers_of_ten() {
+        let logged: Vec<u64> = (1..=2000).filter(|&n| is_power_of_ten(n)).collect();
+        assert_eq!(logged, [1, 10, 100, 1000]);
+    }
+}

@@ -1,0 +1,156 @@
+//! A kernel for unit tests: sets in memory that record every call, and can
+//! be made to refuse (missing, full, wrong type) the way the real ones do,
+//! with the same error values. Shared through a handle, so a test keeps one
+//! while the code under test owns the other.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use super::ipset::IpsetError;
+use super::nft::{KeyType, NftError};
+use super::{FirewallError, Kernel, KernelBan, KernelResult, SetShape};
+use crate::vocab::SetRef;
+
+/// One call, as the fake saw it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Call {
+    Add(Vec<KernelBan>),
+    Delete(SetRef, Vec<IpAddr>),
+    List(SetRef),
+    Shape(SetRef),
+}
+
+/// A set of the fake kernel.
+#[derive(Clone, Debug, Default)]
+pub struct FakeSet {
+    pub elements: BTreeMap<IpAddr, Option<Duration>>,
+    /// Refuse elements past this many (ipset's maxelem, nft's size).
+    pub capacity: Option<usize>,
+    /// The set's type holds no addresses: refuse every element.
+    pub wrong_type: bool,
+    /// Acknowledge this many more elements without keeping them (the
+    /// kernel once did so in testing; restore reads sets back for it).
+    pub lose: usize,
+}
+
+/// Called with each batch of elements or removal, before the fake takes it:
+/// where a test looks at what was on disk at that instant.
+pub type AddHook = Box<dyn FnMut(&[KernelBan]) + Send>;
+pub type DeleteHook = Box<dyn FnMut(&SetRef, &[IpAddr]) + Send>;
+
+#[derive(Default)]
+pub struct State {
+    pub sets: HashMap<SetRef, FakeSet>,
+    pub calls: Vec<Call>,
+    pub on_add: Option<AddHook>,
+    pub on_delete: Option<DeleteHook>,
+}
+
+#[derive(Clone, Default)]
+pub struct FakeKernel(Arc<Mutex<State>>);
+
+impl FakeKernel {
+    /// A kernel holding these (empty) sets.
+    pub fn with_sets(sets: &[&SetRef]) -> FakeKernel {
+        let fake = FakeKernel::default();
+        for set in sets {
+            fake.state().sets.insert((*set).clone(), FakeSet::default());
+        }
+        fake
+    }
+
+    pub fn state(&self) -> MutexGuard<'_, State> {
+        self.0.lock().expect("the fake kernel's lock")
+    }
+
+    /// The addresses in a set (none when it does not exist).
+    pub fn held(&self, set: &SetRef) -> Vec<IpAddr> {
+        self.state().sets.get(set).map(|s| s.elements.keys().copied().collect()).unwrap_or_default()
+    }
+
+    pub fn calls(&self) -> Vec<Call> {
+        self.state().calls.clone()
+    }
+}
+
+fn missing(set: &SetRef) -> FirewallError {
+    match set.as_nft() {
+        Some(nft) => NftError::NoSuchSet { set: nft.clone() }.into(),
+        None => IpsetError::NoSuchSet { set: set.to_string() }.into(),
+    }
+}
+
+fn full(set: &SetRef, ip: IpAddr) -> FirewallError {
+    match set.as_nft() {
+        Some(nft) => NftError::SetFull { set: nft.clone() }.into(),
+        None => IpsetError::SetFull { set: set.to_string(), ip }.into(),
+    }
+}
+
+fn wrong_type(set: &SetRef, ip: IpAddr) -> FirewallError {
+    match set.as_nft() {
+        Some(nft) => NftError::WrongKey { set: nft.clone(), key: KeyType::Other(9), ip }.into(),
+        None => IpsetError::WrongFamily { set: set.to_string(), set_family: 0, ip }.into(),
+    }
+}
+
+impl Kernel for FakeKernel {
+    fn add(&mut self, bans: &[KernelBan]) -> Vec<KernelResult> {
+        let mut state = self.state();
+        state.calls.push(Call::Add(bans.to_vec()));
+        if let Some(hook) = &mut state.on_add {
+            hook(bans);
+        }
+        bans.iter()
+            .map(|ban| {
+                let Some(set) = state.sets.get_mut(&ban.set) else { return Err(Arc::new(missing(&ban.set))) };
+                if set.wrong_type {
+                    return Err(Arc::new(wrong_type(&ban.set, ban.ip)));
+                }
+                let new = !set.elements.contains_key(&ban.ip);
+                if new && set.capacity.is_some_and(|cap| set.elements.len() >= cap) {
+                    return Err(Arc::new(full(&ban.set, ban.ip)));
+                }
+                if set.lose > 0 {
+                    set.lose -= 1;
+                } else {
+                    set.elements.insert(ban.ip, ban.timeout);
+                }
+                Ok(())
+            })
+            .collect()
+    }
+
+    fn delete(&mut self, set: &SetRef, ips: &[IpAddr]) -> Result<(), FirewallError> {
+        let mut state = self.state();
+        state.calls.push(Call::Delete(set.clone(), ips.to_vec()));
+        if let Some(hook) = &mut state.on_delete {
+            hook(set, ips);
+        }
+        let held = state.sets.get_mut(set).ok_or_else(|| missing(set))?;
+        ips.iter().for_each(|ip| {
+            held.elements.remove(ip);
+        });
+        Ok(())
+    }
+
+    fn list(&mut self, set: &SetRef) -> Result<Vec<(IpAddr, Option<Duration>)>, FirewallError> {
+        let mut state = self.state();
+        state.calls.push(Call::List(set.clone()));
+        let held = state.sets.get(set).ok_or_else(|| missing(set))?;
+        Ok(held.elements.iter().map(|(ip, t)| (*ip, *t)).collect())
+    }
+
+    fn shape(&mut self, set: &SetRef) -> Result<Option<SetShape>, FirewallError> {
+        let mut state = self.state();
+        state.calls.push(Call::Shape(set.clone()));
+        Ok(state.sets.get(set).map(|s| SetShape {
+            holds_ipv6: None,
+            timeout: true,
+            default_timeout_ms: None,
+            unsuitable: s.wrong_type.then(|| "has a type that holds no addresses".to_owned()),
+        }))
+    }
+}

@@ -1,0 +1,17 @@
+//! The words every layer of the ban path shares, and nothing else: an
+//! address or network ([`Network`], [`parse_address`]), a firewall set
+//! ([`SetRef`], with its [`Backend`]), how long and until when a ban lasts
+//! ([`Lifetime`], [`Until`]), who asked for it ([`Origin`]), and the one
+//! request type that carries all of them ([`BanRequest`]). It sits at the
+//! bottom of the house: it imports no other module of the crate, so the
+//! store, the firewall, the rules and the commands can all speak it without
+//! importing each other. Values are checked when they are made (a set path
+//! is parsed once) and never parsed again.
+
+mod addr;
+mod request;
+mod set;
+
+pub use addr::{any_contains, normalize, parse_address, Network};
+pub use request::{BanRequest, Lifetime, Origin, Until};
+pub use set::{ipset_name, Backend, Family, NftSet, SetRef, NFT_NAME_MAX};
