@@ -43,3 +43,10 @@ if ! cargo deb --version >/dev/null 2>&1; then
     echo "installing cargo-deb $CARGO_DEB_VERSION (cargo install, a few minutes)"
     cargo install --quiet --locked --version "$CARGO_DEB_VERSION" cargo-deb
 fi
+
+# clippy, for `make test`'s check that time is read through the Clock
+# (clippy.toml). A component of the toolchain: rustup adds it if missing.
+if ! cargo clippy --version >/dev/null 2>&1; then
+    echo "installing clippy (rustup component add clippy)"
+    rustup component add clippy
+fi
