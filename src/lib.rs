@@ -3,30 +3,34 @@
 //! The architecture, one line per module, dependencies pointing down:
 //!
 //! - [`cmd`]: one file per subcommand; the only users of `anyhow`
+//! - [`cli`]: the command line (clap), with value parsers for addresses, durations and sets
 //! - [`daemon`]: the event loop of `run`: journal in, effects out, position saved
 //! - [`counters_file`]: the counters saved with the position and taken back at start
+//! - [`outbox`]: mail and the daily report carried out for the daemon, never blocking it
+//! - [`mail`]: MIME messages and the sendmail worker that sends them without blocking the loop
+//! - [`report`]: the daily report: lines pending on disk until their day is over, rendered as text and HTML
 //! - [`notify`]: READY, STATUS and watchdog keep-alives for systemd (sd_notify)
 //! - [`diag`]: banwarden's own diagnostics, and the observer reporting step errors
 //! - [`config`]: the Pyruse JSON format, read and validated into a [`workflow::Workflow`]
 //! - [`workflow`]: the chains linked into one static graph of steps, and running an entry through it
 //! - [`filters`]: one file per filter kind; pure functions of the entry
 //! - [`actions`]: one file per action kind; they change the entry or state and emit [`effect::Effect`]s
+//! - [`journal`]: the sd-journal reader and writer, the saved cursor, export and JSON-lines readers
 //! - [`effect`]: what an action wants done to the outside world (log, ban, mail)
 //! - [`template`]: Python `str.format` templates, parsed once
-//! - [`journal`]: the sd-journal reader and writer, the saved cursor, export and JSON-lines readers
 //! - [`bans`]: the ban service every source uses: never-ban list, store first, then the kernel; unban, inventory, restore
 //! - [`firewall`]: nftables and ipset sets over netlink, behind one small trait (and a fake for tests)
-//! - [`store`]: the ban store on disk: Pyruse's JSON snapshot plus an append log, crash-safe
-//! - [`mail`]: MIME messages and the sendmail worker that sends them without blocking the loop
-//! - [`outbox`]: mail and the daily report carried out for the daemon, never blocking it
+//! - [`store`]: the ban store on disk: Pyruse's JSON snapshot plus an append log, crash-safe, indexed by address
 //! - [`progress`]: the progress line of long commands, on a terminal only
-//! - [`report`]: the daily report: lines pending on disk until their day is over, rendered as text and HTML
+//! - [`memory`]: giving freed heap memory back to the system
 //! - [`entry`]: one record: interned fields as text, plus its time
 //! - [`fields`]: field names interned into small ids
 //! - [`durable`]: replacing a small state file crash-safely
-//! - [`memory`]: giving freed heap memory back to the system
-//! - [`time`]: rendering of journal timestamps the way Pyruse printed them
+//! - [`time`]: the clock (wall and monotonic, injected), and journal timestamps rendered the way Pyruse printed them
 //! - [`vocab`]: the words of the ban path: addresses and networks, sets, lifetimes, origins, the ban request
+//!
+//! A module uses only the modules listed below it (`tests/integration/architecture.rs`
+//! checks every `crate::` path against this list).
 
 pub mod actions;
 pub mod bans;

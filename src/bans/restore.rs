@@ -49,7 +49,7 @@ fn restoring(r: &Record, now_us: u64) -> KernelBan {
 
 impl Bans {
     /// Puts every live stored ban back in the kernel, then reads the sets
-    /// back (those of up to [`VERIFY_MAX`] bans) and sends again what an
+    /// back (those of up to `VERIFY_MAX` bans) and sends again what an
     /// acknowledged batch left out (seen once in testing: a few thousand of
     /// 50,000). Expired records are dropped from the files on the way.
     /// `progress` hears (bans sent, bans to send) of each backend.

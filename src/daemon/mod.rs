@@ -19,7 +19,7 @@
 //!
 //! The loop body is a handful of named steps (judge an entry, the journal
 //! drained, save the position, wait, shut down) under one set of deadlines
-//! ([`Due`]), read from the injected [`Clock`].
+//! (`Due`), read from the injected [`Clock`].
 //!
 //! Service: SIGTERM/SIGINT stop it and SIGHUP loads the configuration again
 //! ([`signals`], `reload.rs`); systemd hears READY, STATUS, RELOADING and

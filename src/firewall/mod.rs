@@ -12,7 +12,7 @@
 //!
 //! Errors stay typed to the end ([`FirewallError`]); [`FirewallError::kind`]
 //! names the kind of failure without the address in it, which is what the
-//! daemon throttles its logs by. [`fake::FakeKernel`] (tests only) records
+//! daemon throttles its logs by. `fake::FakeKernel` (tests only) records
 //! what it is asked and can be told to refuse, so the ban service and the
 //! loop are tested without root.
 
@@ -142,7 +142,7 @@ pub struct SetShape {
 }
 
 /// The kernel's sets, as the ban service uses them. [`Firewall`] speaks
-/// netlink; [`fake::FakeKernel`] stands in for it in unit tests.
+/// netlink; `fake::FakeKernel` stands in for it in unit tests.
 pub trait Kernel: Send {
     /// Puts the elements in their sets; one result per element, in order.
     fn add(&mut self, bans: &[KernelBan]) -> Vec<KernelResult>;
