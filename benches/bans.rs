@@ -164,7 +164,9 @@ fn position_after_marker(journald: &PrivateJournald, text: &str) {
             let config = config::compile(text, "bench.json").unwrap();
             let options =
                 Options { source: Source::Namespace(journald.namespace().into()), from_tail: false, config: None };
-            Daemon::open(config, &options, Arc::new(SystemClock)).unwrap().run_observed(&stop, |_| stop.store(true, Ordering::Relaxed));
+            Daemon::open(config, &options, Arc::new(SystemClock))
+                .unwrap()
+                .run_observed(&stop, |_| stop.store(true, Ordering::Relaxed));
         });
         std::thread::sleep(Duration::from_millis(300));
         journald.log("marker", "position");

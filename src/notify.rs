@@ -38,13 +38,7 @@ pub struct Notifier {
 impl Notifier {
     /// A notifier that sends nothing.
     pub fn none() -> Notifier {
-        Notifier {
-            socket: None,
-            watchdog_every: None,
-            last_watchdog: None,
-            last_status: String::new(),
-            failed: false,
-        }
+        Notifier { socket: None, watchdog_every: None, last_watchdog: None, last_status: String::new(), failed: false }
     }
 
     /// Takes the socket and the watchdog period systemd passed, and clears

@@ -132,15 +132,7 @@ mod tests {
     use super::*;
 
     fn progress(measure: Measure, total: Option<u64>) -> Progress {
-        Progress {
-            enabled: false,
-            label: "replay",
-            items: "entries",
-            measure,
-            total,
-            started: now(),
-            last_draw: None,
-        }
+        Progress { enabled: false, label: "replay", items: "entries", measure, total, started: now(), last_draw: None }
     }
 
     #[test]

@@ -30,6 +30,16 @@ mod restore;
 #[cfg(test)]
 mod tests;
 
+/// Whether `a` ends after `b` (forever is the latest).
+fn later(a: Until, b: Until) -> bool {
+    match (a, b) {
+        (Until::Forever, Until::Forever) => false,
+        (Until::Forever, _) => true,
+        (_, Until::Forever) => false,
+        (Until::At(a), Until::At(b)) => a > b,
+    }
+}
+
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -55,7 +65,10 @@ pub enum Outcome {
     /// Stored, but the kernel refused it.
     KernelFailed(Arc<FirewallError>),
     /// Neither stored nor in the kernel.
-    Failed { store: Arc<StoreError>, kernel: Arc<FirewallError> },
+    Failed {
+        store: Arc<StoreError>,
+        kernel: Arc<FirewallError>,
+    },
 }
 
 /// The kind of a failed [`Outcome`], with no address in it: what callers
@@ -261,6 +274,29 @@ impl Bans {
             lifted.push(Lifted { set, was_stored, kernel });
         }
         Ok(lifted)
+    }
+
+    /// Records bans in the store without sending them (an import: `boot`
+    /// sends them). Where the store already ends a ban later, that end
+    /// stays: an import never shortens a ban. Returns how many were recorded.
+    pub fn import(&mut self, records: &[Record], warn: &mut dyn FnMut(String)) -> Result<usize, StoreError> {
+        let now = self.now_us();
+        let mut imported = 0;
+        for backend in Backend::ALL {
+            let mut mine: Vec<Record> = records.iter().filter(|r| r.set.backend() == backend).cloned().collect();
+            if mine.is_empty() {
+                continue;
+            }
+            let store = self.store(backend, warn)?;
+            let stored: HashMap<(IpAddr, SetRef), Until> = mine
+                .iter()
+                .flat_map(|r| store.lookup(r.ip, now).ok().into_iter().flatten().map(move |(s, u)| ((r.ip, s), u)))
+                .collect();
+            mine.retain(|r| stored.get(&(r.ip, r.set.clone())).is_none_or(|&end| !later(end, r.until)));
+            store.ban(&mine, now)?;
+            imported += mine.len();
+        }
+        Ok(imported)
     }
 
     /// The live bans of `ip` in the store, by set.

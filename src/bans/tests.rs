@@ -79,7 +79,11 @@ fn never_banned_addresses_touch_neither_store_nor_kernel() {
     let set = nft("ip t s");
     let mut w = world(&[&set], &["192.0.2.0/24", "2001:db8::/32"]);
     let outcomes = w.bans.ban(
-        &[request("192.0.2.9", &set, None), request("::ffff:192.0.2.9", &set, None), request("203.0.113.1", &set, None)],
+        &[
+            request("192.0.2.9", &set, None),
+            request("::ffff:192.0.2.9", &set, None),
+            request("203.0.113.1", &set, None),
+        ],
         &mut no_warnings,
     );
     assert!(matches!(outcomes[..], [Outcome::Refused, Outcome::Refused, Outcome::Banned]), "{outcomes:?}");
@@ -115,9 +119,8 @@ fn a_batch_is_one_store_write_and_one_kernel_call_across_backends() {
     let a = nft("ip t a");
     let b = SetRef::parse_ipset("b").unwrap();
     let mut w = world(&[&a, &b], &[]);
-    let requests: Vec<BanRequest> = (0..100)
-        .map(|i| request(&format!("198.51.100.{i}"), if i % 2 == 0 { &a } else { &b }, Some(60)))
-        .collect();
+    let requests: Vec<BanRequest> =
+        (0..100).map(|i| request(&format!("198.51.100.{i}"), if i % 2 == 0 { &a } else { &b }, Some(60))).collect();
     let outcomes = w.bans.ban(&requests, &mut no_warnings);
     assert!(outcomes.iter().all(|o| matches!(o, Outcome::Banned)));
     let calls = w.kernel.calls();
@@ -246,4 +249,30 @@ fn long_ipset_bans_are_renewed_before_the_kernel_drops_them() {
     // Later, with less than the cap left, it is not sent again.
     w.clock.advance((month - 1_000_000) * 1_000_000);
     assert_eq!(w.bans.renew_long_ipset_bans(&mut no_warnings).unwrap().0, 0);
+}
+
+#[test]
+fn an_import_never_shortens_a_stored_ban() {
+    let set = nft("ip t s");
+    let mut w = world(&[&set], &[]);
+    w.bans.ban(&[request("192.0.2.1", &set, None), request("192.0.2.2", &set, Some(60))], &mut no_warnings);
+    let record = |text: &str, until| Record { ip: ip(text), set: set.clone(), until };
+    let imported = w
+        .bans
+        .import(
+            &[
+                record("192.0.2.1", Until::At(NOW + HOUR_US)),
+                record("192.0.2.2", Until::At(NOW + HOUR_US)),
+                record("192.0.2.3", Until::Forever),
+            ],
+            &mut no_warnings,
+        )
+        .unwrap();
+    assert_eq!(imported, 2, "the permanent ban stays permanent");
+    let mut ends = |text: &str| w.bans.lookup(ip(text), &mut no_warnings).unwrap()[0].1;
+    assert_eq!(ends("192.0.2.1"), Until::Forever);
+    assert_eq!(ends("192.0.2.2"), Until::At(NOW + HOUR_US));
+    assert_eq!(ends("192.0.2.3"), Until::Forever);
+    drop(ends);
+    assert_eq!(w.kernel.calls().len(), 1, "an import does not touch the kernel");
 }

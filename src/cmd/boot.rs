@@ -28,9 +28,7 @@ pub fn run(file: &ConfigFile) -> anyhow::Result<Exit> {
         eprintln!("warning: cannot read {set} back to check it: {e}");
     }
     for (set, missing) in &report.resent {
-        eprintln!(
-            "warning: {missing} bans of {set} acknowledged by the kernel are not in the set; sending them again"
-        );
+        eprintln!("warning: {missing} bans of {set} acknowledged by the kernel are not in the set; sending them again");
     }
     crate::out!("restored {} bans", report.restored)?;
     for (set, (count, error)) in &report.failed {

@@ -1,11 +1,11 @@
 //! `banwarden check`: validate a configuration, and with `--kernel` the
 //! firewall sets it names.
 
-use super::{load_config, Exit};
+use super::{clock, load_config, Exit};
+use crate::bans::Bans;
 use crate::cli::CheckArgs;
 use crate::config::ConfigFile;
-use crate::firewall::check::{check_sets, SetNeed};
-use crate::firewall::Firewall;
+use crate::firewall::check::SetNeed;
 
 pub fn run(file: &ConfigFile, args: &CheckArgs) -> anyhow::Result<Exit> {
     let Some(config) = load_config(file) else { return Ok(Exit::Invalid) };
@@ -13,9 +13,10 @@ pub fn run(file: &ConfigFile, args: &CheckArgs) -> anyhow::Result<Exit> {
     if !args.kernel {
         return Ok(Exit::Success);
     }
-    // Only reads the kernel: no ban service (and no store) needed.
+    // Only asks the kernel: the service opens no store for this.
+    let mut bans = Bans::new(&config.settings.storage, config.settings.never_ban.clone(), clock());
     let needs: Vec<SetNeed> = config.sets.iter().map(|u| u.need()).collect();
-    let problems = check_sets(&mut Firewall::new(), &needs);
+    let problems = bans.check_sets(&needs);
     for problem in &problems {
         eprintln!("error: {problem}");
     }

@@ -4,12 +4,12 @@
 //! Pyruse's files are only read: they are copied to a scratch directory
 //! and read there by the store's own reader (which takes Pyruse's
 //! `.py.json` names), so nothing is written next to them. The live records
-//! are then banned into banwarden's store like a `ban` by hand, merged
-//! with what is there (one record per address and set, the later end
-//! wins). The kernel is not touched: `banwarden boot` does that.
+//! are then imported through the ban service (`Bans::import`), merged with
+//! what is there (one record per address and set, the later end wins: a
+//! ban already stored to end later keeps its end). The kernel is not
+//! touched: `banwarden boot` does that.
 
-
-use super::{act_as_storage_owner, load_config, warn, Exit};
+use super::{admin_of, load_config, warn, Exit};
 use crate::cli::MigrateArgs;
 use crate::config::ConfigFile;
 use crate::store::{BanStore, Until};
@@ -17,7 +17,7 @@ use crate::vocab::Backend;
 
 pub fn run(file: &ConfigFile, args: &MigrateArgs) -> anyhow::Result<Exit> {
     let Some(config) = load_config(file) else { return Ok(Exit::Invalid) };
-    let storage = &config.settings.storage;
+    let storage = config.settings.storage.clone();
     let now = super::clock().now_us();
     // Read everything first, with the rights of whoever runs this (Pyruse
     // ran as root), then write as the storage's owner.
@@ -47,18 +47,19 @@ pub fn run(file: &ConfigFile, args: &MigrateArgs) -> anyhow::Result<Exit> {
         );
         return Ok(Exit::Failure);
     }
-    act_as_storage_owner(storage)?;
+    let mut admin = admin_of(config)?;
     for (backend, source, all, live) in found {
         let permanent = live.iter().filter(|r| r.until == Until::Forever).count();
-        let mut ours = BanStore::open(storage, backend)?;
-        ours.warnings.drain(..).for_each(warn);
-        ours.ban(&live, now)?;
+        let imported = admin.bans.import(&live, &mut warn)?;
         crate::out!(
-            "{}: {} bans imported into {} ({permanent} permanent), {} expired left out",
+            "{}: {imported} bans imported into {} ({permanent} permanent), {} expired left out{}",
             source.display(),
-            live.len(),
-            ours.snapshot_path().display(),
-            all - live.len()
+            storage.join(crate::store::file_name(backend)).display(),
+            all - live.len(),
+            match live.len() - imported {
+                0 => String::new(),
+                kept => format!(", {kept} already stored to end later kept"),
+            }
         )?;
     }
     crate::out!("run `banwarden boot` to put them in the kernel sets (the boot unit does it at each boot)")?;

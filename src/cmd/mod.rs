@@ -88,9 +88,14 @@ struct Admin {
 /// (its problems printed).
 fn admin(file: &ConfigFile) -> anyhow::Result<Option<Admin>> {
     let Some(config) = load_config(file) else { return Ok(None) };
+    admin_of(config).map(Some)
+}
+
+/// [`admin`] for a configuration loaded already.
+fn admin_of(config: Config) -> anyhow::Result<Admin> {
     act_as_storage_owner(&config.settings.storage)?;
     let bans = Bans::new(&config.settings.storage, config.settings.never_ban.clone(), clock());
-    Ok(Some(Admin { config, bans }))
+    Ok(Admin { config, bans })
 }
 
 /// Prints what the store found wrong in its files.

@@ -1,6 +1,5 @@
 //! `banwarden report [--send | --html]`: the pending daily report, now.
 
-
 use super::{act_as_storage_owner, load_config, warn, Exit};
 use crate::cli::ReportArgs;
 use crate::config::ConfigFile;
@@ -19,7 +18,11 @@ pub fn run(file: &ConfigFile, args: &ReportArgs) -> anyhow::Result<Exit> {
     };
     if !args.send {
         use std::io::Write;
-        std::io::stdout().lock().write_all(if args.html { rendered.html.as_bytes() } else { rendered.text.as_bytes() })?;
+        std::io::stdout().lock().write_all(if args.html {
+            rendered.html.as_bytes()
+        } else {
+            rendered.text.as_bytes()
+        })?;
         return Ok(Exit::Success);
     }
     let email = &config.settings.email;
@@ -29,7 +32,12 @@ pub fn run(file: &ConfigFile, args: &ReportArgs) -> anyhow::Result<Exit> {
         Ok(()) => {
             // Only now: a failed mail leaves every line pending.
             report.sent(&rendered)?;
-            crate::out!("sent the report of {} ({} lines) to {}", rendered.period, rendered.lines, email.to.join(", "))?;
+            crate::out!(
+                "sent the report of {} ({} lines) to {}",
+                rendered.period,
+                rendered.lines,
+                email.to.join(", ")
+            )?;
             Ok(Exit::Success)
         }
         Err(e) => {

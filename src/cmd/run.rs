@@ -1,6 +1,5 @@
 //! `banwarden run`: follow the journal and judge every new entry.
 
-
 use anyhow::Context as _;
 
 use super::{load_config, owner, Exit};

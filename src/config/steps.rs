@@ -14,10 +14,10 @@ use crate::actions::{
 };
 use crate::effect::{Details, Level, ReportLevel};
 use crate::fields::{FieldId, FieldTable};
-use crate::vocab::{Backend, Lifetime, Network, Origin, SetRef};
 use crate::filters::pyregex::PyRegex;
 use crate::filters::{self, Compare, Filter, InList, InNetworks, Number, Op, Operand, Pcre, PcreAny, UserExists};
 use crate::template::Template;
+use crate::vocab::{Backend, Lifetime, Network, Origin, SetRef};
 
 /// What compiling steps needs and produces besides the step itself.
 pub struct Context<'a> {

@@ -185,11 +185,17 @@ impl Daemon {
         kernel: Box<dyn Kernel>,
         clock: Arc<dyn Clock>,
     ) -> Result<Daemon, DaemonError> {
-        let bans = Bans::with_kernel(&config.settings.storage, config.settings.never_ban.clone(), clock.clone(), kernel);
+        let bans =
+            Bans::with_kernel(&config.settings.storage, config.settings.never_ban.clone(), clock.clone(), kernel);
         Daemon::open_with(config, options, bans, clock)
     }
 
-    fn open_with(config: Config, options: &Options, mut bans: Bans, clock: Arc<dyn Clock>) -> Result<Daemon, DaemonError> {
+    fn open_with(
+        config: Config,
+        options: &Options,
+        mut bans: Bans,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Daemon, DaemonError> {
         let Config { mut workflow, settings, sets, .. } = config;
         crate::counters_file::restore(&mut workflow, &settings.storage, clock.now_us());
         let mut reader = JournalReader::open(&options.source, workflow.fields(), settings.decoder)?;
@@ -419,9 +425,7 @@ impl Daemon {
                     self.flush_bans();
                 }
             }
-            Effect::Email { subject, message } => {
-                self.outbox.email(subject.as_deref(), &message, self.clock.now_us())
-            }
+            Effect::Email { subject, message } => self.outbox.email(subject.as_deref(), &message, self.clock.now_us()),
             report @ Effect::Report { .. } => {
                 if let Some(line) = Line::from_effect(&report) {
                     self.outbox.report_line(line);

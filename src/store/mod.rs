@@ -245,7 +245,15 @@ impl BanStore {
     /// One record as a JSON object, written straight into `out` (the store
     /// writes 100,000s of them in a flood: no `Value` tree per record).
     /// Log lines carry an `op`; snapshot entries do not.
-    fn write_record(&self, out: &mut Vec<u8>, names: &mut SetNames, op: Option<&str>, ip: IpAddr, set: &SetRef, until: Until) {
+    fn write_record(
+        &self,
+        out: &mut Vec<u8>,
+        names: &mut SetNames,
+        op: Option<&str>,
+        ip: IpAddr,
+        set: &SetRef,
+        until: Until,
+    ) {
         use std::io::Write;
         out.push(b'{');
         if let Some(op) = op {
@@ -285,7 +293,9 @@ impl BanStore {
         self.catch_up()?;
         let removed: Vec<Record> = keys
             .iter()
-            .filter_map(|(ip, set)| self.records.remove(*ip, set).map(|until| Record { ip: *ip, set: set.clone(), until }))
+            .filter_map(|(ip, set)| {
+                self.records.remove(*ip, set).map(|until| Record { ip: *ip, set: set.clone(), until })
+            })
             .collect();
         let mut lines = Vec::new();
         let mut names = SetNames::default();

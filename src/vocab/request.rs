@@ -64,9 +64,7 @@ impl Lifetime {
     pub fn end(self, now_us: u64) -> Until {
         match self {
             Lifetime::Forever => Until::Forever,
-            Lifetime::For(d) => {
-                Until::At(now_us.saturating_add(u64::try_from(d.as_micros()).unwrap_or(u64::MAX)))
-            }
+            Lifetime::For(d) => Until::At(now_us.saturating_add(u64::try_from(d.as_micros()).unwrap_or(u64::MAX))),
         }
     }
 }

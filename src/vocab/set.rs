@@ -145,10 +145,7 @@ const IPSET_NFT_NAME_MAX: usize = 31;
 
 /// Checks an ipset set name: 1 to 31 characters, no blanks.
 pub fn ipset_name(name: &str) -> Result<String, String> {
-    if name.is_empty()
-        || name.len() > IPSET_NFT_NAME_MAX
-        || name.chars().any(|c| c.is_whitespace() || c.is_control())
-    {
+    if name.is_empty() || name.len() > IPSET_NFT_NAME_MAX || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(format!("{name:?} is not an ipset name: 1 to {IPSET_NFT_NAME_MAX} characters, no blanks"));
     }
     Ok(name.to_owned())

@@ -25,8 +25,8 @@ mod tests;
 use std::fmt;
 use std::net::IpAddr;
 
-pub use client::NftClient;
 pub use crate::vocab::{Family, NftSet};
+pub use client::NftClient;
 
 /// An address to put in a set. `timeout_ms: None` makes it permanent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
