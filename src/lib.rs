@@ -46,5 +46,7 @@ pub mod progress;
 pub mod report;
 pub mod store;
 pub mod template;
+#[cfg(test)]
+mod testenv;
 pub mod time;
 pub mod workflow;
