@@ -1,7 +1,12 @@
-//! Helpers: run the real binary, compare with golden files.
+//! Helpers: run the real binary, compare with golden files; and the rule
+//! for tests that need root or a program ([`require`]: skip on a
+//! developer's machine, fail under `CI=true`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+
+// src/testenv.rs, compiled in by `journald` (see there).
+pub use super::journald::testenv::{require, require_root};
 
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -153,4 +158,40 @@ impl Drop for Daemon {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// [`require`] as a test sees it, the environment read for real: the test
+/// below in a child process of this binary, with `CI=true` and without.
+#[test]
+fn an_unmet_requirement_skips_or_under_ci_fails() {
+    let run = |ci: Option<&str>| {
+        let mut command = Command::new(std::env::current_exe().unwrap());
+        command.args(["--exact", "util::an_unmet_requirement_in_child", "--nocapture"]);
+        command.env("BW_UNMET_CHILD", "1").env_remove("CI");
+        if let Some(ci) = ci {
+            command.env("CI", ci);
+        }
+        let out = command.output().unwrap();
+        (out.status.success(), text(&out.stdout), text(&out.stderr))
+    };
+    let (ok, stdout, stderr) = run(None);
+    // "1 passed" also proves the filter found the test.
+    assert!(ok && stdout.contains("1 passed") && stderr.contains("skipped: needs a unicorn\n"), "{stdout}{stderr}");
+    let (ok, stdout, stderr) = run(Some("true"));
+    assert!(!ok && stdout.contains("1 failed"), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("needs a unicorn, but CI=true: a skip here would hide a broken CI machine"),
+        "{stdout}{stderr}"
+    );
+}
+
+#[test]
+fn an_unmet_requirement_in_child() {
+    if std::env::var_os("BW_UNMET_CHILD").is_none() {
+        return;
+    }
+    if !require(false, "needs a unicorn") {
+        return;
+    }
+    unreachable!("require(false, ..) went on");
 }
