@@ -1,4 +1,5 @@
-//! Helpers: run the real binary, compare with golden files; and the rule
+//! Helpers: run the real binary, in a scratch directory with its
+//! configuration ([`TestDir`]), compare with golden files; and the rule
 //! for tests that need root or a program ([`require`]: skip on a
 //! developer's machine, fail under `CI=true`).
 
@@ -14,15 +15,64 @@ pub fn root() -> PathBuf {
 
 /// Runs banwarden with `args`, feeding `stdin`.
 pub fn banwarden(args: &[&str], stdin: &[u8]) -> Output {
+    output(Command::new(env!("CARGO_BIN_EXE_banwarden")).args(args).current_dir(root()), stdin)
+}
+
+/// The configuration's name in a [`TestDir`].
+const CONFIG: &str = "config.json";
+
+/// A temporary directory for one test, holding its configuration and its
+/// storage; removed on drop.
+pub struct TestDir {
+    dir: tempfile::TempDir,
+}
+
+impl TestDir {
+    pub fn new() -> TestDir {
+        TestDir { dir: tempfile::tempdir().expect("temporary directory") }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes `contents` to `name` in the directory; its path.
+    pub fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.path().join(name);
+        std::fs::write(&path, contents).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        path
+    }
+
+    /// Writes the configuration file that [`TestDir::cmd`] passes, with
+    /// `STORAGE` replaced by [`TestDir::storage`]; its path.
+    pub fn config(&self, json: &str) -> PathBuf {
+        self.write(CONFIG, json.replace("STORAGE", self.storage().to_str().unwrap()))
+    }
+
+    /// The storage directory, which banwarden makes.
+    pub fn storage(&self) -> PathBuf {
+        self.path().join("state")
+    }
+
+    /// The real binary with `--config` (a global option) set, run in the
+    /// repository's root; the caller adds the subcommand.
+    pub fn cmd(&self) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_banwarden"));
+        command.arg("--config").arg(self.path().join(CONFIG)).current_dir(root());
+        command
+    }
+
+    /// Runs [`TestDir::cmd`] with `args`, feeding `stdin`.
+    pub fn banwarden(&self, args: &[&str], stdin: &[u8]) -> Output {
+        output(self.cmd().args(args), stdin)
+    }
+}
+
+/// Runs `command`, feeding `stdin`, and collects its output.
+pub fn output(command: &mut Command, stdin: &[u8]) -> Output {
     use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_banwarden"))
-        .args(args)
-        .current_dir(root())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("banwarden starts");
+    let mut child =
+        command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("banwarden starts");
     let mut input = child.stdin.take().expect("stdin");
     let data = stdin.to_vec();
     let writer = std::thread::spawn(move || {
