@@ -55,6 +55,8 @@ pub mod progress;
 pub mod report;
 pub mod store;
 pub mod template;
+#[cfg(test)]
+mod testenv;
 pub mod time;
 pub mod vocab;
 pub mod workflow;

@@ -41,6 +41,8 @@
 mod queue;
 mod reload;
 pub mod signals;
+#[cfg(test)]
+mod tests;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

@@ -30,6 +30,8 @@ pub struct FakeSet {
     pub capacity: Option<usize>,
     /// The set's type holds no addresses: refuse every element.
     pub wrong_type: bool,
+    /// It holds IPv6 addresses (else IPv4 ones), as `shape` says.
+    pub ipv6: bool,
     /// Acknowledge this many more elements without keeping them (the
     /// kernel once did so in testing; restore reads sets back for it).
     pub lose: usize,
@@ -147,7 +149,7 @@ impl Kernel for FakeKernel {
         let mut state = self.state();
         state.calls.push(Call::Shape(set.clone()));
         Ok(state.sets.get(set).map(|s| SetShape {
-            holds_ipv6: None,
+            holds_ipv6: (!s.wrong_type).then_some(s.ipv6),
             timeout: true,
             default_timeout_ms: None,
             unsuitable: s.wrong_type.then(|| "has a type that holds no addresses".to_owned()),

@@ -11,16 +11,17 @@ use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::process::Command;
 
+use crate::testenv;
+
 pub(super) struct Netns {
     pub(super) name: String,
 }
 
 impl Netns {
-    /// `None` (after printing why) when not root: the test then passes as skipped.
+    /// `None` when not root: the test then passes as skipped, or fails under
+    /// CI (see [`crate::testenv`]).
     pub(super) fn new(name: String) -> Option<Netns> {
-        // SAFETY: geteuid has no preconditions.
-        if unsafe { libc::geteuid() } != 0 {
-            println!("skipped: needs root (network namespaces)");
+        if !testenv::require_root("network namespaces") {
             return None;
         }
         let ok = Command::new("ip").args(["netns", "add", &name]).status().is_ok_and(|s| s.success());

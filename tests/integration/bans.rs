@@ -1,7 +1,7 @@
 //! Bans in the real kernel: each test makes its own network namespace with
 //! nftables sets, runs banwarden inside it (`ip netns exec`), reads the sets
 //! back with `nft -j`, and deletes the namespace. Root only; skipped
-//! otherwise.
+//! otherwise, or failed under `CI=true` (`util::require`).
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use super::journald::PrivateJournald;
-use super::util::{text, wait_until, Daemon};
+use super::util::{require_root, text, wait_until, Daemon};
 
 const SETS: &str = "
 table ip banwarden { set ban4 { type ipv4_addr; flags timeout; }; set plain4 { type ipv4_addr; }; }
@@ -39,9 +39,7 @@ pub struct Netns {
 
 impl Netns {
     pub fn new(rules: &str) -> Option<Netns> {
-        // SAFETY: getuid has no preconditions.
-        if unsafe { libc::getuid() } != 0 {
-            eprintln!("skipped: needs root (network namespaces)");
+        if !require_root("network namespaces") {
             return None;
         }
         static N: AtomicUsize = AtomicUsize::new(0);

@@ -1,6 +1,6 @@
 //! The real binary, driven as an administrator would.
 
-use super::util::{banwarden, golden, json_files, root, text};
+use super::util::{banwarden, golden, json_files, root, text, TestDir};
 
 #[test]
 fn every_shipped_configuration_is_valid() {
@@ -17,17 +17,14 @@ fn every_shipped_configuration_is_valid() {
 
 #[test]
 fn check_lists_every_problem_and_exits_2() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("bad.json");
-    std::fs::write(
-        &path,
+    let dir = TestDir::new();
+    dir.config(
         r#"{"actions": {
             "a": [{"filter": "filter_pcre", "args": {"field": "MESSAGE", "re": "(?P<ip>"}, "then": "nowhere"}],
             "b": [{"action": "action_ban"}, {"filter": "filter_equals", "args": {"field": "x"}}]
         }}"#,
-    )
-    .unwrap();
-    let out = banwarden(&["check", "--config", path.to_str().unwrap()], b"");
+    );
+    let out = dir.banwarden(&["check"], b"");
     assert_eq!(out.status.code(), Some(2));
     let stderr = text(&out.stderr);
     let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error: ")).collect();
@@ -48,12 +45,11 @@ fn check_lists_every_problem_and_exits_2() {
 
 #[test]
 fn check_reports_malformed_json_with_its_position() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("broken.json");
-    std::fs::write(&path, "{\n  \"actions\": {\n    \"a\": [\n  }\n}\n").unwrap();
-    let out = banwarden(&["check", "--config", path.to_str().unwrap()], b"");
+    let dir = TestDir::new();
+    dir.config("{\n  \"actions\": {\n    \"a\": [\n  }\n}\n");
+    let out = dir.banwarden(&["check"], b"");
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("broken.json: line 4, column 3: "), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("config.json: line 4, column 3: "), "{}", text(&out.stderr));
 }
 
 #[test]
@@ -97,16 +93,15 @@ fn replay_reads_json_lines_binary_values_and_skips_garbage() {
         {"filter": "filter_pcre", "args": {"field": "MESSAGE", "re": "^Invalid user (?P<user>\\S+) from (?P<ip>\\S+)"}},
         {"action": "action_log", "args": {"message": "user {user} from {ip} at {__REALTIME_TIMESTAMP}"}}
     ]}}"#;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("c.json");
-    std::fs::write(&path, config).unwrap();
+    let dir = TestDir::new();
+    dir.config(config);
     // "josé" in ISO-8859-1, as journalctl -o json prints a non-UTF-8 value.
     let latin1: Vec<String> = b"Invalid user jos\xe9 from 192.0.2.1 port 22".iter().map(|b| b.to_string()).collect();
     let input = format!(
         "{{\"__REALTIME_TIMESTAMP\":\"1763726400000000\",\"MESSAGE\":[{}]}}\nnot json at all\n{{\"__REALTIME_TIMESTAMP\":\"1763726401000000\",\"MESSAGE\":\"Invalid user bob from 192.0.2.2 port 22\"}}\n",
         latin1.join(",")
     );
-    let out = banwarden(&["replay", "--config", path.to_str().unwrap()], input.as_bytes());
+    let out = dir.banwarden(&["replay"], input.as_bytes());
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     let lines: Vec<&str> = stdout.lines().collect();
@@ -144,11 +139,10 @@ fn a_hostile_line_is_an_error_for_its_entry_only() {
         {"filter": "filter_pcre", "args": {"field": "MESSAGE", "re": "from (?P<ip>\\S+)$"}},
         {"action": "action_nftBan", "args": {"IP": "ip", "nftSetIPv4": "t s4", "nftSetIPv6": "ip6 t s6"}}
     ]}}"#;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("c.json");
-    std::fs::write(&path, config).unwrap();
+    let dir = TestDir::new();
+    dir.config(config);
     let input = "{\"MESSAGE\":\"login from 1.2.3.4;reboot\"}\n{\"MESSAGE\":\"login from 192.0.2.9\"}\n";
-    let out = banwarden(&["replay", "--config", path.to_str().unwrap()], input.as_bytes());
+    let out = dir.banwarden(&["replay"], input.as_bytes());
     assert!(out.status.success());
     assert_eq!(
         text(&out.stdout),
@@ -167,11 +161,10 @@ fn never_ban_addresses_are_refused() {
         {"filter": "filter_pcre", "args": {"field": "MESSAGE", "re": "from (?P<ip>\\S+)$"}},
         {"action": "action_nftBan", "args": {"IP": "ip", "nftSetIPv4": "t s4", "nftSetIPv6": "ip6 t s6", "banSeconds": 60}}
     ]}, "neverBan": ["127.0.0.0/8", "::1", "192.0.2.0/28"]}"#;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("c.json");
-    std::fs::write(&path, config).unwrap();
+    let dir = TestDir::new();
+    dir.config(config);
     let input = "{\"MESSAGE\":\"login from 127.0.0.1\"}\n{\"MESSAGE\":\"login from 192.0.2.3\"}\n{\"MESSAGE\":\"login from 192.0.2.99\"}\n";
-    let out = banwarden(&["replay", "--config", path.to_str().unwrap()], input.as_bytes());
+    let out = dir.banwarden(&["replay"], input.as_bytes());
     assert!(out.status.success());
     assert_eq!(
         text(&out.stdout),
@@ -184,7 +177,7 @@ fn never_ban_addresses_are_refused() {
 
 #[test]
 fn migrate_imports_pyruse_stores_and_leaves_them_alone() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = TestDir::new();
     let pyruse = dir.path().join("pyruse");
     std::fs::create_dir(&pyruse).unwrap();
     let far = 4_000_000_000u64; // 2096: live
@@ -204,16 +197,9 @@ fn migrate_imports_pyruse_stores_and_leaves_them_alone() {
     )
     .unwrap();
     let before: Vec<_> = std::fs::read_dir(&pyruse).unwrap().map(|e| e.unwrap().file_name()).collect();
-    let storage = dir.path().join("state");
-    let config = dir.path().join("c.json");
-    std::fs::write(
-        &config,
-        format!(r#"{{"actions": {{"a": [{{"action": "action_noop"}}]}}, "storage": "{}"}}"#, storage.display()),
-    )
-    .unwrap();
-    let run = || {
-        banwarden(&["migrate", "--from-pyruse", pyruse.to_str().unwrap(), "--config", config.to_str().unwrap()], b"")
-    };
+    let storage = dir.storage();
+    dir.config(r#"{"actions": {"a": [{"action": "action_noop"}]}, "storage": "STORAGE"}"#);
+    let run = || dir.banwarden(&["migrate", "--from-pyruse", pyruse.to_str().unwrap()], b"");
     let out = run();
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert!(out.status.success(), "{stdout}{stderr}");

@@ -15,7 +15,7 @@
 //! Facts cited as "notes" are measurements in `/work/shared/notes/netlink-and-journal.md`
 //! (section sd-journal). `PrivateJournald` needs root and skips without it, and
 //! `journal_from_export` skips without `systemd-journal-remote`, each with a "skipped: ..."
-//! line on stderr; callers then return early.
+//! line on stderr (or a panic under `CI=true`: `util::require`); callers then return early.
 
 use std::fs::{self, File};
 use std::io::{ErrorKind, Read, Write};
@@ -26,6 +26,13 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
+
+// The unit tests' rule for skips, the same file (see its module doc). It is
+// compiled in here, and `util` takes it from here, because benches/ include
+// this file on its own.
+#[path = "../../src/testenv.rs"]
+pub mod testenv;
+use testenv::{require, require_root};
 
 const JOURNALD: &str = "/lib/systemd/systemd-journald";
 const JOURNAL_REMOTE: &str = "/lib/systemd/systemd-journal-remote";
@@ -69,12 +76,9 @@ impl PrivateJournald {
     /// or when journald is missing.
     pub fn start() -> Option<PrivateJournald> {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        if !is_root() {
-            eprintln!("skipped: needs root (a private journald binds sockets in /run/systemd)");
-            return None;
-        }
-        if !Path::new(JOURNALD).exists() {
-            eprintln!("skipped: {JOURNALD} is missing (Debian package systemd)");
+        if !require_root("a private journald binds sockets in /run/systemd")
+            || !require(Path::new(JOURNALD).exists(), format_args!("{JOURNALD} is missing (Debian package systemd)"))
+        {
             return None;
         }
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
@@ -290,8 +294,8 @@ impl Drop for Instance {
 /// directory: journal-remote 252 rotates every ~64k entries into further files. `None`,
 /// after a "skipped: ..." line, when the program is missing.
 pub fn journal_from_export(export: &[u8], dir: &Path) -> Option<PathBuf> {
-    if !Path::new(JOURNAL_REMOTE).exists() {
-        eprintln!("skipped: {JOURNAL_REMOTE} is missing (Debian package systemd-journal-remote)");
+    let exists = Path::new(JOURNAL_REMOTE).exists();
+    if !require(exists, format_args!("{JOURNAL_REMOTE} is missing (Debian package systemd-journal-remote)")) {
         return None;
     }
     fs::create_dir_all(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
@@ -381,11 +385,6 @@ fn remove_files(namespace: &str) {
             _ => {}
         }
     }
-}
-
-fn is_root() -> bool {
-    // SAFETY: geteuid(2) cannot fail and has no side effects.
-    unsafe { libc::geteuid() == 0 }
 }
 
 /// Calls `ready` every 5 ms until it returns `Some`, or gives up after `timeout`.

@@ -10,10 +10,14 @@
 //! closed early (`pipes`), the documentation against the code: every name
 //! the configuration accepts documented, every example valid (`docs`), the
 //! example configurations replayed over their sample journals, ban by ban
-//! (`examples`), and the man page, completions and Debian package
-//! (`package`, whose dpkg half needs root and cargo-deb).
+//! (`examples`), the man page, completions and Debian package (`package`,
+//! whose dpkg half needs root and cargo-deb), and the architecture map of
+//! src/lib.rs against the code's imports (`architecture`). Tests that need
+//! root or a program skip without it, or fail under `CI=true`
+//! (`util::require`).
 
 mod alloc;
+mod architecture;
 mod bans;
 mod cli;
 mod docs;

@@ -19,7 +19,7 @@ use clap_mangen::Man;
 
 use banwarden::cli::Cli;
 
-use super::util::{golden_file, root, text};
+use super::util::{golden_file, require, require_root, root, text};
 
 const MAN_TEMPLATE: &str = "packaging/man/banwarden.8.in";
 
@@ -63,10 +63,10 @@ fn man_page_renders_without_warnings() {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn();
-    let Ok(mut groff) = groff else {
-        eprintln!("skipped: groff not found (Debian package groff-base)");
+    if !require(groff.is_ok(), "groff not found (Debian package groff-base)") {
         return;
-    };
+    }
+    let mut groff = groff.unwrap();
     groff.stdin.take().unwrap().write_all(man_page().as_bytes()).unwrap();
     let out = groff.wait_with_output().unwrap();
     assert!(out.status.success(), "groff: {}", text(&out.stderr));
@@ -243,15 +243,12 @@ fn paragraphs(text: &str) -> String {
 /// same version again), remove, purge.
 #[test]
 fn debian_package_builds_installs_and_purges() {
-    // SAFETY: geteuid cannot fail and has no side effects.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("skipped: needs root (the maintainer scripts chown, dpkg --root wants root)");
+    if !require_root("the maintainer scripts chown, dpkg --root wants root") {
         return;
     }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let has_cargo_deb = Command::new(&cargo).args(["deb", "--version"]).output().is_ok_and(|o| o.status.success());
-    if !has_cargo_deb {
-        eprintln!("skipped: cargo-deb is not installed (packaging/install-build-deps.sh installs it)");
+    if !require(has_cargo_deb, "cargo-deb is not installed (packaging/install-build-deps.sh installs it)") {
         return;
     }
     assert!(
@@ -285,9 +282,9 @@ fn debian_package_builds_installs_and_purges() {
 /// tree is made once with debootstrap under target/nspawn (about 2 minutes).
 fn under_a_real_systemd(deb: &Path) {
     for tool in ["systemd-nspawn", "debootstrap"] {
-        if Command::new("sh").args(["-c", &format!("command -v {tool}")]).output().map_or(true, |o| !o.status.success())
-        {
-            eprintln!("skipped: the package under systemd: {tool} is missing (make deps installs it)");
+        let found =
+            Command::new("sh").args(["-c", &format!("command -v {tool}")]).output().is_ok_and(|o| o.status.success());
+        if !require(found, format_args!("the package under systemd: {tool} is missing (make deps installs it)")) {
             return;
         }
     }

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use super::bans::Netns;
 use super::journald::PrivateJournald;
-use super::util::{root, text, Daemon};
+use super::util::{require, root, text, Daemon};
 
 /// Counts probe entries across reloads: the counter must survive them.
 /// `VERSION` and `EXTRA` are replaced to make the second configuration.
@@ -160,10 +160,11 @@ fn runs_unprivileged_with_cap_net_admin_alone() {
     let Some(netns) = Netns::new(BAN_ON_FIRST_FAILURE) else { return };
     storage_for_nobody(&netns);
     let journal_group = Command::new("getent").args(["group", "systemd-journal"]).output().unwrap();
-    let Some(gid) = text(&journal_group.stdout).split(':').nth(2).map(str::to_owned) else {
-        eprintln!("skipped: no systemd-journal group");
+    let gid = text(&journal_group.stdout).split(':').nth(2).map(str::to_owned);
+    if !require(gid.is_some(), "no systemd-journal group") {
         return;
-    };
+    }
+    let gid = gid.unwrap();
     // What banwarden.service does: another user, the journal's group,
     // CAP_NET_ADMIN in the ambient and bounding sets and nothing else.
     let mut command = Command::new("ip");
@@ -240,8 +241,8 @@ fn exposure(unit: &Path) -> f64 {
 
 #[test]
 fn the_units_verify_and_are_rated_ok_or_better() {
-    if Command::new("systemd-analyze").arg("--version").output().is_err() {
-        eprintln!("skipped: systemd-analyze is missing (Debian package systemd)");
+    let found = Command::new("systemd-analyze").arg("--version").output().is_ok();
+    if !require(found, "systemd-analyze is missing (Debian package systemd)") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

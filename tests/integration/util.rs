@@ -1,7 +1,13 @@
-//! Helpers: run the real binary, compare with golden files.
+//! Helpers: run the real binary, in a scratch directory with its
+//! configuration ([`TestDir`]), compare with golden files; and the rule
+//! for tests that need root or a program ([`require`]: skip on a
+//! developer's machine, fail under `CI=true`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+
+// src/testenv.rs, compiled in by `journald` (see there).
+pub use super::journald::testenv::{require, require_root};
 
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -9,15 +15,64 @@ pub fn root() -> PathBuf {
 
 /// Runs banwarden with `args`, feeding `stdin`.
 pub fn banwarden(args: &[&str], stdin: &[u8]) -> Output {
+    output(Command::new(env!("CARGO_BIN_EXE_banwarden")).args(args).current_dir(root()), stdin)
+}
+
+/// The configuration's name in a [`TestDir`].
+const CONFIG: &str = "config.json";
+
+/// A temporary directory for one test, holding its configuration and its
+/// storage; removed on drop.
+pub struct TestDir {
+    dir: tempfile::TempDir,
+}
+
+impl TestDir {
+    pub fn new() -> TestDir {
+        TestDir { dir: tempfile::tempdir().expect("temporary directory") }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes `contents` to `name` in the directory; its path.
+    pub fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.path().join(name);
+        std::fs::write(&path, contents).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        path
+    }
+
+    /// Writes the configuration file that [`TestDir::cmd`] passes, with
+    /// `STORAGE` replaced by [`TestDir::storage`]; its path.
+    pub fn config(&self, json: &str) -> PathBuf {
+        self.write(CONFIG, json.replace("STORAGE", self.storage().to_str().unwrap()))
+    }
+
+    /// The storage directory, which banwarden makes.
+    pub fn storage(&self) -> PathBuf {
+        self.path().join("state")
+    }
+
+    /// The real binary with `--config` (a global option) set, run in the
+    /// repository's root; the caller adds the subcommand.
+    pub fn cmd(&self) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_banwarden"));
+        command.arg("--config").arg(self.path().join(CONFIG)).current_dir(root());
+        command
+    }
+
+    /// Runs [`TestDir::cmd`] with `args`, feeding `stdin`.
+    pub fn banwarden(&self, args: &[&str], stdin: &[u8]) -> Output {
+        output(self.cmd().args(args), stdin)
+    }
+}
+
+/// Runs `command`, feeding `stdin`, and collects its output.
+pub fn output(command: &mut Command, stdin: &[u8]) -> Output {
     use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_banwarden"))
-        .args(args)
-        .current_dir(root())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("banwarden starts");
+    let mut child =
+        command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("banwarden starts");
     let mut input = child.stdin.take().expect("stdin");
     let data = stdin.to_vec();
     let writer = std::thread::spawn(move || {
@@ -153,4 +208,40 @@ impl Drop for Daemon {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// [`require`] as a test sees it, the environment read for real: the test
+/// below in a child process of this binary, with `CI=true` and without.
+#[test]
+fn an_unmet_requirement_skips_or_under_ci_fails() {
+    let run = |ci: Option<&str>| {
+        let mut command = Command::new(std::env::current_exe().unwrap());
+        command.args(["--exact", "util::an_unmet_requirement_in_child", "--nocapture"]);
+        command.env("BW_UNMET_CHILD", "1").env_remove("CI");
+        if let Some(ci) = ci {
+            command.env("CI", ci);
+        }
+        let out = command.output().unwrap();
+        (out.status.success(), text(&out.stdout), text(&out.stderr))
+    };
+    let (ok, stdout, stderr) = run(None);
+    // "1 passed" also proves the filter found the test.
+    assert!(ok && stdout.contains("1 passed") && stderr.contains("skipped: needs a unicorn\n"), "{stdout}{stderr}");
+    let (ok, stdout, stderr) = run(Some("true"));
+    assert!(!ok && stdout.contains("1 failed"), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("needs a unicorn, but CI=true: a skip here would hide a broken CI machine"),
+        "{stdout}{stderr}"
+    );
+}
+
+#[test]
+fn an_unmet_requirement_in_child() {
+    if std::env::var_os("BW_UNMET_CHILD").is_none() {
+        return;
+    }
+    if !require(false, "needs a unicorn") {
+        return;
+    }
+    unreachable!("require(false, ..) went on");
 }

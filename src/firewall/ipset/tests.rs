@@ -1,9 +1,11 @@
 //! Tests against the real kernel, each in its own network namespace, checked with the
 //! `ipset` tool itself; plus the checks that need no root. Tests needing root print
-//! "skipped: needs root" and pass otherwise. Rates: `cargo test --release ipset -- --nocapture`.
+//! "skipped: needs root" and pass otherwise, or fail under `CI=true` (`crate::testenv`).
+//! Rates: `cargo test --release ipset -- --nocapture`.
 
 use super::*;
 use crate::firewall::test_netns;
+use crate::testenv;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::process::Command;
 use std::time::Instant;
@@ -14,8 +16,8 @@ struct Netns(test_netns::Netns);
 impl Netns {
     /// `None` (after printing why) when the test cannot run here.
     fn new(tag: &str) -> Option<Netns> {
-        if Command::new("ipset").arg("--version").output().is_err() {
-            println!("skipped: needs the ipset tool");
+        let has_ipset = Command::new("ipset").arg("--version").output().is_ok();
+        if !testenv::require(has_ipset, "needs the ipset tool (Debian package ipset)") {
             return None;
         }
         test_netns::Netns::new(format!("bw-ipset-{}-{tag}", std::process::id())).map(Netns)

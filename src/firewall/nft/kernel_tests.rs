@@ -5,7 +5,8 @@
 //! that has entered the namespace with `setns()` (CLONE_NEWNET changes only
 //! the calling thread). Results are read back with `nft -j list set`, a
 //! reader independent of ours. The host's ruleset is never touched.
-//! Without root every test prints "skipped: needs root" and passes.
+//! Without root every test prints "skipped: needs root" and passes, or fails
+//! under `CI=true` (`crate::testenv`).
 
 use std::io::Write;
 use std::net::IpAddr;

@@ -1,0 +1,123 @@
+//! The whole loop without root: a real journal file (made by
+//! systemd-journal-remote from export text), the real store, the rules of a
+//! real configuration, and a fake kernel that records every call.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use super::*;
+use crate::config;
+use crate::firewall::fake::{Call, FakeKernel};
+use crate::time::FixedClock;
+use crate::vocab::SetRef;
+
+const JOURNAL_REMOTE: &str = "/lib/systemd/systemd-journal-remote";
+const NOW: u64 = 1_763_726_400_000_000;
+
+const RULES: &str = r#"{"actions": {"sshd": [
+    {"filter": "filter_equals", "args": {"field": "SYSLOG_IDENTIFIER", "value": "sshd"}},
+    {"filter": "filter_pcre", "args": {"field": "MESSAGE", "re": "^Failed password for \\S+ from (?P<ip>\\S+) port"}},
+    {"action": "action_nftBan", "args": {"IP": "ip", "nftSetIPv4": "t ban4", "nftSetIPv6": "ip6 t ban6", "banSeconds": 60}}
+]}, "storage": "STORAGE", "neverBanLocal": false, "neverBan": ["192.0.2.0/24"]}"#;
+
+/// A journal file of a marker entry then `attackers` sshd failures, each
+/// from its own address (the first one from a never-banned address).
+fn journal(dir: &Path, attackers: u32) -> Option<std::path::PathBuf> {
+    let why = format_args!("needs {JOURNAL_REMOTE} (Debian package systemd-journal-remote)");
+    if !crate::testenv::require(Path::new(JOURNAL_REMOTE).exists(), why) {
+        return None;
+    }
+    let mut export = Vec::new();
+    let mut entry = |n: u32, ident: &str, message: &str| {
+        let t = NOW + u64::from(n);
+        export.extend_from_slice(
+            format!(
+                "__CURSOR=c{n}\n__REALTIME_TIMESTAMP={t}\n__MONOTONIC_TIMESTAMP={n}\n_BOOT_ID=0123456789abcdef0123456789abcdef\n\
+                 SYSLOG_IDENTIFIER={ident}\nMESSAGE={message}\n\n"
+            )
+            .as_bytes(),
+        );
+    };
+    entry(0, "marker", "the daemon starts after this");
+    entry(1, "sshd", "Failed password for root from 192.0.2.1 port 22 ssh2");
+    for i in 2..=attackers {
+        entry(i, "sshd", &format!("Failed password for root from 10.0.{}.{} port 22 ssh2", i / 250, i % 250));
+    }
+    let path = dir.join("x.journal");
+    let mut child = Command::new(JOURNAL_REMOTE)
+        .args(["--split-mode=none", "-o"])
+        .arg(&path)
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), &export).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    Some(path)
+}
+
+#[test]
+fn the_loop_batches_bans_into_the_kernel_after_the_store_and_saves_its_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let attackers = 2000;
+    let Some(path) = journal(dir.path(), attackers) else { return };
+    let storage = dir.path().join("state");
+    let config = config::compile(&RULES.replace("STORAGE", storage.to_str().unwrap()), "t.json").unwrap();
+    let source = Source::Files(vec![path]);
+    // Start right after the marker, as a daemon that judged it would.
+    let mut reader = JournalReader::open(&source, config.workflow.fields(), config.settings.decoder).unwrap();
+    reader.seek_head().unwrap();
+    assert!(reader.next_into(&mut config.workflow.new_entry()).unwrap());
+    let cursor_file = CursorFile::new(&storage, &source);
+    std::fs::create_dir_all(&storage).unwrap();
+    cursor_file.save(&reader.cursor().unwrap()).unwrap();
+
+    let set = SetRef::parse_nft("ip t ban4").unwrap();
+    let kernel = FakeKernel::with_sets(&[&set]);
+    let clock = Arc::new(FixedClock::new(NOW));
+    let options = Options { source: source.clone(), from_tail: false, config: None };
+    let daemon = Daemon::open_with_kernel(config, &options, Box::new(kernel.clone()), clock).unwrap();
+    let stop = AtomicBool::new(false);
+    let mut judged = 0;
+    let totals = daemon.run_observed(&stop, |_| {
+        judged += 1;
+        if judged == attackers {
+            stop.store(true, Ordering::Relaxed);
+        }
+    });
+    assert_eq!((totals.judged, totals.bans), (u64::from(attackers), u64::from(attackers) - 1));
+    // The never-banned address stopped at the rule (a step error), the rest
+    // went out in batches of 1,024: the first full one, then the rest.
+    assert_eq!(totals.step_errors, 1);
+    let adds: Vec<usize> =
+        kernel.calls().iter().filter_map(|c| if let Call::Add(bans) = c { Some(bans.len()) } else { None }).collect();
+    assert_eq!(adds, [1024, attackers as usize - 1 - 1024]);
+    assert_eq!(kernel.held(&set).len(), attackers as usize - 1);
+    // Stored (a snapshot rewritten once the log grew, and the log since),
+    // with the end the fake clock gives them.
+    let mut stored = std::fs::read_to_string(storage.join("action_nftBan.json")).unwrap_or_default();
+    stored.push_str(&std::fs::read_to_string(storage.join("action_nftBan.json.log")).unwrap());
+    assert_eq!(stored.matches("\"IP\": ").count(), attackers as usize - 1);
+    let end = format!("\"timestamp\": {}", (NOW + 60_000_000) as f64 / 1e6);
+    assert_eq!(stored.matches(&end).count(), attackers as usize - 1, "{}", &stored[..200]);
+    // Its place is the last entry judged.
+    let mut reader = JournalReader::open(&source, &crate::fields::FieldTable::new(), Default::default()).unwrap();
+    reader.seek_tail().unwrap();
+    assert_eq!(cursor_file.load().unwrap(), Some(reader.cursor().unwrap()));
+    assert!(storage.join("counters.json").exists(), "counters saved at shutdown");
+}
+
+#[test]
+fn the_waits_follow_the_deadlines() {
+    let clock = FixedClock::new(NOW);
+    let mut due = Due::new(clock.instant());
+    assert_eq!(due.wait(clock.instant()), POLL_ACTIVE, "fast polling right after start");
+    clock.advance(ACTIVE_FOR.as_micros() as u64);
+    assert_eq!(due.wait(clock.instant()), POLL_IDLE, "a quiet journal is waited for a second at a time");
+    due.renewal = clock.instant() + Duration::from_millis(300);
+    assert_eq!(due.wait(clock.instant()), Duration::from_millis(300), "no wait past a deadline");
+}
