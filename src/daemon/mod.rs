@@ -294,13 +294,14 @@ impl Daemon {
         let mut effects = Vec::new();
         self.notifier.ready(&self.status_line());
         while !stop.load(Ordering::Relaxed) {
-            self.notifier.keep_alive(self.clock.instant());
+            let now = self.clock.instant();
+            self.notifier.keep_alive(now);
             if signals::take_reload() {
                 self.reload();
                 // The new rules may name other fields.
                 entry = self.workflow.new_entry();
             }
-            if self.clock.instant() >= self.due.renewal {
+            if now >= self.due.renewal {
                 self.renew_long_ipset_bans();
             }
             match self.reader.next_into(&mut entry) {
