@@ -102,7 +102,9 @@ impl FirewallError {
             FirewallError::Nft(e) => match e {
                 NftError::NoSuchSet { .. } => ErrorKind::NoSuchSet,
                 NftError::FamilyMismatch { .. } => ErrorKind::WrongFamily,
-                NftError::WrongKey { .. } => ErrorKind::WrongType,
+                // A set of addresses of the other family, or of no addresses.
+                NftError::WrongKey { key: nft::KeyType::Other(_), .. } => ErrorKind::WrongType,
+                NftError::WrongKey { .. } => ErrorKind::WrongFamily,
                 NftError::NoTimeoutFlag { .. } => ErrorKind::NoTimeout,
                 NftError::SetFull { .. } => ErrorKind::SetFull,
                 NftError::Permission { .. } => ErrorKind::Permission,
@@ -204,8 +206,42 @@ impl Firewall {
             }
         };
         let adds: Vec<(&NftSet, &[Element])> = sets.iter().map(|(s, e, _)| (*s, e.as_slice())).collect();
-        for ((_, _, members), outcome) in sets.iter().zip(client.add(&adds)) {
-            if let Err(e) = outcome {
+        let outcomes = client.add(&adds);
+        for ((set, _, members), outcome) in sets.iter().zip(outcomes) {
+            match outcome {
+                Ok(()) => {}
+                // One element the set cannot take must not cost the others:
+                // find it by halves (a few transactions per culprit).
+                Err(e) if members.len() > 1 && element_level(&e) => {
+                    let (first, second) = members.split_at(members.len() / 2);
+                    self.add_nft_isolating(set, first, bans, results);
+                    self.add_nft_isolating(set, second, bans, results);
+                }
+                Err(e) => {
+                    let e = Arc::new(FirewallError::from(e));
+                    members.iter().for_each(|&i| results[i] = Err(e.clone()));
+                }
+            }
+        }
+    }
+
+    /// Adds the bans `members` of one set, halving the batch around the
+    /// elements the kernel refuses one by one.
+    fn add_nft_isolating(&mut self, set: &NftSet, members: &[usize], bans: &[KernelBan], results: &mut [KernelResult]) {
+        let elements: Vec<Element> =
+            members.iter().map(|&i| Element { ip: bans[i].ip, timeout_ms: bans[i].timeout.map(millis_up) }).collect();
+        let outcome = match self.nft() {
+            Ok(client) => client.add(&[(set, &elements)]).pop().expect("one result per set"),
+            Err(e) => Err(e),
+        };
+        match outcome {
+            Ok(()) => {}
+            Err(e) if members.len() > 1 && element_level(&e) => {
+                let (first, second) = members.split_at(members.len() / 2);
+                self.add_nft_isolating(set, first, bans, results);
+                self.add_nft_isolating(set, second, bans, results);
+            }
+            Err(e) => {
                 let e = Arc::new(FirewallError::from(e));
                 members.iter().for_each(|&i| results[i] = Err(e.clone()));
             }
@@ -340,6 +376,21 @@ impl Kernel for Firewall {
     }
 }
 
+/// Whether an nftables error may be one element's fault rather than the
+/// set's (worth sending the others without it): an address of the other
+/// family, a timeout the set cannot hold, anything else the kernel refused.
+/// A missing set, a set of a type that holds no addresses, a full set, no
+/// permission or a broken socket refuse every element alike.
+fn element_level(e: &NftError) -> bool {
+    match e {
+        NftError::FamilyMismatch { .. } | NftError::NoTimeoutFlag { .. } | NftError::Kernel { .. } => true,
+        NftError::WrongKey { key, .. } => !matches!(key, nft::KeyType::Other(_)),
+        NftError::NoSuchSet { .. } | NftError::SetFull { .. } | NftError::Permission { .. } | NftError::Io { .. } => {
+            false
+        }
+    }
+}
+
 /// The indices of the bans of each set, sets in order of first appearance.
 fn group_by_set(bans: &[KernelBan]) -> Vec<(&SetRef, Vec<usize>)> {
     let mut groups: Vec<(&SetRef, Vec<usize>)> = Vec::new();
@@ -398,5 +449,48 @@ mod tests {
         let bans = [ban(&b, "192.0.2.1"), ban(&a, "192.0.2.2"), ban(&b, "192.0.2.3")];
         let groups = group_by_set(&bans);
         assert_eq!(groups, vec![(&b, vec![0, 2]), (&a, vec![1])]);
+    }
+}
+
+#[cfg(test)]
+mod kernel_tests {
+    //! [`Firewall`] in the real kernel, in a namespace of its own.
+    use std::io::Write;
+    use std::process::Stdio;
+
+    use super::*;
+
+    #[test]
+    fn one_element_the_set_refuses_does_not_cost_the_others() {
+        let Some(ns) = test_netns::Netns::new(format!("bwfw-culprit-{}", std::process::id())) else { return };
+        let mut nft = ns.exec("nft").args(["-f", "-"]).stdin(Stdio::piped()).spawn().unwrap();
+        let tables = "table ip t { set s { type ipv4_addr; flags timeout; }; set p { type ipv4_addr; }; }";
+        nft.stdin.take().unwrap().write_all(tables.as_bytes()).unwrap();
+        assert!(nft.wait().unwrap().success());
+        let s = SetRef::parse_nft("ip t s").unwrap();
+        let p = SetRef::parse_nft("ip t p").unwrap();
+        let hour = Some(Duration::from_secs(3600));
+        let mut bans: Vec<KernelBan> = (0..100)
+            .map(|i| KernelBan { ip: IpAddr::V4([198, 51, 100, i].into()), set: s.clone(), timeout: hour })
+            .collect();
+        // An IPv6 address in the IPv4 set, and a timeout beyond what the kernel holds.
+        bans.insert(37, KernelBan { ip: "2001:db8::5".parse().unwrap(), set: s.clone(), timeout: hour });
+        let beyond = Some(Duration::from_secs(99_999_999_999));
+        bans.insert(80, KernelBan { ip: "203.0.113.80".parse().unwrap(), set: s.clone(), timeout: beyond });
+        // A set without timeouts: the permanent one goes in, the timed one not.
+        bans.push(KernelBan { ip: "192.0.2.1".parse().unwrap(), set: p.clone(), timeout: None });
+        bans.push(KernelBan { ip: "192.0.2.2".parse().unwrap(), set: p.clone(), timeout: hour });
+        let (results, held_s, held_p) = ns.inside(|| {
+            let mut firewall = Firewall::new();
+            let results = firewall.add(&bans);
+            (results, firewall.list(&s).unwrap().len(), firewall.list(&p).unwrap().len())
+        });
+        let refused: Vec<(usize, ErrorKind)> =
+            results.iter().enumerate().filter_map(|(i, r)| r.as_ref().err().map(|e| (i, e.kind()))).collect();
+        assert_eq!(refused.len(), 3, "{refused:?}");
+        assert_eq!(refused[0], (37, ErrorKind::WrongFamily));
+        assert_eq!(refused[1].0, 80, "the timeout beyond the kernel's limit: {refused:?}");
+        assert_eq!(refused[2], (103, ErrorKind::NoTimeout));
+        assert_eq!((held_s, held_p), (100, 1), "every other element is in");
     }
 }
