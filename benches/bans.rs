@@ -105,6 +105,7 @@ fn ban_stage() {
             set: set.clone(),
             lifetime: Lifetime::from_seconds(Some(3600)),
             origin: Origin::Cli { user: "bench".into() },
+            replace: false,
         })
         .collect();
     let (mut whole, mut store_only, mut netlink_only) = (Vec::new(), Vec::new(), Vec::new());
@@ -283,7 +284,7 @@ fn boot(count: u32) {
         })
         .collect();
     store.ban(&records, now).unwrap();
-    store.compact(now).unwrap();
+    store.compact(now, true).unwrap();
     drop(store);
     let config = dir.path().join("config.json");
     std::fs::write(&config, RULES.replace("STORAGE", dir.path().to_str().unwrap())).unwrap();

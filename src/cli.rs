@@ -64,6 +64,10 @@ pub struct BanArgs {
     /// The set is an ipset set
     #[arg(long)]
     pub ipset: bool,
+    /// Replace a ban already in place even if it ends later (without it, a ban only ever
+    /// extends: a shorter one leaves the longer one as it is)
+    #[arg(long)]
+    pub replace: bool,
 }
 
 impl BanArgs {
@@ -96,15 +100,25 @@ impl UnbanArgs {
     }
 }
 
-/// An address as clap's value parser: the same reading as a log field's.
+/// An address as clap's value parser: the same reading as a log field's,
+/// and one that can be a peer (not 0.0.0.0, a broadcast or multicast one).
 fn address(text: &str) -> Result<IpAddr, String> {
-    parse_address(text).ok_or_else(|| format!("{text:?} is not an IP address"))
+    let ip = parse_address(text).ok_or_else(|| format!("{text:?} is not an IP address"))?;
+    match crate::vocab::is_peer(ip) {
+        true => Ok(ip),
+        false => Err(format!("{ip} is never the address of a peer (unspecified, broadcast, multicast or reserved)")),
+    }
 }
 
-/// A ban's length: at least a second, as the kernel counts no less.
+/// A ban's length: at least a second, as the kernel counts no less. 0 is
+/// refused rather than read as a second (a rule's `banSeconds: 0` means
+/// permanent); a length beyond what the kernel can hold is refused too.
 fn lifetime(text: &str) -> Result<Lifetime, String> {
     let d = crate::time::parse_duration(text)?;
-    Ok(Lifetime::For(d.max(std::time::Duration::from_secs(1))))
+    if d.is_zero() {
+        return Err("0 is no length: leave --for out for a permanent ban".to_owned());
+    }
+    Lifetime::checked(d.max(std::time::Duration::from_secs(1)))
 }
 
 /// `--set` with `--ipset`, as a usage error (exit 2) when it names no set.

@@ -170,6 +170,7 @@ mod tests {
             set: SetRef::parse_nft("ip Inet4 ssh_ban").unwrap(),
             lifetime: Lifetime::from_seconds(Some(86400)),
             origin: origin.clone(),
+            replace: false,
         });
         assert_eq!(
             e.to_json().to_string(),
@@ -180,6 +181,7 @@ mod tests {
             set: SetRef::parse_ipset("ssh_ban6").unwrap(),
             lifetime: Lifetime::Forever,
             origin,
+            replace: false,
         });
         assert_eq!(
             permanent.to_json().to_string(),

@@ -222,11 +222,13 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
         let n: u64 = rest[..digits].parse().map_err(|_| bad())?;
         rest = &rest[digits..];
         let unit_end = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        // nft's units, and the words `--since` takes.
         let unit_ms: u64 = match &rest[..unit_end] {
-            "d" => 86_400_000,
-            "h" => 3_600_000,
-            "m" => 60_000,
-            "s" => 1_000,
+            "w" | "week" | "weeks" => 604_800_000,
+            "d" | "day" | "days" => 86_400_000,
+            "h" | "hour" | "hours" => 3_600_000,
+            "m" | "min" | "minute" | "minutes" => 60_000,
+            "s" | "sec" | "second" | "seconds" => 1_000,
             "ms" => 1,
             _ => return Err(bad()),
         };
@@ -352,6 +354,9 @@ mod tests {
         assert_eq!(parse_duration("3d31m16s"), Ok(Duration::from_secs(3 * 86400 + 31 * 60 + 16)));
         assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
         assert_eq!(parse_duration("1m500ms"), Ok(Duration::from_millis(60_500)));
+        assert_eq!(parse_duration("1w"), Ok(Duration::from_secs(7 * 86400)));
+        assert_eq!(parse_duration("1h30min"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("2days"), Ok(Duration::from_secs(2 * 86400)));
         for bad in ["", "h", "1x", "1.5h", "-1", "99999999999999999999d"] {
             assert!(parse_duration(bad).unwrap_err().contains("is not a duration"), "{bad}");
         }

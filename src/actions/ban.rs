@@ -11,7 +11,7 @@ use super::ActionError;
 use crate::effect::Effect;
 use crate::entry::Entry;
 use crate::fields::{FieldId, FieldTable};
-use crate::vocab::{any_contains, parse_address, BanRequest, Lifetime, Network, Origin, SetRef};
+use crate::vocab::{any_contains, is_peer, parse_address, BanRequest, Lifetime, Network, Origin, SetRef};
 
 #[derive(Debug)]
 pub struct Ban {
@@ -38,11 +38,15 @@ impl Ban {
         if any_contains(never_ban, ip) {
             return Err(ActionError::NeverBan(ip));
         }
+        if !is_peer(ip) {
+            return Err(ActionError::NotAPeer(ip));
+        }
         let set = match ip {
             IpAddr::V4(_) => &self.set_v4,
             IpAddr::V6(_) => &self.set_v6,
         };
-        Ok(Effect::Ban(BanRequest { ip, set: set.clone(), lifetime: self.lifetime, origin: self.origin.clone() }))
+        let (lifetime, origin) = (self.lifetime, self.origin.clone());
+        Ok(Effect::Ban(BanRequest { ip, set: set.clone(), lifetime, origin, replace: false }))
     }
 }
 
@@ -75,6 +79,8 @@ mod tests {
         assert!(err.to_string().contains("not an IP address"), "{err}");
         e.remove(ip);
         assert_eq!(ban.effect(&e, &fields, &[]).unwrap_err().to_string(), r#"field "thatIP" is absent"#);
+        e.set(ip, "0.0.0.0");
+        assert!(ban.effect(&e, &fields, &[]).unwrap_err().to_string().contains("never a peer's address"));
         e.set(ip, "::ffff:127.0.0.1");
         let never = [Network::parse("127.0.0.0/8").unwrap()];
         let err = ban.effect(&e, &fields, &never).unwrap_err();

@@ -68,6 +68,8 @@ pub enum ActionError {
     NotAnAddress { field: String, value: String },
     #[error("{0} is on the never-ban list (neverBan, or one of this host's addresses): not banned")]
     NeverBan(std::net::IpAddr),
+    #[error("{0} is never a peer's address (unspecified, broadcast, multicast or reserved): not banned")]
+    NotAPeer(std::net::IpAddr),
 }
 
 impl ActionError {

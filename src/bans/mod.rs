@@ -2,10 +2,15 @@
 //! (the rules, the command line, and later the APIs and the fleet).
 //!
 //! It owns the stores and the kernel (the firewall is private to it) and
-//! holds three rules:
+//! holds four rules:
 //!
 //! - **never-ban first**: an address on the never-ban list (configured, or
 //!   one of this host's) is refused before anything is written;
+//! - **a ban never shrinks**: a new ban of an address already banned in
+//!   that set extends it if it ends later, and otherwise changes nothing
+//!   (permanent beats all); only a request that says `replace` shortens one.
+//!   Within one batch, the requests for one address and set are settled in
+//!   order, so queued requests of an attacker cannot undo its longest ban;
 //! - **store, then kernel, for bans**: a ban is durable before the kernel
 //!   has it, so every ban the kernel acknowledged is on disk and a crash in
 //!   between leaves a stored ban that the next restore puts in place. A ban
@@ -30,16 +35,6 @@ mod restore;
 #[cfg(test)]
 mod tests;
 
-/// Whether `a` ends after `b` (forever is the latest).
-fn later(a: Until, b: Until) -> bool {
-    match (a, b) {
-        (Until::Forever, Until::Forever) => false,
-        (Until::Forever, _) => true,
-        (_, Until::Forever) => false,
-        (Until::At(a), Until::At(b)) => a > b,
-    }
-}
-
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -54,28 +49,38 @@ use crate::store::{BanStore, Record, StoreError, Until};
 use crate::time::Clock;
 use crate::vocab::{Backend, BanRequest, Network, SetRef};
 
+/// Why a ban was refused outright.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Refusal {
+    /// On the never-ban list (configured, or one of this host's addresses).
+    NeverBan,
+    /// Never a peer's address (see [`crate::vocab::is_peer`]).
+    NotAPeer,
+}
+
 /// What became of a ban request.
 #[derive(Clone, Debug)]
 pub enum Outcome {
-    Banned,
-    /// On the never-ban list: nothing stored, nothing sent.
-    Refused,
+    /// Banned until then (stored, and in the kernel).
+    Banned(Until),
+    /// A ban in place ends later (then): it stays as it was, and the kernel
+    /// was given that end again.
+    Kept(Until),
+    /// Refused before anything was stored or sent.
+    Refused(Refusal),
     /// In the kernel, but the store could not record it: lost at reboot.
     NotStored(Arc<StoreError>),
     /// Stored, but the kernel refused it.
     KernelFailed(Arc<FirewallError>),
     /// Neither stored nor in the kernel.
-    Failed {
-        store: Arc<StoreError>,
-        kernel: Arc<FirewallError>,
-    },
+    Failed { store: Arc<StoreError>, kernel: Arc<FirewallError> },
 }
 
 /// The kind of a failed [`Outcome`], with no address in it: what callers
 /// count and throttle their messages by.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Failure {
-    NeverBan,
+    Refused(Refusal),
     Store(std::io::ErrorKind),
     Kernel(ErrorKind),
     Both(std::io::ErrorKind, ErrorKind),
@@ -84,8 +89,8 @@ pub enum Failure {
 impl Outcome {
     pub fn failure(&self) -> Option<Failure> {
         match self {
-            Outcome::Banned => None,
-            Outcome::Refused => Some(Failure::NeverBan),
+            Outcome::Banned(_) | Outcome::Kept(_) => None,
+            Outcome::Refused(why) => Some(Failure::Refused(*why)),
             Outcome::NotStored(store) => Some(Failure::Store(store.kind())),
             Outcome::KernelFailed(kernel) => Some(Failure::Kernel(kernel.kind())),
             Outcome::Failed { store, kernel } => Some(Failure::Both(store.kind(), kernel.kind())),
@@ -155,6 +160,32 @@ impl Bans {
         check_sets(self.kernel.as_mut(), needs)
     }
 
+    /// Why the kernel's set cannot hold this ban at all (it does not exist,
+    /// holds no addresses or the other family, or has no timeouts for a
+    /// timed ban), asked of the kernel before anything is stored: a ban
+    /// stored for a set that can never take it would be a ghost that every
+    /// restore fails on. `Ok` when it fits, or when the kernel cannot be
+    /// asked (the ban path then says what went wrong).
+    pub fn fits(&mut self, request: &BanRequest) -> Result<(), String> {
+        let set = &request.set;
+        let shape = match self.kernel.shape(set) {
+            Ok(Some(shape)) => shape,
+            Ok(None) => return Err(format!("{} does not exist", set.describe())),
+            Err(_) => return Ok(()),
+        };
+        if let Some(why) = shape.unsuitable {
+            return Err(format!("{} {why}", set.describe()));
+        }
+        let (family, other) = if request.ip.is_ipv6() { ("IPv6", "IPv4") } else { ("IPv4", "IPv6") };
+        if shape.holds_ipv6 != Some(request.ip.is_ipv6()) {
+            return Err(format!("{} holds {other} addresses, not {family} ones like {}", set.describe(), request.ip));
+        }
+        if !shape.timeout && request.lifetime != crate::vocab::Lifetime::Forever {
+            return Err(format!("{} has no timeout support, so it cannot hold a ban for a time", set.describe()));
+        }
+        Ok(())
+    }
+
     /// The store of a backend, opened on first use; what it found wrong in
     /// the files is handed to `warn`.
     fn store(&mut self, backend: Backend, warn: &mut dyn FnMut(String)) -> Result<&mut BanStore, StoreError> {
@@ -179,53 +210,89 @@ impl Bans {
         self.store(backend, warn).map(Some)
     }
 
-    /// Makes the bans: never-ban list, one store write per backend, then one
-    /// kernel call for all. One outcome per request, in order.
+    /// Makes the bans: never-ban list, then one store write per backend,
+    /// then one kernel call for all. A ban only ever extends one in place
+    /// (unless the request says `replace`): the store settles each end
+    /// under its lock (see [`BanStore::settle`]), and the kernel gets the
+    /// end settled, once per address and set. One outcome per request, in
+    /// order.
     pub fn ban(&mut self, requests: &[BanRequest], warn: &mut dyn FnMut(String)) -> Vec<Outcome> {
         let now = self.now_us();
-        let mut outcomes: Vec<Outcome> = vec![Outcome::Banned; requests.len()];
-        let mut to_send: Vec<usize> = Vec::with_capacity(requests.len());
+        let mut outcomes: Vec<Outcome> = requests
+            .iter()
+            .map(|r| match self.is_never_banned(r.ip) {
+                true => Outcome::Refused(Refusal::NeverBan),
+                false => Outcome::Refused(Refusal::NotAPeer),
+            })
+            .collect();
+        let mut settled: Vec<Option<Until>> = vec![None; requests.len()];
         for backend in Backend::ALL {
             let mine: Vec<usize> = (0..requests.len())
-                .filter(|&i| requests[i].set.backend() == backend)
                 .filter(|&i| {
-                    let refused = self.is_never_banned(requests[i].ip);
-                    if refused {
-                        outcomes[i] = Outcome::Refused;
-                    }
-                    !refused
+                    let r = &requests[i];
+                    r.set.backend() == backend && !self.is_never_banned(r.ip) && crate::vocab::is_peer(r.ip)
                 })
                 .collect();
             if mine.is_empty() {
                 continue;
             }
-            let records: Vec<Record> = mine
+            let asked: Vec<Record> = mine
                 .iter()
                 .map(|&i| {
                     let r = &requests[i];
                     Record { ip: r.ip, set: r.set.clone(), until: r.lifetime.end(now) }
                 })
                 .collect();
-            if let Err(e) = self.store(backend, warn).and_then(|store| store.ban(&records, now)) {
-                let e = Arc::new(e);
-                mine.iter().for_each(|&i| outcomes[i] = Outcome::NotStored(e.clone()));
+            let mut decide = |current: Option<Until>, j: usize| match current {
+                Some(end) if !requests[mine[j]].replace => end.later(asked[j].until),
+                _ => asked[j].until,
+            };
+            // Held until the kernel has the bans: an unban in between would
+            // be undone by the send.
+            let settle = |store: &mut BanStore| store.hold().and_then(|()| store.settle(&asked, now, &mut decide));
+            let ends = match self.store(backend, warn).and_then(settle) {
+                Ok(ends) => {
+                    for (j, &i) in mine.iter().enumerate() {
+                        outcomes[i] = match ends[j] == asked[j].until {
+                            true => Outcome::Banned(ends[j]),
+                            false => Outcome::Kept(ends[j]),
+                        };
+                    }
+                    ends
+                }
+                Err(e) => {
+                    let e = Arc::new(e);
+                    mine.iter().for_each(|&i| outcomes[i] = Outcome::NotStored(e.clone()));
+                    // Not stored, but sent all the same: settled within the batch.
+                    crate::store::settle_ends(&asked, &mut decide, |_, _| None).0
+                }
+            };
+            for (j, &i) in mine.iter().enumerate() {
+                settled[i] = Some(ends[j]);
             }
-            to_send.extend(mine);
         }
-        let bans: Vec<KernelBan> = to_send
-            .iter()
-            .map(|&i| {
-                let r = &requests[i];
-                KernelBan { ip: r.ip, set: r.set.clone(), timeout: r.lifetime.end(now).left(now) }
-            })
-            .collect();
-        for (&i, result) in to_send.iter().zip(self.kernel.add(&bans)) {
-            if let Err(kernel) = result {
-                outcomes[i] = match &outcomes[i] {
-                    Outcome::NotStored(store) => Outcome::Failed { store: store.clone(), kernel },
-                    _ => Outcome::KernelFailed(kernel),
-                };
-            }
+        // One element per address and set, with the end settled last.
+        let mut elements: Vec<KernelBan> = Vec::new();
+        let mut element_of: Vec<Option<usize>> = vec![None; requests.len()];
+        let mut index: HashMap<(IpAddr, &SetRef), usize> = HashMap::new();
+        for (i, end) in settled.iter().enumerate() {
+            let Some(end) = end else { continue };
+            let r = &requests[i];
+            let e = *index.entry((r.ip, &r.set)).or_insert_with(|| {
+                elements.push(KernelBan { ip: r.ip, set: r.set.clone(), timeout: None });
+                elements.len() - 1
+            });
+            elements[e].timeout = end.left(now);
+            element_of[i] = Some(e);
+        }
+        let results = self.kernel.add(&elements);
+        self.stores.values_mut().for_each(BanStore::release);
+        for (i, e) in element_of.iter().enumerate() {
+            let Some(Err(kernel)) = e.map(|e| &results[e]) else { continue };
+            outcomes[i] = match &outcomes[i] {
+                Outcome::NotStored(store) => Outcome::Failed { store: store.clone(), kernel: kernel.clone() },
+                _ => Outcome::KernelFailed(kernel.clone()),
+            };
         }
         outcomes
     }
@@ -266,35 +333,44 @@ impl Bans {
         };
         let mut lifted = Vec::with_capacity(targets.len());
         for set in targets {
+            // Held until the kernel has let it go: a ban or a restore in
+            // between would otherwise put back what the store forgot.
             let was_stored = match self.existing_store(set.backend(), warn)? {
-                Some(store) => !store.unban(&[(ip, set.clone())], now)?.is_empty(),
+                Some(store) => {
+                    store.hold()?;
+                    match store.unban(&[(ip, set.clone())], now) {
+                        Ok(removed) => !removed.is_empty(),
+                        Err(e) => {
+                            store.release();
+                            return Err(e);
+                        }
+                    }
+                }
                 None => false,
             };
             let kernel = self.kernel.delete(&set, &[ip]);
+            self.stores.values_mut().for_each(BanStore::release);
             lifted.push(Lifted { set, was_stored, kernel });
         }
         Ok(lifted)
     }
 
     /// Records bans in the store without sending them (an import: `boot`
-    /// sends them). Where the store already ends a ban later, that end
-    /// stays: an import never shortens a ban. Returns how many were recorded.
+    /// sends them). A ban already stored to end later keeps its end: an
+    /// import never shortens a ban. Returns how many now end as imported
+    /// (new, extended, or stored with that end already).
     pub fn import(&mut self, records: &[Record], warn: &mut dyn FnMut(String)) -> Result<usize, StoreError> {
         let now = self.now_us();
         let mut imported = 0;
         for backend in Backend::ALL {
-            let mut mine: Vec<Record> = records.iter().filter(|r| r.set.backend() == backend).cloned().collect();
+            let mine: Vec<Record> = records.iter().filter(|r| r.set.backend() == backend).cloned().collect();
             if mine.is_empty() {
                 continue;
             }
             let store = self.store(backend, warn)?;
-            let stored: HashMap<(IpAddr, SetRef), Until> = mine
-                .iter()
-                .flat_map(|r| store.lookup(r.ip, now).ok().into_iter().flatten().map(move |(s, u)| ((r.ip, s), u)))
-                .collect();
-            mine.retain(|r| stored.get(&(r.ip, r.set.clone())).is_none_or(|&end| !later(end, r.until)));
-            store.ban(&mine, now)?;
-            imported += mine.len();
+            let ends = store
+                .settle(&mine, now, &mut |current, j| current.map_or(mine[j].until, |end| end.later(mine[j].until)))?;
+            imported += ends.iter().zip(&mine).filter(|(end, r)| **end == r.until).count();
         }
         Ok(imported)
     }

@@ -30,16 +30,22 @@ pub struct RestoreReport {
     pub restored: usize,
     /// By set: how many were not restored, and the first reason.
     pub failed: BTreeMap<SetRef, (usize, String)>,
-    /// Stored bans of addresses on the never-ban list: left in the store for
-    /// the admin to unban, never put in the kernel.
+    /// Stored bans of addresses on the never-ban list (or never a peer's):
+    /// left in the store for the admin to unban, never put in the kernel.
     pub refused: Vec<(IpAddr, SetRef)>,
     /// Sets too large to read back, with their size.
     pub unchecked: Vec<(SetRef, usize)>,
     /// Sets that could not be read back.
-    pub unreadable: Vec<(SetRef, FirewallError)>,
+    pub unverified: Vec<(SetRef, FirewallError)>,
     /// Sets that missed acknowledged bans and were sent them again, with
     /// how many.
     pub resent: Vec<(SetRef, usize)>,
+    /// Stores whose files could not be rewritten afterwards (a full or
+    /// read-only disk): the bans were restored all the same.
+    pub not_compacted: Vec<StoreError>,
+    /// Stores with a snapshot that cannot be read: its bans are not
+    /// restored (the log's are), and the file is left as it is.
+    pub unreadable: Vec<StoreError>,
 }
 
 /// The element that puts a stored record back with the time it has left.
@@ -63,10 +69,17 @@ impl Bans {
         for backend in Backend::ALL {
             let never_ban = self.never_ban.clone();
             let Some(store) = self.existing_store(backend, warn)? else { continue };
-            store.compact(now)?;
-            let records = store.live_unsorted(now)?;
-            let (wanted, refused): (Vec<&Record>, Vec<&Record>) =
-                records.iter().partition(|r| !crate::vocab::any_contains(&never_ban, r.ip));
+            store.hold()?;
+            let records = match store.live_unsorted(now) {
+                Ok(records) => records,
+                Err(e) => {
+                    store.release();
+                    return Err(e);
+                }
+            };
+            let (wanted, refused): (Vec<&Record>, Vec<&Record>) = records
+                .iter()
+                .partition(|r| !crate::vocab::any_contains(&never_ban, r.ip) && crate::vocab::is_peer(r.ip));
             report.refused.extend(refused.iter().map(|r| (r.ip, r.set.clone())));
             // In slices, so that only one slice of elements exists at a time.
             let mut sent = 0;
@@ -81,14 +94,21 @@ impl Bans {
                 sent += slice.len() as u64;
                 progress(backend, sent, wanted.len() as u64);
             }
-            self.verify(&wanted, now, &mut report);
+            self.verify(&wanted, &mut report);
+            let store = self.stores.get_mut(&backend).expect("opened above");
+            match store.compact(now, false) {
+                Ok(()) => {}
+                Err(e @ StoreError::Unreadable { .. }) => report.unreadable.push(e),
+                Err(e) => report.not_compacted.push(e),
+            }
+            store.release();
         }
         Ok(report)
     }
 
     /// Reads back the sets `wanted` went to; sends again what is missing,
     /// up to three times.
-    fn verify(&mut self, wanted: &[&Record], now: u64, report: &mut RestoreReport) {
+    fn verify(&mut self, wanted: &[&Record], report: &mut RestoreReport) {
         let mut sizes: BTreeMap<&SetRef, usize> = BTreeMap::new();
         for r in wanted.iter().filter(|r| !report.failed.contains_key(&r.set)) {
             *sizes.entry(&r.set).or_default() += 1;
@@ -102,13 +122,17 @@ impl Bans {
                 let held: HashSet<IpAddr> = match self.kernel.list(set) {
                     Ok(elements) => elements.into_iter().map(|(ip, _)| ip).collect(),
                     Err(e) => {
-                        report.unreadable.push((set.clone(), e));
+                        report.unverified.push((set.clone(), e));
                         break;
                     }
                 };
+                // A ban that ended since it was sent is rightly gone (the
+                // kernel dropped it): not a failure. A second of margin for
+                // the kernel's own clock.
+                let now = self.now_us();
                 let missing: Vec<KernelBan> = wanted
                     .iter()
-                    .filter(|r| r.set == *set && !held.contains(&r.ip))
+                    .filter(|r| r.set == *set && !held.contains(&r.ip) && r.until.is_live(now + 1_000_000))
                     .map(|r| restoring(r, now))
                     .collect();
                 if missing.is_empty() {

@@ -43,6 +43,7 @@ fn request(ip_text: &str, set: &SetRef, seconds: Option<u64>) -> BanRequest {
         set: set.clone(),
         lifetime: Lifetime::from_seconds(seconds),
         origin: Origin::Cli { user: "root".into() },
+        replace: false,
     }
 }
 
@@ -63,7 +64,7 @@ fn a_ban_is_on_disk_before_the_kernel_is_asked() {
     let (dir, log) = (w.dir.path().to_owned(), seen.clone());
     w.kernel.state().on_add = Some(Box::new(move |_| log.lock().unwrap().push(log_text(&dir))));
     let outcomes = w.bans.ban(&[request("192.0.2.1", &set, Some(60))], &mut no_warnings);
-    assert!(matches!(outcomes[..], [Outcome::Banned]), "{outcomes:?}");
+    assert!(matches!(outcomes[..], [Outcome::Banned(_)]), "{outcomes:?}");
     let seen = seen.lock().unwrap();
     assert!(seen[0].contains("\"op\": \"ban\", \"IP\": \"192.0.2.1\""), "stored first: {seen:?}");
     // The kernel gets the lifetime asked, the store the end it makes.
@@ -86,8 +87,16 @@ fn never_banned_addresses_touch_neither_store_nor_kernel() {
         ],
         &mut no_warnings,
     );
-    assert!(matches!(outcomes[..], [Outcome::Refused, Outcome::Refused, Outcome::Banned]), "{outcomes:?}");
-    assert_eq!(outcomes[0].failure(), Some(Failure::NeverBan));
+    assert!(
+        matches!(
+            outcomes[..],
+            [Outcome::Refused(Refusal::NeverBan), Outcome::Refused(Refusal::NeverBan), Outcome::Banned(_)]
+        ),
+        "{outcomes:?}"
+    );
+    assert_eq!(outcomes[0].failure(), Some(Failure::Refused(Refusal::NeverBan)));
+    let outcomes = w.bans.ban(&[request("0.0.0.0", &set, None), request("ff02::1", &set, None)], &mut no_warnings);
+    assert!(matches!(outcomes[..], [Outcome::Refused(Refusal::NotAPeer), Outcome::Refused(Refusal::NotAPeer)]));
     assert!(!log_text(w.dir.path()).contains("192.0.2.9"));
     assert_eq!(w.kernel.held(&set), [ip("203.0.113.1")]);
 }
@@ -122,7 +131,7 @@ fn a_batch_is_one_store_write_and_one_kernel_call_across_backends() {
     let requests: Vec<BanRequest> =
         (0..100).map(|i| request(&format!("198.51.100.{i}"), if i % 2 == 0 { &a } else { &b }, Some(60))).collect();
     let outcomes = w.bans.ban(&requests, &mut no_warnings);
-    assert!(outcomes.iter().all(|o| matches!(o, Outcome::Banned)));
+    assert!(outcomes.iter().all(|o| matches!(o, Outcome::Banned(_))));
     let calls = w.kernel.calls();
     assert_eq!(calls.len(), 1, "one kernel call for both backends");
     let lines = log_text(w.dir.path()).lines().count();
@@ -210,9 +219,10 @@ fn restore_puts_back_the_time_left_skips_the_ended_and_the_never_banned() {
     assert_eq!(held.get(&ip("192.0.2.1")), Some(&Some(Duration::from_secs(1800))));
     assert_eq!(held.get(&ip("192.0.2.2")), Some(&None));
     assert!(!held.contains_key(&ip("192.0.2.3")), "ended meanwhile");
-    // The ended record left the files.
+    // The ended record stays in the files: at boot the clock may be wrong
+    // (before NTP), so nothing is deleted then; a later rewrite drops it.
     let snapshot = std::fs::read_to_string(w.dir.path().join("action_nftBan.json")).unwrap();
-    assert!(!snapshot.contains("192.0.2.3"), "{snapshot}");
+    assert!(snapshot.contains("192.0.2.3"), "{snapshot}");
 }
 
 #[test]
@@ -275,4 +285,48 @@ fn an_import_never_shortens_a_stored_ban() {
     assert_eq!(ends("192.0.2.3"), Until::Forever);
     drop(ends);
     assert_eq!(w.kernel.calls().len(), 1, "an import does not touch the kernel");
+}
+
+#[test]
+fn a_ban_never_shrinks_unless_replaced() {
+    let set = nft("ip t s");
+    let mut w = world(&[&set], &[]);
+    let day = Some(86_400);
+    let hour = Some(3_600);
+    // Permanent, then an hour: the hour changes nothing, and says so.
+    w.bans.ban(&[request("192.0.2.1", &set, None)], &mut no_warnings);
+    let outcomes = w.bans.ban(&[request("192.0.2.1", &set, hour)], &mut no_warnings);
+    assert!(matches!(outcomes[..], [Outcome::Kept(Until::Forever)]), "{outcomes:?}");
+    assert_eq!(w.kernel.state().sets[&set].elements[&ip("192.0.2.1")], None, "still permanent in the kernel");
+    assert_eq!(w.bans.lookup(ip("192.0.2.1"), &mut no_warnings).unwrap()[0].1, Until::Forever);
+    // An attacker's queued requests in one batch: the day another rule gave
+    // it stays, whatever order they come in.
+    let outcomes = w.bans.ban(
+        &[request("192.0.2.2", &set, day), request("192.0.2.2", &set, hour), request("192.0.2.2", &set, hour)],
+        &mut no_warnings,
+    );
+    let end = Until::At(NOW + 86_400_000_000);
+    assert!(
+        matches!(outcomes[..], [Outcome::Banned(a), Outcome::Kept(b), Outcome::Kept(c)] if a == end && b == end && c == end)
+    );
+    let Some(Call::Add(sent)) = w.kernel.calls().last().cloned() else { panic!() };
+    assert_eq!(sent.len(), 1, "one element per address and set");
+    assert_eq!(sent[0].timeout, Some(Duration::from_secs(86_400)));
+    // A later end extends it.
+    w.clock.advance(HOUR_US);
+    let outcomes = w.bans.ban(&[request("192.0.2.2", &set, day)], &mut no_warnings);
+    assert!(matches!(outcomes[0], Outcome::Banned(Until::At(t)) if t == NOW + HOUR_US + 86_400_000_000));
+    // Shortening is explicit.
+    let mut shorter = request("192.0.2.1", &set, hour);
+    shorter.replace = true;
+    let outcomes = w.bans.ban(&[shorter], &mut no_warnings);
+    assert!(matches!(outcomes[0], Outcome::Banned(Until::At(_))), "{outcomes:?}");
+    assert_eq!(w.kernel.state().sets[&set].elements[&ip("192.0.2.1")], Some(Duration::from_secs(3600)));
+    // Every change is on disk: a new handle reads the same.
+    let mut again = Bans::with_kernel(w.dir.path(), Vec::new(), w.clock.clone(), Box::new(w.kernel.clone()));
+    assert_eq!(again.lookup(ip("192.0.2.1"), &mut no_warnings).unwrap()[0].1, Until::At(NOW + 2 * HOUR_US));
+    // An ended ban is no ban: a shorter new one is made as asked.
+    w.clock.advance(30 * 86_400_000_000);
+    let outcomes = w.bans.ban(&[request("192.0.2.2", &set, Some(60))], &mut no_warnings);
+    assert!(matches!(outcomes[0], Outcome::Banned(_)), "{outcomes:?}");
 }

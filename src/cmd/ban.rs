@@ -1,11 +1,11 @@
 //! `banwarden ban ADDR --set SET [--for DURATION] [--ipset]`: a ban by hand.
 
 use super::{admin, warn, Exit};
-use crate::bans::Outcome;
+use crate::bans::{Outcome, Refusal};
 use crate::cli::BanArgs;
 use crate::config::ConfigFile;
 use crate::firewall::check::SetNeed;
-use crate::vocab::{BanRequest, Lifetime, Origin};
+use crate::vocab::{BanRequest, Lifetime, Origin, Until};
 
 pub fn run(file: &ConfigFile, args: &BanArgs) -> anyhow::Result<Exit> {
     let set = args.set()?;
@@ -17,16 +17,30 @@ pub fn run(file: &ConfigFile, args: &BanArgs) -> anyhow::Result<Exit> {
     for problem in admin.bans.check_sets(&[need]) {
         warn(problem);
     }
-    let request = BanRequest { ip, set: set.clone(), lifetime, origin: Origin::Cli { user: user_name() } };
+    let origin = Origin::Cli { user: user_name() };
+    let request = BanRequest { ip, set: set.clone(), lifetime, origin, replace: args.replace };
+    // What the set can never hold is refused before it is stored.
+    if let Err(why) = admin.bans.fits(&request) {
+        eprintln!("error: {why}: {ip} not banned, nothing stored");
+        return Ok(Exit::Failure);
+    }
     let outcome = admin.bans.ban(&[request], &mut warn).remove(0);
     match outcome {
-        Outcome::Banned => {
+        Outcome::Banned(_) => {
             crate::out!("banned {ip} in {set} {lifetime}")?;
             return Ok(Exit::Success);
         }
-        Outcome::Refused => {
+        Outcome::Kept(until) => {
+            crate::out!(
+                "{ip} stays banned in {set} {}: the ban in place ends later (--replace shortens it)",
+                ends(until)
+            )?;
+            return Ok(Exit::Success);
+        }
+        Outcome::Refused(Refusal::NeverBan) => {
             eprintln!("error: {ip} is on the never-ban list (neverBan, or one of this host's addresses): not banned")
         }
+        Outcome::Refused(Refusal::NotAPeer) => eprintln!("error: {ip} is never a peer's address: not banned"),
         Outcome::NotStored(e) => eprintln!(
             "error: {ip} is banned in {set} {lifetime}, but the store could not record it: {e}; \
              the ban will not survive a reboot"
@@ -37,6 +51,14 @@ pub fn run(file: &ConfigFile, args: &BanArgs) -> anyhow::Result<Exit> {
         ),
     }
     Ok(Exit::Failure)
+}
+
+/// When a ban ends, for a message.
+fn ends(until: Until) -> String {
+    match until {
+        Until::Forever => "for good".to_owned(),
+        Until::At(t) => format!("until {}", crate::time::format_local(t)),
+    }
 }
 
 /// Who runs the command, for the ban's origin: the login name behind sudo

@@ -24,8 +24,14 @@ pub fn run(file: &ConfigFile) -> anyhow::Result<Exit> {
     for (set, size) in &report.unchecked {
         eprintln!("note: {set} holds {size} bans, too many to read back quickly; not checked");
     }
-    for (set, e) in &report.unreadable {
+    for (set, e) in &report.unverified {
         eprintln!("warning: cannot read {set} back to check it: {e}");
+    }
+    for e in &report.not_compacted {
+        eprintln!("warning: the store could not be rewritten ({e}); every ban was restored all the same");
+    }
+    for e in &report.unreadable {
+        eprintln!("error: {e}; the bans it holds were not restored");
     }
     for (set, missing) in &report.resent {
         eprintln!("warning: {missing} bans of {set} acknowledged by the kernel are not in the set; sending them again");
@@ -41,5 +47,5 @@ pub fn run(file: &ConfigFile) -> anyhow::Result<Exit> {
             "warning: {ip} in {set} not restored: the address is on the never-ban list (`banwarden unban` forgets it)"
         );
     }
-    Ok(Exit::failed_if(!report.failed.is_empty()))
+    Ok(Exit::failed_if(!report.failed.is_empty() || !report.unreadable.is_empty()))
 }

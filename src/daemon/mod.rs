@@ -38,6 +38,7 @@
 //! the entries judged during at most the last second before it are judged
 //! again, none missed.
 
+mod owner;
 mod queue;
 mod reload;
 pub mod signals;
@@ -89,6 +90,9 @@ const COUNTERS_EVERY: Duration = Duration::from_secs(10);
 const RENEW_EVERY: Duration = Duration::from_secs(crate::bans::RENEW_EVERY_SECS);
 /// Longest wait when idle, so that a stop request is seen promptly.
 const POLL_IDLE: Duration = Duration::from_secs(1);
+/// How often bans the store refused (a full disk) are offered to it again,
+/// besides every flush.
+const STORE_RETRY_EVERY: Duration = Duration::from_secs(60);
 
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -106,6 +110,8 @@ pub enum DaemonError {
     Journal(#[from] JournalError),
     #[error("cannot open the journal socket {path}: {error}")]
     Socket { path: String, error: std::io::Error },
+    #[error(transparent)]
+    Storage(#[from] owner::LockError),
 }
 
 /// What a run did, for the final log line.
@@ -127,6 +133,8 @@ struct Due {
     counters: Instant,
     /// Renew long ipset bans then.
     renewal: Instant,
+    /// Offer the store the bans it refused then.
+    store_retry: Instant,
     /// When the last entry came: the loop polls fast for [`ACTIVE_FOR`]
     /// after it, and saves the position once [`PAUSE`] has passed.
     last_entry: Instant,
@@ -139,6 +147,7 @@ impl Due {
             position: now + SAVE_EVERY,
             counters: now + COUNTERS_EVERY,
             renewal: now + RENEW_EVERY,
+            store_retry: now + STORE_RETRY_EVERY,
             // Start as if an entry had just come: a daemon (re)started
             // during an attack sees the next lines within milliseconds, not
             // on journald's late notification.
@@ -150,7 +159,7 @@ impl Due {
     fn wait(&self, now: Instant) -> Duration {
         let active = now.saturating_duration_since(self.last_entry) < ACTIVE_FOR;
         let wait = if active { POLL_ACTIVE } else { POLL_IDLE };
-        wait.min(self.renewal.saturating_duration_since(now))
+        wait.min(self.renewal.saturating_duration_since(now)).min(self.store_retry.saturating_duration_since(now))
     }
 }
 
@@ -170,6 +179,8 @@ pub struct Daemon {
     notifier: Notifier,
     config_file: Option<ConfigFile>,
     clock: Arc<dyn Clock>,
+    /// This daemon's hold on the storage directory (see `owner`).
+    _storage: owner::StorageLock,
 }
 
 impl Daemon {
@@ -199,6 +210,7 @@ impl Daemon {
         clock: Arc<dyn Clock>,
     ) -> Result<Daemon, DaemonError> {
         let Config { mut workflow, settings, sets, .. } = config;
+        let storage_lock = owner::StorageLock::take(&settings.storage)?;
         crate::counters_file::restore(&mut workflow, &settings.storage, clock.now_us());
         let mut reader = JournalReader::open(&options.source, workflow.fields(), settings.decoder)?;
         let cursor_file = CursorFile::new(&settings.storage, &options.source);
@@ -259,6 +271,7 @@ impl Daemon {
             notifier: Notifier::none(),
             config_file: options.config.clone(),
             clock,
+            _storage: storage_lock,
         };
         // Before the first entry: a long ipset ban lost while the daemon was
         // down is back in the set by the time it says it has started.
@@ -274,12 +287,18 @@ impl Daemon {
 
     /// What `systemctl status` shows.
     fn status_line(&self) -> String {
-        format!(
+        let mut status = format!(
             "{} entries judged, {} bans, {} ban failures",
             self.totals.judged,
             self.queue.banned(),
             self.queue.failed()
-        )
+        );
+        match self.queue.unstored() {
+            (0, 0) => {}
+            (kept, 0) => status.push_str(&format!(", {kept} bans not stored yet (disk full?)")),
+            (kept, dropped) => status.push_str(&format!(", {} bans not stored (disk full?)", kept as u64 + dropped)),
+        }
+        status
     }
 
     /// Runs until `stop` is set, then saves the position.
@@ -303,6 +322,10 @@ impl Daemon {
             }
             if now >= self.due.renewal {
                 self.renew_long_ipset_bans();
+            }
+            if now >= self.due.store_retry {
+                self.due.store_retry = now + STORE_RETRY_EVERY;
+                self.store_unstored();
             }
             match self.reader.next_into(&mut entry) {
                 Ok(true) => {
@@ -458,8 +481,14 @@ impl Daemon {
         }
     }
 
-    /// Stores and sends the bans gathered so far.
+    /// Stores and sends the bans gathered so far, after the ones the store
+    /// refused before, if it takes them now.
     fn flush_bans(&mut self) {
+        self.store_unstored();
         self.queue.flush(&mut |line| diag!(Err, "{line}"), &mut |warning| diag!(Warning, "{warning}"));
+    }
+
+    fn store_unstored(&mut self) {
+        self.queue.store_unstored(&mut |line| diag!(Info, "{line}"), &mut |warning| diag!(Warning, "{warning}"));
     }
 }

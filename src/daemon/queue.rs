@@ -9,10 +9,16 @@
 //! takes a configuration with hundreds of broken sets), the rest are
 //! counted together. What banwarden logs, it reads back: an unbounded
 //! stream of lines would be a flood it feeds itself.
+//!
+//! A ban the store could not record (a full or read-only disk) still went
+//! to the kernel; the queue keeps it and stores it at the next flush that
+//! finds the store writable (and at least once a minute, see the loop), so
+//! that it survives a reboot after all. At most [`MAX_UNSTORED`] are kept.
 
 use std::collections::HashMap;
 
-use crate::bans::{Bans, Failure, Outcome};
+use crate::bans::{Bans, Failure, Outcome, Refusal};
+use crate::store::Record;
 use crate::vocab::{BanRequest, SetRef};
 
 /// Bans gathered before they are sent anyway (a burst goes out in batches
@@ -21,6 +27,8 @@ use crate::vocab::{BanRequest, SetRef};
 pub const BAN_BATCH: usize = 1024;
 /// Distinct (set, failure) causes counted apart.
 pub const MAX_CAUSES: usize = 256;
+/// Bans kept for the store while it refuses them (about 100 bytes each).
+pub const MAX_UNSTORED: usize = 1_000_000;
 
 /// Failure counts, by cause.
 #[derive(Default)]
@@ -66,11 +74,51 @@ pub struct BanQueue {
     pending: Vec<BanRequest>,
     failures: Failures,
     banned: u64,
+    /// Bans the store refused, to store once it takes them again.
+    unstored: Vec<Record>,
+    /// Those dropped because [`MAX_UNSTORED`] were kept already.
+    unstored_dropped: u64,
+    /// When the store was last offered them (µs), so that a full disk costs
+    /// one try a second, not one per flush.
+    unstored_tried: u64,
 }
 
 impl BanQueue {
     pub fn new(bans: Bans) -> BanQueue {
-        BanQueue { bans, pending: Vec::new(), failures: Failures::default(), banned: 0 }
+        BanQueue {
+            bans,
+            pending: Vec::new(),
+            failures: Failures::default(),
+            banned: 0,
+            unstored: Vec::new(),
+            unstored_dropped: 0,
+            unstored_tried: 0,
+        }
+    }
+
+    /// Bans in the kernel (or meant for it) that the store has not
+    /// recorded: those kept for a later try, and those dropped past
+    /// [`MAX_UNSTORED`].
+    pub fn unstored(&self) -> (usize, u64) {
+        (self.unstored.len(), self.unstored_dropped)
+    }
+
+    /// Tries to store the bans the store refused before; what it says
+    /// goes to `info` and `warn`.
+    pub fn store_unstored(&mut self, info: &mut dyn FnMut(String), warn: &mut dyn FnMut(String)) {
+        let now = self.bans.now_us();
+        if self.unstored.is_empty() || now.abs_diff(self.unstored_tried) < 1_000_000 {
+            return;
+        }
+        self.unstored_tried = now;
+        // An import never shortens a ban stored meanwhile.
+        if let Ok(stored) = self.bans.import(&self.unstored, warn) {
+            info(format!(
+                "stored {stored} bans the store had refused earlier ({} already stored to end later)",
+                self.unstored.len() - stored
+            ));
+            self.unstored.clear();
+        }
     }
 
     pub fn bans(&mut self) -> &mut Bans {
@@ -93,6 +141,15 @@ impl BanQueue {
         self.failures.total()
     }
 
+    fn keep_unstored(&mut self, request: &BanRequest, now: u64) {
+        if self.unstored.len() >= MAX_UNSTORED {
+            self.unstored_dropped += 1;
+            return;
+        }
+        let until = request.lifetime.end(now);
+        self.unstored.push(Record { ip: request.ip, set: request.set.clone(), until });
+    }
+
     /// Carries out the queued bans; `error` hears the throttled failure
     /// lines, `warn` what the store found wrong in its files.
     pub fn flush(&mut self, error: &mut dyn FnMut(String), warn: &mut dyn FnMut(String)) {
@@ -100,16 +157,21 @@ impl BanQueue {
             return;
         }
         let requests = std::mem::take(&mut self.pending);
+        let now = self.bans.now_us();
         let outcomes = self.bans.ban(&requests, warn);
         for (request, outcome) in requests.iter().zip(outcomes) {
+            if matches!(outcome, Outcome::NotStored(_) | Outcome::Failed { .. }) {
+                self.keep_unstored(request, now);
+            }
             let Some(failure) = outcome.failure() else {
                 self.banned += 1;
                 continue;
             };
             let Some(count) = self.failures.record(&request.set, failure) else { continue };
             let (cause, what) = match outcome {
-                Outcome::Banned => unreachable!("not a failure"),
-                Outcome::Refused => (format!("{} is on the never-ban list", request.ip), "refused"),
+                Outcome::Banned(_) | Outcome::Kept(_) => unreachable!("not a failure"),
+                Outcome::Refused(Refusal::NeverBan) => (format!("{} is on the never-ban list", request.ip), "refused"),
+                Outcome::Refused(Refusal::NotAPeer) => (format!("{} is never a peer's address", request.ip), "refused"),
                 Outcome::NotStored(e) => (e.to_string(), "in the kernel but not stored: it will not survive a reboot"),
                 Outcome::Failed { store, kernel } => (format!("{kernel}; and not stored: {store}"), "not banned"),
                 Outcome::KernelFailed(e) => {
@@ -141,7 +203,7 @@ mod tests {
 
     fn request(ip: IpAddr, set: &SetRef) -> BanRequest {
         let origin = Origin::Rule { chain: "ssh".into(), step: 3 };
-        BanRequest { ip, set: set.clone(), lifetime: Lifetime::from_seconds(Some(60)), origin }
+        BanRequest { ip, set: set.clone(), lifetime: Lifetime::from_seconds(Some(60)), origin, replace: false }
     }
 
     fn attacker(i: u32) -> IpAddr {

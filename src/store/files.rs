@@ -73,11 +73,13 @@ pub fn read_from(path: &Path, offset: u64) -> io::Result<Vec<u8>> {
 /// A crash in the middle of an earlier append can leave a last line cut
 /// short. Those bytes were never acknowledged, and readers ignore them; but
 /// appending after them would glue the first new line to them and lose it.
-/// So a torn tail is cut off first (back to the last newline).
+/// So a torn tail is cut off first (back to the last newline). A last line
+/// that is whole but lacks its newline (written by hand) is a record
+/// readers took in: it gets its newline instead.
 pub fn append(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let new = !path.exists();
     let mut file = OpenOptions::new().create(true).read(true).append(true).open(path)?;
-    cut_torn_tail(&file)?;
+    end_last_line(&mut file)?;
     file.write_all(bytes)?;
     file.sync_data()?;
     if new {
@@ -86,8 +88,10 @@ pub fn append(path: &Path, bytes: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
-/// Truncates `file` after its last newline when it does not end with one.
-fn cut_torn_tail(file: &File) -> io::Result<()> {
+/// When `file` does not end with a newline: a last line that is a whole
+/// JSON value gets one; anything else (a torn write) is cut off after the
+/// last newline.
+fn end_last_line(file: &mut File) -> io::Result<()> {
     use std::os::unix::fs::FileExt;
     let len = file.metadata()?.len();
     let mut byte = [0u8];
@@ -97,16 +101,26 @@ fn cut_torn_tail(file: &File) -> io::Result<()> {
     // Look backwards, a block at a time, for the last newline.
     let mut end = len;
     let mut block = vec![0u8; 64 << 10];
+    let mut line_start = 0;
     while end > 0 {
         let start = end.saturating_sub(block.len() as u64);
         let chunk = &mut block[..(end - start) as usize];
         file.read_exact_at(chunk, start)?;
         if let Some(i) = chunk.iter().rposition(|&b| b == b'\n') {
-            return file.set_len(start + i as u64 + 1);
+            line_start = start + i as u64 + 1;
+            break;
         }
         end = start;
     }
-    file.set_len(0)
+    // A record is a few hundred bytes: a longer "line" is no record.
+    if len - line_start <= 64 << 10 {
+        let mut tail = vec![0u8; (len - line_start) as usize];
+        file.read_exact_at(&mut tail, line_start)?;
+        if serde_json::from_slice::<serde::de::IgnoredAny>(&tail).is_ok() {
+            return file.write_all(b"\n");
+        }
+    }
+    file.set_len(line_start)
 }
 
 /// Empties the file (if it exists), durably.

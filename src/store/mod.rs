@@ -23,8 +23,18 @@
 //! Before every write the store looks at both files: if someone else
 //! appended (the CLI) it reads the new lines; if the snapshot changed (an
 //! administrator's edit) it reloads it and replays the log on top, since
-//! the log holds bans the administrator could not see. Records that do
-//! not make sense (a bad address or set) are reported and skipped.
+//! the log holds bans the administrator could not see.
+//!
+//! What people write by hand is read leniently (a byte-order mark,
+//! comments, trailing commas), and nothing that was on disk is ever lost
+//! by being misread: a snapshot that still cannot be parsed is kept as it
+//! is and never rewritten (new bans go on in the log; [`compact`] says
+//! why it refuses, with the place), and a record that does not make sense
+//! (a bad address, set or time) is reported and, at the next rewrite,
+//! moved verbatim to `action_nftBan.json.rejected` with the reason instead
+//! of being dropped.
+//!
+//! [`compact`]: BanStore::compact
 //!
 //! Pyruse named the files `action_nftBan.py.json` and
 //! `action_ipsetBan.py.json`: when the new file does not exist yet, the old
@@ -78,6 +88,8 @@ pub struct Record {
 pub enum StoreError {
     #[error("{path}: {error}")]
     Io { path: PathBuf, error: io::Error },
+    #[error("{path}: {why}; not rewritten while it cannot be read (fix it by hand; new bans are kept in the log)")]
+    Unreadable { path: PathBuf, why: String },
 }
 
 impl StoreError {
@@ -85,6 +97,7 @@ impl StoreError {
     pub fn kind(&self) -> io::ErrorKind {
         match self {
             StoreError::Io { error, .. } => error.kind(),
+            StoreError::Unreadable { .. } => io::ErrorKind::InvalidData,
         }
     }
 }
@@ -101,6 +114,15 @@ pub struct BanStore {
     known: Meta,
     /// Problems met while reading (bad hand-written records), for the caller to report.
     pub warnings: Vec<String>,
+    /// Why the snapshot could not be read, with the place: it is then
+    /// never rewritten.
+    unreadable: Option<(PathBuf, String)>,
+    /// Records that could not be read, verbatim, with why: moved to the
+    /// `.rejected` file at the next rewrite.
+    rejected: Vec<(String, String)>,
+    /// The lock, while a caller holds the store across several steps
+    /// ([`hold`](Self::hold)).
+    held: Option<File>,
 }
 
 /// The file name stem of a backend's store.
@@ -129,6 +151,9 @@ impl BanStore {
             records: Index::default(),
             known: Meta::default(),
             warnings: Vec::new(),
+            unreadable: None,
+            rejected: Vec::new(),
+            held: None,
         };
         let _guard = store.locked()?;
         store.reload()?;
@@ -152,13 +177,34 @@ impl BanStore {
         move |error| StoreError::Io { path: path.clone(), error }
     }
 
-    fn locked(&self) -> Result<File, StoreError> {
-        files::lock(&self.lock).map_err(self.io(&self.lock))
+    /// The lock for one operation; none needed while the store is held.
+    fn locked(&self) -> Result<Option<File>, StoreError> {
+        match self.held {
+            Some(_) => Ok(None),
+            None => files::lock(&self.lock).map(Some).map_err(self.io(&self.lock)),
+        }
+    }
+
+    /// Holds the store's lock until [`release`](Self::release), so that
+    /// what the caller does in between (sending to the kernel what it just
+    /// stored, or what it read) is not interleaved with another writer's
+    /// update (an `unban` while `boot` sends would be undone).
+    pub fn hold(&mut self) -> Result<(), StoreError> {
+        if self.held.is_none() {
+            self.held = self.locked()?;
+        }
+        Ok(())
+    }
+
+    pub fn release(&mut self) {
+        self.held = None;
     }
 
     /// Reads the snapshot (or Pyruse's old file) and replays the whole log.
     fn reload(&mut self) -> Result<(), StoreError> {
         self.records.clear();
+        self.unreadable = None;
+        self.rejected.clear();
         let legacy = self.snapshot.with_file_name(format!("{}.py.json", self.backend.action_name()));
         let source = if self.snapshot.exists() || !legacy.exists() { self.snapshot.clone() } else { legacy };
         match std::fs::read(&source) {
@@ -173,21 +219,35 @@ impl BanStore {
     }
 
     fn load_snapshot(&mut self, path: &Path, bytes: &[u8]) {
+        let relaxed;
         let items = match parse::list_items(bytes) {
             Ok(items) => items,
-            Err(e) if e.is_data() => {
-                self.warnings.push(format!("{}: not a JSON list of bans; ignored", path.display()));
-                return;
-            }
-            Err(e) => {
-                self.warnings.push(format!(
-                    "{}: line {}, column {}: {e}; the file is ignored",
-                    path.display(),
-                    e.line(),
-                    e.column()
-                ));
-                return;
-            }
+            Err(strict) => match parse::relaxed(bytes) {
+                Some(text) if parse::list_items(&text).is_ok() => {
+                    self.warnings.push(format!(
+                        "{}: line {}, column {}: {strict}; read leniently (byte-order mark, comments or trailing \
+                         commas), the next rewrite makes it plain JSON",
+                        path.display(),
+                        strict.line(),
+                        strict.column()
+                    ));
+                    relaxed = text;
+                    parse::list_items(&relaxed).expect("parsed just above")
+                }
+                _ => {
+                    let why = match strict.is_data() {
+                        true => "not a JSON list of bans".to_owned(),
+                        false => format!("line {}, column {}: {strict}", strict.line(), strict.column()),
+                    };
+                    self.warnings.push(format!(
+                        "{}: {why}; its bans are not read, and the file is kept as it is (never rewritten) \
+                         until it is fixed",
+                        path.display()
+                    ));
+                    self.unreadable = Some((path.to_owned(), why));
+                    return;
+                }
+            },
         };
         let mut reader = parse::Reader::new(self.backend);
         self.records.reserve(items.len());
@@ -196,7 +256,14 @@ impl BanStore {
                 Ok(record) => {
                     self.records.insert(record.ip, &record.set, record.until);
                 }
-                Err(why) => self.warnings.push(format!("{}: record {i}: {why}; skipped", path.display())),
+                Err(why) => {
+                    self.warnings.push(format!(
+                        "{}: record {i}: {why}; skipped, and kept aside in {} at the next rewrite",
+                        path.display(),
+                        self.rejected_path().display()
+                    ));
+                    self.rejected.push((item.to_owned(), why));
+                }
             }
         }
     }
@@ -224,7 +291,15 @@ impl BanStore {
                 // A torn last line is a write that never completed, hence
                 // was never acknowledged; anything else is worth a word.
                 Err(_) if !bytes.ends_with(b"\n") && bytes.ends_with(line) => {}
-                Err(why) => self.warnings.push(format!("{}: line {}: {why}; skipped", self.log.display(), i + 1)),
+                Err(why) => {
+                    self.warnings.push(format!(
+                        "{}: line {}: {why}; skipped, and kept aside in {} at the next rewrite",
+                        self.log.display(),
+                        i + 1,
+                        self.rejected_path().display()
+                    ));
+                    self.rejected.push((String::from_utf8_lossy(line).into_owned(), why));
+                }
             }
         }
     }
@@ -287,6 +362,38 @@ impl BanStore {
         self.compact_if_due(now_us)
     }
 
+    /// Stores bans whose ends `decide` settles from what is stored, all
+    /// under the store's lock, so that no other writer comes between reading
+    /// an end and writing the next. `decide(current, i)` gives the end of
+    /// `asked[i]` from the current end of its address and set (a live stored
+    /// one, or the one an earlier request of this batch settled; `None`:
+    /// not banned). One record per address and set is written, and only
+    /// where its end changed. Returns the end settled for each request.
+    pub fn settle(
+        &mut self,
+        asked: &[Record],
+        now_us: u64,
+        decide: &mut dyn FnMut(Option<Until>, usize) -> Until,
+    ) -> Result<Vec<Until>, StoreError> {
+        let _guard = self.locked()?;
+        self.catch_up()?;
+        let (ends, changed) = settle_ends(asked, decide, |ip, set| {
+            self.records.of(ip).iter().find(|(s, _)| s == set).map(|(_, until)| *until).filter(|u| u.is_live(now_us))
+        });
+        let mut lines = Vec::with_capacity(changed.len() * 80);
+        let mut names = SetNames::default();
+        for r in &changed {
+            self.write_record(&mut lines, &mut names, Some("ban"), r.ip, &r.set, r.until);
+            lines.push(b'\n');
+        }
+        self.append_locked(&lines)?;
+        for r in &changed {
+            self.records.insert(r.ip, &r.set, r.until);
+        }
+        self.compact_if_due(now_us)?;
+        Ok(ends)
+    }
+
     /// Forgets bans; returns those that were stored.
     pub fn unban(&mut self, keys: &[(IpAddr, SetRef)], now_us: u64) -> Result<Vec<Record>, StoreError> {
         let _guard = self.locked()?;
@@ -329,27 +436,60 @@ impl BanStore {
 
     /// Rewrites the snapshot once the log is as large as it: each byte of a
     /// ban is then rewritten a bounded number of times, however many bans.
+    /// Not while the snapshot cannot be read: the log grows meanwhile.
     fn compact_if_due(&mut self, now_us: u64) -> Result<(), StoreError> {
-        if self.known.log_len > self.known.snapshot.map_or(0, |s| s.len).max(64 * 1024) {
-            self.compact_locked(now_us)?;
+        let due = self.known.log_len > self.known.snapshot.map_or(0, |s| s.len).max(64 * 1024);
+        if due && self.unreadable.is_none() {
+            self.compact_locked(now_us, true)?;
         }
         Ok(())
     }
 
-    /// Rewrites the snapshot with the live records and empties the log.
-    pub fn compact(&mut self, now_us: u64) -> Result<(), StoreError> {
+    /// Rewrites the snapshot with the records and empties the log;
+    /// `drop_ended`: without the records that ended by `now_us` (not at
+    /// boot, when the clock may not be right yet). Refused while the
+    /// snapshot cannot be read.
+    pub fn compact(&mut self, now_us: u64, drop_ended: bool) -> Result<(), StoreError> {
         let _guard = self.locked()?;
         self.catch_up()?;
-        self.compact_locked(now_us)
+        self.compact_locked(now_us, drop_ended)
     }
 
-    fn compact_locked(&mut self, now_us: u64) -> Result<(), StoreError> {
-        let dropped = self.records.drop_ended(now_us);
-        let unchanged = dropped == 0 && self.known.log_len == 0 && self.known.snapshot.is_some();
+    /// `action_nftBan.json.rejected`: what could not be read, kept.
+    pub fn rejected_path(&self) -> PathBuf {
+        self.snapshot.with_extension("json.rejected")
+    }
+
+    /// Appends the records that could not be read to the `.rejected` file.
+    fn keep_rejected(&mut self) -> Result<(), StoreError> {
+        if self.rejected.is_empty() {
+            return Ok(());
+        }
+        let mut lines = Vec::new();
+        for (record, why) in &self.rejected {
+            let line = serde_json::json!({"record": record, "why": why, "from": self.snapshot.display().to_string()});
+            serde_json::to_writer(&mut lines, &line).expect("a JSON value serialises");
+            lines.push(b'\n');
+        }
+        let path = self.rejected_path();
+        files::append(&path, &lines).map_err(self.io(&path))?;
+        self.rejected.clear();
+        Ok(())
+    }
+
+    fn compact_locked(&mut self, now_us: u64, drop_ended: bool) -> Result<(), StoreError> {
+        if let Some((path, why)) = &self.unreadable {
+            return Err(StoreError::Unreadable { path: path.clone(), why: why.clone() });
+        }
+        let dropped = if drop_ended { self.records.drop_ended(now_us) } else { 0 };
+        let unchanged =
+            dropped == 0 && self.known.log_len == 0 && self.known.snapshot.is_some() && self.rejected.is_empty();
         if unchanged {
             // The snapshot already says exactly this (a second `boot`).
             return Ok(());
         }
+        // Before the snapshot that no longer holds them is written.
+        self.keep_rejected()?;
         let mut list: Vec<(IpAddr, &SetRef, Until)> = self.records.iter().collect();
         list.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
         // One record per line: still Pyruse's JSON list, and easy to edit.
@@ -410,6 +550,35 @@ impl BanStore {
     pub fn next_end(&self) -> Option<u64> {
         self.records.next_end()
     }
+}
+
+/// The ends `decide` settles for `asked` in order, each from the current
+/// end of its address and set (first `stored`, then what an earlier request
+/// settled), and the records whose end differs from the stored one.
+pub fn settle_ends(
+    asked: &[Record],
+    decide: &mut dyn FnMut(Option<Until>, usize) -> Until,
+    stored: impl Fn(IpAddr, &SetRef) -> Option<Until>,
+) -> (Vec<Until>, Vec<Record>) {
+    // Per address and set: (the stored end, the current end, first index).
+    let mut current: HashMap<(IpAddr, &SetRef), (Option<Until>, Option<Until>, usize)> = HashMap::new();
+    let mut ends = Vec::with_capacity(asked.len());
+    for (i, r) in asked.iter().enumerate() {
+        let slot = current.entry((r.ip, &r.set)).or_insert_with(|| {
+            let end = stored(r.ip, &r.set);
+            (end, end, i)
+        });
+        let end = decide(slot.1, i);
+        slot.1 = Some(end);
+        ends.push(end);
+    }
+    let mut changed: Vec<(usize, Record)> = current
+        .into_iter()
+        .filter(|(_, (stored, now, _))| stored != now)
+        .map(|((ip, set), (_, now, first))| (first, Record { ip, set: set.clone(), until: now.expect("settled") }))
+        .collect();
+    changed.sort_unstable_by_key(|(first, _)| *first);
+    (ends, changed.into_iter().map(|(_, r)| r).collect())
 }
 
 /// Set names as JSON strings, encoded once per set for a whole write.

@@ -126,3 +126,81 @@ pub fn list_items(bytes: &[u8]) -> Result<Vec<&str>, serde_json::Error> {
     let items: Vec<&serde_json::value::RawValue> = serde_json::from_slice(bytes)?;
     Ok(items.into_iter().map(|raw| raw.get()).collect())
 }
+
+/// The text without what people write by hand and JSON refuses: a UTF-8
+/// byte-order mark, `//` and `/* */` comments, and commas before a closing
+/// `]` or `}`. `None` when it has none of these (nothing to try again).
+pub fn relaxed(bytes: &[u8]) -> Option<Vec<u8>> {
+    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let mut changed = body.len() != bytes.len();
+    let mut out = Vec::with_capacity(body.len());
+    let (mut i, mut in_string) = (0, false);
+    while i < body.len() {
+        let c = body[i];
+        if in_string {
+            out.push(c);
+            if c == b'\\' && i + 1 < body.len() {
+                out.push(body[i + 1]);
+                i += 2;
+                continue;
+            }
+            in_string = c != b'"';
+            i += 1;
+            continue;
+        }
+        match (c, body.get(i + 1)) {
+            (b'"', _) => {
+                in_string = true;
+                out.push(c);
+                i += 1;
+            }
+            (b'/', Some(b'/')) => {
+                changed = true;
+                while i < body.len() && body[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            (b'/', Some(b'*')) => {
+                changed = true;
+                i += 2;
+                while i < body.len() && !body[i..].starts_with(b"*/") {
+                    i += 1;
+                }
+                i += 2;
+            }
+            (b']' | b'}', _) => {
+                let end = out.iter().rposition(|b| !b.is_ascii_whitespace());
+                if let Some(comma) = end.filter(|&j| out[j] == b',') {
+                    out.remove(comma);
+                    changed = true;
+                }
+                out.push(c);
+                i += 1;
+            }
+            _ => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    changed.then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hand_written_json_is_read_leniently() {
+        let text = "\u{feff}[ // banned by hand\n {\"IP\": \"192.0.2.1\", \"nfSet\": \"t s\", /* a note, with a , */ \"timestamp\": 0},\n]\n";
+        assert!(list_items(text.as_bytes()).is_err());
+        let fixed = relaxed(text.as_bytes()).unwrap();
+        let items = list_items(&fixed).unwrap();
+        assert_eq!(items.len(), 1);
+        assert!(items[0].contains("\"timestamp\": 0}"), "{}", items[0]);
+        // Strings keep what looks like comments and commas.
+        let text = br#"[{"IP": "192.0.2.1", "nfSet": "t // s,]", "timestamp": 0}]"#;
+        assert_eq!(relaxed(text), None, "nothing to relax");
+        assert_eq!(relaxed(b"[1,2,,]"), Some(b"[1,2,]".to_vec()), "only one comma goes: still invalid");
+    }
+}

@@ -40,7 +40,7 @@ fn ban_reban_unban_and_the_pyruse_format() {
         live,
         [rec("192.0.2.7", "ip t ban4", Until::At(NOW + 2 * HOUR)), rec("2001:db8::1", "ip6 t ban6", Until::Forever)]
     );
-    store.compact(NOW).unwrap();
+    store.compact(NOW, true).unwrap();
     let text = std::fs::read_to_string(dir.path().join("action_nftBan.json")).unwrap();
     let json: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(
@@ -65,7 +65,7 @@ fn expired_bans_are_not_live_and_dropped_when_rewritten() {
         .ban(&[rec("192.0.2.1", "ip t s", Until::At(NOW + 1)), rec("192.0.2.2", "ip t s", Until::At(NOW + HOUR))], NOW)
         .unwrap();
     assert_eq!(store.live(NOW + 2).unwrap().len(), 1);
-    store.compact(NOW + 2).unwrap();
+    store.compact(NOW + 2, true).unwrap();
     let text = std::fs::read_to_string(store.snapshot_path()).unwrap();
     assert!(!text.contains("192.0.2.1") && text.contains("192.0.2.2"), "{text}");
 }
@@ -87,7 +87,7 @@ fn pyruse_files_are_picked_up() {
             rec("2001:db8::1", "ip6 Inet6 ssh_ban", Until::Forever)
         ]
     );
-    store.compact(NOW).unwrap();
+    store.compact(NOW, true).unwrap();
     assert!(dir.path().join("action_nftBan.json").exists());
 }
 
@@ -124,7 +124,7 @@ fn a_hand_edit_while_open_is_not_lost() {
     let dir = tempfile::tempdir().unwrap();
     let mut daemon = open(dir.path());
     daemon.ban(&[rec("192.0.2.1", "ip t s", Until::Forever), rec("192.0.2.2", "ip t s", Until::Forever)], NOW).unwrap();
-    daemon.compact(NOW).unwrap();
+    daemon.compact(NOW, true).unwrap();
     // Not yet in the snapshot: only in the log.
     daemon.ban(&[rec("192.0.2.3", "ip t s", Until::Forever)], NOW).unwrap();
     // The administrator removes .1 and adds .9 by hand.
@@ -165,7 +165,7 @@ fn concurrent_writers_lose_nothing() {
                     let a = format!("10.{writer}.{}.{}", i / 250, i % 250);
                     store.ban(&[rec(&a, "ip t s", Until::Forever)], NOW).unwrap();
                     if i % 100 == 0 {
-                        store.compact(NOW).unwrap();
+                        store.compact(NOW, true).unwrap();
                     }
                 }
             });
@@ -217,4 +217,80 @@ fn an_append_after_a_torn_line_loses_nothing() {
     assert!(reread.warnings.is_empty(), "{:?}", reread.warnings);
     let ips: Vec<String> = open(dir.path()).live(NOW).unwrap().iter().map(|r| r.ip.to_string()).collect();
     assert_eq!(ips, ["192.0.2.1", "192.0.2.3", "192.0.2.4"]);
+}
+
+#[test]
+fn records_that_cannot_be_read_are_kept_aside_not_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("action_nftBan.json"),
+        r#"[{"IP": "192.0.2.7", "nfSet": "ip t s", "timestamp": 0},
+            {"IP": "192.0.2.9", "nfSet": "ip t s", "timestamp": "0"},
+            {"IP": "192.0.2.10", "nfSet": "ip t s", "timestamp": -5}]"#,
+    )
+    .unwrap();
+    let mut store = open(dir.path());
+    assert!(store.warnings.iter().all(|w| w.contains("kept aside in")), "{:#?}", store.warnings);
+    store.compact(NOW, true).unwrap();
+    let rejected = std::fs::read_to_string(dir.path().join("action_nftBan.json.rejected")).unwrap();
+    let lines: Vec<serde_json::Value> = rejected.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2, "{rejected}");
+    assert!(lines[0]["record"].as_str().unwrap().contains(r#""timestamp": "0""#), "verbatim: {rejected}");
+    assert!(lines[1]["why"].as_str().unwrap().contains("timestamp"), "{rejected}");
+    // The snapshot holds the good one; a second rewrite adds nothing there.
+    store.compact(NOW, true).unwrap();
+    assert_eq!(std::fs::read_to_string(dir.path().join("action_nftBan.json.rejected")).unwrap(), rejected);
+    assert_eq!(open(dir.path()).live(NOW).unwrap(), [rec("192.0.2.7", "ip t s", Until::Forever)]);
+}
+
+#[test]
+fn a_snapshot_that_cannot_be_parsed_is_never_rewritten() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("action_nftBan.json");
+    // A stray brace: not JSON, even leniently.
+    let broken = "[{\"IP\": \"192.0.2.7\", \"nfSet\": \"ip t s\", \"timestamp\": 0}}\n";
+    std::fs::write(&path, broken).unwrap();
+    let mut store = open(dir.path());
+    assert!(store.warnings[0].contains("line 1, column"), "{:#?}", store.warnings);
+    // New bans go on in the log, however many.
+    let many: Vec<Record> =
+        (0..3000).map(|i| rec(&format!("10.0.{}.{}", i / 250, i % 250), "ip t s", Until::Forever)).collect();
+    store.ban(&many, NOW).unwrap();
+    let err = store.compact(NOW, true).unwrap_err();
+    assert!(matches!(err, StoreError::Unreadable { .. }), "{err}");
+    assert!(err.to_string().contains("line 1, column"), "{err}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), broken, "kept as it was");
+    assert_eq!(open(dir.path()).live(NOW).unwrap().len(), 3000, "the log holds the new bans");
+    // Once fixed by hand, it is read and rewritten as usual.
+    std::fs::write(&path, "[{\"IP\": \"192.0.2.7\", \"nfSet\": \"ip t s\", \"timestamp\": 0},]\n").unwrap();
+    let mut store = open(dir.path());
+    assert_eq!(store.live(NOW).unwrap().len(), 3001);
+    store.compact(NOW, true).unwrap();
+    assert!(serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(&path).unwrap()).is_ok());
+}
+
+#[test]
+fn ended_bans_stay_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path());
+    store.ban(&[rec("192.0.2.1", "ip t s", Until::At(NOW + 1))], NOW).unwrap();
+    store.compact(NOW + 2, false).unwrap();
+    let text = std::fs::read_to_string(dir.path().join("action_nftBan.json")).unwrap();
+    assert!(text.contains("192.0.2.1"), "kept at boot, when the clock may be wrong: {text}");
+    store.compact(NOW + 2, true).unwrap();
+    let text = std::fs::read_to_string(dir.path().join("action_nftBan.json")).unwrap();
+    assert!(!text.contains("192.0.2.1"), "{text}");
+}
+
+#[test]
+fn a_whole_last_line_without_its_newline_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("action_nftBan.json.log");
+    // Added by hand, without the final newline.
+    std::fs::write(&log, r#"{"op": "ban", "IP": "192.0.2.1", "nfSet": "ip t s", "timestamp": 0}"#).unwrap();
+    let mut store = open(dir.path());
+    assert_eq!(store.live(NOW).unwrap().len(), 1, "read");
+    store.ban(&[rec("192.0.2.2", "ip t s", Until::Forever)], NOW).unwrap();
+    let ips: Vec<String> = open(dir.path()).live(NOW).unwrap().iter().map(|r| r.ip.to_string()).collect();
+    assert_eq!(ips, ["192.0.2.1", "192.0.2.2"], "not cut by the next append");
 }

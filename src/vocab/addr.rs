@@ -88,6 +88,17 @@ pub fn any_contains(nets: &[Network], ip: IpAddr) -> bool {
     nets.iter().any(|net| net.contains(ip))
 }
 
+/// Whether `ip` can be the address of a peer, hence worth a ban: not the
+/// unspecified address (0.0.0.0, ::), a broadcast, multicast or reserved
+/// (240.0.0.0/4) one. A ban of those would stop nothing and could block
+/// the host's own traffic (DHCP, mDNS).
+pub fn is_peer(ip: IpAddr) -> bool {
+    match normalize(ip) {
+        IpAddr::V4(v4) => !(v4.is_unspecified() || v4.is_multicast() || v4.octets()[0] >= 240),
+        IpAddr::V6(v6) => !(v6.is_unspecified() || v6.is_multicast()),
+    }
+}
+
 /// Parses a log field as an address: surrounding blanks and brackets
 /// (`[2001:db8::1]`) are tolerated, mapped IPv6 addresses are normalised.
 pub fn parse_address(text: &str) -> Option<IpAddr> {
@@ -133,6 +144,16 @@ mod tests {
         assert_eq!(parse_address("::ffff:192.0.2.9"), Some(ip("192.0.2.9")));
         assert_eq!(parse_address(" [2001:db8::1] "), Some(ip("2001:db8::1")));
         assert_eq!(parse_address("192.0.2.300"), None);
+    }
+
+    #[test]
+    fn peers_and_addresses_that_never_are() {
+        for peer in ["192.0.2.1", "10.0.0.1", "127.0.0.1", "2001:db8::1", "::1", "::ffff:192.0.2.1"] {
+            assert!(is_peer(ip(peer)), "{peer}");
+        }
+        for never in ["0.0.0.0", "::", "255.255.255.255", "240.0.0.1", "224.0.0.251", "ff02::1", "::ffff:224.0.0.1"] {
+            assert!(!is_peer(ip(never)), "{never}");
+        }
     }
 
     #[test]

@@ -12,6 +12,6 @@ mod addr;
 mod request;
 mod set;
 
-pub use addr::{any_contains, normalize, parse_address, Network};
-pub use request::{BanRequest, Lifetime, Origin, Until};
+pub use addr::{any_contains, is_peer, normalize, parse_address, Network};
+pub use request::{BanRequest, Lifetime, Origin, Until, KERNEL_MAX_TIMEOUT};
 pub use set::{ipset_name, Backend, Family, NftSet, SetRef, NFT_NAME_MAX};

@@ -46,7 +46,23 @@ pub enum Lifetime {
     Forever,
 }
 
+/// The longest timeout the kernel holds: nf_tables counts it in
+/// nanoseconds in 64 bits (about 584 years) and refuses more with ERANGE.
+pub const KERNEL_MAX_TIMEOUT: Duration = Duration::from_secs(u64::MAX / 1_000_000_000);
+
 impl Lifetime {
+    /// A timed ban the kernel can hold, or why not.
+    pub fn checked(d: Duration) -> Result<Lifetime, String> {
+        match d <= KERNEL_MAX_TIMEOUT {
+            true => Ok(Lifetime::For(d)),
+            false => Err(format!(
+                "{} s is longer than the kernel can time a ban ({} s, about 584 years): leave it out for a permanent ban",
+                d.as_secs(),
+                KERNEL_MAX_TIMEOUT.as_secs()
+            )),
+        }
+    }
+
     /// Pyruse's `banSeconds`: `None` is permanent.
     pub fn from_seconds(seconds: Option<u64>) -> Lifetime {
         seconds.map_or(Lifetime::Forever, |s| Lifetime::For(Duration::from_secs(s)))
@@ -112,6 +128,20 @@ pub struct BanRequest {
     pub set: SetRef,
     pub lifetime: Lifetime,
     pub origin: Origin,
+    /// Replace the end of a ban already in place, even with an earlier one.
+    /// Without it (every source's default) a ban only ever extends: one
+    /// that would end sooner than the ban in place changes nothing.
+    pub replace: bool,
+}
+
+impl Until {
+    /// The later of two ends; forever is the latest.
+    pub fn later(self, other: Until) -> Until {
+        match (self, other) {
+            (Until::Forever, _) | (_, Until::Forever) => Until::Forever,
+            (Until::At(a), Until::At(b)) => Until::At(a.max(b)),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -126,6 +156,14 @@ mod tests {
         assert_eq!(Lifetime::For(Duration::from_millis(1500)).seconds(), Some(2));
         assert_eq!(Lifetime::For(Duration::MAX).end(1), Until::At(u64::MAX));
         assert_eq!(Lifetime::from_seconds(Some(3600)).to_string(), "for 3600 s");
+    }
+
+    #[test]
+    fn forever_is_the_latest_end() {
+        assert_eq!(Until::At(5).later(Until::At(7)), Until::At(7));
+        assert_eq!(Until::At(9).later(Until::At(7)), Until::At(9));
+        assert_eq!(Until::At(9).later(Until::Forever), Until::Forever);
+        assert_eq!(Until::Forever.later(Until::At(1)), Until::Forever);
     }
 
     #[test]

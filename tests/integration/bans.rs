@@ -172,10 +172,22 @@ fn ban_reban_list_unban_by_hand() {
     assert_eq!(elements.len(), 1);
     assert_eq!(elements[0].0, "192.0.2.7");
     assert!((3590..=3600).contains(&elements[0].1.unwrap()), "{elements:?}");
-    // Re-ban: the new timeout replaces the old one.
-    ok(&ns.banwarden(&["ban", "192.0.2.7", "--set", "ip banwarden ban4", "--for", "2m"]));
+    // A shorter re-ban keeps the longer ban, in the kernel and the store,
+    // and says so; --replace shortens it; a longer one extends it.
+    let out = ok(&ns.banwarden(&["ban", "192.0.2.7", "--set", "ip banwarden ban4", "--for", "2m"]));
+    assert!(out.contains("192.0.2.7 stays banned in ip banwarden ban4 until "), "{out}");
+    let left = ns.elements("ip", "ban4")[0].1.unwrap();
+    assert!((3580..=3600).contains(&left), "{left}");
+    let out = ok(&ns.banwarden(&["ban", "192.0.2.7", "--set", "ip banwarden ban4", "--for", "2m", "--replace"]));
+    assert!(out.contains("banned 192.0.2.7 in ip banwarden ban4 for 120 s"), "{out}");
     let left = ns.elements("ip", "ban4")[0].1.unwrap();
     assert!((110..=120).contains(&left), "{left}");
+    ok(&ns.banwarden(&["ban", "192.0.2.7", "--set", "ip banwarden ban4"]));
+    ok(&ns.banwarden(&["ban", "192.0.2.7", "--set", "ip banwarden ban4", "--for", "1h"]));
+    assert_eq!(ns.elements("ip", "ban4")[0].1, None, "permanent beats all");
+    let stored = stored_until(&ns.storage(), "192.0.2.7");
+    assert_eq!(stored, Some(0.0), "the store kept it permanent");
+    ok(&ns.banwarden(&["ban", "192.0.2.7", "--set", "ip banwarden ban4", "--for", "2m", "--replace"]));
     ok(&ns.banwarden(&["ban", "2001:db8::7", "--set", "ip6 banwarden ban6"]));
     assert_eq!(ns.elements("ip6", "ban6"), [("2001:db8::7".to_owned(), None)]);
     let list = ok(&ns.banwarden(&["list"]));
@@ -216,20 +228,32 @@ fn refusals_and_kernel_errors_are_clear() {
     let out = ns.banwarden(&["ban", "127.0.0.5", "--set", "banwarden ban4"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("never-ban list"), "{}", text(&out.stderr));
+    // What the set can never hold is refused before it is stored: a record
+    // no restore could apply would be a ghost.
     let out = ns.banwarden(&["ban", "192.0.2.9", "--set", "banwarden nosuchset"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("nosuchset"), "the error names the set: {}", text(&out.stderr));
-    // Stored all the same: boot applies it once the set exists.
-    assert!(stored(&ns.storage()).contains("192.0.2.9"));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("nosuchset\" does not exist: 192.0.2.9 not banned, nothing stored"), "{stderr}");
     let out = ns.banwarden(&["ban", "192.0.2.10", "--set", "banwarden plain4", "--for", "60"]);
     assert_eq!(out.status.code(), Some(1), "a timeout on a set without the timeout flag");
-    assert!(text(&out.stderr).contains("plain4"), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("plain4\" has no timeout support"), "{}", text(&out.stderr));
+    let out = ns.banwarden(&["ban", "2001:db8::5", "--set", "banwarden ban4"]);
+    assert_eq!(out.status.code(), Some(1), "an address of the other family");
+    assert!(text(&out.stderr).contains("holds IPv4 addresses, not IPv6 ones"), "{}", text(&out.stderr));
+    let out = ns.banwarden(&["ban", "255.255.255.255", "--set", "banwarden ban4"]);
+    assert_eq!(out.status.code(), Some(2), "never a peer: {}", text(&out.stderr));
+    assert!(!stored(&ns.storage()).contains("192.0.2.9") && !stored(&ns.storage()).contains("2001:db8::5"));
     let out = ns.banwarden(&["ban", "1.2.3.4}; flush ruleset", "--set", "banwarden ban4"]);
     assert_eq!(out.status.code(), Some(2));
     // A record for a never-ban address (written by hand) is not restored.
     let log = ns.storage().join("action_nftBan.json.log");
-    let mut lines = std::fs::read_to_string(&log).unwrap();
+    std::fs::create_dir_all(ns.storage()).unwrap();
+    let mut lines = std::fs::read_to_string(&log).unwrap_or_default();
     lines.push_str("{\"op\": \"ban\", \"IP\": \"127.0.0.9\", \"nfSet\": \"ip banwarden ban4\", \"timestamp\": 0}\n");
+    // And one for a set that is gone (written when it existed).
+    lines.push_str(
+        "{\"op\": \"ban\", \"IP\": \"192.0.2.9\", \"nfSet\": \"ip banwarden nosuchset\", \"timestamp\": 0}\n",
+    );
     std::fs::write(&log, lines).unwrap();
     let out = ns.banwarden(&["boot"]);
     assert_eq!(out.status.code(), Some(1), "boot reports what it could not restore");

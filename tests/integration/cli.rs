@@ -225,8 +225,8 @@ fn migrate_imports_pyruse_stores_and_leaves_them_alone() {
     let ours = std::fs::read_to_string(storage.join("action_nftBan.json.log")).unwrap();
     assert_eq!(
         ours.lines().filter(|l| l.contains("192.0.2.7")).count(),
-        2,
-        "logged twice, still one record per address and set: {ours}"
+        1,
+        "the same end is in place already: nothing written again, one record per address and set: {ours}"
     );
 }
 
