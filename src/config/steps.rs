@@ -17,7 +17,7 @@ use crate::fields::{FieldId, FieldTable};
 use crate::filters::pyregex::PyRegex;
 use crate::filters::{self, Compare, Filter, InList, InNetworks, Number, Op, Operand, Pcre, PcreAny, UserExists};
 use crate::template::Template;
-use crate::vocab::{Backend, Lifetime, Network, Origin, SetRef};
+use crate::vocab::{Backend, Lifetime, Network, Origin, SetRef, KERNEL_MAX_TIMEOUT};
 
 /// What compiling steps needs and produces besides the step itself.
 pub struct Context<'a> {
@@ -277,10 +277,22 @@ fn ipset_ban(args: &mut Args, cx: &mut Context) -> Option<Action> {
 
 /// `banSeconds`; 0 means permanent, as it did in Pyruse (which tested it
 /// for truth), rather than a ban that ends as it starts.
+/// A length beyond what the kernel can time (about 584 years) is banned
+/// permanently, with a warning, rather than refused by the kernel at every
+/// ban (or stored with an end the store's reader would reject).
 fn ban_seconds(args: &mut Args, cx: &mut Context) -> Option<u64> {
     match args.opt_seconds("banSeconds", cx.problems) {
         Some(0) => {
             cx.problems.warn(&args.at("banSeconds"), "0 means a permanent ban (as in Pyruse); leave it out to say so");
+            None
+        }
+        Some(secs) if secs > KERNEL_MAX_TIMEOUT.as_secs() => {
+            let why = format!(
+                "{secs} s is longer than the kernel can time a ban ({} s, about 584 years): banned permanently; \
+                 leave it out to say so",
+                KERNEL_MAX_TIMEOUT.as_secs()
+            );
+            cx.problems.warn(&args.at("banSeconds"), why);
             None
         }
         secs => secs,

@@ -308,3 +308,16 @@ fn ban_seconds_zero_is_permanent_and_sets_are_listed_for_the_kernel_check() {
     );
     assert_eq!(config.sets[1].location.to_string(), r#"chain "c", step 0 (action_nftBan), arg "nftSetIPv6""#);
 }
+
+#[test]
+fn a_ban_longer_than_the_kernel_can_time_is_permanent_with_a_warning() {
+    let text = r#"{"actions": {"c": [{"action": "action_nftBan",
+        "args": {"IP": "ip", "nftSetIPv4": "t s4", "nftSetIPv6": "ip6 t s6", "banSeconds": 99999999999}}]}}"#;
+    let warnings = warnings_of(text);
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains("longer than the kernel can time a ban") && warnings[0].contains("banned permanently")
+    );
+    let config = compile(text, "t").unwrap();
+    assert!(!config.sets[0].timeout, "permanent: the set needs no timeouts for it");
+}

@@ -455,7 +455,9 @@ fn ten_thousand_fuzzed_address_fields_never_reach_the_kernel_as_text() {
     let mut rng = Lcg(20261121);
     let fuzzed: Vec<String> = (0..10_000).map(|_| fuzzed_address(&mut rng)).collect();
     // What may reach the kernel: the addresses these strings parse as,
-    // IPv4-mapped ones as IPv4, minus the never-ban list (loopback).
+    // IPv4-mapped ones as IPv4, minus the never-ban list (loopback) and
+    // the addresses that are never a peer's (unspecified, broadcast,
+    // multicast, 240.0.0.0/4).
     let mut expected: Vec<IpAddr> = fuzzed
         .iter()
         .filter_map(|s| s.parse::<IpAddr>().ok())
@@ -464,6 +466,10 @@ fn ten_thousand_fuzzed_address_fields_never_reach_the_kernel_as_text() {
             v4 => v4,
         })
         .filter(|ip| !ip.is_loopback())
+        .filter(|ip| match ip {
+            IpAddr::V4(v4) => !(v4.is_unspecified() || v4.is_multicast() || v4.octets()[0] >= 240),
+            IpAddr::V6(v6) => !(v6.is_unspecified() || v6.is_multicast()),
+        })
         .collect();
     expected.sort();
     expected.dedup();
@@ -586,10 +592,14 @@ fn ipset_bans_from_the_journal_and_by_hand_list_unban_boot_and_long_bans() {
     assert_eq!(v4.len(), 1);
     assert_eq!(v4[0].0, "203.0.113.5");
     assert!((590..=600).contains(&v4[0].1.unwrap()), "{v4:?}");
-    // By hand: permanent, then a re-ban for a time replaces it.
+    // By hand: permanent, then a re-ban for a time keeps it permanent;
+    // --replace shortens it.
     ok(&ns.banwarden(&["ban", "192.0.2.50", "--ipset", "--set", "ssh_ban4"]));
     assert!(ns.ipset_members("ssh_ban4").contains(&("192.0.2.50".to_owned(), Some(0))));
-    ok(&ns.banwarden(&["ban", "192.0.2.50", "--ipset", "--set", "ssh_ban4", "--for", "2m"]));
+    let out = ok(&ns.banwarden(&["ban", "192.0.2.50", "--ipset", "--set", "ssh_ban4", "--for", "2m"]));
+    assert!(out.contains("192.0.2.50 stays banned in ssh_ban4 for good"), "{out}");
+    assert!(ns.ipset_members("ssh_ban4").contains(&("192.0.2.50".to_owned(), Some(0))));
+    ok(&ns.banwarden(&["ban", "192.0.2.50", "--ipset", "--set", "ssh_ban4", "--for", "2m", "--replace"]));
     let left = ns.ipset_members("ssh_ban4").into_iter().find(|m| m.0 == "192.0.2.50").unwrap().1.unwrap();
     assert!((110..=120).contains(&left), "{left}");
     // Longer than ipset's longest timeout: the kernel gets its longest, the
