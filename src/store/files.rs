@@ -45,14 +45,25 @@ impl Meta {
     }
 }
 
-/// Takes the store's exclusive lock; released when the file is dropped.
-pub fn lock(path: &Path) -> io::Result<File> {
-    let file = OpenOptions::new().create(true).truncate(false).write(true).open(path)?;
+/// Takes the store's exclusive lock, waiting for it. On a read-only file
+/// system (a boot whose disk went read-only) nobody can write the store
+/// anyway: the lock file is locked read-only if it exists, and the store is
+/// read without a lock if not (`None`).
+pub fn lock(path: &Path) -> io::Result<Option<File>> {
+    let file = match OpenOptions::new().create(true).truncate(false).write(true).open(path) {
+        Ok(file) => file,
+        Err(e) if e.raw_os_error() == Some(libc::EROFS) => match File::open(path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        },
+        Err(e) => return Err(e),
+    };
     // SAFETY: flock on a descriptor we own.
     if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
         return Err(io::Error::last_os_error());
     }
-    Ok(file)
+    Ok(Some(file))
 }
 
 /// The bytes of `path` from `offset` on (empty when it does not exist).

@@ -181,7 +181,7 @@ impl BanStore {
     fn locked(&self) -> Result<Option<File>, StoreError> {
         match self.held {
             Some(_) => Ok(None),
-            None => files::lock(&self.lock).map(Some).map_err(self.io(&self.lock)),
+            None => files::lock(&self.lock).map_err(self.io(&self.lock)),
         }
     }
 

@@ -3,7 +3,8 @@
 //! reference walk (`linking`), the no-allocation promise (`alloc`), and the
 //! journal followed live and replayed from files (`follow`, on a private
 //! journald: `journald`), and bans in the real kernel, in network
-//! namespaces of their own (`bans`), a flood of bans the kernel refuses
+//! namespaces of their own (`bans`), the store and boot whatever the
+//! disk's state (`durability`), a flood of bans the kernel refuses
 //! reported in a bounded number of lines (`flood`), mail and the daily
 //! report with fake mailers (`outbox`), banwarden as a service: sd_notify,
 //! reload, least privilege, the unit files (`service`), output into a pipe
@@ -21,6 +22,7 @@ mod architecture;
 mod bans;
 mod cli;
 mod docs;
+mod durability;
 mod examples;
 mod flood;
 mod follow;

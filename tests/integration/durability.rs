@@ -1,0 +1,131 @@
+//! The store never loses what it holds, and `boot` restores whatever the
+//! disk's state: a hand-edit typo, a full disk, a read-only one, a second
+//! daemon on the same storage. Each test runs in a network namespace of its
+//! own (root only); the disks are tmpfs mounts in a mount namespace of the
+//! test's own (`unshare -m`), gone with it.
+
+use std::process::{Command, Output};
+
+use super::bans::Netns;
+use super::journald::PrivateJournald;
+use super::util::text;
+
+const NO_RULES: &str = r#"{"actions": {"a": [{"action": "action_noop"}]}, "storage": "STORAGE"}"#;
+
+fn ok(out: &Output) -> String {
+    assert!(out.status.success(), "exit {:?}: {}{}", out.status.code(), text(&out.stdout), text(&out.stderr));
+    text(&out.stdout)
+}
+
+/// `count` permanent bans in `ip banwarden ban4`, by hand (in the store's
+/// log, not yet rewritten into its snapshot), then the set emptied as a
+/// reboot would.
+fn banned(ns: &Netns, count: u32) -> Vec<String> {
+    let ips: Vec<String> = (1..=count).map(|i| format!("192.0.{}.{}", 2 + i / 250, i % 250)).collect();
+    for ip in &ips {
+        ok(&ns.banwarden(&["ban", ip, "--set", "ip banwarden ban4"]));
+    }
+    ns.flush();
+    ips
+}
+
+/// Runs `banwarden boot` in the namespace with its storage on a small
+/// tmpfs that `prepare` (shell) fills or makes read-only after the store's
+/// files are copied onto it. Returns boot's output and a listing of the
+/// storage afterwards (after `--- files`).
+fn boot_on_tmpfs(ns: &Netns, prepare: &str) -> Output {
+    let storage = ns.storage();
+    let script = format!(
+        "set -e; copy=$(mktemp -d); cp -a {s}/. \"$copy\"; mount -t tmpfs -o size=512k tmpfs {s}; cp -a \"$copy\"/. {s}; \
+         rm -r \"$copy\"; {prepare}; set +e; {bin} boot --config {config}; rc=$?; echo '--- files'; ls -a {s}; exit $rc",
+        s = storage.display(),
+        bin = env!("CARGO_BIN_EXE_banwarden"),
+        config = ns.config.display(),
+    );
+    Command::new("ip").args(["netns", "exec", &ns.name, "unshare", "-m", "sh", "-c", &script]).output().unwrap()
+}
+
+#[test]
+fn boot_restores_every_ban_on_a_full_disk_and_leaves_no_temporary_file() {
+    let Some(ns) = Netns::new(NO_RULES) else { return };
+    let ips = banned(&ns, 300);
+    // Fill the tmpfs to its last byte.
+    let out =
+        boot_on_tmpfs(&ns, &format!("dd if=/dev/zero of={}/filler bs=4k 2>/dev/null || true", ns.storage().display()));
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "exit {:?}: {stdout}{stderr}", out.status.code());
+    assert!(stdout.contains("restored 300 bans"), "{stdout}");
+    assert!(stderr.contains("could not be rewritten") && stderr.contains("restored all the same"), "{stderr}");
+    let files = stdout.split("--- files").nth(1).unwrap();
+    assert!(!files.contains(".tmp"), "a full disk is not made fuller by a half-written copy: {files}");
+    let held: Vec<String> = ns.elements("ip", "ban4").into_iter().map(|e| e.0).collect();
+    assert_eq!(held.len(), ips.len());
+}
+
+#[test]
+fn boot_restores_every_ban_from_a_read_only_disk() {
+    let Some(ns) = Netns::new(NO_RULES) else { return };
+    banned(&ns, 50);
+    let out = boot_on_tmpfs(&ns, &format!("mount -o remount,ro {}", ns.storage().display()));
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "exit {:?}: {stdout}{stderr}", out.status.code());
+    assert!(stdout.contains("restored 50 bans"), "{stdout}");
+    assert_eq!(ns.elements("ip", "ban4").len(), 50);
+}
+
+#[test]
+fn a_hand_edit_typo_loses_no_ban() {
+    let Some(ns) = Netns::new(NO_RULES) else { return };
+    std::fs::create_dir_all(ns.storage()).unwrap();
+    let snapshot = ns.storage().join("action_nftBan.json");
+    let records: Vec<String> = (1..=200)
+        .map(|i| format!(r#"  {{"IP": "198.51.100.{i}", "nfSet": "ip banwarden ban4", "timestamp": 0}}"#))
+        .collect();
+    // A trailing comma and a comment, as people write: read leniently.
+    std::fs::write(&snapshot, format!("[ // banned by hand\n{},\n]\n", records.join(",\n"))).unwrap();
+    ok(&ns.banwarden(&["ban", "203.0.113.1", "--set", "ip banwarden ban4"]));
+    ns.flush();
+    let out = ok(&ns.banwarden(&["boot"]));
+    assert!(out.contains("restored 201 bans"), "{out}");
+    assert_eq!(ns.elements("ip", "ban4").len(), 201);
+    let rewritten = std::fs::read_to_string(&snapshot).unwrap();
+    assert!(serde_json::from_str::<serde_json::Value>(&rewritten).is_ok(), "plain JSON now: {rewritten}");
+    assert_eq!(rewritten.matches("\"IP\"").count(), 201);
+
+    // A typo JSON cannot be read past: the file is kept as it is, boot
+    // restores what it can read (the log) and says where the typo is.
+    let broken = format!("[\n{}}}\n]\n", records.join(",\n"));
+    std::fs::write(&snapshot, &broken).unwrap();
+    ok(&ns.banwarden(&["ban", "203.0.113.2", "--set", "ip banwarden ban4"]));
+    ns.flush();
+    let out = ns.banwarden(&["boot"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("action_nftBan.json: line 201, column"), "{stderr}");
+    assert!(stderr.contains("not rewritten while it cannot be read"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&snapshot).unwrap(), broken, "not a byte changed");
+    let held: Vec<String> = ns.elements("ip", "ban4").into_iter().map(|e| e.0).collect();
+    assert_eq!(held, ["203.0.113.2"], "the log's ban is restored");
+    // Fixed by hand (the 200 records): they come back, with the log's ban.
+    std::fs::write(&snapshot, format!("[\n{}\n]\n", records.join(",\n"))).unwrap();
+    let out = ok(&ns.banwarden(&["boot"]));
+    assert!(out.contains("restored 201 bans"), "{out}");
+}
+
+#[test]
+fn a_second_daemon_on_the_same_storage_is_refused() {
+    let Some(ns) = Netns::new(NO_RULES) else { return };
+    let Some(journald) = PrivateJournald::start() else { return };
+    let first = ns.run(&journald);
+    let second = Command::new("ip")
+        .args(["netns", "exec", &ns.name, env!("CARGO_BIN_EXE_banwarden"), "run", "--config"])
+        .arg(&ns.config)
+        .args(["--journal-namespace", journald.namespace()])
+        .output()
+        .unwrap();
+    let stderr = text(&second.stderr);
+    assert_eq!(second.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(&format!("another banwarden daemon (pid {}) is running on", first.pid())), "{stderr}");
+    let (status, _) = first.stop();
+    assert!(status.success());
+}
