@@ -330,3 +330,30 @@ fn a_ban_never_shrinks_unless_replaced() {
     let outcomes = w.bans.ban(&[request("192.0.2.2", &set, Some(60))], &mut no_warnings);
     assert!(matches!(outcomes[0], Outcome::Banned(_)), "{outcomes:?}");
 }
+
+/// Whether another writer could take the store's lock right now.
+fn store_is_free(dir: &std::path::Path) -> bool {
+    use std::os::fd::AsRawFd;
+    let file = std::fs::OpenOptions::new().write(true).open(dir.join("action_nftBan.json.lock")).unwrap();
+    // SAFETY: flock on a descriptor we own; released when it closes.
+    unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) == 0 }
+}
+
+#[test]
+fn no_other_writer_comes_between_the_store_and_the_kernel() {
+    let set = nft("ip t s");
+    let mut w = world(&[&set], &[]);
+    w.bans.ban(&[request("192.0.2.1", &set, None)], &mut no_warnings);
+    let seen: Arc<Mutex<Vec<bool>>> = Arc::default();
+    let (dir, free) = (w.dir.path().to_owned(), seen.clone());
+    w.kernel.state().on_add = Some(Box::new(move |_| free.lock().unwrap().push(store_is_free(&dir))));
+    let (dir, free) = (w.dir.path().to_owned(), seen.clone());
+    w.kernel.state().on_delete = Some(Box::new(move |_, _| free.lock().unwrap().push(store_is_free(&dir))));
+    // A ban, a restore (an unban in the middle of boot would be undone by a
+    // late send), an unban.
+    w.bans.ban(&[request("192.0.2.2", &set, None)], &mut no_warnings);
+    w.bans.restore_all(&mut |_, _, _| {}, &mut no_warnings).unwrap();
+    w.bans.unban(ip("192.0.2.1"), UnbanFrom::Set(set.clone()), &mut no_warnings).unwrap();
+    assert_eq!(*seen.lock().unwrap(), [false, false, false], "the store is held while the kernel is asked");
+    assert!(store_is_free(w.dir.path()), "and let go afterwards");
+}

@@ -129,3 +129,61 @@ fn a_second_daemon_on_the_same_storage_is_refused() {
     let (status, _) = first.stop();
     assert!(status.success());
 }
+
+const SSHD_RULES: &str = r#"{"actions": {"sshd": [
+    {"filter": "filter_equals", "args": {"field": "SYSLOG_IDENTIFIER", "value": "sshd"}},
+    {"filter": "filter_pcre", "args": {"field": "MESSAGE", "re": "^Failed password for \\S+ from (?P<ip>\\S+) port"}},
+    {"action": "action_nftBan", "args": {"IP": "ip", "nftSetIPv4": "banwarden ban4", "nftSetIPv6": "ip6 banwarden ban6", "banSeconds": 600}}
+]}, "storage": "STORAGE"}"#;
+
+#[test]
+fn bans_the_disk_refused_reach_the_kernel_and_are_stored_once_it_has_room() {
+    use super::util::{wait_until, Daemon};
+    let Some(journald) = PrivateJournald::start() else { return };
+    let Some(ns) = Netns::new(SSHD_RULES) else { return };
+    std::fs::create_dir_all(ns.storage()).unwrap();
+    // The daemon's storage on a tmpfs of its own mount namespace.
+    let script = format!(
+        "mount -t tmpfs -o size=256k tmpfs {s} && exec {bin} run --config {config} --journal-namespace {j}",
+        s = ns.storage().display(),
+        bin = env!("CARGO_BIN_EXE_banwarden"),
+        config = ns.config.display(),
+        j = journald.namespace(),
+    );
+    let mut command = Command::new("ip");
+    command.args(["netns", "exec", &ns.name, "unshare", "-m", "sh", "-c", &script]);
+    let daemon = Daemon::start(&mut command);
+    // Its view of the storage, from outside its mount namespace.
+    let storage = std::path::PathBuf::from(format!("/proc/{}/root{}", daemon.pid(), ns.storage().display()));
+    let store = || {
+        let mut all = std::fs::read_to_string(storage.join("action_nftBan.json")).unwrap_or_default();
+        all.push_str(&std::fs::read_to_string(storage.join("action_nftBan.json.log")).unwrap_or_default());
+        all
+    };
+    // The disk full to its last byte.
+    let filler = storage.join("filler");
+    {
+        use std::io::Write;
+        let mut file = std::fs::File::create(&filler).unwrap();
+        while file.write_all(&[0u8; 4096]).is_ok() {}
+        let _ = file.write_all(&[0u8; 1]);
+    }
+    let attackers: Vec<String> = (1..=40).map(|i| format!("203.0.113.{i}")).collect();
+    for ip in &attackers {
+        journald.log("sshd", &format!("Failed password for root from {ip} port 22 ssh2"));
+    }
+    assert!(wait_until(10, || ns.elements("ip", "ban4").len() == 40), "the kernel has every ban, disk full or not");
+    assert!(!store().contains("203.0.113.1\""), "nothing could be stored");
+    // Room again: the next flush stores what the disk refused.
+    std::fs::remove_file(&filler).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    journald.log("sshd", "Failed password for root from 198.51.100.1 port 22 ssh2");
+    let stored = wait_until(10, || {
+        attackers.iter().chain(["198.51.100.1".to_owned()].iter()).all(|ip| store().contains(&format!("\"{ip}\"")))
+    });
+    let (status, stderr) = daemon.stop();
+    assert!(status.success(), "{stderr}");
+    assert!(stored, "every ban stored once the disk had room:\n{stderr}");
+    assert!(stderr.contains("in the kernel but not stored"), "{stderr}");
+    assert!(stderr.contains("stored 40 bans the store had refused earlier"), "{stderr}");
+}
