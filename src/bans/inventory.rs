@@ -22,6 +22,9 @@ pub struct Row {
     pub left: Option<Option<Duration>>,
     /// The kernel set could not be read.
     pub kernel_error: Option<Arc<FirewallError>>,
+    /// Why no restore can put this stored ban in its set (an address of the
+    /// family the set does not hold).
+    pub unrestorable: Option<String>,
 }
 
 pub struct Inventory {
@@ -46,7 +49,14 @@ impl Bans {
             sets.extend(records.iter().map(|r| r.set.clone()));
             let mut by_set: BTreeMap<SetRef, BTreeMap<IpAddr, Row>> = BTreeMap::new();
             for r in records {
-                let row = Row { set: r.set.clone(), ip: r.ip, until: Some(r.until), left: None, kernel_error: None };
+                let row = Row {
+                    set: r.set.clone(),
+                    ip: r.ip,
+                    until: Some(r.until),
+                    left: None,
+                    kernel_error: None,
+                    unrestorable: None,
+                };
                 by_set.entry(r.set).or_default().insert(r.ip, row);
             }
             for set in sets {
@@ -55,14 +65,35 @@ impl Bans {
                     Ok(elements) => {
                         for (ip, left) in elements {
                             rows.entry(ip)
-                                .or_insert(Row { set: set.clone(), ip, until: None, left: None, kernel_error: None })
+                                .or_insert(Row {
+                                    set: set.clone(),
+                                    ip,
+                                    until: None,
+                                    left: None,
+                                    kernel_error: None,
+                                    unrestorable: None,
+                                })
                                 .left = Some(left);
                         }
                     }
-                    Err(e) if rows.is_empty() => inventory.unreadable.push((set, e)),
+                    Err(e) if rows.is_empty() => {
+                        inventory.unreadable.push((set, e));
+                        continue;
+                    }
                     Err(e) => {
                         let e = Arc::new(e);
                         rows.values_mut().for_each(|row| row.kernel_error = Some(e.clone()));
+                        continue;
+                    }
+                }
+                // A stored ban of the family the set does not hold can never
+                // be restored: say so, rather than that boot restores it.
+                if let Ok(Some(shape)) = self.kernel.shape(&set) {
+                    for row in rows.values_mut().filter(|r| r.until.is_some() && r.left.is_none()) {
+                        if let Some(holds_ipv6) = shape.holds_ipv6.filter(|&v6| v6 != row.ip.is_ipv6()) {
+                            let holds = if holds_ipv6 { "IPv6" } else { "IPv4" };
+                            row.unrestorable = Some(format!("the set holds {holds} addresses"));
+                        }
                     }
                 }
             }

@@ -98,6 +98,16 @@ impl Outcome {
     }
 }
 
+/// A set the rules use for one address family, and the same action's set
+/// for the other.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SetPair {
+    pub set: SetRef,
+    /// `set` holds IPv6 addresses (`pair` IPv4 ones), or the other way round.
+    pub ipv6: bool,
+    pub pair: SetRef,
+}
+
 /// Where to lift a ban from.
 pub enum UnbanFrom<'a> {
     /// This set only.
@@ -123,6 +133,8 @@ pub struct Bans {
     stores: HashMap<Backend, BanStore>,
     kernel: Box<dyn Kernel>,
     clock: Arc<dyn Clock>,
+    /// Where a stored address of the wrong family for its set belongs.
+    pairs: HashMap<SetRef, SetPair>,
 }
 
 impl Bans {
@@ -138,7 +150,13 @@ impl Bans {
         clock: Arc<dyn Clock>,
         kernel: Box<dyn Kernel>,
     ) -> Bans {
-        Bans { storage: storage.to_owned(), never_ban, stores: HashMap::new(), kernel, clock }
+        Bans { storage: storage.to_owned(), never_ban, stores: HashMap::new(), kernel, clock, pairs: HashMap::new() }
+    }
+
+    /// The sets of each ban action of the configuration, for restores (see
+    /// [`SetPair`]).
+    pub fn set_pairs(&mut self, pairs: Vec<SetPair>) {
+        self.pairs = pairs.into_iter().map(|p| (p.set.clone(), p)).collect();
     }
 
     /// The never-ban list of a reloaded configuration.

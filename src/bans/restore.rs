@@ -20,6 +20,9 @@ const RESTORE_SLICE: usize = 65_536;
 /// table from its start: 0.4 s for 100,000 elements, 80 s for 1,000,000).
 const VERIFY_MAX: usize = 200_000;
 
+/// Records not restored that a report lists one by one.
+pub const UNRESTORED_LISTED: usize = 100;
+
 /// How often the daemon renews long ipset bans (see
 /// [`Bans::renew_long_ipset_bans`]).
 pub const RENEW_EVERY_SECS: u64 = 3600;
@@ -30,6 +33,9 @@ pub struct RestoreReport {
     pub restored: usize,
     /// By set: how many were not restored, and the first reason.
     pub failed: BTreeMap<SetRef, (usize, String)>,
+    /// The records not restored, each with its reason (the first
+    /// [`UNRESTORED_LISTED`] of them).
+    pub unrestored: Vec<(IpAddr, SetRef, String)>,
     /// Stored bans of addresses on the never-ban list (or never a peer's):
     /// left in the store for the admin to unban, never put in the kernel.
     pub refused: Vec<(IpAddr, SetRef)>,
@@ -43,6 +49,10 @@ pub struct RestoreReport {
     /// Stores whose files could not be rewritten afterwards (a full or
     /// read-only disk): the bans were restored all the same.
     pub not_compacted: Vec<StoreError>,
+    /// Records of an address of the other family than their set's (an
+    /// IPv4-mapped address in a Pyruse store's IPv6 set), moved to the
+    /// action's set for that family: (address, from, to).
+    pub moved: Vec<(IpAddr, SetRef, SetRef)>,
     /// Stores with a snapshot that cannot be read: its bans are not
     /// restored (the log's are), and the file is left as it is.
     pub unreadable: Vec<StoreError>,
@@ -70,13 +80,16 @@ impl Bans {
             let never_ban = self.never_ban.clone();
             let Some(store) = self.existing_store(backend, warn)? else { continue };
             store.hold()?;
-            let records = match store.live_unsorted(now) {
+            let mut records = match store.live_unsorted(now) {
                 Ok(records) => records,
                 Err(e) => {
                     store.release();
                     return Err(e);
                 }
             };
+            if let Err(e) = self.move_to_their_family(backend, &mut records, now, &mut report) {
+                report.not_compacted.push(e);
+            }
             let (wanted, refused): (Vec<&Record>, Vec<&Record>) = records
                 .iter()
                 .partition(|r| !crate::vocab::any_contains(&never_ban, r.ip) && crate::vocab::is_peer(r.ip));
@@ -88,7 +101,12 @@ impl Bans {
                 for (r, result) in slice.iter().zip(self.kernel.add(&elements)) {
                     match result {
                         Ok(()) => report.restored += 1,
-                        Err(e) => report.failed.entry(r.set.clone()).or_insert((0, e.to_string())).0 += 1,
+                        Err(e) => {
+                            report.failed.entry(r.set.clone()).or_insert((0, e.to_string())).0 += 1;
+                            if report.unrestored.len() < UNRESTORED_LISTED {
+                                report.unrestored.push((r.ip, r.set.clone(), e.to_string()));
+                            }
+                        }
                     }
                 }
                 sent += slice.len() as u64;
@@ -104,6 +122,39 @@ impl Bans {
             store.release();
         }
         Ok(report)
+    }
+
+    /// Records whose address is of the other family than their set's (as
+    /// the configuration pairs them) go to the action's set for that
+    /// family, in the store (a later end there stays) and in `records`.
+    fn move_to_their_family(
+        &mut self,
+        backend: Backend,
+        records: &mut [Record],
+        now: u64,
+        report: &mut RestoreReport,
+    ) -> Result<(), StoreError> {
+        let mut moving: Vec<(usize, Record)> = Vec::new();
+        for (i, r) in records.iter().enumerate() {
+            let Some(pair) = self.pairs.get(&r.set) else { continue };
+            if r.ip.is_ipv6() != pair.ipv6 && pair.pair.backend() == backend {
+                moving.push((i, Record { ip: r.ip, set: pair.pair.clone(), until: r.until }));
+            }
+        }
+        if moving.is_empty() {
+            return Ok(());
+        }
+        let store = self.stores.get_mut(&backend).expect("opened by the caller");
+        let moved: Vec<Record> = moving.iter().map(|(_, r)| r.clone()).collect();
+        store.settle(&moved, now, &mut |current, j| current.map_or(moved[j].until, |end| end.later(moved[j].until)))?;
+        let keys: Vec<(IpAddr, SetRef)> =
+            moving.iter().map(|&(i, _)| (records[i].ip, records[i].set.clone())).collect();
+        store.unban(&keys, now)?;
+        for (i, to) in moving {
+            report.moved.push((to.ip, records[i].set.clone(), to.set.clone()));
+            records[i] = to;
+        }
+        Ok(())
     }
 
     /// Reads back the sets `wanted` went to; sends again what is missing,

@@ -357,3 +357,24 @@ fn no_other_writer_comes_between_the_store_and_the_kernel() {
     assert_eq!(*seen.lock().unwrap(), [false, false, false], "the store is held while the kernel is asked");
     assert!(store_is_free(w.dir.path()), "and let go afterwards");
 }
+
+#[test]
+fn a_stored_address_of_the_other_family_goes_to_the_set_of_its_pair() {
+    let (v4, v6) = (nft("ip t s4"), nft("ip6 t s6"));
+    let mut w = world(&[&v4, &v6], &[]);
+    w.kernel.state().sets.get_mut(&v6).unwrap().ipv6 = true;
+    w.bans.set_pairs(vec![
+        SetPair { set: v4.clone(), ipv6: false, pair: v6.clone() },
+        SetPair { set: v6.clone(), ipv6: true, pair: v4.clone() },
+    ]);
+    // As a Pyruse store holds an IPv4-mapped address in the IPv6 set (read
+    // as the IPv4 address it stands for).
+    let record = |text: &str, set: &SetRef| Record { ip: ip(text), set: set.clone(), until: Until::Forever };
+    w.bans.import(&[record("192.0.2.9", &v6), record("2001:db8::9", &v6)], &mut no_warnings).unwrap();
+    let report = w.bans.restore_all(&mut |_, _, _| {}, &mut no_warnings).unwrap();
+    assert_eq!(report.moved, [(ip("192.0.2.9"), v6.clone(), v4.clone())]);
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    assert_eq!(w.kernel.held(&v4), [ip("192.0.2.9")]);
+    assert_eq!(w.kernel.held(&v6), [ip("2001:db8::9")]);
+    assert_eq!(w.bans.lookup(ip("192.0.2.9"), &mut no_warnings).unwrap(), [(v4, Until::Forever)], "moved in the store");
+}

@@ -36,9 +36,19 @@ pub fn run(file: &ConfigFile) -> anyhow::Result<Exit> {
     for (set, missing) in &report.resent {
         eprintln!("warning: {missing} bans of {set} acknowledged by the kernel are not in the set; sending them again");
     }
+    for (ip, from, to) in &report.moved {
+        eprintln!("note: {ip} moved from {from} to {to}, the set of its address family");
+    }
     crate::out!("restored {} bans", report.restored)?;
+    for (ip, set, why) in &report.unrestored {
+        eprintln!("error: {ip} in {set} not restored: {why}");
+    }
+    let listed = report.unrestored.len();
     for (set, (count, error)) in &report.failed {
         eprintln!("error: {count} bans of {set} not restored: {error}");
+    }
+    if report.failed.values().map(|(count, _)| count).sum::<usize>() > listed {
+        eprintln!("(the first {listed} records not restored are listed above)");
     }
     // Stored before the never-ban list said otherwise (or written by hand):
     // left in the store for the admin to unban, never put in the kernel.

@@ -32,6 +32,7 @@ pub fn run(file: &ConfigFile, args: &ListArgs) -> anyhow::Result<Exit> {
                 "in_kernel": row.left.is_some(),
                 "seconds_left": row.left.map(|l| l.map(|d| d.as_secs())),
                 "kernel_error": row.kernel_error.as_ref().map(|e| e.to_string()),
+                "unrestorable": row.unrestorable,
             });
             crate::out!("{obj}")?;
         }
@@ -51,6 +52,9 @@ pub fn run(file: &ConfigFile, args: &ListArgs) -> anyhow::Result<Exit> {
         };
         let note = match (&row.kernel_error, row.until.is_some(), row.left.is_some()) {
             (Some(e), _, _) => format!("kernel: {e}"),
+            (None, true, false) if row.unrestorable.is_some() => {
+                format!("cannot be restored: {}", row.unrestorable.as_deref().unwrap_or_default())
+            }
             (None, true, false) => "not in the kernel set (banwarden boot restores it)".to_owned(),
             (None, false, true) => "not in the store (will not survive a reboot)".to_owned(),
             _ => String::new(),

@@ -94,7 +94,8 @@ fn admin(file: &ConfigFile) -> anyhow::Result<Option<Admin>> {
 /// [`admin`] for a configuration loaded already.
 fn admin_of(config: Config) -> anyhow::Result<Admin> {
     act_as_storage_owner(&config.settings.storage)?;
-    let bans = Bans::new(&config.settings.storage, config.settings.never_ban.clone(), clock());
+    let mut bans = Bans::new(&config.settings.storage, config.settings.never_ban.clone(), clock());
+    bans.set_pairs(config.set_pairs());
     Ok(Admin { config, bans })
 }
 

@@ -49,6 +49,28 @@ pub struct SetUse {
     /// The action bans for a time (`banSeconds`), so the set needs timeouts.
     pub timeout: bool,
     pub location: Location,
+    /// The action's set for the other address family.
+    pub pair: Option<crate::vocab::SetRef>,
+}
+
+impl Config {
+    /// Each set the rules use for one address family, with the action's
+    /// set for the other: where a stored address of the wrong family
+    /// belongs. A set used for both families is left out (no answer).
+    pub fn set_pairs(&self) -> Vec<crate::bans::SetPair> {
+        let mut pairs: Vec<crate::bans::SetPair> = Vec::new();
+        for u in &self.sets {
+            let Some(pair) = &u.pair else { continue };
+            if self.sets.iter().any(|other| other.set == u.set && other.ipv6 != u.ipv6) {
+                continue;
+            }
+            let p = crate::bans::SetPair { set: u.set.clone(), ipv6: u.ipv6, pair: pair.clone() };
+            if !pairs.contains(&p) {
+                pairs.push(p);
+            }
+        }
+        pairs
+    }
 }
 
 impl SetUse {

@@ -304,7 +304,10 @@ fn record_sets(cx: &mut Context, args: &Args, sets: [(&Option<SetRef>, &str); 2]
     for (ipv6, (set, arg)) in [false, true].into_iter().zip(sets) {
         if let Some(set) = set {
             let location = args.at(arg);
-            cx.sets.push(super::SetUse { set: set.clone(), ipv6, timeout, location });
+            // The other set of this action: where an address of the other
+            // family belongs (an IPv4-mapped one in a Pyruse store's IPv6 set).
+            let pair = sets[usize::from(!ipv6)].0.clone();
+            cx.sets.push(super::SetUse { set: set.clone(), ipv6, timeout, location, pair });
         }
     }
 }

@@ -187,7 +187,8 @@ impl Daemon {
     /// Opens the journal and positions the reader (see the module doc);
     /// bans go to the real kernel.
     pub fn open(config: Config, options: &Options, clock: Arc<dyn Clock>) -> Result<Daemon, DaemonError> {
-        let bans = Bans::new(&config.settings.storage, config.settings.never_ban.clone(), clock.clone());
+        let mut bans = Bans::new(&config.settings.storage, config.settings.never_ban.clone(), clock.clone());
+        bans.set_pairs(config.set_pairs());
         Daemon::open_with(config, options, bans, clock)
     }
 

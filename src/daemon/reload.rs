@@ -39,6 +39,7 @@ impl Daemon {
         for warning in &new.warnings {
             diag!(Warning, "{warning}");
         }
+        let pairs = new.set_pairs();
         let config::Config { mut workflow, mut settings, sets, stats, .. } = new;
 
         // The bans the old rules asked for go out before anything changes.
@@ -75,6 +76,7 @@ impl Daemon {
         }
         self.reader.set_fields(workflow.fields(), settings.decoder);
         self.queue.bans().set_never_ban(settings.never_ban.clone());
+        self.queue.bans().set_pairs(pairs);
         self.outbox.set_email(settings.email.clone());
         let needs: Vec<SetNeed> = sets.iter().map(|u| u.need()).collect();
         for problem in self.queue.bans().check_sets(&needs) {

@@ -187,3 +187,46 @@ fn bans_the_disk_refused_reach_the_kernel_and_are_stored_once_it_has_room() {
     assert!(stderr.contains("in the kernel but not stored"), "{stderr}");
     assert!(stderr.contains("stored 40 bans the store had refused earlier"), "{stderr}");
 }
+
+#[test]
+fn one_record_the_set_cannot_hold_costs_no_other_and_is_named() {
+    let Some(ns) = Netns::new(NO_RULES) else { return };
+    std::fs::create_dir_all(ns.storage()).unwrap();
+    let mut records: Vec<String> = (1..=5)
+        .map(|i| format!(r#"{{"IP": "198.51.100.{i}", "nfSet": "ip banwarden ban4", "timestamp": 0}}"#))
+        .collect();
+    records.insert(2, r#"{"IP": "2001:db8::5", "nfSet": "ip banwarden ban4", "timestamp": 0}"#.into());
+    std::fs::write(ns.storage().join("action_nftBan.json"), format!("[{}]", records.join(",\n"))).unwrap();
+    let list = text(&ns.banwarden(&["list"]).stdout);
+    assert!(list.contains("cannot be restored: the set holds IPv4 addresses"), "list does not promise it: {list}");
+    let out = ns.banwarden(&["boot"]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(stdout.contains("restored 5 bans"), "{stdout}");
+    assert!(stderr.contains("error: 2001:db8::5 in ip banwarden ban4 not restored: "), "{stderr}");
+    assert_eq!(ns.elements("ip", "ban4").len(), 5);
+}
+
+const PAIRED_RULES: &str = r#"{"actions": {"sshd": [
+    {"action": "action_nftBan", "args": {"IP": "ip", "nftSetIPv4": "banwarden ban4", "nftSetIPv6": "ip6 banwarden ban6"}}
+]}, "storage": "STORAGE"}"#;
+
+#[test]
+fn a_pyruse_store_s_mapped_address_goes_to_the_ipv4_set_of_its_pair() {
+    let Some(ns) = Netns::new(PAIRED_RULES) else { return };
+    std::fs::create_dir_all(ns.storage()).unwrap();
+    // Pyruse put an IPv4-mapped address in the IPv6 set (its test was a colon).
+    std::fs::write(
+        ns.storage().join("action_nftBan.py.json"),
+        r#"[{"IP": "::ffff:192.0.2.9", "nfSet": "ip6 banwarden ban6", "timestamp": 0},
+            {"IP": "2001:db8::9", "nfSet": "ip6 banwarden ban6", "timestamp": 0}]"#,
+    )
+    .unwrap();
+    let out = ns.banwarden(&["boot"]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("restored 2 bans"), "{stdout}");
+    assert!(stderr.contains("192.0.2.9 moved from ip6 banwarden ban6 to ip banwarden ban4"), "{stderr}");
+    assert_eq!(ns.elements("ip", "ban4"), [("192.0.2.9".to_owned(), None)]);
+    assert_eq!(ns.elements("ip6", "ban6"), [("2001:db8::9".to_owned(), None)]);
+}
