@@ -124,7 +124,7 @@ fn ban_stage() {
         let mut store = BanStore::open(dir.path(), Backend::Nft).unwrap();
         let records: Vec<Record> = requests
             .iter()
-            .map(|r| Record { ip: r.ip, set: r.set.clone(), until: Until::At(now + 3_600_000_000) })
+            .map(|r| Record { ip: r.ip, set: r.set.clone(), until: Until::At(now + 3_600_000_000), start: now })
             .collect();
         let start = Instant::now();
         for chunk in records.chunks(BATCH) {
@@ -281,6 +281,7 @@ fn boot(count: u32) {
             ip: address(i),
             set: set.clone(),
             until: if i % 10 == 0 { Until::Forever } else { Until::At(now + 86_400_000_000) },
+            start: now,
         })
         .collect();
     store.ban(&records, now).unwrap();

@@ -258,7 +258,7 @@ impl Bans {
                 .iter()
                 .map(|&i| {
                     let r = &requests[i];
-                    Record { ip: r.ip, set: r.set.clone(), until: r.lifetime.end(now) }
+                    Record { ip: r.ip, set: r.set.clone(), until: r.lifetime.end(now), start: now }
                 })
                 .collect();
             let mut decide = |current: Option<Until>, j: usize| match current {
@@ -282,7 +282,7 @@ impl Bans {
                     let e = Arc::new(e);
                     mine.iter().for_each(|&i| outcomes[i] = Outcome::NotStored(e.clone()));
                     // Not stored, but sent all the same: settled within the batch.
-                    crate::store::settle_ends(&asked, &mut decide, |_, _| None).0
+                    crate::store::settle_ends(&asked, now, &mut decide, |_, _| None).0
                 }
             };
             for (j, &i) in mine.iter().enumerate() {

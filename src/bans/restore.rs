@@ -60,7 +60,7 @@ pub struct RestoreReport {
 
 /// The element that puts a stored record back with the time it has left.
 fn restoring(r: &Record, now_us: u64) -> KernelBan {
-    KernelBan { ip: r.ip, set: r.set.clone(), timeout: r.until.left(now_us) }
+    KernelBan { ip: r.ip, set: r.set.clone(), timeout: r.time_left(now_us) }
 }
 
 impl Bans {
@@ -138,7 +138,7 @@ impl Bans {
         for (i, r) in records.iter().enumerate() {
             let Some(pair) = self.pairs.get(&r.set) else { continue };
             if r.ip.is_ipv6() != pair.ipv6 && pair.pair.backend() == backend {
-                moving.push((i, Record { ip: r.ip, set: pair.pair.clone(), until: r.until }));
+                moving.push((i, Record { ip: r.ip, set: pair.pair.clone(), until: r.until, start: r.start }));
             }
         }
         if moving.is_empty() {

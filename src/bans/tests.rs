@@ -266,7 +266,7 @@ fn an_import_never_shortens_a_stored_ban() {
     let set = nft("ip t s");
     let mut w = world(&[&set], &[]);
     w.bans.ban(&[request("192.0.2.1", &set, None), request("192.0.2.2", &set, Some(60))], &mut no_warnings);
-    let record = |text: &str, until| Record { ip: ip(text), set: set.clone(), until };
+    let record = |text: &str, until| Record { ip: ip(text), set: set.clone(), until, start: NOW };
     let imported = w
         .bans
         .import(
@@ -369,7 +369,7 @@ fn a_stored_address_of_the_other_family_goes_to_the_set_of_its_pair() {
     ]);
     // As a Pyruse store holds an IPv4-mapped address in the IPv6 set (read
     // as the IPv4 address it stands for).
-    let record = |text: &str, set: &SetRef| Record { ip: ip(text), set: set.clone(), until: Until::Forever };
+    let record = |text: &str, set: &SetRef| Record { ip: ip(text), set: set.clone(), until: Until::Forever, start: 0 };
     w.bans.import(&[record("192.0.2.9", &v6), record("2001:db8::9", &v6)], &mut no_warnings).unwrap();
     let report = w.bans.restore_all(&mut |_, _, _| {}, &mut no_warnings).unwrap();
     assert_eq!(report.moved, [(ip("192.0.2.9"), v6.clone(), v4.clone())]);
@@ -377,4 +377,33 @@ fn a_stored_address_of_the_other_family_goes_to_the_set_of_its_pair() {
     assert_eq!(w.kernel.held(&v4), [ip("192.0.2.9")]);
     assert_eq!(w.kernel.held(&v6), [ip("2001:db8::9")]);
     assert_eq!(w.bans.lookup(ip("192.0.2.9"), &mut no_warnings).unwrap(), [(v4, Until::Forever)], "moved in the store");
+}
+
+#[test]
+fn a_wrong_clock_at_boot_neither_deletes_bans_nor_lengthens_them() {
+    let set = nft("ip t s");
+    let mut w = world(&[&set], &[]);
+    let week = 7 * 86_400;
+    w.bans.ban(
+        &[request("192.0.2.1", &set, Some(week)), request("192.0.2.2", &set, Some(30 * 86_400))],
+        &mut no_warnings,
+    );
+    let year_us = 365 * 86_400_000_000;
+    // Three years behind (before NTP): the 7-day ban goes back for 7 days,
+    // not three years and 7 days.
+    w.clock.set(NOW - 3 * year_us);
+    w.kernel.state().sets.get_mut(&set).unwrap().elements.clear();
+    w.bans.restore_all(&mut |_, _, _| {}, &mut no_warnings).unwrap();
+    let held = w.kernel.state().sets[&set].elements.clone();
+    assert_eq!(held[&ip("192.0.2.1")], Some(Duration::from_secs(week)));
+    assert_eq!(held[&ip("192.0.2.2")], Some(Duration::from_secs(30 * 86_400)));
+    // A year ahead: by that clock both ended; nothing is deleted.
+    w.clock.set(NOW + year_us);
+    w.kernel.state().sets.get_mut(&set).unwrap().elements.clear();
+    let report = w.bans.restore_all(&mut |_, _, _| {}, &mut no_warnings).unwrap();
+    assert_eq!(report.restored, 0);
+    // The clock right again: both are still there to put back.
+    w.clock.set(NOW + 60_000_000);
+    let report = w.bans.restore_all(&mut |_, _, _| {}, &mut no_warnings).unwrap();
+    assert_eq!(report.restored, 2, "nothing was deleted while the clock was wrong");
 }

@@ -147,7 +147,7 @@ impl BanQueue {
             return;
         }
         let until = request.lifetime.end(now);
-        self.unstored.push(Record { ip: request.ip, set: request.set.clone(), until });
+        self.unstored.push(Record { ip: request.ip, set: request.set.clone(), until, start: now });
     }
 
     /// Carries out the queued bans; `error` hears the throttled failure

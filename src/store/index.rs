@@ -4,16 +4,25 @@
 //! Looking up one address (the no-shrink rule, `list ADDRESS`, an API's
 //! `GET`) is one hash lookup; finding what has ended is a walk from the
 //! start of the ordered set, touching only what ended. An address is in one
-//! set nearly always, so each holds a short list of (set, end).
+//! set nearly always, so each holds a short list of [`Slot`]s.
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
 
 use crate::vocab::{SetRef, Until};
 
+/// One ban of an address: its set, its end, and when it was decided (µs;
+/// 0: not known, as in Pyruse's records).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Slot {
+    pub set: SetRef,
+    pub until: Until,
+    pub start: u64,
+}
+
 #[derive(Default)]
 pub struct Index {
-    by_ip: HashMap<IpAddr, Vec<(SetRef, Until)>>,
+    by_ip: HashMap<IpAddr, Vec<Slot>>,
     /// `(end in µs, address, set)` of every timed record.
     ends: BTreeSet<(u64, IpAddr, SetRef)>,
     len: usize,
@@ -33,18 +42,21 @@ impl Index {
     }
 
     /// Every set `ip` is stored in, with its end (live or not).
-    pub fn of(&self, ip: IpAddr) -> &[(SetRef, Until)] {
+    pub fn of(&self, ip: IpAddr) -> &[Slot] {
         self.by_ip.get(&ip).map_or(&[], Vec::as_slice)
     }
 
     /// Records a ban, replacing the end of the same (address, set); returns
     /// the end it had.
-    pub fn insert(&mut self, ip: IpAddr, set: &SetRef, until: Until) -> Option<Until> {
+    pub fn insert(&mut self, ip: IpAddr, set: &SetRef, until: Until, start: u64) -> Option<Until> {
         let sets = self.by_ip.entry(ip).or_insert_with(|| Vec::with_capacity(1));
-        let old = match sets.iter_mut().find(|(s, _)| s == set) {
-            Some((_, end)) => Some(std::mem::replace(end, until)),
+        let old = match sets.iter_mut().find(|slot| slot.set == *set) {
+            Some(slot) => {
+                slot.start = start;
+                Some(std::mem::replace(&mut slot.until, until))
+            }
             None => {
-                sets.push((set.clone(), until));
+                sets.push(Slot { set: set.clone(), until, start });
                 self.len += 1;
                 None
             }
@@ -58,10 +70,11 @@ impl Index {
         old
     }
 
-    pub fn remove(&mut self, ip: IpAddr, set: &SetRef) -> Option<Until> {
+    /// Forgets a ban; returns its end and start.
+    pub fn remove(&mut self, ip: IpAddr, set: &SetRef) -> Option<(Until, u64)> {
         let sets = self.by_ip.get_mut(&ip)?;
-        let at = sets.iter().position(|(s, _)| s == set)?;
-        let (_, until) = sets.swap_remove(at);
+        let at = sets.iter().position(|slot| slot.set == *set)?;
+        let Slot { until, start, .. } = sets.swap_remove(at);
         if sets.is_empty() {
             self.by_ip.remove(&ip);
         }
@@ -69,7 +82,7 @@ impl Index {
             self.ends.remove(&(t, ip, set.clone()));
         }
         self.len -= 1;
-        Some(until)
+        Some((until, start))
     }
 
     /// Forgets the records that ended at or before `now_us`; how many.
@@ -91,8 +104,8 @@ impl Index {
     }
 
     /// Every record, in no particular order.
-    pub fn iter(&self) -> impl Iterator<Item = (IpAddr, &SetRef, Until)> + '_ {
-        self.by_ip.iter().flat_map(|(ip, sets)| sets.iter().map(move |(set, until)| (*ip, set, *until)))
+    pub fn iter(&self) -> impl Iterator<Item = (IpAddr, &Slot)> + '_ {
+        self.by_ip.iter().flat_map(|(ip, sets)| sets.iter().map(move |slot| (*ip, slot)))
     }
 }
 
@@ -105,7 +118,7 @@ mod tests {
     }
 
     fn get(index: &Index, ip: IpAddr, set: &SetRef) -> Option<Until> {
-        index.of(ip).iter().find(|(s, _)| s == set).map(|(_, until)| *until)
+        index.of(ip).iter().find(|slot| slot.set == *set).map(|slot| slot.until)
     }
 
     #[test]
@@ -113,20 +126,20 @@ mod tests {
         let a = SetRef::parse_nft("ip t a").unwrap();
         let b = SetRef::parse_nft("ip t b").unwrap();
         let mut index = Index::default();
-        assert_eq!(index.insert(ip("192.0.2.1"), &a, Until::At(30)), None);
-        assert_eq!(index.insert(ip("192.0.2.1"), &b, Until::Forever), None);
-        assert_eq!(index.insert(ip("192.0.2.2"), &a, Until::At(10)), None);
+        assert_eq!(index.insert(ip("192.0.2.1"), &a, Until::At(30), 1), None);
+        assert_eq!(index.insert(ip("192.0.2.1"), &b, Until::Forever, 1), None);
+        assert_eq!(index.insert(ip("192.0.2.2"), &a, Until::At(10), 1), None);
         assert_eq!(index.len(), 3);
         assert_eq!(index.of(ip("192.0.2.1")).len(), 2);
         assert_eq!(get(&index, ip("192.0.2.1"), &b), Some(Until::Forever));
         assert_eq!(index.next_end(), Some(10));
         // A re-ban moves its end.
-        assert_eq!(index.insert(ip("192.0.2.2"), &a, Until::At(40)), Some(Until::At(10)));
+        assert_eq!(index.insert(ip("192.0.2.2"), &a, Until::At(40), 1), Some(Until::At(10)));
         assert_eq!(index.next_end(), Some(30));
         assert_eq!(index.drop_ended(35), 1, "only 192.0.2.1 in a ended");
         assert_eq!(get(&index, ip("192.0.2.1"), &a), None);
         assert_eq!(get(&index, ip("192.0.2.1"), &b), Some(Until::Forever), "permanent bans never end");
-        assert_eq!(index.remove(ip("192.0.2.2"), &a), Some(Until::At(40)));
+        assert_eq!(index.remove(ip("192.0.2.2"), &a), Some((Until::At(40), 1)));
         assert_eq!(index.next_end(), None);
         assert_eq!(index.len(), 1);
         assert!(index.of(ip("192.0.2.2")).is_empty());

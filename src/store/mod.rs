@@ -82,6 +82,25 @@ pub struct Record {
     pub ip: IpAddr,
     pub set: SetRef,
     pub until: Until,
+    /// When the ban was decided (µs; 0: not known, as in Pyruse's records),
+    /// kept as `"start"` beside Pyruse's keys: a ban put back later never
+    /// gets more time than its own length, whatever the clock says then.
+    pub start: u64,
+}
+
+impl Record {
+    /// The time to give the kernel at `now_us`: what is left, never more
+    /// than the ban's own length (a clock set back before NTP at boot would
+    /// otherwise turn a 7-day ban into years); `None` when permanent.
+    pub fn time_left(&self, now_us: u64) -> Option<std::time::Duration> {
+        let left = self.until.left(now_us)?;
+        match self.until {
+            Until::At(end) if self.start > 0 && end > self.start => {
+                Some(left.min(std::time::Duration::from_micros(end - self.start)))
+            }
+            _ => Some(left),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -254,7 +273,7 @@ impl BanStore {
         for (i, item) in items.into_iter().enumerate() {
             match reader.record(item) {
                 Ok(record) => {
-                    self.records.insert(record.ip, &record.set, record.until);
+                    self.records.insert(record.ip, &record.set, record.until, record.start);
                 }
                 Err(why) => {
                     self.warnings.push(format!(
@@ -277,7 +296,7 @@ impl BanStore {
             let parsed = std::str::from_utf8(line).map_err(|_| "not UTF-8".to_owned()).and_then(|l| reader.record(l));
             match parsed {
                 Ok(r) if r.op.as_deref() == Some("ban") => {
-                    self.records.insert(r.ip, &r.set, r.until);
+                    self.records.insert(r.ip, &r.set, r.until, r.start);
                 }
                 Ok(r) if r.op.as_deref() == Some("unban") => {
                     self.records.remove(r.ip, &r.set);
@@ -325,10 +344,9 @@ impl BanStore {
         out: &mut Vec<u8>,
         names: &mut SetNames,
         op: Option<&str>,
-        ip: IpAddr,
-        set: &SetRef,
-        until: Until,
+        r: (IpAddr, &SetRef, Until, u64),
     ) {
+        let (ip, set, until, start) = r;
         use std::io::Write;
         out.push(b'{');
         if let Some(op) = op {
@@ -338,6 +356,10 @@ impl BanStore {
         out.extend_from_slice(names.json(set));
         out.extend_from_slice(b", \"timestamp\": ");
         write_until(until, out);
+        if start > 0 {
+            out.extend_from_slice(b", \"start\": ");
+            write_until(Until::At(start), out);
+        }
         out.push(b'}');
     }
 
@@ -352,12 +374,12 @@ impl BanStore {
         let mut lines = Vec::with_capacity(records.len() * 80);
         let mut names = SetNames::default();
         for r in records {
-            self.write_record(&mut lines, &mut names, Some("ban"), r.ip, &r.set, r.until);
+            self.write_record(&mut lines, &mut names, Some("ban"), (r.ip, &r.set, r.until, r.start));
             lines.push(b'\n');
         }
         self.append_locked(&lines)?;
         for r in records {
-            self.records.insert(r.ip, &r.set, r.until);
+            self.records.insert(r.ip, &r.set, r.until, r.start);
         }
         self.compact_if_due(now_us)
     }
@@ -377,18 +399,23 @@ impl BanStore {
     ) -> Result<Vec<Until>, StoreError> {
         let _guard = self.locked()?;
         self.catch_up()?;
-        let (ends, changed) = settle_ends(asked, decide, |ip, set| {
-            self.records.of(ip).iter().find(|(s, _)| s == set).map(|(_, until)| *until).filter(|u| u.is_live(now_us))
+        let (ends, changed) = settle_ends(asked, now_us, decide, |ip, set| {
+            self.records
+                .of(ip)
+                .iter()
+                .find(|slot| slot.set == *set)
+                .map(|slot| slot.until)
+                .filter(|u| u.is_live(now_us))
         });
         let mut lines = Vec::with_capacity(changed.len() * 80);
         let mut names = SetNames::default();
         for r in &changed {
-            self.write_record(&mut lines, &mut names, Some("ban"), r.ip, &r.set, r.until);
+            self.write_record(&mut lines, &mut names, Some("ban"), (r.ip, &r.set, r.until, r.start));
             lines.push(b'\n');
         }
         self.append_locked(&lines)?;
         for r in &changed {
-            self.records.insert(r.ip, &r.set, r.until);
+            self.records.insert(r.ip, &r.set, r.until, r.start);
         }
         self.compact_if_due(now_us)?;
         Ok(ends)
@@ -401,18 +428,19 @@ impl BanStore {
         let removed: Vec<Record> = keys
             .iter()
             .filter_map(|(ip, set)| {
-                self.records.remove(*ip, set).map(|until| Record { ip: *ip, set: set.clone(), until })
+                let (until, start) = self.records.remove(*ip, set)?;
+                Some(Record { ip: *ip, set: set.clone(), until, start })
             })
             .collect();
         let mut lines = Vec::new();
         let mut names = SetNames::default();
         for r in &removed {
-            self.write_record(&mut lines, &mut names, Some("unban"), r.ip, &r.set, r.until);
+            self.write_record(&mut lines, &mut names, Some("unban"), (r.ip, &r.set, r.until, r.start));
             lines.push(b'\n');
         }
         if let Err(e) = self.append_locked(&lines) {
             for r in &removed {
-                self.records.insert(r.ip, &r.set, r.until);
+                self.records.insert(r.ip, &r.set, r.until, r.start);
             }
             return Err(e);
         }
@@ -490,15 +518,15 @@ impl BanStore {
         }
         // Before the snapshot that no longer holds them is written.
         self.keep_rejected()?;
-        let mut list: Vec<(IpAddr, &SetRef, Until)> = self.records.iter().collect();
-        list.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        let mut list: Vec<(IpAddr, &index::Slot)> = self.records.iter().collect();
+        list.sort_unstable_by(|a, b| (a.0, &a.1.set).cmp(&(b.0, &b.1.set)));
         // One record per line: still Pyruse's JSON list, and easy to edit.
         let mut text = Vec::with_capacity(list.len() * 80 + 4);
         let mut names = SetNames::default();
         text.push(b'[');
-        for (i, (ip, set, until)) in list.into_iter().enumerate() {
+        for (i, (ip, slot)) in list.into_iter().enumerate() {
             text.extend_from_slice(if i == 0 { b"\n  " } else { b",\n  " });
-            self.write_record(&mut text, &mut names, None, ip, set, until);
+            self.write_record(&mut text, &mut names, None, (ip, &slot.set, slot.until, slot.start));
         }
         text.extend_from_slice(b"\n]\n");
         crate::durable::replace_file(&self.snapshot, &text).map_err(self.io(&self.snapshot))?;
@@ -533,8 +561,8 @@ impl BanStore {
         Ok(self
             .records
             .iter()
-            .filter(|(_, _, until)| until.is_live(now_us))
-            .map(|(ip, set, until)| Record { ip, set: set.clone(), until })
+            .filter(|(_, slot)| slot.until.is_live(now_us))
+            .map(|(ip, slot)| Record { ip, set: slot.set.clone(), until: slot.until, start: slot.start })
             .collect())
     }
 
@@ -543,7 +571,13 @@ impl BanStore {
     pub fn lookup(&mut self, ip: IpAddr, now_us: u64) -> Result<Vec<(SetRef, Until)>, StoreError> {
         let _guard = self.locked()?;
         self.catch_up()?;
-        Ok(self.records.of(ip).iter().filter(|(_, until)| until.is_live(now_us)).cloned().collect())
+        Ok(self
+            .records
+            .of(ip)
+            .iter()
+            .filter(|slot| slot.until.is_live(now_us))
+            .map(|s| (s.set.clone(), s.until))
+            .collect())
     }
 
     /// When the next timed ban ends, as far as this handle knows.
@@ -554,28 +588,37 @@ impl BanStore {
 
 /// The ends `decide` settles for `asked` in order, each from the current
 /// end of its address and set (first `stored`, then what an earlier request
-/// settled), and the records whose end differs from the stored one.
+/// settled), and the records whose end differs from the stored one (their
+/// start: `now_us`, when their new end was decided).
 pub fn settle_ends(
     asked: &[Record],
+    now_us: u64,
     decide: &mut dyn FnMut(Option<Until>, usize) -> Until,
     stored: impl Fn(IpAddr, &SetRef) -> Option<Until>,
 ) -> (Vec<Until>, Vec<Record>) {
-    // Per address and set: (the stored end, the current end, first index).
-    let mut current: HashMap<(IpAddr, &SetRef), (Option<Until>, Option<Until>, usize)> = HashMap::new();
+    // Per address and set: the stored end, the current end and its start,
+    // the first request's index.
+    let mut current: HashMap<(IpAddr, &SetRef), (Option<Until>, Option<Until>, u64, usize)> = HashMap::new();
     let mut ends = Vec::with_capacity(asked.len());
     for (i, r) in asked.iter().enumerate() {
         let slot = current.entry((r.ip, &r.set)).or_insert_with(|| {
             let end = stored(r.ip, &r.set);
-            (end, end, i)
+            (end, end, 0, i)
         });
         let end = decide(slot.1, i);
+        if slot.1 != Some(end) {
+            // The request whose end this is says when it was decided.
+            slot.2 = if end == r.until && r.start > 0 { r.start } else { now_us };
+        }
         slot.1 = Some(end);
         ends.push(end);
     }
     let mut changed: Vec<(usize, Record)> = current
         .into_iter()
-        .filter(|(_, (stored, now, _))| stored != now)
-        .map(|((ip, set), (_, now, first))| (first, Record { ip, set: set.clone(), until: now.expect("settled") }))
+        .filter(|(_, (stored, now, _, _))| stored != now)
+        .map(|((ip, set), (_, end, start, first))| {
+            (first, Record { ip, set: set.clone(), until: end.expect("settled"), start })
+        })
         .collect();
     changed.sort_unstable_by_key(|(first, _)| *first);
     (ends, changed.into_iter().map(|(_, r)| r).collect())

@@ -28,6 +28,9 @@ struct OnDisk<'a> {
     #[serde(rename = "ipSet", default, borrow)]
     ip_set: Option<Cow<'a, str>>,
     timestamp: f64,
+    /// banwarden's own key: when the ban was decided.
+    #[serde(default)]
+    start: Option<f64>,
 }
 
 /// A record read, with its log operation if it had one.
@@ -36,6 +39,8 @@ pub struct Parsed {
     pub ip: IpAddr,
     pub set: SetRef,
     pub until: Until,
+    /// When the ban was decided (µs), 0 when the record does not say.
+    pub start: u64,
 }
 
 /// Reads records of one backend, remembering the last set name normalised
@@ -60,7 +65,8 @@ impl Reader {
                     Backend::Ipset => fields.ip_set.as_ref().or(fields.nf_set.as_ref()),
                 };
                 let set = set.ok_or_else(|| format!("no \"{}\" string", set_key(self.backend)))?;
-                self.check(fields.op.map(Cow::into_owned), &fields.ip, set, Some(fields.timestamp))
+                let parsed = self.check(fields.op.map(Cow::into_owned), &fields.ip, set, Some(fields.timestamp))?;
+                Ok(Parsed { start: start_us(fields.start), ..parsed })
             }
             Err(_) => self.record_leniently(text),
         }
@@ -84,7 +90,8 @@ impl Reader {
             .or_else(|| item.get("ipSet"))
             .and_then(Value::as_str)
             .ok_or_else(|| format!("no \"{}\" string", set_key(self.backend)))?;
-        self.check(op, ip, set, item.get("timestamp").and_then(Value::as_f64))
+        let parsed = self.check(op, ip, set, item.get("timestamp").and_then(Value::as_f64))?;
+        Ok(Parsed { start: start_us(item.get("start").and_then(Value::as_f64)), ..parsed })
     }
 
     fn check(
@@ -106,7 +113,16 @@ impl Reader {
                 parsed
             }
         };
-        Ok(Parsed { op, ip, set, until })
+        Ok(Parsed { op, ip, set, until, start: 0 })
+    }
+}
+
+/// banwarden's `"start"` (seconds) in µs; a value that makes no sense is
+/// read as unknown (0), which only means no cap on a restored timeout.
+fn start_us(seconds: Option<f64>) -> u64 {
+    match seconds {
+        Some(s) if s > 0.0 && s < 1e13 => (s * 1e6).round() as u64,
+        _ => 0,
     }
 }
 

@@ -16,7 +16,7 @@ fn set(path: &str) -> SetRef {
 }
 
 fn rec(ip_text: &str, path: &str, until: Until) -> Record {
-    Record { ip: ip(ip_text), set: set(path), until }
+    Record { ip: ip(ip_text), set: set(path), until, start: 0 }
 }
 
 fn open(dir: &Path) -> BanStore {
@@ -293,4 +293,27 @@ fn a_whole_last_line_without_its_newline_is_kept() {
     store.ban(&[rec("192.0.2.2", "ip t s", Until::Forever)], NOW).unwrap();
     let ips: Vec<String> = open(dir.path()).live(NOW).unwrap().iter().map(|r| r.ip.to_string()).collect();
     assert_eq!(ips, ["192.0.2.1", "192.0.2.2"], "not cut by the next append");
+}
+
+#[test]
+fn a_ban_s_start_is_kept_and_caps_the_time_it_is_given_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path());
+    let week = 7 * 86_400_000_000;
+    let record = Record { ip: ip("192.0.2.1"), set: set("ip t s"), until: Until::At(NOW + week), start: NOW };
+    store.ban(std::slice::from_ref(&record), NOW).unwrap();
+    store.compact(NOW, true).unwrap();
+    let text = std::fs::read_to_string(dir.path().join("action_nftBan.json")).unwrap();
+    assert!(text.contains(&format!("\"start\": {}", NOW as f64 / 1e6)), "beside Pyruse's keys: {text}");
+    let reread = open(dir.path()).live(NOW).unwrap();
+    assert_eq!(reread, [record.clone()]);
+    let years_before = NOW - 3 * 365 * 86_400_000_000;
+    assert_eq!(
+        record.time_left(years_before),
+        Some(std::time::Duration::from_micros(week)),
+        "never more than its length"
+    );
+    assert_eq!(record.time_left(NOW + week / 2), Some(std::time::Duration::from_micros(week / 2)));
+    let pyruse = Record { start: 0, ..record };
+    assert!(pyruse.time_left(years_before).unwrap() > std::time::Duration::from_micros(week), "no start: no cap");
 }
