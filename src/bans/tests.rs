@@ -407,3 +407,17 @@ fn a_wrong_clock_at_boot_neither_deletes_bans_nor_lengthens_them() {
     let report = w.bans.restore_all(&mut |_, _, _| {}, &mut no_warnings).unwrap();
     assert_eq!(report.restored, 2, "nothing was deleted while the clock was wrong");
 }
+
+#[test]
+fn a_ban_that_ends_while_boot_checks_is_no_failure() {
+    let set = nft("ip t s");
+    let mut w = world(&[&set], &[]);
+    w.bans.ban(&[request("192.0.2.1", &set, Some(2))], &mut no_warnings);
+    w.kernel.state().sets.get_mut(&set).unwrap().elements.clear();
+    // The kernel drops the short ban (it ends) between the send and the check.
+    w.kernel.state().sets.get_mut(&set).unwrap().lose = 1;
+    let clock = w.clock.clone();
+    w.kernel.state().on_add = Some(Box::new(move |_| clock.advance(3_000_000)));
+    let report = w.bans.restore_all(&mut |_, _, _| {}, &mut no_warnings).unwrap();
+    assert!(report.failed.is_empty() && report.resent.is_empty(), "{:?} {:?}", report.failed, report.resent);
+}
