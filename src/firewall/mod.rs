@@ -208,25 +208,35 @@ impl Firewall {
         let adds: Vec<(&NftSet, &[Element])> = sets.iter().map(|(s, e, _)| (*s, e.as_slice())).collect();
         let outcomes = client.add(&adds);
         for ((set, _, members), outcome) in sets.iter().zip(outcomes) {
-            match outcome {
-                Ok(()) => {}
-                // One element the set cannot take must not cost the others:
-                // find it by halves (a few transactions per culprit).
-                Err(e) if members.len() > 1 && element_level(&e) => {
-                    let (first, second) = members.split_at(members.len() / 2);
-                    self.add_nft_isolating(set, first, bans, results);
-                    self.add_nft_isolating(set, second, bans, results);
-                }
-                Err(e) => {
-                    let e = Arc::new(FirewallError::from(e));
-                    members.iter().for_each(|&i| results[i] = Err(e.clone()));
-                }
+            if let Err(e) = outcome {
+                self.nft_refused(set, members, e, bans, results);
             }
         }
     }
 
-    /// Adds the bans `members` of one set, halving the batch around the
-    /// elements the kernel refuses one by one.
+    /// The kernel refused the bans `members` of one set. One element the set
+    /// cannot take must not cost the others: it is found by halves (a few
+    /// transactions per culprit); a refusal of the whole set is every
+    /// member's.
+    fn nft_refused(
+        &mut self,
+        set: &NftSet,
+        members: &[usize],
+        e: NftError,
+        bans: &[KernelBan],
+        results: &mut [KernelResult],
+    ) {
+        if members.len() > 1 && element_level(&e) {
+            let (first, second) = members.split_at(members.len() / 2);
+            self.add_nft_isolating(set, first, bans, results);
+            self.add_nft_isolating(set, second, bans, results);
+        } else {
+            let e = Arc::new(FirewallError::from(e));
+            members.iter().for_each(|&i| results[i] = Err(e.clone()));
+        }
+    }
+
+    /// Adds the bans `members` of one set (see [`nft_refused`](Self::nft_refused)).
     fn add_nft_isolating(&mut self, set: &NftSet, members: &[usize], bans: &[KernelBan], results: &mut [KernelResult]) {
         let elements: Vec<Element> =
             members.iter().map(|&i| Element { ip: bans[i].ip, timeout_ms: bans[i].timeout.map(millis_up) }).collect();
@@ -234,17 +244,8 @@ impl Firewall {
             Ok(client) => client.add(&[(set, &elements)]).pop().expect("one result per set"),
             Err(e) => Err(e),
         };
-        match outcome {
-            Ok(()) => {}
-            Err(e) if members.len() > 1 && element_level(&e) => {
-                let (first, second) = members.split_at(members.len() / 2);
-                self.add_nft_isolating(set, first, bans, results);
-                self.add_nft_isolating(set, second, bans, results);
-            }
-            Err(e) => {
-                let e = Arc::new(FirewallError::from(e));
-                members.iter().for_each(|&i| results[i] = Err(e.clone()));
-            }
+        if let Err(e) = outcome {
+            self.nft_refused(set, members, e, bans, results);
         }
     }
 
