@@ -68,6 +68,27 @@ fn flood(journald: &PrivateJournald, ns: &Netns, store: &str) {
     eprintln!("flood: {ATTACKERS} attackers judged and stored in {:?}", started.elapsed());
 }
 
+/// Runs the daemon through the flood, then one ban into a good set, which
+/// must still reach the kernel (`good_in_kernel` tells); returns what the
+/// daemon wrote on stderr once stopped.
+fn flood_then_a_good_ban(
+    journald: &PrivateJournald,
+    ns: &Netns,
+    store: &str,
+    good_in_kernel: impl FnMut() -> bool,
+) -> String {
+    let started = Instant::now();
+    let run = ns.run(journald);
+    flood(journald, ns, store);
+    journald.write_many(std::iter::once(failed_password("sshd-good", "203.0.113.9")));
+    let good = wait_until(10, good_in_kernel);
+    let (status, stderr) = run.stop();
+    eprintln!("flood: the daemon ran {:?}", started.elapsed());
+    assert!(good, "the ban into the good set after the flood did not reach the kernel: {}", head(&stderr));
+    assert!(status.success(), "{status}");
+    stderr
+}
+
 /// Counts the lines of `stderr` about `set`, prints the figure, and checks it
 /// against [`MAX_FAILURE_LINES`].
 fn assert_bounded_failure_lines(stderr: &str, set: &str) {
@@ -131,16 +152,9 @@ fn the_daemon_under_a_flood_against_a_full_ipset_logs_a_bounded_number_of_lines(
         .unwrap();
     assert!(!out.status.success(), "the set is full: {}", text(&out.stderr));
 
-    let started = Instant::now();
-    let run = ns.run(&journald);
-    flood(&journald, &ns, "action_ipsetBan");
-    // A ban into a good set, after the flood, still reaches the kernel.
-    journald.write_many(std::iter::once(failed_password("sshd-good", "203.0.113.9")));
-    let good = wait_until(10, || ns.ipset_members("good4").iter().any(|m| m.0 == "203.0.113.9"));
-    let (status, stderr) = run.stop();
-    eprintln!("flood: the daemon ran {:?}", started.elapsed());
-    assert!(good, "the ban into good4 after the flood did not reach the kernel: {}", head(&stderr));
-    assert!(status.success(), "{status}");
+    let stderr = flood_then_a_good_ban(&journald, &ns, "action_ipsetBan", || {
+        ns.ipset_members("good4").iter().any(|m| m.0 == "203.0.113.9")
+    });
 
     // Stored first, refused by the kernel: all in the store, none in the set.
     assert_eq!(listed_in_store(&ns, "full4"), ATTACKERS as usize, "bans of full4 in the store");
@@ -177,15 +191,9 @@ fn the_daemon_under_a_flood_against_an_nft_set_of_the_wrong_type_logs_a_bounded_
     let Some(ns) = Netns::new(NFT_RULES) else { return };
     ns.nft_script("add set ip banwarden mac4 { type ether_addr; flags timeout; }");
 
-    let started = Instant::now();
-    let run = ns.run(&journald);
-    flood(&journald, &ns, "action_nftBan");
-    journald.write_many(std::iter::once(failed_password("sshd-good", "203.0.113.9")));
-    let good = wait_until(10, || ns.elements("ip", "ban4").iter().any(|e| e.0 == "203.0.113.9"));
-    let (status, stderr) = run.stop();
-    eprintln!("flood: the daemon ran {:?}", started.elapsed());
-    assert!(good, "the ban into ban4 after the flood did not reach the kernel: {}", head(&stderr));
-    assert!(status.success(), "{status}");
+    let stderr = flood_then_a_good_ban(&journald, &ns, "action_nftBan", || {
+        ns.elements("ip", "ban4").iter().any(|e| e.0 == "203.0.113.9")
+    });
 
     assert_eq!(listed_in_store(&ns, "ip banwarden mac4"), ATTACKERS as usize, "bans of ip banwarden mac4 in the store");
     assert!(ns.elements("ip", "mac4").is_empty(), "nothing in the set of the wrong type");
