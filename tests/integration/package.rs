@@ -397,9 +397,13 @@ fn debian_package_builds_installs_and_purges() {
 /// the units), and checks start-up order, READY/STATUS, the sandbox as
 /// applied (uid, capabilities, seccomp, file system, address families),
 /// bans and recidive from units' output, forged lines ignored, reload
-/// (good, refused, bare SIGHUP), the watchdog, stop/restart, the restore at
-/// boot, and that nothing allowed trips the system call filter. The Debian
-/// tree is made once with debootstrap under target/nspawn (about 2 minutes).
+/// (good, refused, bare SIGHUP), the watchdog, stop/restart, the bans
+/// back after nftables.service reloads, restarts or stops and starts
+/// (Debian's /etc/nftables.conf, `flush ruleset` first; the daemon running
+/// or not) while banwarden's units never start nftables.service, the
+/// restore at boot, and that nothing allowed trips the system call filter.
+/// The Debian tree is made once with debootstrap under target/nspawn
+/// (about 2 minutes).
 fn under_a_real_systemd(deb: &Path) {
     for tool in ["systemd-nspawn", "debootstrap"] {
         let found =
@@ -569,6 +573,13 @@ fn passwd_entry(dir: &Path) -> Option<(u32, u32, String)> {
     Some((fields[2].parse().ok()?, fields[3].parse().ok()?, line.to_owned()))
 }
 
+/// The links enabling the units make (`WantedBy=`), under etc/systemd/system.
+const ENABLEMENT_LINKS: [(&str, &str); 3] = [
+    ("multi-user.target.wants", "banwarden.service"),
+    ("multi-user.target.wants", "banwarden-boot.service"),
+    ("nftables.service.wants", "banwarden-boot.service"),
+];
+
 fn install_and_check(dir: &Path, deb: &Path) {
     dpkg(dir, &["--install", deb.to_str().unwrap()]);
     let status = run(Command::new("dpkg-query").arg(format!("--root={}", dir.display())).args([
@@ -589,8 +600,10 @@ fn install_and_check(dir: &Path, deb: &Path) {
     let state = std::fs::metadata(dir.join("var/lib/banwarden")).expect("var/lib/banwarden");
     assert_eq!((state.uid(), state.gid(), state.mode() & 0o7777), (uid, gid, 0o750));
 
-    for unit in ["banwarden.service", "banwarden-boot.service"] {
-        let link = dir.join("etc/systemd/system/multi-user.target.wants").join(unit);
+    // banwarden-boot.service is also wanted by nftables.service, so that
+    // a start of the firewall (after a stop, which flushed it) restores.
+    for (wants, unit) in ENABLEMENT_LINKS {
+        let link = dir.join("etc/systemd/system").join(wants).join(unit);
         let target = std::fs::read_link(&link).unwrap_or_else(|e| panic!("{}: {e}", link.display()));
         assert_eq!(target, Path::new("/lib/systemd/system").join(unit));
     }
@@ -631,10 +644,10 @@ fn remove_and_purge(dir: &Path) {
     dpkg(dir, &["--purge", "banwarden"]);
     assert!(!dir.join("etc/banwarden/banwarden.json").exists());
     assert!(!dir.join("var/lib/banwarden").exists(), "purge removes the state");
-    let wants = dir.join("etc/systemd/system/multi-user.target.wants");
-    for unit in ["banwarden.service", "banwarden-boot.service"] {
-        assert!(std::fs::symlink_metadata(wants.join(unit)).is_err(), "{unit} still enabled");
-        assert!(std::fs::symlink_metadata(dir.join("etc/systemd/system").join(unit)).is_err(), "{unit} masked");
+    let system = dir.join("etc/systemd/system");
+    for (wants, unit) in ENABLEMENT_LINKS {
+        assert!(std::fs::symlink_metadata(system.join(wants).join(unit)).is_err(), "{unit} still in {wants}");
+        assert!(std::fs::symlink_metadata(system.join(unit)).is_err(), "{unit} masked");
     }
     assert!(passwd_entry(dir).is_some(), "the system user stays");
 }
