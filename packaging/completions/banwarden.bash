@@ -105,7 +105,7 @@ _banwarden() {
             return 0
             ;;
         banwarden__subcmd__ban)
-            opts="-c -h --set --for --ipset --config --help"
+            opts="-c -h --set --for --ipset --replace --config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

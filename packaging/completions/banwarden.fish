@@ -63,6 +63,7 @@ complete -c banwarden -n "__fish_banwarden_using_subcommand ban" -l set -d 'The 
 complete -c banwarden -n "__fish_banwarden_using_subcommand ban" -l for -d 'How long: seconds ("3600") or nft style ("1d12h", "3d31m16s"); forever when absent' -r
 complete -c banwarden -n "__fish_banwarden_using_subcommand ban" -s c -l config -d 'The configuration file (Pyruse\'s JSON format) [default: /etc/banwarden/banwarden.json for root, ~/.config/banwarden/banwarden.json for other users]' -r -F
 complete -c banwarden -n "__fish_banwarden_using_subcommand ban" -l ipset -d 'The set is an ipset set'
+complete -c banwarden -n "__fish_banwarden_using_subcommand ban" -l replace -d 'Replace a ban already in place even if it ends later (without it, a ban only ever extends: a shorter one leaves the longer one as it is)'
 complete -c banwarden -n "__fish_banwarden_using_subcommand ban" -s h -l help -d 'Print help'
 complete -c banwarden -n "__fish_banwarden_using_subcommand unban" -l set -d 'Only from this set (every set the store has it in when absent)' -r
 complete -c banwarden -n "__fish_banwarden_using_subcommand unban" -s c -l config -d 'The configuration file (Pyruse\'s JSON format) [default: /etc/banwarden/banwarden.json for root, ~/.config/banwarden/banwarden.json for other users]' -r -F
