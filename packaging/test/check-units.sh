@@ -428,26 +428,39 @@ check "nft -f /etc/banwarden/banwarden.nft again: exit 0, bans and marker kept, 
     eval '[ $RC = 0 ] && bans_back && in_set ssh_ban4 "$MARK" && [ "$(rules)" = "$RULES" ]'
 
 # Without nftables.service: banwarden's units never start it (its
-# /etc/nftables.conf would flush every other table).
+# /etc/nftables.conf would flush every other table), and the drop-in
+# shipped for such hosts makes banwarden-boot load banwarden's table itself.
 C systemctl stop nftables
-check "systemctl stop nftables stops banwarden-boot too (PartOf=) [$(boot_state)]" "" \
-    test "$(unit_prop banwarden-boot ActiveState)" = inactive
+check "systemctl stop nftables flushed the ruleset and stopped banwarden-boot too (PartOf=) [$(boot_state)]" "$(C nft list tables)" \
+    eval '[ "$(unit_prop banwarden-boot ActiveState)" = inactive ] && ! C nft list table inet banwarden >/dev/null 2>&1'
 C nft add table ip docker && C nft add chain ip docker DOCKER &&
     C nft add chain ip docker FORWARD '{ type filter hook forward priority 0; }' && C nft add rule ip docker FORWARD jump DOCKER
-C nft -f /etc/banwarden/banwarden.nft
+if [ -n "$DEB" ]; then DROPIN=$ROOT/usr/share/doc/banwarden/examples/boot-load-ruleset.conf
+else DROPIN=$REPO/packaging/systemd/boot/load-ruleset.conf; fi
+check "drop-in shipped: ${DROPIN#$ROOT}" "" test -f "$DROPIN"
+mkdir -p "$ROOT/etc/systemd/system/banwarden-boot.service.d"
+cp "$DROPIN" "$ROOT/etc/systemd/system/banwarden-boot.service.d/load-ruleset.conf"
+C systemctl daemon-reload
+SC=$(C systemd-analyze security --no-pager banwarden-boot.service 2>&1 | sed -n 's/.*Overall exposure level for .*: \([0-9.]*\).*/\1/p')
+check "systemd-analyze security banwarden-boot.service with load-ruleset.conf <= 2.0 (got ${SC:-?})" "" \
+    awk -v s="${SC:-99}" 'BEGIN { exit !(s <= 2.0) }'
 C systemctl restart banwarden; RC=$?
-check "nftables.service stopped, banwarden.nft loaded on its own: restart banwarden pulls banwarden-boot in, bans back" \
-    "$(jctl -b -u banwarden-boot -o cat | tail -4)" eval '[ $RC = 0 ] && [ "$(boot_state)" = active/exited/success ] && bans_back'
+check "with load-ruleset.conf, nftables.service stopped: restart banwarden pulls banwarden-boot in; it loads banwarden.nft, restores" \
+    "$(jctl -b -u banwarden-boot -o cat | tail -6)" eval '[ $RC = 0 ] && [ "$(boot_state)" = active/exited/success ] && bans_back'
 check "... nftables.service not started by banwarden's units" "" test "$(unit_prop nftables ActiveState)" = inactive
 check "... the other table (ip docker) untouched" "$(C nft list tables)" eval 'C nft list chain ip docker FORWARD | grep -q "jump DOCKER"'
-C nft -f /etc/banwarden/banwarden.nft
-check "... banwarden.nft loaded again: ip docker still there, bans kept, $RULES drop rules" "$(C nft list tables)" \
-    eval 'C nft list chain ip docker FORWARD | grep -q "jump DOCKER" && bans_back && [ "$(rules)" = "$RULES" ]'
+mark
+C systemctl restart banwarden-boot; RC=$?
+check "... restart banwarden-boot (loads banwarden.nft again): ip docker still there, bans and marker kept, $RULES drop rules" \
+    "$(C nft list tables; jctl -b -u banwarden-boot -o cat | tail -4)" \
+    eval '[ $RC = 0 ] && C nft list chain ip docker FORWARD | grep -q "jump DOCKER" && bans_back && in_set ssh_ban4 "$MARK" && [ "$(rules)" = "$RULES" ]'
+# The drop-in stays for the seccomp phase (its nft under kill-on-deny too).
 C systemctl stop banwarden-boot
 N=$(restores)
 C systemctl start nftables; RC=$?
 check "systemctl start nftables starts banwarden-boot again (WantedBy=nftables.service): bans back" \
     "$(jctl -b -u banwarden-boot -o cat | tail -4)" eval '[ $RC = 0 ] && wait_until 15 restored_since "$N" && [ "$(boot_state)" = active/exited/success ]'
+[ "$SECCOMP_KILL" = 1 ] || { rm -rf "$ROOT"/etc/systemd/system/banwarden-boot.service.d; C systemctl daemon-reload; }
 phase_end "firewall reloads"
 
 if [ "$SECCOMP_KILL" = 1 ]; then
@@ -467,8 +480,8 @@ if [ "$SECCOMP_KILL" = 1 ]; then
     C systemctl kill -s HUP --kill-whom=main banwarden; sleep 1
     C systemctl stop banwarden; C systemctl start banwarden; sleep 1
     SYS=$(jctl -b | grep -E 'status=31/SYS|code=killed')
-    AUDIT=$(dmesg 2>/dev/null | grep 'type=1326' | tail -n +$((AUDIT0+1)) | grep -E 'comm="(banwarden|kill)"')
-    check "no SIGSYS: ban, reload, SIGHUP, stop, start, boot (and again on reload of nftables) with kill-on-deny" "$SYS$AUDIT" \
+    AUDIT=$(dmesg 2>/dev/null | grep 'type=1326' | tail -n +$((AUDIT0+1)) | grep -E 'comm="(banwarden|kill|nft)"')
+    check "no SIGSYS: ban, reload, SIGHUP, stop, start, boot (nft of load-ruleset.conf, again on reload of nftables) with kill-on-deny" "$SYS$AUDIT" \
         eval '[ -z "$SYS" ] && [ -z "$AUDIT" ] && in_set ssh_ban4 203.0.113.150 && [ "$(unit_prop banwarden ActiveState)" = active ] && [ "$(unit_prop banwarden-boot Result)" = success ] && reload_ok'
     rm -rf "$ROOT"/etc/systemd/system/banwarden*.service.d; C systemctl daemon-reload
     phase_end "seccomp-kill"

@@ -495,6 +495,7 @@ fn inspect(deb: &Path) {
         "./usr/share/doc/banwarden/examples/recidive.nft",
         "./usr/share/doc/banwarden/examples/mail-local-mta.conf",
         "./usr/share/doc/banwarden/examples/mail-smtp-relay.conf",
+        "./usr/share/doc/banwarden/examples/boot-load-ruleset.conf",
     ] {
         assert!(paths.contains(&expected), "{expected} not in the package:\n{listing}");
     }
