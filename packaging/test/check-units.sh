@@ -455,11 +455,20 @@ check "... restart banwarden-boot (loads banwarden.nft again): ip docker still t
     "$(C nft list tables; jctl -b -u banwarden-boot -o cat | tail -4)" \
     eval '[ $RC = 0 ] && C nft list chain ip docker FORWARD | grep -q "jump DOCKER" && bans_back && in_set ssh_ban4 "$MARK" && [ "$(rules)" = "$RULES" ]'
 # The drop-in stays for the seccomp phase (its nft under kill-on-deny too).
-C systemctl stop banwarden-boot
+
+# README's step with nftables.service never started but banwarden-boot
+# active (as the package leaves them): a restart, unlike a start, of
+# nftables.service restarts banwarden-boot too.
+mark; N=$(restores); PRE="$(unit_prop nftables ActiveState)/$(unit_prop banwarden-boot ActiveState)"
+C systemctl restart nftables; RC=$?
+check "systemctl restart nftables, nftables.service inactive and banwarden-boot active before [$PRE]: bans back, marker gone" \
+    "$(jctl -b -u banwarden-boot -o cat | tail -4)" eval '[ $PRE = inactive/active ] && [ $RC = 0 ] && wait_until 15 restored_after "$N"'
+C systemctl stop nftables
 N=$(restores)
 C systemctl start nftables; RC=$?
-check "systemctl start nftables starts banwarden-boot again (WantedBy=nftables.service): bans back" \
-    "$(jctl -b -u banwarden-boot -o cat | tail -4)" eval '[ $RC = 0 ] && wait_until 15 restored_since "$N" && [ "$(boot_state)" = active/exited/success ]'
+check "systemctl stop, then start nftables: banwarden-boot started again (WantedBy=nftables.service), bans back" \
+    "$(jctl -b -u banwarden-boot -o cat | tail -4)" \
+    eval '[ $RC = 0 ] && wait_until 15 restored_since "$N" && [ "$(boot_state)" = active/exited/success ]'
 [ "$SECCOMP_KILL" = 1 ] || { rm -rf "$ROOT"/etc/systemd/system/banwarden-boot.service.d; C systemctl daemon-reload; }
 phase_end "firewall reloads"
 
