@@ -9,6 +9,7 @@
 //! scratch root (`dpkg --root`), maintainer scripts included, without
 //! touching the host's dpkg database, users or units.
 
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -22,6 +23,7 @@ use clap_mangen::Man;
 use banwarden::cli::Cli;
 
 use super::bans::Netns;
+use super::docs::{documented_paths, not_installed};
 use super::util::{golden_file, require, require_root, root, text};
 
 const MAN_TEMPLATE: &str = "packaging/man/banwarden.8.in";
@@ -467,7 +469,8 @@ fn dpkg_deb(args: &[&str], deb: &Path) -> String {
     text(&run(Command::new("dpkg-deb").args(args).arg(deb)).stdout)
 }
 
-/// The files, the control fields and the conffiles.
+/// The files (every path the docs name among them), the control fields
+/// and the conffiles.
 fn inspect(deb: &Path) {
     let listing = dpkg_deb(&["--contents"], deb);
     // The path is the 6th column; a symbolic link has " -> target" after it.
@@ -499,6 +502,16 @@ fn inspect(deb: &Path) {
     ] {
         assert!(paths.contains(&expected), "{expected} not in the package:\n{listing}");
     }
+    // Every file the docs send users to (an `include`, `nft -f`, a path
+    // under /etc/banwarden/ ...) is in the package: docs.rs checks the
+    // same against Cargo.toml's assets without building it.
+    let installed: BTreeSet<String> = paths
+        .iter()
+        .map(|p| p.trim_start_matches('.').trim_end_matches('/').to_owned())
+        .filter(|p| !p.is_empty())
+        .collect();
+    let missing = not_installed(&documented_paths(), &installed);
+    assert!(missing.is_empty(), "the docs name paths the package does not install:\n{}", missing.join("\n"));
     let binary: Vec<&str> =
         listing.lines().find(|l| l.ends_with("./usr/bin/banwarden")).unwrap().split_whitespace().collect();
     assert_eq!(binary[..2], ["-rwxr-xr-x", "0/0"], "{binary:?}");
