@@ -201,6 +201,10 @@ else
             --user-group --groups systemd-journal banwarden || die "useradd failed"
     chroot "$ROOT" systemctl enable nftables.service banwarden.service banwarden-boot.service >/dev/null 2>&1 || die "enable failed"
 fi
+# README's setup: Debian's own /etc/nftables.conf, which starts with
+# `flush ruleset`, with banwarden's file included at its end.
+check "the container's /etc/nftables.conf is Debian's: it starts with 'flush ruleset'" "$(head -5 "$ROOT/etc/nftables.conf")" \
+    eval 'grep -v "^#" "$ROOT/etc/nftables.conf" | grep -m1 . | grep -qx "flush ruleset"'
 grep -q '^include "/etc/banwarden/banwarden.nft"' "$ROOT/etc/nftables.conf" ||
     echo 'include "/etc/banwarden/banwarden.nft"' >> "$ROOT/etc/nftables.conf"
 echo "$MACHINE" > "$ROOT/etc/hostname"
@@ -227,9 +231,18 @@ phase "4. units"
 UNITS=$(C systemctl show -P FragmentPath banwarden.service banwarden-boot.service | tr '\n' ' ')
 V=$(C systemd-analyze verify --man=no $UNITS 2>&1)
 check "systemd-analyze verify --man=no (systemd $(C systemctl --version | awk 'NR==1{print $2}'))" "$V" test -z "$V"
-for u in banwarden banwarden-boot; do
-    SC=$(C systemd-analyze security --no-pager $u.service 2>&1 | sed -n 's/.*Overall exposure level for .*: \([0-9.]*\).*/\1/p')
-    check "systemd-analyze security $u.service <= 2.0 (got ${SC:-?})" "" awk -v s="${SC:-99}" 'BEGIN { exit !(s <= 2.0) }'
+# Every unit shipped, and every unit a shipped drop-in (X.service.d/*.conf)
+# changes, as the package installs them (or the two units without one).
+if [ -n "$DEB" ]; then
+    ASSESS=$(C dpkg -L banwarden | sed -n -e 's|^/\(usr/\)\{0,1\}lib/systemd/system/\([^/]*\.service\)$|\2|p' \
+        -e 's|^.*/systemd/system/\([^/]*\.service\)\.d/[^/]*\.conf$|\1|p' | sort -u)
+else
+    ASSESS="banwarden.service banwarden-boot.service"
+fi
+check "units to assess: $(echo $ASSESS)" "" eval '[ $(echo "$ASSESS" | wc -w) -ge 2 ]'
+for u in $ASSESS; do
+    SC=$(C systemd-analyze security --no-pager "$u" 2>&1 | sed -n 's/.*Overall exposure level for .*: \([0-9.]*\).*/\1/p')
+    check "systemd-analyze security $u <= 2.0 (got ${SC:-?})" "" awk -v s="${SC:-99}" 'BEGIN { exit !(s <= 2.0) }'
 done
 check "nftables.service loaded the ruleset (set inet banwarden ssh_ban4 exists)" "$(C nft list tables 2>&1)" \
     eval 'C nft list set inet banwarden ssh_ban4 >/dev/null 2>&1'
@@ -371,8 +384,96 @@ check "banwarden-boot restored 203.0.113.9 (30d), 198.51.100.7, 192.0.2.44" "" \
     eval 'set_line ssh_ban4 203.0.113.9 | grep -q "timeout 29d" && in_set ssh_ban4 198.51.100.7 && in_set ssh_ban4 192.0.2.44'
 phase_end "restart/stop/boot"
 
+phase "10. the firewall reloaded: the bans come back, other tables stay"
+# A marker the store does not hold: gone after a reload that really emptied
+# the sets; the stored bans are back all the same.
+MARK=192.0.2.250
+mark() { C nft add element inet banwarden ssh_ban4 "{ $MARK }"; }
+restores() { log_count banwarden-boot '^restored [0-9]+ bans'; }
+bans_back() { set_line ssh_ban4 203.0.113.9 | grep -q "timeout 29d" && in_set ssh_ban4 198.51.100.7 && in_set ssh_ban6 2001:db8::66; }
+restored_since() { [ "$(restores)" -gt "$1" ] && bans_back; } # restored_since N: one more restore than N, bans back
+restored_after() { restored_since "$1" && ! in_set ssh_ban4 "$MARK"; } # ... and the marker gone
+boot_state() { echo "$(unit_prop banwarden-boot ActiveState)/$(unit_prop banwarden-boot SubState)/$(unit_prop banwarden-boot Result)"; }
+# A failed ExecReload= leaves Result= alone: its own status tells.
+reload_ok() { unit_prop banwarden-boot ExecReload | grep -qE 'code=exited ; status=0( |/)'; }
+rules() { C nft list chain inet banwarden input | grep -c ' drop$'; }
+RULES=$(rules)
+PID10=$(unit_prop banwarden MainPID)
+
+mark; N=$(restores)
+C systemctl reload nftables; RC=$?
+check "systemctl reload nftables (daemon running): exit 0" "" test $RC = 0
+check "... banwarden-boot ran again: stored bans back (203.0.113.9 ~30d, 198.51.100.7, 2001:db8::66), marker gone" \
+    "$(set_line ssh_ban4 203.0.113.9); $(jctl -b -u banwarden-boot -o cat | tail -4)" wait_until 15 restored_after "$N"
+check "... banwarden-boot still active (exited), its ExecReload= exited 0 [$(boot_state)]" "$(unit_prop banwarden-boot ExecReload)" \
+    eval '[ "$(boot_state)" = active/exited/success ] && reload_ok'
+check "... the daemon kept running, same PID" "" test "$(unit_prop banwarden MainPID)" = "$PID10"
+
+C systemctl stop banwarden
+mark; N=$(restores)
+C systemctl reload nftables; RC=$?
+check "systemctl reload nftables (daemon stopped): exit 0" "" test $RC = 0
+check "... stored bans back, marker gone" "$(jctl -b -u banwarden-boot -o cat | tail -4)" wait_until 15 restored_after "$N"
+check "... the daemon was not started by it" "" test "$(unit_prop banwarden ActiveState)" = inactive
+
+mark; N=$(restores)
+C systemctl restart nftables; RC=$?
+check "systemctl restart nftables (daemon stopped): exit 0, stored bans back, marker gone" \
+    "$(jctl -b -u banwarden-boot -o cat | tail -4)" eval '[ $RC = 0 ] && wait_until 15 restored_after "$N"'
+C systemctl start banwarden
+
+mark
+OUT=$(C nft -f /etc/banwarden/banwarden.nft 2>&1); RC=$?
+check "nft -f /etc/banwarden/banwarden.nft again: exit 0, bans and marker kept, still $RULES drop rules" "$OUT" \
+    eval '[ $RC = 0 ] && bans_back && in_set ssh_ban4 "$MARK" && [ "$(rules)" = "$RULES" ]'
+
+# Without nftables.service: banwarden's units never start it (its
+# /etc/nftables.conf would flush every other table), and the drop-in
+# shipped for such hosts makes banwarden-boot load banwarden's table itself.
+C systemctl stop nftables
+check "systemctl stop nftables flushed the ruleset and stopped banwarden-boot too (PartOf=) [$(boot_state)]" "$(C nft list tables)" \
+    eval '[ "$(unit_prop banwarden-boot ActiveState)" = inactive ] && ! C nft list table inet banwarden >/dev/null 2>&1'
+C nft add table ip docker && C nft add chain ip docker DOCKER &&
+    C nft add chain ip docker FORWARD '{ type filter hook forward priority 0; }' && C nft add rule ip docker FORWARD jump DOCKER
+if [ -n "$DEB" ]; then DROPIN=$ROOT/usr/share/doc/banwarden/examples/boot-load-ruleset.conf
+else DROPIN=$REPO/packaging/systemd/boot/load-ruleset.conf; fi
+check "drop-in shipped: ${DROPIN#$ROOT}" "" test -f "$DROPIN"
+mkdir -p "$ROOT/etc/systemd/system/banwarden-boot.service.d"
+cp "$DROPIN" "$ROOT/etc/systemd/system/banwarden-boot.service.d/load-ruleset.conf"
+C systemctl daemon-reload
+SC=$(C systemd-analyze security --no-pager banwarden-boot.service 2>&1 | sed -n 's/.*Overall exposure level for .*: \([0-9.]*\).*/\1/p')
+check "systemd-analyze security banwarden-boot.service with load-ruleset.conf <= 2.0 (got ${SC:-?})" "" \
+    awk -v s="${SC:-99}" 'BEGIN { exit !(s <= 2.0) }'
+C systemctl restart banwarden; RC=$?
+check "with load-ruleset.conf, nftables.service stopped: restart banwarden pulls banwarden-boot in; it loads banwarden.nft, restores" \
+    "$(jctl -b -u banwarden-boot -o cat | tail -6)" eval '[ $RC = 0 ] && [ "$(boot_state)" = active/exited/success ] && bans_back'
+check "... nftables.service not started by banwarden's units" "" test "$(unit_prop nftables ActiveState)" = inactive
+check "... the other table (ip docker) untouched" "$(C nft list tables)" eval 'C nft list chain ip docker FORWARD | grep -q "jump DOCKER"'
+mark
+C systemctl restart banwarden-boot; RC=$?
+check "... restart banwarden-boot (loads banwarden.nft again): ip docker still there, bans and marker kept, $RULES drop rules" \
+    "$(C nft list tables; jctl -b -u banwarden-boot -o cat | tail -4)" \
+    eval '[ $RC = 0 ] && C nft list chain ip docker FORWARD | grep -q "jump DOCKER" && bans_back && in_set ssh_ban4 "$MARK" && [ "$(rules)" = "$RULES" ]'
+# The drop-in stays for the seccomp phase (its nft under kill-on-deny too).
+
+# README's step with nftables.service never started but banwarden-boot
+# active (as the package leaves them): a restart, unlike a start, of
+# nftables.service restarts banwarden-boot too.
+mark; N=$(restores); PRE="$(unit_prop nftables ActiveState)/$(unit_prop banwarden-boot ActiveState)"
+C systemctl restart nftables; RC=$?
+check "systemctl restart nftables, nftables.service inactive and banwarden-boot active before [$PRE]: bans back, marker gone" \
+    "$(jctl -b -u banwarden-boot -o cat | tail -4)" eval '[ $PRE = inactive/active ] && [ $RC = 0 ] && wait_until 15 restored_after "$N"'
+C systemctl stop nftables
+N=$(restores)
+C systemctl start nftables; RC=$?
+check "systemctl stop, then start nftables: banwarden-boot started again (WantedBy=nftables.service), bans back" \
+    "$(jctl -b -u banwarden-boot -o cat | tail -4)" \
+    eval '[ $RC = 0 ] && wait_until 15 restored_since "$N" && [ "$(boot_state)" = active/exited/success ]'
+[ "$SECCOMP_KILL" = 1 ] || { rm -rf "$ROOT"/etc/systemd/system/banwarden-boot.service.d; C systemctl daemon-reload; }
+phase_end "firewall reloads"
+
 if [ "$SECCOMP_KILL" = 1 ]; then
-    phase "10. seccomp: denied system calls kill (SIGSYS) instead of EPERM"
+    phase "11. seccomp: denied system calls kill (SIGSYS) instead of EPERM"
     AUDIT0=$(dmesg 2>/dev/null | grep -c 'type=1326')
     for u in banwarden banwarden-boot; do
         mkdir -p "$ROOT/etc/systemd/system/$u.service.d"
@@ -383,17 +484,19 @@ if [ "$SECCOMP_KILL" = 1 ]; then
     brute_force sshd 'Failed password for root from 203.0.113.150 port 4000%d ssh2'
     wait_until 10 in_set ssh_ban4 203.0.113.150
     C systemctl reload banwarden
+    N=$(restores); C systemctl reload nftables
+    wait_until 15 eval '[ $(restores) -gt '"$N"' ]'
     C systemctl kill -s HUP --kill-whom=main banwarden; sleep 1
     C systemctl stop banwarden; C systemctl start banwarden; sleep 1
     SYS=$(jctl -b | grep -E 'status=31/SYS|code=killed')
-    AUDIT=$(dmesg 2>/dev/null | grep 'type=1326' | tail -n +$((AUDIT0+1)) | grep -E 'comm="(banwarden|kill)"')
-    check "no SIGSYS: ban, reload, SIGHUP, stop, start, boot with kill-on-deny" "$SYS$AUDIT" \
-        eval '[ -z "$SYS" ] && [ -z "$AUDIT" ] && in_set ssh_ban4 203.0.113.150 && [ "$(unit_prop banwarden ActiveState)" = active ] && [ "$(unit_prop banwarden-boot Result)" = success ]'
+    AUDIT=$(dmesg 2>/dev/null | grep 'type=1326' | tail -n +$((AUDIT0+1)) | grep -E 'comm="(banwarden|kill|nft)"')
+    check "no SIGSYS: ban, reload, SIGHUP, stop, start, boot (nft of load-ruleset.conf, again on reload of nftables) with kill-on-deny" "$SYS$AUDIT" \
+        eval '[ -z "$SYS" ] && [ -z "$AUDIT" ] && in_set ssh_ban4 203.0.113.150 && [ "$(unit_prop banwarden ActiveState)" = active ] && [ "$(unit_prop banwarden-boot Result)" = success ] && reload_ok'
     rm -rf "$ROOT"/etc/systemd/system/banwarden*.service.d; C systemctl daemon-reload
     phase_end "seccomp-kill"
 fi
 
-phase "11. reboot: bans come back at boot"
+phase "12. reboot: bans come back at boot"
 poweroff_container
 T0=$(now)
 if boot_container boot2; then pass "reboot: systemd reaches 'running' ($(elapsed "$T0") s)"; else fail "reboot: systemd reaches 'running'"; fi

@@ -3,9 +3,13 @@
 //! Every top-level key, filter and action the configuration accepts (the
 //! lists the compiler itself uses) is documented both in
 //! doc/configuration.md and in the man page banwarden.json(5); no page of
-//! doc/ names a filter or action the code does not accept; and every rule
+//! doc/ names a filter or action the code does not accept; every rule
 //! file or step shown as JSON in doc/*.md or in the man page's examples
-//! passes `banwarden check` without a warning.
+//! passes `banwarden check` without a warning; and every file the docs
+//! send users to on an installed system (an nftables `include`, an
+//! `nft -f`, a path under /etc/banwarden/) is one the Debian package
+//! installs ([`documented_paths`], checked here against Cargo.toml's
+//! assets and in package.rs against the built .deb).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -34,20 +38,7 @@ fn accepted_names() -> Vec<&'static str> {
 
 /// Every file of doc/, in its subdirectories too.
 fn doc_files() -> Vec<PathBuf> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
-            let path = entry.expect("dir entry").path();
-            if path.is_dir() {
-                walk(&path, out);
-            } else {
-                out.push(path);
-            }
-        }
-    }
-    let mut files = Vec::new();
-    walk(&root().join("doc"), &mut files);
-    files.sort();
-    files
+    files_under(&root().join("doc"))
 }
 
 /// Roff escapes as they render: `\-` is a hyphen, `\(dq` a double quote,
@@ -267,4 +258,213 @@ fn the_extractors_find_what_they_should() {
     let wrapped = as_rule_file(&step).unwrap();
     assert!(wrapped["actions"]["Other"].is_array() && wrapped["actions"]["Example"][0] == step);
     assert!(as_rule_file(&serde_json::json!({"IP": "192.0.2.1"})).is_none());
+}
+
+// ---------------------------------------------------------------------------
+// Installed paths the docs name
+
+/// Files the docs name that the administrator makes, not the package.
+const MADE_BY_THE_USER: [&str; 1] = [
+    // packaging/systemd/mail/smtp-relay.conf: msmtp's configuration.
+    "/etc/banwarden/msmtprc",
+];
+
+/// Every file under `dir` (in its subdirectories too), sorted.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let path = entry.expect("dir entry").path();
+        if path.is_dir() {
+            files.extend(files_under(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files.sort();
+    files
+}
+
+/// The absolute paths of an installed system that a text tells its reader
+/// to use: the target of every nftables `include "..."` and of every
+/// `nft -f`, every path under /etc/banwarden/ or /usr/share/doc/banwarden/,
+/// and any path to a banwarden.nft or banwarden.json. Relative paths (the
+/// source tree's) are left out; roff font and hyphen escapes are read as
+/// they render.
+fn paths_in(text: &str) -> BTreeSet<String> {
+    use std::sync::LazyLock;
+    static FONT: LazyLock<regex::Regex> = LazyLock::new(|| regex::Regex::new(r"\\f[BIRP]").unwrap());
+    static INCLUDE: LazyLock<regex::Regex> = LazyLock::new(|| regex::Regex::new(r#"\binclude\s+"([^"]+)""#).unwrap());
+    static NFT_F: LazyLock<regex::Regex> =
+        LazyLock::new(|| regex::Regex::new(r#"\bnft\s+(?:-\S+\s+)*-f\s+["'`]?(/[^\s"'`)]+)"#).unwrap());
+    static ABSOLUTE: LazyLock<regex::Regex> =
+        LazyLock::new(|| regex::Regex::new(r#"(?:^|[\s"'`(=\[<]|file://)(/[A-Za-z0-9._*/-]+)"#).unwrap());
+    let text = unescape_roff(&FONT.replace_all(text, ""));
+    let mut paths = BTreeSet::new();
+    for found in INCLUDE.captures_iter(&text).chain(NFT_F.captures_iter(&text)) {
+        paths.insert(found[1].to_owned());
+    }
+    for found in ABSOLUTE.captures_iter(&text) {
+        let path = found[1].trim_end_matches(['.', ',']);
+        let ours = ["/etc/banwarden", "/usr/share/doc/banwarden"]
+            .iter()
+            .any(|dir| path == *dir || path.starts_with(&format!("{dir}/")));
+        let config = path.ends_with("/banwarden.nft") || path.ends_with("/banwarden.json");
+        if ours || config {
+            paths.insert(path.to_owned());
+        }
+    }
+    paths
+}
+
+/// Every installed path the docs name, with the file that names it: in
+/// README.md, doc/ (the man pages too), etc/, examples/,
+/// packaging/README.md and the units and drop-ins of packaging/systemd/.
+pub fn documented_paths() -> Vec<(String, String)> {
+    let mut sources = vec![root().join("README.md"), root().join("packaging/README.md")];
+    for dir in ["doc", "etc", "examples", "packaging/systemd"] {
+        sources.extend(files_under(&root().join(dir)));
+    }
+    let mut found = Vec::new();
+    for source in sources {
+        let bytes = std::fs::read(&source).unwrap_or_else(|e| panic!("{}: {e}", source.display()));
+        let origin = source.strip_prefix(root()).unwrap_or(&source).display().to_string();
+        for path in paths_in(&String::from_utf8_lossy(&bytes)) {
+            if !MADE_BY_THE_USER.contains(&path.as_str()) {
+                found.push((origin.clone(), path));
+            }
+        }
+    }
+    found
+}
+
+/// The documented paths that are not in `installed` (absolute paths of
+/// files and directories, without a trailing slash), each with where it is
+/// named. A `*` in a documented path matches within one path component.
+pub fn not_installed(documented: &[(String, String)], installed: &BTreeSet<String>) -> Vec<String> {
+    let mut missing = Vec::new();
+    for (origin, path) in documented {
+        let wanted = path.trim_end_matches('/');
+        let present = if wanted.contains('*') {
+            let pattern = format!("^{}$", regex::escape(wanted).replace(r"\*", "[^/]*"));
+            let pattern = regex::Regex::new(&pattern).unwrap();
+            installed.iter().any(|p| pattern.is_match(p))
+        } else {
+            installed.contains(wanted)
+        };
+        if !present {
+            missing.push(format!("{origin}: {path}"));
+        }
+    }
+    missing
+}
+
+/// What the Debian package installs according to Cargo.toml's
+/// `[package.metadata.deb]` assets (globs expanded, a destination ending
+/// in `/` taking the file's name, man pages gzipped) and what cargo-deb
+/// adds itself, with every directory above them.
+fn deb_assets() -> BTreeSet<String> {
+    let manifest = read("Cargo.toml");
+    let deb = manifest.split("\n[package.metadata.deb]\n").nth(1).expect("[package.metadata.deb] in Cargo.toml");
+    let assets = deb.split("\nassets = [\n").nth(1).expect("assets = [ in [package.metadata.deb]");
+    let mut files = vec![
+        "/usr/share/doc/banwarden/copyright".to_owned(),
+        "/usr/share/doc/banwarden/changelog.Debian.gz".to_owned(),
+    ];
+    for line in assets.lines().map(str::trim).take_while(|l| *l != "]") {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        // `["source", "destination", "mode"],`: TOML strings without escapes are JSON.
+        let [source, dest, _mode]: [String; 3] = serde_json::from_str(line.trim_end_matches(','))
+            .unwrap_or_else(|e| panic!("Cargo.toml: cannot read the asset line {line}: {e}"));
+        let (dir, name) = source.rsplit_once('/').unwrap_or(("", &source));
+        let sources: Vec<String> = if name.contains('*') {
+            let pattern = regex::Regex::new(&format!("^{}$", regex::escape(name).replace(r"\*", ".*"))).unwrap();
+            let mut names: Vec<String> = std::fs::read_dir(root().join(dir))
+                .unwrap_or_else(|e| panic!("{dir}: {e}"))
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| pattern.is_match(n))
+                .collect();
+            names.sort();
+            assert!(!names.is_empty(), "Cargo.toml: the asset {source} matches no file");
+            names
+        } else {
+            vec![name.to_owned()]
+        };
+        for file in sources {
+            let mut installed = if dest.ends_with('/') { format!("/{dest}{file}") } else { format!("/{dest}") };
+            if installed.starts_with("/usr/share/man/") {
+                installed.push_str(".gz");
+            }
+            files.push(installed);
+        }
+    }
+    let mut installed = BTreeSet::new();
+    for file in files {
+        let mut dir = Path::new(&file);
+        while let Some(parent) = dir.parent().filter(|p| *p != Path::new("/")) {
+            installed.insert(parent.display().to_string());
+            dir = parent;
+        }
+        installed.insert(file);
+    }
+    installed
+}
+
+/// doc/firewall.md, migrating-from-fail2ban.md and banwarden.nft's header
+/// once sent users to /etc/nftables/banwarden.nft, which no package
+/// installs: an `include` of it made nftables.service load nothing.
+#[test]
+fn every_path_the_docs_name_is_installed_by_the_package() {
+    let documented = documented_paths();
+    let paths: BTreeSet<&str> = documented.iter().map(|(_, p)| p.as_str()).collect();
+    for expected in ["/etc/banwarden/banwarden.nft", "/etc/banwarden/banwarden.json"] {
+        assert!(paths.contains(expected), "{expected} not found in the docs: is the extraction broken? {paths:?}");
+    }
+    let missing = not_installed(&documented, &deb_assets());
+    assert!(
+        missing.is_empty(),
+        "the docs name paths that Cargo.toml's [package.metadata.deb] assets do not install:\n{}",
+        missing.join("\n")
+    );
+}
+
+#[test]
+fn the_path_extractor_finds_what_it_should() {
+    let text = "include \"/etc/nftables/banwarden.nft\"\n\
+                nft -f /etc/x.nft && nft -c -f '/etc/y.nft'\n\
+                nft -f etc/nftables/banwarden.nft\n\
+                see /usr/share/doc/banwarden/examples/mail-*.conf.\n\
+                (../etc/nftables/banwarden.nft) $ROOT/etc/banwarden/banwarden.json\n\
+                `/etc/banwarden/banwarden.json`: valid; Documentation=file:///usr/share/doc/banwarden/README.md\n\
+                .I /etc/banwarden/banwarden\\-x.nft\\fR and /var/lib/banwarden/state\n";
+    let found: Vec<String> = paths_in(text).into_iter().collect();
+    assert_eq!(
+        found,
+        [
+            "/etc/banwarden/banwarden-x.nft",
+            "/etc/banwarden/banwarden.json",
+            "/etc/nftables/banwarden.nft",
+            "/etc/x.nft",
+            "/etc/y.nft",
+            "/usr/share/doc/banwarden/README.md",
+            "/usr/share/doc/banwarden/examples/mail-*.conf",
+        ]
+    );
+    let installed: BTreeSet<String> =
+        ["/etc", "/etc/banwarden", "/etc/banwarden/banwarden.nft", "/usr/share/doc/banwarden/examples/mail-a.conf"]
+            .map(String::from)
+            .into();
+    let documented = [
+        ("a.md", "/etc/banwarden/"),
+        ("a.md", "/etc/banwarden/banwarden.nft"),
+        ("b.md", "/etc/nftables/banwarden.nft"),
+        ("c.md", "/usr/share/doc/banwarden/examples/mail-*.conf"),
+        ("c.md", "/usr/share/doc/banwarden/examples/boot-*.conf"),
+    ]
+    .map(|(o, p)| (o.to_owned(), p.to_owned()));
+    assert_eq!(
+        not_installed(&documented, &installed),
+        ["b.md: /etc/nftables/banwarden.nft", "c.md: /usr/share/doc/banwarden/examples/boot-*.conf"]
+    );
 }

@@ -2,11 +2,14 @@
 //! completions under `packaging/completions/` are generated from the
 //! command line definition (`banwarden::cli::Cli`, with the hand-written
 //! sections of `packaging/man/banwarden.8.in`) and compared with the
-//! committed files: `BANWARDEN_BLESS=1` rewrites them. The Debian package
-//! is built with cargo-deb, inspected, then installed, upgraded, removed
-//! and purged in a scratch root (`dpkg --root`), maintainer scripts
-//! included, without touching the host's dpkg database, users or units.
+//! committed files: `BANWARDEN_BLESS=1` rewrites them. The shipped
+//! ruleset, loaded again and again in a network namespace, keeps its bans
+//! and leaves other tables alone. The Debian package is built with
+//! cargo-deb, inspected, then installed, upgraded, removed and purged in a
+//! scratch root (`dpkg --root`), maintainer scripts included, without
+//! touching the host's dpkg database, users or units.
 
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -19,6 +22,8 @@ use clap_mangen::Man;
 
 use banwarden::cli::Cli;
 
+use super::bans::Netns;
+use super::docs::{documented_paths, not_installed};
 use super::util::{golden_file, require, require_root, root, text};
 
 const MAN_TEMPLATE: &str = "packaging/man/banwarden.8.in";
@@ -236,6 +241,123 @@ fn paragraphs(text: &str) -> String {
 }
 
 // ---------------------------------------------------------------------------
+// The shipped ruleset
+
+const RULESET: &str = "etc/nftables/banwarden.nft";
+
+/// Other tools' tables, as they might stand when banwarden's file is loaded
+/// again: Docker's, ufw's (iptables-nft), libvirt's, and an admin's
+/// `inet filter`. The namespace also holds `ip banwarden` and `ip6
+/// banwarden` (bans.rs's sets): same name, other family.
+const OTHER_TABLES: &str = "
+table ip docker {
+    chain DOCKER { }
+    chain FORWARD { type filter hook forward priority 0; policy accept; jump DOCKER; }
+}
+table ip filter {
+    chain ufw-user-input { tcp dport 22 accept; }
+    chain INPUT { type filter hook input priority 0; policy drop; jump ufw-user-input; }
+}
+table ip libvirt_network {
+    set nets { type ipv4_addr; flags interval; elements = { 192.168.122.0/24 }; }
+    chain guest_nat { type nat hook postrouting priority 100; ip saddr @nets masquerade; }
+}
+table inet filter {
+    set trusted { type ipv4_addr; elements = { 198.51.100.1 }; }
+    chain input { type filter hook input priority 0; policy accept; ip saddr @trusted accept; }
+}
+";
+
+/// Runs `nft ARGS` in the namespace; its standard output.
+fn nft_in(ns: &Netns, args: &[&str]) -> String {
+    let out = Command::new("ip").args(["netns", "exec", &ns.name, "nft"]).args(args).output().unwrap();
+    assert!(out.status.success(), "nft {args:?}: {}", text(&out.stderr));
+    text(&out.stdout)
+}
+
+/// Every table of the namespace but `inet banwarden`, listed in full.
+fn other_tables(ns: &Netns) -> String {
+    let tables = nft_in(ns, &["list", "tables"]);
+    let mut listing = String::new();
+    for table in tables.lines().filter(|t| *t != "table inet banwarden") {
+        let words: Vec<&str> = table.split_whitespace().collect();
+        assert_eq!(words.len(), 3, "{table}");
+        listing.push_str(&nft_in(ns, &["list", "table", words[1], words[2]]));
+    }
+    listing
+}
+
+/// The rules of banwarden's chain, one per line, without handles.
+fn banwarden_rules(ns: &Netns) -> Vec<String> {
+    let chain = nft_in(ns, &["list", "chain", "inet", "banwarden", "input"]);
+    chain.lines().map(str::trim).filter(|l| l.ends_with(" drop")).map(str::to_owned).collect()
+}
+
+/// The file's top-level commands name no table but its own, and none
+/// empties or deletes anything but its own chains' rules: no `flush
+/// ruleset`, `flush table`, `flush set`, `delete`, `destroy`.
+#[test]
+fn the_shipped_ruleset_touches_its_own_table_only() {
+    let ruleset = std::fs::read_to_string(root().join(RULESET)).unwrap();
+    let mut flushes = 0;
+    let mut depth = 0;
+    for (n, line) in ruleset.lines().enumerate() {
+        let code = line.split('#').next().unwrap().trim();
+        let at = format!("{RULESET}:{}: {line}", n + 1);
+        let words: Vec<&str> = code.split_whitespace().collect();
+        if depth == 0 && !words.is_empty() {
+            // `table inet banwarden {`, or `add rule inet banwarden input ...`.
+            let (command, target) = match words[0] {
+                "table" => ("table", &words[1..]),
+                command => (command, words.get(2..).unwrap_or_default()),
+            };
+            assert!(target.starts_with(&["inet", "banwarden"]), "a command beyond its own table: {at}");
+            match command {
+                "table" | "add" | "create" | "insert" => {}
+                "flush" if words[1] == "chain" => flushes += 1,
+                _ => panic!("{command}: nothing but its own chains' rules may be flushed, nothing deleted: {at}"),
+            }
+        }
+        depth += code.matches('{').count() as i32 - code.matches('}').count() as i32;
+    }
+    assert_eq!(depth, 0, "{RULESET}: unbalanced braces");
+    assert!(flushes >= 1, "{RULESET} flushes its chain before adding the rules again");
+}
+
+/// Loading the shipped ruleset again, as often as one likes, keeps the bans
+/// in its sets, leaves one copy of each rule, and changes no other table.
+#[test]
+fn the_shipped_ruleset_loads_again_keeping_bans_and_other_tables() {
+    let Some(ns) = Netns::new("{}") else { return };
+    ns.nft_script(OTHER_TABLES);
+    let others = other_tables(&ns);
+    let file = root().join(RULESET);
+    let load = || nft_in(&ns, &["-f", file.to_str().unwrap()]);
+
+    load();
+    let rules = banwarden_rules(&ns);
+    let table = nft_in(&ns, &["list", "table", "inet", "banwarden"]);
+    let sets = table.lines().filter(|l| l.trim_start().starts_with("set ")).count();
+    assert_eq!(rules.len(), sets, "a rule per set: {rules:?}");
+    ns.nft_script(
+        "add element inet banwarden ssh_ban4 { 192.0.2.1 timeout 1h, 192.0.2.2 }
+         add element inet banwarden ssh_ban6 { 2001:db8::1 }
+         add element inet banwarden web_ban4 { 198.51.100.7 timeout 10m }",
+    );
+    load();
+    load();
+
+    let ssh4 = ns.elements("inet", "ssh_ban4");
+    assert_eq!(ssh4.iter().map(|(ip, _)| ip.as_str()).collect::<Vec<_>>(), ["192.0.2.1", "192.0.2.2"]);
+    assert!(ssh4[0].1.is_some_and(|left| left > 3500), "the timed ban keeps its time left: {ssh4:?}");
+    assert_eq!(ssh4[1].1, None, "the permanent ban stays permanent");
+    assert_eq!(ns.elements("inet", "ssh_ban6"), [("2001:db8::1".to_owned(), None)]);
+    assert_eq!(ns.elements("inet", "web_ban4").len(), 1);
+    assert_eq!(banwarden_rules(&ns), rules, "the rules are replaced, not added again");
+    assert_eq!(other_tables(&ns), others, "another table changed");
+}
+
+// ---------------------------------------------------------------------------
 // The Debian package
 
 /// Builds the .deb with cargo-deb, checks what it holds, then installs it
@@ -277,9 +399,13 @@ fn debian_package_builds_installs_and_purges() {
 /// the units), and checks start-up order, READY/STATUS, the sandbox as
 /// applied (uid, capabilities, seccomp, file system, address families),
 /// bans and recidive from units' output, forged lines ignored, reload
-/// (good, refused, bare SIGHUP), the watchdog, stop/restart, the restore at
-/// boot, and that nothing allowed trips the system call filter. The Debian
-/// tree is made once with debootstrap under target/nspawn (about 2 minutes).
+/// (good, refused, bare SIGHUP), the watchdog, stop/restart, the bans
+/// back after nftables.service reloads, restarts or stops and starts
+/// (Debian's /etc/nftables.conf, `flush ruleset` first; the daemon running
+/// or not) while banwarden's units never start nftables.service, the
+/// restore at boot, and that nothing allowed trips the system call filter.
+/// The Debian tree is made once with debootstrap under target/nspawn
+/// (about 2 minutes).
 fn under_a_real_systemd(deb: &Path) {
     for tool in ["systemd-nspawn", "debootstrap"] {
         let found =
@@ -343,7 +469,8 @@ fn dpkg_deb(args: &[&str], deb: &Path) -> String {
     text(&run(Command::new("dpkg-deb").args(args).arg(deb)).stdout)
 }
 
-/// The files, the control fields and the conffiles.
+/// The files (every path the docs name among them), the control fields
+/// and the conffiles.
 fn inspect(deb: &Path) {
     let listing = dpkg_deb(&["--contents"], deb);
     // The path is the 6th column; a symbolic link has " -> target" after it.
@@ -371,9 +498,20 @@ fn inspect(deb: &Path) {
         "./usr/share/doc/banwarden/examples/recidive.nft",
         "./usr/share/doc/banwarden/examples/mail-local-mta.conf",
         "./usr/share/doc/banwarden/examples/mail-smtp-relay.conf",
+        "./usr/share/doc/banwarden/examples/boot-load-ruleset.conf",
     ] {
         assert!(paths.contains(&expected), "{expected} not in the package:\n{listing}");
     }
+    // Every file the docs send users to (an `include`, `nft -f`, a path
+    // under /etc/banwarden/ ...) is in the package: docs.rs checks the
+    // same against Cargo.toml's assets without building it.
+    let installed: BTreeSet<String> = paths
+        .iter()
+        .map(|p| p.trim_start_matches('.').trim_end_matches('/').to_owned())
+        .filter(|p| !p.is_empty())
+        .collect();
+    let missing = not_installed(&documented_paths(), &installed);
+    assert!(missing.is_empty(), "the docs name paths the package does not install:\n{}", missing.join("\n"));
     let binary: Vec<&str> =
         listing.lines().find(|l| l.ends_with("./usr/bin/banwarden")).unwrap().split_whitespace().collect();
     assert_eq!(binary[..2], ["-rwxr-xr-x", "0/0"], "{binary:?}");
@@ -449,6 +587,13 @@ fn passwd_entry(dir: &Path) -> Option<(u32, u32, String)> {
     Some((fields[2].parse().ok()?, fields[3].parse().ok()?, line.to_owned()))
 }
 
+/// The links enabling the units make (`WantedBy=`), under etc/systemd/system.
+const ENABLEMENT_LINKS: [(&str, &str); 3] = [
+    ("multi-user.target.wants", "banwarden.service"),
+    ("multi-user.target.wants", "banwarden-boot.service"),
+    ("nftables.service.wants", "banwarden-boot.service"),
+];
+
 fn install_and_check(dir: &Path, deb: &Path) {
     dpkg(dir, &["--install", deb.to_str().unwrap()]);
     let status = run(Command::new("dpkg-query").arg(format!("--root={}", dir.display())).args([
@@ -469,8 +614,10 @@ fn install_and_check(dir: &Path, deb: &Path) {
     let state = std::fs::metadata(dir.join("var/lib/banwarden")).expect("var/lib/banwarden");
     assert_eq!((state.uid(), state.gid(), state.mode() & 0o7777), (uid, gid, 0o750));
 
-    for unit in ["banwarden.service", "banwarden-boot.service"] {
-        let link = dir.join("etc/systemd/system/multi-user.target.wants").join(unit);
+    // banwarden-boot.service is also wanted by nftables.service, so that
+    // a start of the firewall (after a stop, which flushed it) restores.
+    for (wants, unit) in ENABLEMENT_LINKS {
+        let link = dir.join("etc/systemd/system").join(wants).join(unit);
         let target = std::fs::read_link(&link).unwrap_or_else(|e| panic!("{}: {e}", link.display()));
         assert_eq!(target, Path::new("/lib/systemd/system").join(unit));
     }
@@ -511,10 +658,10 @@ fn remove_and_purge(dir: &Path) {
     dpkg(dir, &["--purge", "banwarden"]);
     assert!(!dir.join("etc/banwarden/banwarden.json").exists());
     assert!(!dir.join("var/lib/banwarden").exists(), "purge removes the state");
-    let wants = dir.join("etc/systemd/system/multi-user.target.wants");
-    for unit in ["banwarden.service", "banwarden-boot.service"] {
-        assert!(std::fs::symlink_metadata(wants.join(unit)).is_err(), "{unit} still enabled");
-        assert!(std::fs::symlink_metadata(dir.join("etc/systemd/system").join(unit)).is_err(), "{unit} masked");
+    let system = dir.join("etc/systemd/system");
+    for (wants, unit) in ENABLEMENT_LINKS {
+        assert!(std::fs::symlink_metadata(system.join(wants).join(unit)).is_err(), "{unit} still in {wants}");
+        assert!(std::fs::symlink_metadata(system.join(unit)).is_err(), "{unit} masked");
     }
     assert!(passwd_entry(dir).is_some(), "the system user stays");
 }
