@@ -230,3 +230,44 @@ fn a_pyruse_store_s_mapped_address_goes_to_the_ipv4_set_of_its_pair() {
     assert_eq!(ns.elements("ip", "ban4"), [("192.0.2.9".to_owned(), None)]);
     assert_eq!(ns.elements("ip6", "ban6"), [("2001:db8::9".to_owned(), None)]);
 }
+
+/// Two rules on the same line: one bans for a day, the other (later in the
+/// file) for an hour, as examples/nginx bans a scanner for a day and each of
+/// its queued requests for an hour. The day stays, in the kernel and the
+/// store, whatever order the bans arrive in.
+const TWO_RULES: &str = r#"{"actions": {
+  "day": [
+    {"filter": "filter_equals", "args": {"field": "SYSLOG_IDENTIFIER", "value": "sshd"}},
+    {"filter": "filter_pcre", "args": {"field": "MESSAGE", "re": "^Scan from (?P<ip>\\S+)$"}},
+    {"action": "action_nftBan", "args": {"IP": "ip", "nftSetIPv4": "banwarden ban4", "nftSetIPv6": "ip6 banwarden ban6", "banSeconds": 86400}}
+  ],
+  "hour": [
+    {"filter": "filter_equals", "args": {"field": "SYSLOG_IDENTIFIER", "value": "sshd"}},
+    {"filter": "filter_pcre", "args": {"field": "MESSAGE", "re": "^(Scan|Request) from (?P<ip>\\S+)$"}},
+    {"action": "action_nftBan", "args": {"IP": "ip", "nftSetIPv4": "banwarden ban4", "nftSetIPv6": "ip6 banwarden ban6", "banSeconds": 3600}}
+  ]
+}, "storage": "STORAGE"}"#;
+
+#[test]
+fn an_attacker_s_queued_requests_do_not_shorten_its_ban() {
+    use super::util::wait_until;
+    let Some(journald) = PrivateJournald::start() else { return };
+    let Some(ns) = Netns::new(TWO_RULES) else { return };
+    let run = ns.run(&journald);
+    journald.log("sshd", "Scan from 203.0.113.7");
+    for _ in 0..20 {
+        journald.log("sshd", "Request from 203.0.113.7");
+    }
+    journald.log("sshd", "Request from 198.51.100.1");
+    assert!(wait_until(10, || ns.elements("ip", "ban4").iter().any(|e| e.0 == "198.51.100.1")));
+    let (status, stderr) = run.stop();
+    assert!(status.success(), "{stderr}");
+    let left = ns.elements("ip", "ban4").into_iter().find(|e| e.0 == "203.0.113.7").unwrap().1.unwrap();
+    assert!(left > 86_000, "the day stays in the kernel, not an hour: {left} s");
+    let mut stored = std::fs::read_to_string(ns.storage().join("action_nftBan.json")).unwrap_or_default();
+    stored.push_str(&std::fs::read_to_string(ns.storage().join("action_nftBan.json.log")).unwrap_or_default());
+    let last = stored.lines().filter(|l| l.contains("203.0.113.7")).last().unwrap();
+    let end: serde_json::Value = serde_json::from_str(last.trim().trim_end_matches(',')).unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64();
+    assert!(end["timestamp"].as_f64().unwrap() > now + 86_000.0, "and in the store: {last}");
+}
