@@ -80,6 +80,9 @@ impl Daemon {
         for problem in self.queue.bans().check_sets(&needs) {
             diag!(Warning, "{problem}");
         }
+        // The sets the new rules name are watched from now on.
+        self.reconciler.set_named(sets.iter().map(|u| u.set.clone()));
+        self.watch_firewall();
         // Step errors are counted per step of a workflow: start afresh,
         // keeping the total.
         self.totals.step_errors += self.observer.total();
