@@ -23,6 +23,13 @@
 //! ban service's nftables socket (and the parser skips such messages too,
 //! should the filter be refused).
 //!
+//! Dropped, they are still built: while anyone listens to the group, the
+//! kernel writes a notification for every element of every transaction
+//! (`nfnetlink_has_listeners()` is the only test). Measured on kernel 6.18,
+//! 100,000 elements added in one call took 60 to 87 ms with no listener and
+//! 128 to 188 ms with this socket joined: the price of hearing a reload at
+//! once instead of polling the ruleset.
+//!
 //! A full receive buffer loses notifications (`ENOBUFS` on the next read,
 //! netlink(7)): that is reported as [`Change::Overrun`], which means
 //! "anything may have changed". The socket is non-blocking; [`Watch::drain`]
