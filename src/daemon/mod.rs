@@ -74,7 +74,7 @@ use crate::report::Line;
 use crate::time::Clock;
 use crate::workflow::Workflow;
 use queue::BanQueue;
-use reconcile::{Reconciler, IPSET_CHECK_EVERY};
+use reconcile::{Occasion, Reconciler, IPSET_CHECK_EVERY};
 
 /// Longest time entries are judged without the cursor being saved.
 pub const SAVE_EVERY: Duration = Duration::from_secs(1);
@@ -309,8 +309,8 @@ impl Daemon {
         // then every watched set looked at once: the firewall may have been
         // reloaded while the daemon was down, or the boot unit may have
         // restored with a wrong clock.
-        daemon.watch_firewall();
-        daemon.reconciler.all(daemon.queue.bans(), None, true, &mut log);
+        let _ = daemon.watch_firewall();
+        daemon.reconciler.all(daemon.queue.bans(), None, Occasion::Start, &mut log);
         // Before the first entry: a long ipset ban lost while the daemon was
         // down is back in the set by the time it says it has started.
         daemon.renew_long_ipset_bans();
@@ -321,20 +321,25 @@ impl Daemon {
     /// concerned and it has not started yet (at start, and after a reload
     /// whose rules name one). Without them (no permission to join the
     /// group), nftables sets are only looked at when the daemon starts.
-    fn watch_firewall(&mut self) {
+    /// Whether it started now.
+    fn watch_firewall(&mut self) -> bool {
         if self.watching || !self.reconciler.wants_nft(self.queue.bans(), &mut log) {
-            return;
+            return false;
         }
         match self.queue.bans().watch() {
             Ok(fd) => {
                 self.watching = true;
                 self.firewall_fd = fd;
+                true
             }
-            Err(e) => diag!(
-                Warning,
-                "cannot hear nftables changes ({e}): bans a firewall reload takes out of nftables sets come back \
-                 only when banwarden starts again or `banwarden boot` runs"
-            ),
+            Err(e) => {
+                diag!(
+                    Warning,
+                    "cannot hear nftables changes ({e}): bans a firewall reload takes out of nftables sets come \
+                     back only when banwarden starts again or `banwarden boot` runs"
+                );
+                false
+            }
         }
     }
 
@@ -465,7 +470,17 @@ impl Daemon {
                 self.flush_bans();
                 self.reconciler.changes(self.queue.bans(), changes, &mut log);
             }
-            Err(e) => diag!(Err, "{e}"),
+            // The socket itself failed (the kernel closed it): said once;
+            // a reload of the configuration listens again.
+            Err(e) => {
+                diag!(
+                    Err,
+                    "{e}; no longer listening to nftables changes until the configuration is reloaded: bans a \
+                     firewall reload takes out come back when banwarden starts again or `banwarden boot` runs"
+                );
+                self.watching = false;
+                self.firewall_fd = None;
+            }
         }
     }
 

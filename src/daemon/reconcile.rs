@@ -46,6 +46,27 @@ pub const IPSET_CHECK_EVERY: Duration = Duration::from_secs(2);
 /// Where the lines go: the daemon's diagnostics, or a test's list.
 pub type Log<'a> = &'a mut dyn FnMut(Level, String);
 
+/// Why every watched set is looked at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Occasion {
+    /// The daemon starts.
+    Start,
+    /// nf_tables' notifications were lost (an overrun).
+    Overrun,
+    /// The daemon listens to them again (or at last), having missed some.
+    Listening,
+}
+
+impl Occasion {
+    fn why(self) -> &'static str {
+        match self {
+            Occasion::Start => "at start",
+            Occasion::Overrun => "nftables notifications were lost",
+            Occasion::Listening => "listening to nftables changes again",
+        }
+    }
+}
+
 /// What became of one set over a batch of changes, the last word winning.
 #[derive(Debug)]
 enum Fate {
@@ -100,8 +121,8 @@ impl Reconciler {
     /// be gone. At start, a set the rules name that does not exist and has
     /// no stored bans is not said to be gone: the check of the sets has
     /// just said it does not exist, and how to make it.
-    pub fn all(&mut self, bans: &mut Bans, backend: Option<Backend>, at_start: bool, log: Log) {
-        let why = if at_start { "at start" } else { "nftables notifications were lost" };
+    pub fn all(&mut self, bans: &mut Bans, backend: Option<Backend>, occasion: Occasion, log: Log) {
+        let (why, at_start) = (occasion.why(), occasion == Occasion::Start);
         for backend in Backend::ALL.into_iter().filter(|b| backend.is_none_or(|only| only == *b)) {
             let stored = self.stored(bans, backend, log);
             for set in self.watched(backend, &stored) {
@@ -109,15 +130,19 @@ impl Reconciler {
                     Backend::Nft => bans.set_exists(&set),
                     Backend::Ipset => bans.kernel_count(&set).map(|count| count.is_some()),
                 };
+                let count = stored.get(&set).copied().unwrap_or(0);
                 match exists {
                     Ok(true) => {
                         self.gone.remove(&set);
+                        if count == 0 {
+                            continue;
+                        }
                         self.put_back(bans, &set, None, why, log);
                         if backend == Backend::Ipset {
-                            self.note_shortfall(bans, &set, stored.get(&set).copied().unwrap_or(0), log);
+                            self.note_shortfall(bans, &set, count, log);
                         }
                     }
-                    Ok(false) => match stored.get(&set).copied().unwrap_or(0) {
+                    Ok(false) => match count {
                         0 if at_start => {
                             self.gone.insert(set);
                         }
@@ -135,7 +160,12 @@ impl Reconciler {
             return;
         }
         if changes.contains(&Change::Overrun) {
-            self.all(bans, Some(Backend::Nft), false, log);
+            self.all(bans, Some(Backend::Nft), Occasion::Overrun, log);
+            return;
+        }
+        // A table created holds no set yet (its sets come as SetCreated):
+        // not worth reading the store for.
+        if changes.iter().all(|c| matches!(c, Change::TableCreated { .. })) {
             return;
         }
         let stored = self.stored(bans, Backend::Nft, log);
@@ -171,6 +201,11 @@ impl Reconciler {
         }
         for (set, fate) in fates {
             let count = stored.get(&set).copied().unwrap_or(0);
+            if count == 0 && !matches!(fate, Fate::Gone(_)) {
+                // Nothing to put back; back, if it was gone.
+                self.gone.remove(&set);
+                continue;
+            }
             match fate {
                 Fate::Gone(how) => self.gone(&set, how, count, log),
                 Fate::Created { again } => {
@@ -204,7 +239,7 @@ impl Reconciler {
                 Ok(Some(count)) => {
                     let short = live.saturating_sub(count);
                     let accepted = self.shortfall.get(&set).copied().unwrap_or(0);
-                    if self.gone.remove(&set) {
+                    if self.gone.remove(&set) && live > 0 {
                         self.put_back(bans, &set, None, "created again", log);
                     } else if short > accepted {
                         let why = format!("{count} elements, {live} stored bans");
@@ -498,7 +533,7 @@ mod tests {
         let mut lines = Vec::new();
         let unused = nft("ip t unused");
         w.reconciler.set_named([set.clone(), missing.clone(), unused]);
-        w.reconciler.all(&mut w.bans, None, true, &mut |_, line| lines.push(line));
+        w.reconciler.all(&mut w.bans, None, Occasion::Start, &mut |_, line| lines.push(line));
         assert_eq!((w.held(&set), w.held(&ipset)), (1, 1));
         assert_eq!(lines.len(), 3, "nothing about the missing set with no bans: {lines:?}");
         assert!(lines.iter().any(|l| l.contains("\"ip t missing\" is gone (it does not exist)")), "{lines:?}");

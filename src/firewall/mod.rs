@@ -435,7 +435,15 @@ impl Kernel for Firewall {
 
     fn changes(&mut self) -> Result<Vec<Change>, FirewallError> {
         let Some(watch) = &mut self.watch else { return Ok(Vec::new()) };
-        Ok(watch.drain().map_err(|source| NftError::Io { op: "reading nf_tables' notifications", source })?)
+        match watch.drain() {
+            Ok(changes) => Ok(changes),
+            // The socket itself failed (ENOBUFS is not an error here): let
+            // it go, so that a later `watch` opens a new one.
+            Err(source) => {
+                self.watch = None;
+                Err(NftError::Io { op: "reading nf_tables' notifications", source }.into())
+            }
+        }
     }
 }
 
