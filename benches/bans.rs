@@ -5,9 +5,12 @@
 //!     kernel set and store, into nftables and into ipset;
 //! (c) `banwarden boot` of 100,000 and 1,000,000 stored bans;
 //! (d) one ban alone, journal entry to element in the kernel, p50/p99;
-//! (e) the old way: one `nft add element` process per ban.
+//! (e) the old way: one `nft add element` process per ban;
+//! (f) a firewall reload under the daemon: `banwarden run` holding 10,000
+//!     and 100,000 stored bans, then `nft -f` of `flush ruleset` and the
+//!     same tables, timed until the daemon has put every ban back.
 //!
-//! Run: `cargo bench --bench bans [-- stage|flood|boot|single|nft]` (or
+//! Run: `cargo bench --bench bans [-- stage|flood|boot|single|nft|reconcile]` (or
 //! `make bench`, which writes doc/performance.md). Every figure is the
 //! median of 5 runs, reported with its spread through `report.rs`.
 
@@ -273,22 +276,7 @@ fn flood(journald: &PrivateJournald) {
 fn boot(count: u32) {
     fresh_sets();
     let dir = tempfile::tempdir().unwrap();
-    let now = SystemClock.now_us();
-    let mut store = BanStore::open(dir.path(), Backend::Nft).unwrap();
-    let set = SetRef::parse_nft(SET).unwrap();
-    let records: Vec<Record> = (0..count)
-        .map(|i| Record {
-            ip: address(i),
-            set: set.clone(),
-            until: if i % 10 == 0 { Until::Forever } else { Until::At(now + 86_400_000_000) },
-            start: now,
-        })
-        .collect();
-    store.ban(&records, now).unwrap();
-    store.compact(now, true).unwrap();
-    drop(store);
-    let config = dir.path().join("config.json");
-    std::fs::write(&config, RULES.replace("STORAGE", dir.path().to_str().unwrap())).unwrap();
+    let config = stored_bans(dir.path(), count);
     let mut times = Vec::new();
     for _ in 0..RUNS {
         fresh_sets();
@@ -441,6 +429,111 @@ fn nft_process_per_ban() {
     );
 }
 
+/// A store of `count` bans in `SET` (10 % permanent, the rest for a day),
+/// and a configuration naming it, in `dir`; the configuration's path.
+fn stored_bans(dir: &Path, count: u32) -> std::path::PathBuf {
+    let now = SystemClock.now_us();
+    let mut store = BanStore::open(dir, Backend::Nft).unwrap();
+    let set = SetRef::parse_nft(SET).unwrap();
+    let records: Vec<Record> = (0..count)
+        .map(|i| Record {
+            ip: address(i),
+            set: set.clone(),
+            until: if i % 10 == 0 { Until::Forever } else { Until::At(now + 86_400_000_000) },
+            start: now,
+        })
+        .collect();
+    store.ban(&records, now).unwrap();
+    store.compact(now, true).unwrap();
+    let config = dir.join("config.json");
+    std::fs::write(&config, RULES.replace("STORAGE", dir.to_str().unwrap())).unwrap();
+    config
+}
+
+/// `banwarden run` as a child, its stderr lines on a channel.
+struct RunningDaemon {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl RunningDaemon {
+    fn start(config: &Path, journald: &PrivateJournald) -> RunningDaemon {
+        use std::io::BufRead;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_banwarden"))
+            .args(["run", "--config"])
+            .arg(config)
+            .args(["--journal-namespace", journald.namespace()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pipe = child.stderr.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let daemon = RunningDaemon { child, lines };
+        daemon.line_with("started, judging entries", Duration::from_secs(120));
+        daemon
+    }
+
+    /// The next line holding `needle`; panics after `timeout`.
+    fn line_with(&self, needle: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(_) => {}
+                Err(e) => panic!("no line with {needle:?} from banwarden run: {e}"),
+            }
+        }
+    }
+}
+
+impl Drop for RunningDaemon {
+    fn drop(&mut self) {
+        // SAFETY: kill(2) of our own child, by its PID, not yet reaped.
+        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+        let _ = self.child.wait();
+    }
+}
+
+/// (f) for `count` stored bans: the daemon runs (and has put them in the
+/// set at its start); each run reloads the ruleset with `flush ruleset`
+/// and times, from just before `nft -f` starts, until the daemon says the
+/// bans are back (the line it writes once the kernel has acknowledged the
+/// last of them). The time `nft` takes is in the figure: an upper bound.
+fn reconcile(journald: &PrivateJournald, count: u32) {
+    fresh_sets();
+    let dir = tempfile::tempdir().unwrap();
+    let config = stored_bans(dir.path(), count);
+    let daemon = RunningDaemon::start(&config, journald);
+    let done = format!("put back {count} of {count} stored bans in nftables set \"{SET}\"");
+    let (mut times, mut daemon_ms) = (Vec::new(), Vec::new());
+    for _ in 0..RUNS {
+        let start = Instant::now();
+        fresh_sets();
+        let line = daemon.line_with(&done, Duration::from_secs(60));
+        times.push(start.elapsed().as_secs_f64() * 1000.0);
+        let ms = line.rsplit_once(" in ").and_then(|(_, t)| t.split(' ').next()?.parse::<f64>().ok());
+        daemon_ms.push(ms.unwrap_or(f64::NAN));
+    }
+    assert_eq!(kernel_count(), count as usize, "every ban back");
+    drop(daemon);
+    daemon_ms.sort_by(f64::total_cmp);
+    let extra =
+        serde_json::json!({"bans": count, "permanent_share": 0.1, "daemon_put_back_ms": report::median(&daemon_ms)});
+    let (id, label) = match count {
+        10_000 => ("bans.reconcile.10k", "(f) bans back after a `flush ruleset` reload, 10,000 stored"),
+        _ => ("bans.reconcile.100k", "(f) bans back after a `flush ruleset` reload, 100,000 stored"),
+    };
+    figure(id, label, "ms", &times, extra);
+}
+
 fn main() {
     if !report::benchmarking() {
         eprintln!("bans benchmark: run with `cargo bench --bench bans`");
@@ -474,5 +567,9 @@ fn main() {
     }
     if wanted("nft") {
         nft_process_per_ban();
+    }
+    if wanted("reconcile") {
+        reconcile(&journald, 10_000);
+        reconcile(&journald, 100_000);
     }
 }

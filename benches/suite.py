@@ -14,7 +14,8 @@ not produce is an error: the page never mixes runs.
 
 Steps, in order (names for --only): corpus (benches/corpus.py, 1,000,000
 entries and their journal, made once and reused), workflow, journal, live,
-bans (cargo bench), fail2ban (benches/fail2ban.py, on 200,000 lines and
+bans (cargo bench; with the reconciliation after a `flush ruleset` reload
+of 10,000 and 100,000 bans, issue 13), fail2ban (benches/fail2ban.py, on 200,000 lines and
 2,000 bans: fail2ban is slow enough that larger sizes alone would pass the
 15-minute budget; benches/fail2ban/README.md). Needs root: network
 namespaces and private journald instances (nothing of the host's firewall
@@ -41,7 +42,8 @@ CORPUS_ENTRIES = 1_000_000
 CORPUS = os.path.join(BENCH_DIR, f"corpus-{CORPUS_ENTRIES}")
 TEMPLATE = os.path.join(HERE, "performance.md.in")
 
-# The goals earlier issues set: (figure, comparison, threshold, issue, what).
+# The goals earlier issues set: (figure, comparison, threshold, issue, what[, statistic]). The
+# statistic compared is the median unless a sixth field names another ("max": every run must meet it).
 GOALS = [
     ("engine.realistic", ">=", 2_000_000, 2, "rule engine, realistic mix"),
     ("journal.ratio", "<=", 1.3, 3, "reading a journal: banwarden's time / libsystemd's for the same fields"),
@@ -52,6 +54,7 @@ GOALS = [
     ("bans.flood.nft", ">=", 50_000, 4, "flood of distinct attackers through the daemon"),
     ("bans.boot.1m", "<", 3, 4, "boot of 1,000,000 stored bans"),
     ("bans.kernel.p99", "<", 20, 4, "one ban: journal to element in the kernel, p99"),
+    ("bans.reconcile.100k", "<", 1000, 13, "100,000 bans back after a `flush ruleset` reload, slowest of 5", "max"),
 ]
 
 
@@ -174,10 +177,10 @@ def detail(record, path):
 
 
 def goals_table(figures):
-    rows = ["| issue | goal | measured (median of 5) | met |", "|---|---|---|---|"]
-    for fid, op, threshold, issue, what in GOALS:
+    rows = ["| issue | goal | measured (median of 5, lowest – highest) | met |", "|---|---|---|---|"]
+    for fid, op, threshold, issue, what, *statistic in GOALS:
         record = figures[fid]
-        m, u = record["median"], record["unit"]
+        m, u = record[statistic[0] if statistic else "median"], record["unit"]
         met = {">=": m >= threshold, "<=": m <= threshold, "<": m < threshold}[op]
         goal = f"{what} {op.replace('>=', '≥').replace('<=', '≤')} {number(threshold, u)} {unit_text(u)}"
         rows.append(f"| {issue} | {goal} | {fig(record)} | {'yes' if met else '**no**'} |")

@@ -377,11 +377,17 @@ check "systemctl stop: exit 0 in $(elapsed "$T0") s, inactive, result success, e
 C systemctl start banwarden; RC=$?
 check "systemctl start again: exit 0, active" "" eval '[ $RC = 0 ] && [ "$(unit_prop banwarden ActiveState)" = active ]'
 C nft flush set inet banwarden ssh_ban4
-check "after 'nft flush set': list says 'not in the kernel set'" "" eval 'C banwarden list 2>/dev/null | grep 203.0.113.9 | grep -q "not in the kernel set"'
+check "after 'nft flush set', the running daemon puts the bans back within a second" "" \
+    eval 'sleep 1; set_line ssh_ban4 203.0.113.9 | grep -q "timeout 29d" && in_set ssh_ban4 198.51.100.7 && in_set ssh_ban4 192.0.2.44'
+C systemctl stop banwarden
+C nft flush set inet banwarden ssh_ban4
+check "daemon stopped, after 'nft flush set': list says 'not in the kernel set'" "" eval 'C banwarden list 2>/dev/null | grep 203.0.113.9 | grep -q "not in the kernel set"'
 C systemctl restart banwarden-boot; RC=$?
 check "systemctl restart banwarden-boot: exit 0, result success" "" eval '[ $RC = 0 ] && [ "$(unit_prop banwarden-boot Result)" = success ]'
 check "banwarden-boot restored 203.0.113.9 (30d), 198.51.100.7, 192.0.2.44" "" \
     eval 'set_line ssh_ban4 203.0.113.9 | grep -q "timeout 29d" && in_set ssh_ban4 198.51.100.7 && in_set ssh_ban4 192.0.2.44'
+C systemctl start banwarden; RC=$?
+check "systemctl start banwarden: exit 0, active" "" eval '[ $RC = 0 ] && [ "$(unit_prop banwarden ActiveState)" = active ]'
 phase_end "restart/stop/boot"
 
 phase "10. the firewall reloaded: the bans come back, other tables stay"

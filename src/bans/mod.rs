@@ -41,10 +41,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use inventory::{Inventory, Row};
-pub use restore::{RestoreReport, RENEW_EVERY_SECS};
+pub use restore::{PutBack, RestoreReport, RENEW_EVERY_SECS};
 
 use crate::firewall::check::{check_sets, SetNeed};
-use crate::firewall::{ErrorKind, Firewall, FirewallError, Kernel, KernelBan};
+use crate::firewall::{Change, ErrorKind, Firewall, FirewallError, Kernel, KernelBan};
 use crate::store::{BanStore, Record, StoreError, Until};
 use crate::time::Clock;
 use crate::vocab::{Backend, BanRequest, Network, SetRef};
@@ -176,6 +176,28 @@ impl Bans {
     /// The problems of the sets named (missing, wrong type...), one message each.
     pub fn check_sets(&mut self, needs: &[SetNeed]) -> Vec<String> {
         check_sets(self.kernel.as_mut(), needs)
+    }
+
+    /// Whether the set exists in the kernel.
+    pub fn set_exists(&mut self, set: &SetRef) -> Result<bool, FirewallError> {
+        self.kernel.shape(set).map(|shape| shape.is_some())
+    }
+
+    /// How many elements the kernel's set holds (`None`: it does not
+    /// exist); cheap for an ipset only (see [`Kernel::count`]).
+    pub fn kernel_count(&mut self, set: &SetRef) -> Result<Option<usize>, FirewallError> {
+        self.kernel.count(set)
+    }
+
+    /// Starts hearing of changes others make to the kernel's sets; the
+    /// descriptor to wait on, if any (see [`Kernel::watch`]).
+    pub fn watch(&mut self) -> Result<Option<std::os::fd::RawFd>, FirewallError> {
+        self.kernel.watch()
+    }
+
+    /// The changes heard since the last call (see [`Kernel::changes`]).
+    pub fn changes(&mut self) -> Result<Vec<Change>, FirewallError> {
+        self.kernel.changes()
     }
 
     /// Why the kernel's set cannot hold this ban at all (it does not exist,

@@ -1,8 +1,10 @@
 //! Putting stored bans back in the kernel: all of them with read-back
-//! verification (`boot`; reconciliation and fleet resync will reuse it),
-//! and the periodic renewal of ipset bans longer than ipset's longest
-//! timeout. A ban goes back with the time it has left, rounded up, so doing
-//! it twice changes nothing.
+//! verification (`boot`; fleet resync will reuse it), those of one set
+//! after someone else emptied or re-created it (the daemon's
+//! reconciliation, [`Bans::put_back`]), and the periodic renewal of ipset
+//! bans longer than ipset's longest timeout. A ban goes back with the time
+//! it has left, rounded up, so doing it twice changes nothing; nothing here
+//! deletes an element.
 
 use std::collections::{BTreeMap, HashSet};
 use std::net::IpAddr;
@@ -10,7 +12,7 @@ use std::sync::Arc;
 
 use super::Bans;
 use crate::firewall::{FirewallError, KernelBan, IPSET_MAX_TIMEOUT_SECS};
-use crate::store::{Record, StoreError, Until};
+use crate::store::{BanStore, Record, StoreError, Until};
 use crate::vocab::{Backend, SetRef};
 
 /// Bans sent per kernel call; the client splits them into transactions.
@@ -56,6 +58,21 @@ pub struct RestoreReport {
     /// Stores with a snapshot that cannot be read: its bans are not
     /// restored (the log's are), and the file is left as it is.
     pub unreadable: Vec<StoreError>,
+}
+
+/// What [`Bans::put_back`] did.
+#[derive(Debug, Default)]
+pub struct PutBack {
+    /// Live stored bans of the set (of those asked for, when only some were).
+    pub stored: usize,
+    /// Back in the kernel (the kernel acknowledged them).
+    pub restored: usize,
+    /// Refused by the kernel, with the first reason.
+    pub failed: usize,
+    pub error: Option<Arc<FirewallError>>,
+    /// Stored bans of addresses on the never-ban list (or never a peer's):
+    /// left out, as `boot` leaves them out.
+    pub refused: usize,
 }
 
 /// The element that puts a stored record back with the time it has left.
@@ -155,6 +172,75 @@ impl Bans {
             records[i] = to;
         }
         Ok(())
+    }
+
+    /// Puts the live stored bans of one set back in the kernel, each with
+    /// the time it has left: all of them, or only those of the addresses in
+    /// `only`. It only adds: what the set holds without a record (added by
+    /// hand) stays as it is. The store is held from the read to the kernel's
+    /// answer, so an unban meanwhile cannot be undone by it. One kernel call
+    /// (the client packs it in as few transactions as it can), no read-back:
+    /// this runs while the daemon judges entries, and reading a large set
+    /// back costs more than sending it (see [`VERIFY_MAX`]).
+    pub fn put_back(
+        &mut self,
+        set: &SetRef,
+        only: Option<&HashSet<IpAddr>>,
+        warn: &mut dyn FnMut(String),
+    ) -> Result<PutBack, StoreError> {
+        let now = self.now_us();
+        let never_ban = self.never_ban.clone();
+        let mut report = PutBack::default();
+        let Some(store) = self.existing_store(set.backend(), warn)? else { return Ok(report) };
+        store.hold()?;
+        let records = match store.live_unsorted(now) {
+            Ok(records) => records,
+            Err(e) => {
+                store.release();
+                return Err(e);
+            }
+        };
+        let elements: Vec<KernelBan> = records
+            .iter()
+            .filter(|r| r.set == *set && only.is_none_or(|only| only.contains(&r.ip)))
+            .filter(|r| {
+                let allowed = !crate::vocab::any_contains(&never_ban, r.ip) && crate::vocab::is_peer(r.ip);
+                report.refused += usize::from(!allowed);
+                allowed
+            })
+            .map(|r| restoring(r, now))
+            .collect();
+        drop(records);
+        report.stored = elements.len() + report.refused;
+        if !elements.is_empty() {
+            for result in self.kernel.add(&elements) {
+                match result {
+                    Ok(()) => report.restored += 1,
+                    Err(e) => {
+                        report.failed += 1;
+                        report.error.get_or_insert(e);
+                    }
+                }
+            }
+        }
+        self.stores.values_mut().for_each(BanStore::release);
+        Ok(report)
+    }
+
+    /// The sets that hold live stored bans of `backend`, with how many.
+    pub fn stored_sets(
+        &mut self,
+        backend: Backend,
+        warn: &mut dyn FnMut(String),
+    ) -> Result<BTreeMap<SetRef, usize>, StoreError> {
+        let now = self.now_us();
+        let mut sets = BTreeMap::new();
+        if let Some(store) = self.existing_store(backend, warn)? {
+            for r in store.live_unsorted(now)? {
+                *sets.entry(r.set).or_insert(0) += 1;
+            }
+        }
+        Ok(sets)
     }
 
     /// Reads back the sets `wanted` went to; sends again what is missing,

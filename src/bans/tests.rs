@@ -421,3 +421,73 @@ fn a_ban_that_ends_while_boot_checks_is_no_failure() {
     let report = w.bans.restore_all(&mut |_, _, _| {}, &mut no_warnings).unwrap();
     assert!(report.failed.is_empty() && report.resent.is_empty(), "{:?} {:?}", report.failed, report.resent);
 }
+
+#[test]
+fn put_back_sends_one_sets_live_bans_with_their_time_left_and_only_adds() {
+    let (a, b) = (nft("ip t a"), nft("ip t b"));
+    let mut w = world(&[&a, &b], &[]);
+    w.bans.ban(
+        &[
+            request("192.0.2.1", &a, Some(3600)),
+            request("192.0.2.2", &a, None),
+            request("192.0.2.3", &a, Some(10)),
+            request("10.0.0.1", &a, None),
+            request("192.0.2.9", &b, Some(3600)),
+        ],
+        &mut no_warnings,
+    );
+    w.kernel.flush(&a);
+    // Added by hand after the flush, with no record: left as it is.
+    w.kernel.state().sets.get_mut(&a).unwrap().elements.insert(ip("198.51.100.1"), None);
+    w.clock.advance(HOUR_US / 2);
+    w.bans.set_never_ban(vec![Network::parse("10.0.0.0/8").unwrap()]);
+    // The store is held while the kernel is asked: an unban by another
+    // process waits, and cannot be undone by what was read before it.
+    let lock = w.dir.path().join("action_nftBan.json.lock");
+    let held_during_add: Arc<Mutex<Vec<bool>>> = Arc::default();
+    let seen = held_during_add.clone();
+    w.kernel.state().on_add = Some(Box::new(move |_| seen.lock().unwrap().push(is_locked(&lock))));
+    let calls_before = w.kernel.calls().len();
+    let report = w.bans.put_back(&a, None, &mut no_warnings).unwrap();
+    assert_eq!((report.stored, report.restored, report.failed, report.refused), (3, 2, 0, 1), "{report:?}");
+    assert_eq!(*held_during_add.lock().unwrap(), [true]);
+    let calls = &w.kernel.calls()[calls_before..];
+    let [Call::Add(sent)] = calls else { panic!("one kernel call: {calls:?}") };
+    assert!(sent.iter().all(|ban| ban.set == a), "only the set asked for: {sent:?}");
+    let held = w.kernel.state().sets[&a].elements.clone();
+    assert_eq!(held.get(&ip("192.0.2.1")), Some(&Some(Duration::from_secs(1800))), "the time left, not an hour");
+    assert_eq!(held.get(&ip("192.0.2.2")), Some(&None));
+    assert!(!held.contains_key(&ip("192.0.2.3")), "ended meanwhile");
+    assert!(!held.contains_key(&ip("10.0.0.1")), "never-banned now");
+    assert!(held.contains_key(&ip("198.51.100.1")), "the element added by hand stays");
+    assert_eq!(w.bans.stored_sets(Backend::Nft, &mut no_warnings).unwrap(), [(a.clone(), 3), (b.clone(), 1)].into());
+}
+
+#[test]
+fn put_back_of_some_addresses_sends_only_those_with_a_record() {
+    let set = nft("ip t s");
+    let mut w = world(&[&set], &[]);
+    w.bans.ban(&[request("192.0.2.1", &set, None), request("192.0.2.2", &set, None)], &mut no_warnings);
+    w.kernel.flush(&set);
+    let only: std::collections::HashSet<IpAddr> = [ip("192.0.2.2"), ip("203.0.113.5")].into();
+    let report = w.bans.put_back(&set, Some(&only), &mut no_warnings).unwrap();
+    assert_eq!((report.stored, report.restored), (1, 1));
+    assert_eq!(w.kernel.held(&set), [ip("192.0.2.2")]);
+    // A set the kernel no longer has: counted as failed, with the reason.
+    w.kernel.delete_set(&set);
+    let report = w.bans.put_back(&set, None, &mut no_warnings).unwrap();
+    assert_eq!((report.restored, report.failed), (0, 2));
+    assert_eq!(report.error.unwrap().kind(), crate::firewall::ErrorKind::NoSuchSet);
+    // A backend with no store is nothing to put back (and makes no file).
+    let ipset = SetRef::parse_ipset("v4").unwrap();
+    assert_eq!(w.bans.put_back(&ipset, None, &mut no_warnings).unwrap().stored, 0);
+    assert!(!w.dir.path().join("action_ipsetBan.json.log").exists());
+}
+
+/// Whether another open file description holding `path` could not take its lock now.
+fn is_locked(path: &std::path::Path) -> bool {
+    use std::os::fd::AsRawFd;
+    let file = std::fs::File::open(path).unwrap();
+    // SAFETY: flock on a descriptor we own; released when `file` closes.
+    unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) != 0 }
+}

@@ -18,8 +18,15 @@
 //! position at most every ten seconds, and at shutdown (`counters_file`).
 //!
 //! The loop body is a handful of named steps (judge an entry, the journal
-//! drained, save the position, wait, shut down) under one set of deadlines
-//! (`Due`), read from the injected [`Clock`].
+//! drained, the firewall changed, save the position, wait, shut down) under
+//! one set of deadlines (`Due`), read from the injected [`Clock`].
+//!
+//! Firewall reloads: bans someone else takes out of the kernel go back
+//! (`reconcile.rs`). nf_tables announces its changes on a socket the wait
+//! polls beside the journal, so a set flushed or created again is refilled
+//! as soon as the kernel says so (and at most every 50 ms while entries
+//! flow); ipset sets are counted every two seconds. Every watched set is
+//! looked at once at start.
 //!
 //! Service: SIGTERM/SIGINT stop it and SIGHUP loads the configuration again
 //! ([`signals`], `reload.rs`); systemd hears READY, STATUS, RELOADING and
@@ -40,6 +47,7 @@
 
 mod owner;
 mod queue;
+mod reconcile;
 mod reload;
 pub mod signals;
 #[cfg(test)]
@@ -66,6 +74,7 @@ use crate::report::Line;
 use crate::time::Clock;
 use crate::workflow::Workflow;
 use queue::BanQueue;
+use reconcile::{Occasion, Reconciler, IPSET_CHECK_EVERY};
 
 /// Longest time entries are judged without the cursor being saved.
 pub const SAVE_EVERY: Duration = Duration::from_secs(1);
@@ -93,6 +102,10 @@ const POLL_IDLE: Duration = Duration::from_secs(1);
 /// How often bans the store refused (a full disk) are offered to it again,
 /// besides every flush.
 const STORE_RETRY_EVERY: Duration = Duration::from_secs(60);
+/// While entries flow (no wait, hence no wake-up by the kernel's news), how
+/// often the firewall's changes are looked at: one `recv` that finds nothing
+/// costs a microsecond.
+const FIREWALL_EVERY: Duration = Duration::from_millis(50);
 
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -135,6 +148,11 @@ struct Due {
     renewal: Instant,
     /// Offer the store the bans it refused then.
     store_retry: Instant,
+    /// Look at the firewall's changes (nf_tables' notifications) then; set
+    /// to now when the wait sees them queued.
+    firewall: Instant,
+    /// Count the ipset sets against the store then.
+    ipset_check: Instant,
     /// When the last entry came: the loop polls fast for [`ACTIVE_FOR`]
     /// after it, and saves the position once [`PAUSE`] has passed.
     last_entry: Instant,
@@ -148,6 +166,8 @@ impl Due {
             counters: now + COUNTERS_EVERY,
             renewal: now + RENEW_EVERY,
             store_retry: now + STORE_RETRY_EVERY,
+            firewall: now + FIREWALL_EVERY,
+            ipset_check: now + IPSET_CHECK_EVERY,
             // Start as if an entry had just come: a daemon (re)started
             // during an attack sees the next lines within milliseconds, not
             // on journald's late notification.
@@ -159,7 +179,9 @@ impl Due {
     fn wait(&self, now: Instant) -> Duration {
         let active = now.saturating_duration_since(self.last_entry) < ACTIVE_FOR;
         let wait = if active { POLL_ACTIVE } else { POLL_IDLE };
-        wait.min(self.renewal.saturating_duration_since(now)).min(self.store_retry.saturating_duration_since(now))
+        wait.min(self.renewal.saturating_duration_since(now))
+            .min(self.store_retry.saturating_duration_since(now))
+            .min(self.ipset_check.saturating_duration_since(now))
     }
 }
 
@@ -177,6 +199,12 @@ pub struct Daemon {
     outbox: Outbox,
     /// READY, STATUS and keep-alives for systemd.
     notifier: Notifier,
+    /// Puts bans back when someone else takes them out of the kernel.
+    reconciler: Reconciler,
+    /// nf_tables' notifications are heard (see [`Daemon::watch_firewall`]).
+    watching: bool,
+    /// The descriptor of those notifications, waited on with the journal's.
+    firewall_fd: Option<std::os::fd::RawFd>,
     config_file: Option<ConfigFile>,
     clock: Arc<dyn Clock>,
     /// This daemon's hold on the storage directory (see `owner`).
@@ -258,8 +286,12 @@ impl Daemon {
         for problem in bans.check_sets(&needs) {
             diag!(Warning, "{problem}");
         }
+        let reconciler = Reconciler::new(sets.iter().map(|u| u.set.clone()), clock.clone());
         let mut daemon = Daemon {
             queue: BanQueue::new(bans),
+            reconciler,
+            watching: false,
+            firewall_fd: None,
             due: Due::new(clock.instant()),
             outbox: Outbox::open(&settings.storage, settings.email.clone(), clock.clone()),
             workflow,
@@ -274,10 +306,42 @@ impl Daemon {
             clock,
             _storage: storage_lock,
         };
+        // Listening first, so that no change made from now on is missed;
+        // then every watched set looked at once: the firewall may have been
+        // reloaded while the daemon was down, or the boot unit may have
+        // restored with a wrong clock.
+        let _ = daemon.watch_firewall();
+        daemon.reconciler.all(daemon.queue.bans(), None, Occasion::Start, &mut log);
         // Before the first entry: a long ipset ban lost while the daemon was
         // down is back in the set by the time it says it has started.
         daemon.renew_long_ipset_bans();
         Ok(daemon)
+    }
+
+    /// Starts hearing nf_tables' notifications, if nftables sets are
+    /// concerned and it has not started yet (at start, and after a reload
+    /// whose rules name one). Without them (no permission to join the
+    /// group), nftables sets are only looked at when the daemon starts.
+    /// Whether it started now.
+    fn watch_firewall(&mut self) -> bool {
+        if self.watching || !self.reconciler.wants_nft(self.queue.bans(), &mut log) {
+            return false;
+        }
+        match self.queue.bans().watch() {
+            Ok(fd) => {
+                self.watching = true;
+                self.firewall_fd = fd;
+                true
+            }
+            Err(e) => {
+                diag!(
+                    Warning,
+                    "cannot hear nftables changes ({e}): bans a firewall reload takes out of nftables sets come \
+                     back only when banwarden starts again or `banwarden boot` runs"
+                );
+                false
+            }
+        }
     }
 
     /// Reports to the service manager through `notifier` (see [`Notifier`]).
@@ -327,6 +391,13 @@ impl Daemon {
             if now >= self.due.store_retry {
                 self.due.store_retry = now + STORE_RETRY_EVERY;
                 self.store_unstored();
+            }
+            if now >= self.due.firewall {
+                self.firewall_changed(now);
+            }
+            if now >= self.due.ipset_check {
+                self.due.ipset_check = now + IPSET_CHECK_EVERY;
+                self.reconciler.check_ipsets(self.queue.bans(), &mut log);
             }
             match self.reader.next_into(&mut entry) {
                 Ok(true) => {
@@ -386,12 +457,57 @@ impl Daemon {
         }
     }
 
-    /// Step: wait for the journal (see the module doc for how long). An
+    /// Step: the firewall changed (or it is time to look): the bans someone
+    /// else took out go back (`reconcile`). The bans gathered so far go out
+    /// first, so that what is put back is what the store holds now.
+    fn firewall_changed(&mut self, now: Instant) {
+        self.due.firewall = now + FIREWALL_EVERY;
+        if !self.watching {
+            return;
+        }
+        match self.queue.bans().changes() {
+            Ok(changes) if changes.is_empty() => {}
+            Ok(changes) => {
+                self.flush_bans();
+                self.reconciler.changes(self.queue.bans(), changes, &mut log);
+            }
+            // The socket itself failed (the kernel closed it): said once;
+            // a reload of the configuration listens again.
+            Err(e) => {
+                diag!(
+                    Err,
+                    "{e}; no longer listening to nftables changes until the configuration is reloaded: bans a \
+                     firewall reload takes out come back when banwarden starts again or `banwarden boot` runs"
+                );
+                self.watching = false;
+                self.firewall_fd = None;
+            }
+        }
+    }
+
+    /// Step: wait for the journal (see the module doc for how long), and
+    /// for the firewall's news: its descriptor is polled with the journal's,
+    /// so a reload is acted on at once, not at the next wake-up. An
     /// interrupted wait (a signal) or a journal in flux (rotation, vacuum)
     /// only means: look again.
     fn wait(&mut self) {
         let timeout = self.notifier.cap_wait(self.due.wait(self.clock.instant()));
-        let _ = self.reader.wait(timeout);
+        let (Some(journal), Some(firewall)) = (self.reader.fd(), self.firewall_fd) else {
+            let _ = self.reader.wait(timeout);
+            return;
+        };
+        let mut fds = [
+            libc::pollfd { fd: journal, events: libc::POLLIN, revents: 0 },
+            libc::pollfd { fd: firewall, events: libc::POLLIN, revents: 0 },
+        ];
+        let ms = timeout.as_micros().div_ceil(1000).min(libc::c_int::MAX as u128) as libc::c_int;
+        // SAFETY: two live pollfds, their count passed.
+        unsafe { libc::poll(fds.as_mut_ptr(), 2, ms) };
+        if fds[1].revents != 0 {
+            self.due.firewall = self.clock.instant();
+        }
+        // What sd_journal_wait(3) does after its own poll, readable or not.
+        let _ = self.reader.process();
     }
 
     /// Step: stopping. What is pending goes out and everything is saved.
@@ -492,4 +608,9 @@ impl Daemon {
     fn store_unstored(&mut self) {
         self.queue.store_unstored(&mut |line| diag!(Info, "{line}"), &mut |warning| diag!(Warning, "{warning}"));
     }
+}
+
+/// The reconciler's lines, to the diagnostics.
+fn log(level: crate::effect::Level, line: String) {
+    diag::emit(level, format_args!("{line}"));
 }

@@ -174,9 +174,10 @@ impl BanQueue {
                 Outcome::Refused(Refusal::NotAPeer) => (format!("{} is never a peer's address", request.ip), "refused"),
                 Outcome::NotStored(e) => (e.to_string(), "in the kernel but not stored: it will not survive a reboot"),
                 Outcome::Failed { store, kernel } => (format!("{kernel}; and not stored: {store}"), "not banned"),
-                Outcome::KernelFailed(e) => {
-                    (e.to_string(), "stored (banwarden boot applies it once this is fixed), not in the kernel")
-                }
+                Outcome::KernelFailed(e) => (
+                    e.to_string(),
+                    "stored (put back once the set is made again, or by banwarden boot), not in the kernel",
+                ),
             };
             error(format!("ban of {} in {}: {cause}; {what} ({count} so far)", request.ip, request.set));
         }

@@ -5,17 +5,20 @@
 //! this order: the bans the old rules asked for are carried out; the live
 //! counters move to the new rules (those of counters the new rules no
 //! longer name are dropped, and said so); the reader copies the fields the
-//! new rules name; never-ban list, mail settings and identifier follow.
+//! new rules name; never-ban list, mail settings and identifier follow; the
+//! sets the new rules name are watched for firewall reloads (`reconcile`).
 //!
 //! What does not change without a restart: the storage directory (the
 //! store, cursor and counters stay where they are, and a warning says so),
 //! and the journal read (it is a command-line choice). DNAT captures are
 //! not carried over: they live for seconds.
 
+use super::reconcile::Occasion;
 use super::Daemon;
 use crate::config::{self, ConfigError};
 use crate::diag;
 use crate::firewall::check::SetNeed;
+use crate::vocab::Backend;
 
 impl Daemon {
     /// Loads the configuration file again; see the module doc.
@@ -81,6 +84,13 @@ impl Daemon {
         let needs: Vec<SetNeed> = sets.iter().map(|u| u.need()).collect();
         for problem in self.queue.bans().check_sets(&needs) {
             diag!(Warning, "{problem}");
+        }
+        // The sets the new rules name are watched from now on; listening
+        // anew (it had failed, or no nftables set was concerned), what was
+        // missed meanwhile is made good.
+        self.reconciler.set_named(sets.iter().map(|u| u.set.clone()));
+        if self.watch_firewall() {
+            self.reconciler.all(self.queue.bans(), Some(Backend::Nft), Occasion::Listening, &mut super::log);
         }
         // Step errors are counted per step of a workflow: start afresh,
         // keeping the total.

@@ -117,7 +117,60 @@ fn the_waits_follow_the_deadlines() {
     let mut due = Due::new(clock.instant());
     assert_eq!(due.wait(clock.instant()), POLL_ACTIVE, "fast polling right after start");
     clock.advance(ACTIVE_FOR.as_micros() as u64);
+    assert_eq!(due.wait(clock.instant()), Duration::ZERO, "the ipset check is overdue");
+    // As the loop does once it has counted the ipsets.
+    due.ipset_check = clock.instant() + IPSET_CHECK_EVERY;
     assert_eq!(due.wait(clock.instant()), POLL_IDLE, "a quiet journal is waited for a second at a time");
     due.renewal = clock.instant() + Duration::from_millis(300);
     assert_eq!(due.wait(clock.instant()), Duration::from_millis(300), "no wait past a deadline");
+}
+
+#[test]
+fn the_loop_puts_back_what_someone_else_took_out_of_the_kernel() {
+    let dir = tempfile::tempdir().unwrap();
+    let attackers = 20;
+    let Some(path) = journal(dir.path(), attackers) else { return };
+    let storage = dir.path().join("state");
+    let config = config::compile(&RULES.replace("STORAGE", storage.to_str().unwrap()), "t.json").unwrap();
+    let source = Source::Files(vec![path]);
+    // Start at the first entry, as a daemon that judged none would.
+    let mut reader = JournalReader::open(&source, config.workflow.fields(), config.settings.decoder).unwrap();
+    reader.seek_head().unwrap();
+    assert!(reader.next_into(&mut config.workflow.new_entry()).unwrap());
+    std::fs::create_dir_all(&storage).unwrap();
+    CursorFile::new(&storage, &source).save(&reader.cursor().unwrap()).unwrap();
+    let set = SetRef::parse_nft("ip t ban4").unwrap();
+    let kernel = FakeKernel::with_sets(&[&set]);
+    let clock = Arc::new(FixedClock::new(NOW));
+    let options = Options { source, from_tail: false, config: None };
+    let stop = AtomicBool::new(false);
+    let banned = attackers as usize - 1; // all but the never-banned one
+    let wait_for = |n: usize| (0..1000).any(|_| kernel.held(&set).len() == n || sleep_5ms());
+    let (first, back) = std::thread::scope(|scope| {
+        // The journal reader stays on the thread that opened it.
+        let (theirs, their_clock, stop) = (kernel.clone(), clock.clone(), &stop);
+        scope.spawn(move || {
+            Daemon::open_with_kernel(config, &options, Box::new(theirs), their_clock).unwrap().run(stop)
+        });
+        let first = wait_for(banned);
+        kernel.flush(&set);
+        // The loop looks at the kernel's news every 50 ms while it polls
+        // fast (the fake kernel has no descriptor to wake it).
+        clock.advance(FIREWALL_EVERY.as_micros() as u64);
+        let back = wait_for(banned);
+        stop.store(true, Ordering::Relaxed);
+        (first, back)
+    });
+    assert!(first && back, "banned {first}, put back {back}: {:?}", kernel.calls());
+    // One kernel call for the bans (none at start: nothing was stored),
+    // one to put them back.
+    let adds: Vec<usize> =
+        kernel.calls().iter().filter_map(|c| if let Call::Add(bans) = c { Some(bans.len()) } else { None }).collect();
+    assert_eq!(adds, [banned, banned]);
+}
+
+/// Sleeps 5 ms; false, so that an `any` that polls goes on.
+fn sleep_5ms() -> bool {
+    std::thread::sleep(Duration::from_millis(5));
+    false
 }

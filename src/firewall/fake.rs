@@ -1,15 +1,18 @@
 //! A kernel for unit tests: sets in memory that record every call, and can
 //! be made to refuse (missing, full, wrong type) the way the real ones do,
-//! with the same error values. Shared through a handle, so a test keeps one
+//! with the same error values. Sets flushed, deleted or created through it
+//! are announced as the real kernel's notifications would be, once watched. Shared through a handle, so a test keeps one
 //! while the code under test owns the other.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
+use std::os::fd::RawFd;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use super::ipset::IpsetError;
 use super::nft::{KeyType, NftError};
+use super::watch::{Change, Removed};
 use super::{FirewallError, Kernel, KernelBan, KernelResult, SetShape};
 use crate::vocab::SetRef;
 
@@ -20,6 +23,7 @@ pub enum Call {
     Delete(SetRef, Vec<IpAddr>),
     List(SetRef),
     Shape(SetRef),
+    Count(SetRef),
 }
 
 /// A set of the fake kernel.
@@ -48,6 +52,10 @@ pub struct State {
     pub calls: Vec<Call>,
     pub on_add: Option<AddHook>,
     pub on_delete: Option<DeleteHook>,
+    /// `watch` was called: changes are queued for `changes`.
+    pub watching: bool,
+    /// What the next `changes` returns (see [`FakeKernel::flush`] and the like).
+    pub changes: Vec<Change>,
 }
 
 #[derive(Clone, Default)]
@@ -74,6 +82,37 @@ impl FakeKernel {
 
     pub fn calls(&self) -> Vec<Call> {
         self.state().calls.clone()
+    }
+
+    /// Empties a set, as `nft flush set` or `ipset flush` would, and (for
+    /// nftables, when watched) announces it.
+    pub fn flush(&self, set: &SetRef) {
+        let mut state = self.state();
+        let removed: Vec<IpAddr> = match state.sets.get_mut(set) {
+            Some(held) => std::mem::take(&mut held.elements).into_keys().collect(),
+            None => return,
+        };
+        if let (Some(nft), true) = (set.as_nft(), state.watching && !removed.is_empty()) {
+            state.changes.push(Change::ElementsRemoved { set: nft.clone(), removed: Removed::Some(removed) });
+        }
+    }
+
+    /// Deletes a set, and (for nftables, when watched) announces it.
+    pub fn delete_set(&self, set: &SetRef) {
+        let mut state = self.state();
+        state.sets.remove(set);
+        if let (Some(nft), true) = (set.as_nft(), state.watching) {
+            state.changes.push(Change::SetGone(nft.clone()));
+        }
+    }
+
+    /// Creates an empty set, and (for nftables, when watched) announces it.
+    pub fn create_set(&self, set: &SetRef) {
+        let mut state = self.state();
+        state.sets.insert(set.clone(), FakeSet::default());
+        if let (Some(nft), true) = (set.as_nft(), state.watching) {
+            state.changes.push(Change::SetCreated(nft.clone()));
+        }
     }
 }
 
@@ -154,5 +193,20 @@ impl Kernel for FakeKernel {
             default_timeout_ms: None,
             unsuitable: s.wrong_type.then(|| "has a type that holds no addresses".to_owned()),
         }))
+    }
+
+    fn count(&mut self, set: &SetRef) -> Result<Option<usize>, FirewallError> {
+        let mut state = self.state();
+        state.calls.push(Call::Count(set.clone()));
+        Ok(state.sets.get(set).map(|s| s.elements.len()))
+    }
+
+    fn watch(&mut self) -> Result<Option<RawFd>, FirewallError> {
+        self.state().watching = true;
+        Ok(None)
+    }
+
+    fn changes(&mut self) -> Result<Vec<Change>, FirewallError> {
+        Ok(std::mem::take(&mut self.state().changes))
     }
 }

@@ -10,6 +10,11 @@
 //! protocol (the NETLINK_NETFILTER socket, splitting messages and attributes)
 //! is in `netlink`, which depends on neither.
 //!
+//! [`watch`] hears what others do to nftables (a ruleset reloaded, a set
+//! flushed or deleted) from the kernel's notifications, so that the daemon
+//! can put the bans back; ipset announces nothing, so its sets are counted
+//! instead ([`Kernel::count`]).
+//!
 //! Errors stay typed to the end ([`FirewallError`]); [`FirewallError::kind`]
 //! names the kind of failure without the address in it, which is what the
 //! daemon throttles its logs by. `fake::FakeKernel` (tests only) records
@@ -24,16 +29,20 @@ mod netlink;
 pub mod nft;
 #[cfg(test)]
 mod test_netns;
+pub mod watch;
 
 use std::collections::HashMap;
 use std::fmt;
 use std::net::IpAddr;
+use std::os::fd::RawFd;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::vocab::{Backend, SetRef};
 use ipset::{IpsetClient, IpsetElement, IpsetError};
 use nft::{Element, NftClient, NftError, NftSet};
+pub use watch::Change;
+use watch::Watch;
 
 /// ipset's longest timeout (`IPSET_MAX_TIMEOUT`, about 24.8 days). The
 /// kernel would shorten a longer one silently; banwarden sends this much and
@@ -154,6 +163,19 @@ pub trait Kernel: Send {
     fn list(&mut self, set: &SetRef) -> Result<Vec<(IpAddr, Option<Duration>)>, FirewallError>;
     /// What the set is; `None` when it does not exist.
     fn shape(&mut self, set: &SetRef) -> Result<Option<SetShape>, FirewallError>;
+    /// How many elements the set holds; `None` when it does not exist. An
+    /// ipset's header says (one small request, expired elements not yet
+    /// collected included); an nftables set must be dumped, which is costly
+    /// for a large one.
+    fn count(&mut self, set: &SetRef) -> Result<Option<usize>, FirewallError>;
+    /// Starts hearing of the changes others make to nftables tables and
+    /// sets (see [`watch`]); returns the descriptor that becomes readable
+    /// when one is queued, or `None` when there is none to wait on (the
+    /// caller then asks [`changes`](Kernel::changes) on its own schedule).
+    fn watch(&mut self) -> Result<Option<RawFd>, FirewallError>;
+    /// The changes heard since the last call, in order, without waiting;
+    /// none before [`watch`](Kernel::watch).
+    fn changes(&mut self) -> Result<Vec<Change>, FirewallError>;
 }
 
 /// The real kernel, over netlink.
@@ -161,6 +183,9 @@ pub trait Kernel: Send {
 pub struct Firewall {
     nft: Option<NftClient>,
     ipset: Option<IpsetClient>,
+    /// Joined to nf_tables' notifications once [`Kernel::watch`] is called;
+    /// told to ignore those of `nft`'s socket.
+    watch: Option<Watch>,
 }
 
 impl Firewall {
@@ -170,7 +195,12 @@ impl Firewall {
 
     fn nft(&mut self) -> Result<&mut NftClient, NftError> {
         if self.nft.is_none() {
-            self.nft = Some(NftClient::open()?);
+            let client = NftClient::open()?;
+            if let Some(watch) = &mut self.watch {
+                // Refused, the parser still skips our messages (see `watch`).
+                let _ = watch.ignore_port(client.port());
+            }
+            self.nft = Some(client);
         }
         Ok(self.nft.as_mut().expect("opened above"))
     }
@@ -373,6 +403,47 @@ impl Kernel for Firewall {
             (Some(nft), _) => self.shape_nft(nft),
             (_, Some(name)) => self.shape_ipset(name),
             _ => unreachable!("a set is of one backend"),
+        }
+    }
+
+    fn count(&mut self, set: &SetRef) -> Result<Option<usize>, FirewallError> {
+        match (set.as_nft(), set.as_ipset()) {
+            (Some(nft), _) => match self.nft()?.list(nft) {
+                Ok(elements) => Ok(Some(elements.len())),
+                Err(NftError::NoSuchSet { .. }) => Ok(None),
+                Err(e) => Err(e.into()),
+            },
+            (_, Some(name)) => match self.ipset()?.info(name) {
+                Ok(info) => Ok(Some(info.size as usize)),
+                Err(IpsetError::NoSuchSet { .. }) => Ok(None),
+                Err(e) => Err(e.into()),
+            },
+            _ => unreachable!("a set is of one backend"),
+        }
+    }
+
+    fn watch(&mut self) -> Result<Option<RawFd>, FirewallError> {
+        if self.watch.is_none() {
+            let mut watch =
+                Watch::open().map_err(|source| NftError::Io { op: "joining nf_tables' notifications", source })?;
+            if let Some(client) = &self.nft {
+                let _ = watch.ignore_port(client.port());
+            }
+            self.watch = Some(watch);
+        }
+        Ok(self.watch.as_ref().map(Watch::fd))
+    }
+
+    fn changes(&mut self) -> Result<Vec<Change>, FirewallError> {
+        let Some(watch) = &mut self.watch else { return Ok(Vec::new()) };
+        match watch.drain() {
+            Ok(changes) => Ok(changes),
+            // The socket itself failed (ENOBUFS is not an error here): let
+            // it go, so that a later `watch` opens a new one.
+            Err(source) => {
+                self.watch = None;
+                Err(NftError::Io { op: "reading nf_tables' notifications", source }.into())
+            }
         }
     }
 }

@@ -110,6 +110,30 @@ impl NfnlSocket {
         self.sock.0.as_raw_fd()
     }
 
+    /// The port id the kernel gave the socket at [`bind`](NfnlSocket::bind): what the
+    /// kernel writes in `nlmsg_pid` of the notifications our own requests cause.
+    pub(super) fn port(&self) -> u32 {
+        self.sock.0.portid()
+    }
+
+    /// Attaches a classic BPF program (`SO_ATTACH_FILTER`, socket(7)), replacing any
+    /// before it. The kernel runs it on every datagram before queueing it, multicast
+    /// ones included (`do_one_broadcast()` calls `sk_filter()`).
+    pub(super) fn attach_filter(&self, program: &[libc::sock_filter]) -> io::Result<()> {
+        let prog = libc::sock_fprog { len: program.len() as libc::c_ushort, filter: program.as_ptr().cast_mut() };
+        // SAFETY: `prog` points to `program`, which outlives the call; the kernel copies it.
+        check(unsafe {
+            libc::setsockopt(
+                self.fd(),
+                libc::SOL_SOCKET,
+                libc::SO_ATTACH_FILTER,
+                (&prog as *const libc::sock_fprog).cast(),
+                size_of::<libc::sock_fprog>() as u32,
+            )
+        })
+        .map(drop)
+    }
+
     /// An int SOL_NETLINK option, set by libmnl.
     pub(super) fn set_netlink_opt(&self, name: libc::c_int, mut value: libc::c_int) -> io::Result<()> {
         // SAFETY: the socket is live; the value is a live c_int of the size passed.
@@ -199,6 +223,9 @@ pub(super) struct Msg<'a> {
     pub(super) ty: u16,
     pub(super) flags: u16,
     pub(super) seq: u32,
+    /// The port id of the sender; in a notification, of the socket whose request
+    /// caused it.
+    pub(super) pid: u32,
     /// Everything after the 16-byte `nlmsghdr`.
     pub(super) payload: &'a [u8],
 }
@@ -235,6 +262,7 @@ pub(super) fn messages(mut buf: &[u8]) -> impl Iterator<Item = Msg<'_>> {
             ty: u16::from_ne_bytes(buf[4..6].try_into().unwrap()),
             flags: u16::from_ne_bytes(buf[6..8].try_into().unwrap()),
             seq: u32::from_ne_bytes(buf[8..12].try_into().unwrap()),
+            pid: u32::from_ne_bytes(buf[12..16].try_into().unwrap()),
             payload: &buf[NLMSG_HDRLEN..len],
         };
         buf = &buf[align4(len).min(buf.len())..];

@@ -3,7 +3,8 @@
 //! reference walk (`linking`), the no-allocation promise (`alloc`), and the
 //! journal followed live and replayed from files (`follow`, on a private
 //! journald: `journald`), and bans in the real kernel, in network
-//! namespaces of their own (`bans`), the store and boot whatever the
+//! namespaces of their own (`bans`), bans put back after a firewall reload
+//! while the daemon runs (`reconcile`), the store and boot whatever the
 //! disk's state (`durability`), a flood of bans the kernel refuses
 //! reported in a bounded number of lines (`flood`), mail and the daily
 //! report with fake mailers (`outbox`), banwarden as a service: sd_notify,
@@ -31,5 +32,6 @@ mod linking;
 mod outbox;
 mod package;
 mod pipes;
+mod reconcile;
 mod service;
 mod util;

@@ -137,6 +137,12 @@ impl NftClient {
         self.destroy_supported = refresh != Refresh::AddDelAdd;
     }
 
+    /// The port id of the client's socket: the notifications of its own
+    /// changes carry it.
+    pub fn port(&self) -> u32 {
+        self.sock.port()
+    }
+
     fn next_seq(&mut self) -> u32 {
         self.seq = self.seq.wrapping_add(1).max(1);
         self.seq

@@ -39,6 +39,12 @@ impl NlSocket {
         Ok(NlSocket { sock })
     }
 
+    /// The socket's port id, which the kernel writes in the notifications of
+    /// the changes it asks for (see `firewall::watch`).
+    pub fn port(&self) -> u32 {
+        self.sock.port()
+    }
+
     /// Sends `data` as one datagram: a batch split over several datagrams is
     /// aborted by the kernel (BEGIN without END) while the first part is acked 0.
     pub fn send(&self, data: &[u8]) -> io::Result<()> {
