@@ -45,6 +45,7 @@
 //! the entries judged during at most the last second before it are judged
 //! again, none missed.
 
+mod due;
 mod owner;
 mod queue;
 mod reconcile;
@@ -73,6 +74,7 @@ use crate::outbox::Outbox;
 use crate::report::Line;
 use crate::time::Clock;
 use crate::workflow::Workflow;
+use due::Due;
 use queue::BanQueue;
 use reconcile::{Occasion, Reconciler, IPSET_CHECK_EVERY};
 
@@ -134,55 +136,6 @@ pub struct Totals {
     pub effects: u64,
     pub bans: u64,
     pub step_errors: u64,
-}
-
-/// The loop's deadlines, all on the monotonic clock.
-struct Due {
-    /// Entries judged since the position was last saved.
-    unsaved: bool,
-    /// Save the position by then while entries flow.
-    position: Instant,
-    /// The counters may be saved again (with the position) from then.
-    counters: Instant,
-    /// Renew long ipset bans then.
-    renewal: Instant,
-    /// Offer the store the bans it refused then.
-    store_retry: Instant,
-    /// Look at the firewall's changes (nf_tables' notifications) then; set
-    /// to now when the wait sees them queued.
-    firewall: Instant,
-    /// Count the ipset sets against the store then.
-    ipset_check: Instant,
-    /// When the last entry came: the loop polls fast for [`ACTIVE_FOR`]
-    /// after it, and saves the position once [`PAUSE`] has passed.
-    last_entry: Instant,
-}
-
-impl Due {
-    fn new(now: Instant) -> Due {
-        Due {
-            unsaved: false,
-            position: now + SAVE_EVERY,
-            counters: now + COUNTERS_EVERY,
-            renewal: now + RENEW_EVERY,
-            store_retry: now + STORE_RETRY_EVERY,
-            firewall: now + FIREWALL_EVERY,
-            ipset_check: now + IPSET_CHECK_EVERY,
-            // Start as if an entry had just come: a daemon (re)started
-            // during an attack sees the next lines within milliseconds, not
-            // on journald's late notification.
-            last_entry: now,
-        }
-    }
-
-    /// How long to wait for the journal when it is drained.
-    fn wait(&self, now: Instant) -> Duration {
-        let active = now.saturating_duration_since(self.last_entry) < ACTIVE_FOR;
-        let wait = if active { POLL_ACTIVE } else { POLL_IDLE };
-        wait.min(self.renewal.saturating_duration_since(now))
-            .min(self.store_retry.saturating_duration_since(now))
-            .min(self.ipset_check.saturating_duration_since(now))
-    }
 }
 
 pub struct Daemon {
