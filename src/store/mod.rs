@@ -43,6 +43,7 @@
 pub(crate) mod files;
 mod index;
 mod parse;
+mod settle;
 
 #[cfg(test)]
 mod tests;
@@ -57,6 +58,7 @@ pub use crate::vocab::Until;
 use crate::vocab::{Backend, SetRef};
 use files::Meta;
 use index::Index;
+pub use settle::settle_ends;
 
 /// Pyruse's `timestamp`: seconds (a float), 0 for permanent.
 fn write_until(until: Until, out: &mut Vec<u8>) {
@@ -584,44 +586,6 @@ impl BanStore {
     pub fn next_end(&self) -> Option<u64> {
         self.records.next_end()
     }
-}
-
-/// The ends `decide` settles for `asked` in order, each from the current
-/// end of its address and set (first `stored`, then what an earlier request
-/// settled), and the records whose end differs from the stored one (their
-/// start: `now_us`, when their new end was decided).
-pub fn settle_ends(
-    asked: &[Record],
-    now_us: u64,
-    decide: &mut dyn FnMut(Option<Until>, usize) -> Until,
-    stored: impl Fn(IpAddr, &SetRef) -> Option<Until>,
-) -> (Vec<Until>, Vec<Record>) {
-    // Per address and set: the stored end, the current end and its start,
-    // the first request's index.
-    let mut current: HashMap<(IpAddr, &SetRef), (Option<Until>, Option<Until>, u64, usize)> = HashMap::new();
-    let mut ends = Vec::with_capacity(asked.len());
-    for (i, r) in asked.iter().enumerate() {
-        let slot = current.entry((r.ip, &r.set)).or_insert_with(|| {
-            let end = stored(r.ip, &r.set);
-            (end, end, 0, i)
-        });
-        let end = decide(slot.1, i);
-        if slot.1 != Some(end) {
-            // The request whose end this is says when it was decided.
-            slot.2 = if end == r.until && r.start > 0 { r.start } else { now_us };
-        }
-        slot.1 = Some(end);
-        ends.push(end);
-    }
-    let mut changed: Vec<(usize, Record)> = current
-        .into_iter()
-        .filter(|(_, (stored, now, _, _))| stored != now)
-        .map(|((ip, set), (_, end, start, first))| {
-            (first, Record { ip, set: set.clone(), until: end.expect("settled"), start })
-        })
-        .collect();
-    changed.sort_unstable_by_key(|(first, _)| *first);
-    (ends, changed.into_iter().map(|(_, r)| r).collect())
 }
 
 /// Set names as JSON strings, encoded once per set for a whole write.
