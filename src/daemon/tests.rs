@@ -60,22 +60,33 @@ fn journal(dir: &Path, attackers: u32) -> Option<std::path::PathBuf> {
     Some(path)
 }
 
+/// The configuration of [`RULES`] with its storage in `dir`, and the
+/// journal of [`journal`], its position saved right after the marker, as a
+/// daemon that judged the marker would have left it.
+fn after_the_marker(dir: &Path, attackers: u32) -> Option<(config::Config, Source, std::path::PathBuf)> {
+    let path = journal(dir, attackers)?;
+    let storage = dir.join("state");
+    let config = config::compile(&RULES.replace("STORAGE", storage.to_str().unwrap()), "t.json").unwrap();
+    let source = Source::Files(vec![path]);
+    let mut reader = JournalReader::open(&source, config.workflow.fields(), config.settings.decoder).unwrap();
+    reader.seek_head().unwrap();
+    assert!(reader.next_into(&mut config.workflow.new_entry()).unwrap());
+    std::fs::create_dir_all(&storage).unwrap();
+    CursorFile::new(&storage, &source).save(&reader.cursor().unwrap()).unwrap();
+    Some((config, source, storage))
+}
+
+/// The size of each batch of elements the fake kernel was asked to add.
+fn adds(kernel: &FakeKernel) -> Vec<usize> {
+    kernel.calls().iter().filter_map(|c| if let Call::Add(bans) = c { Some(bans.len()) } else { None }).collect()
+}
+
 #[test]
 fn the_loop_batches_bans_into_the_kernel_after_the_store_and_saves_its_place() {
     let dir = tempfile::tempdir().unwrap();
     let attackers = 2000;
-    let Some(path) = journal(dir.path(), attackers) else { return };
-    let storage = dir.path().join("state");
-    let config = config::compile(&RULES.replace("STORAGE", storage.to_str().unwrap()), "t.json").unwrap();
-    let source = Source::Files(vec![path]);
-    // Start right after the marker, as a daemon that judged it would.
-    let mut reader = JournalReader::open(&source, config.workflow.fields(), config.settings.decoder).unwrap();
-    reader.seek_head().unwrap();
-    assert!(reader.next_into(&mut config.workflow.new_entry()).unwrap());
+    let Some((config, source, storage)) = after_the_marker(dir.path(), attackers) else { return };
     let cursor_file = CursorFile::new(&storage, &source);
-    std::fs::create_dir_all(&storage).unwrap();
-    cursor_file.save(&reader.cursor().unwrap()).unwrap();
-
     let set = SetRef::parse_nft("ip t ban4").unwrap();
     let kernel = FakeKernel::with_sets(&[&set]);
     let clock = Arc::new(FixedClock::new(NOW));
@@ -93,9 +104,7 @@ fn the_loop_batches_bans_into_the_kernel_after_the_store_and_saves_its_place() {
     // The never-banned address stopped at the rule (a step error), the rest
     // went out in batches of 1,024: the first full one, then the rest.
     assert_eq!(totals.step_errors, 1);
-    let adds: Vec<usize> =
-        kernel.calls().iter().filter_map(|c| if let Call::Add(bans) = c { Some(bans.len()) } else { None }).collect();
-    assert_eq!(adds, [1024, attackers as usize - 1 - 1024]);
+    assert_eq!(adds(&kernel), [1024, attackers as usize - 1 - 1024]);
     assert_eq!(kernel.held(&set).len(), attackers as usize - 1);
     // Stored (a snapshot rewritten once the log grew, and the log since),
     // with the end the fake clock gives them.
@@ -129,16 +138,7 @@ fn the_waits_follow_the_deadlines() {
 fn the_loop_puts_back_what_someone_else_took_out_of_the_kernel() {
     let dir = tempfile::tempdir().unwrap();
     let attackers = 20;
-    let Some(path) = journal(dir.path(), attackers) else { return };
-    let storage = dir.path().join("state");
-    let config = config::compile(&RULES.replace("STORAGE", storage.to_str().unwrap()), "t.json").unwrap();
-    let source = Source::Files(vec![path]);
-    // Start at the first entry, as a daemon that judged none would.
-    let mut reader = JournalReader::open(&source, config.workflow.fields(), config.settings.decoder).unwrap();
-    reader.seek_head().unwrap();
-    assert!(reader.next_into(&mut config.workflow.new_entry()).unwrap());
-    std::fs::create_dir_all(&storage).unwrap();
-    CursorFile::new(&storage, &source).save(&reader.cursor().unwrap()).unwrap();
+    let Some((config, source, _)) = after_the_marker(dir.path(), attackers) else { return };
     let set = SetRef::parse_nft("ip t ban4").unwrap();
     let kernel = FakeKernel::with_sets(&[&set]);
     let clock = Arc::new(FixedClock::new(NOW));
@@ -164,9 +164,7 @@ fn the_loop_puts_back_what_someone_else_took_out_of_the_kernel() {
     assert!(first && back, "banned {first}, put back {back}: {:?}", kernel.calls());
     // One kernel call for the bans (none at start: nothing was stored),
     // one to put them back.
-    let adds: Vec<usize> =
-        kernel.calls().iter().filter_map(|c| if let Call::Add(bans) = c { Some(bans.len()) } else { None }).collect();
-    assert_eq!(adds, [banned, banned]);
+    assert_eq!(adds(&kernel), [banned, banned]);
 }
 
 /// Sleeps 5 ms; false, so that an `any` that polls goes on.
