@@ -151,7 +151,7 @@ impl Drop for Netns {
     }
 }
 
-const NO_RULES: &str = r#"{"actions": {"a": [{"action": "action_noop"}]}, "storage": "STORAGE"}"#;
+pub const NO_RULES: &str = r#"{"actions": {"a": [{"action": "action_noop"}]}, "storage": "STORAGE"}"#;
 
 fn ok(out: &Output) -> String {
     assert!(out.status.success(), "exit {:?}: {}{}", out.status.code(), text(&out.stdout), text(&out.stderr));
@@ -266,7 +266,8 @@ fn refusals_and_kernel_errors_are_clear() {
     assert!(!ns.elements("ip", "ban4").iter().any(|e| e.0 == "127.0.0.9"));
 }
 
-const SSH_RULES: &str = r#"{"actions": {"sshd": [
+/// sshd failures banned for 10 minutes into `banwarden ban4`/`ban6`.
+pub const SSH_RULES: &str = r#"{"actions": {"sshd": [
     {"filter": "filter_equals", "args": {"field": "SYSLOG_IDENTIFIER", "value": "sshd"}},
     {"filter": "filter_pcre", "args": {"field": "MESSAGE", "re": "^Failed password for \\S+ from (?P<ip>\\S+) port"}},
     {"action": "action_nftBan", "args": {"IP": "ip", "nftSetIPv4": "banwarden ban4", "nftSetIPv6": "ip6 banwarden ban6", "banSeconds": 600}}
@@ -567,7 +568,8 @@ fn kill_9_during_a_flood_of_bans_then_boot_loses_no_acknowledged_ban() {
     assert_eq!(list.lines().filter(|l| l.contains(r#""in_store":true"#)).count(), N as usize);
 }
 
-const IPSET_RULES: &str = r#"{"actions": {"sshd": [
+/// The same into the ipsets `ssh_ban4`/`ssh_ban6`.
+pub const IPSET_RULES: &str = r#"{"actions": {"sshd": [
     {"filter": "filter_equals", "args": {"field": "SYSLOG_IDENTIFIER", "value": "sshd"}},
     {"filter": "filter_pcre", "args": {"field": "MESSAGE", "re": "^Failed password for \\S+ from (?P<ip>\\S+) port"}},
     {"action": "action_ipsetBan", "args": {"IP": "ip", "ipSetIPv4": "ssh_ban4", "ipSetIPv6": "ssh_ban6", "banSeconds": 600}}

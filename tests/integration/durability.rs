@@ -6,11 +6,9 @@
 
 use std::process::{Command, Output};
 
-use super::bans::Netns;
+use super::bans::{Netns, NO_RULES, SSH_RULES};
 use super::journald::PrivateJournald;
 use super::util::text;
-
-const NO_RULES: &str = r#"{"actions": {"a": [{"action": "action_noop"}]}, "storage": "STORAGE"}"#;
 
 fn ok(out: &Output) -> String {
     assert!(out.status.success(), "exit {:?}: {}{}", out.status.code(), text(&out.stdout), text(&out.stderr));
@@ -130,17 +128,11 @@ fn a_second_daemon_on_the_same_storage_is_refused() {
     assert!(status.success());
 }
 
-const SSHD_RULES: &str = r#"{"actions": {"sshd": [
-    {"filter": "filter_equals", "args": {"field": "SYSLOG_IDENTIFIER", "value": "sshd"}},
-    {"filter": "filter_pcre", "args": {"field": "MESSAGE", "re": "^Failed password for \\S+ from (?P<ip>\\S+) port"}},
-    {"action": "action_nftBan", "args": {"IP": "ip", "nftSetIPv4": "banwarden ban4", "nftSetIPv6": "ip6 banwarden ban6", "banSeconds": 600}}
-]}, "storage": "STORAGE"}"#;
-
 #[test]
 fn bans_the_disk_refused_reach_the_kernel_and_are_stored_once_it_has_room() {
     use super::util::{wait_until, Daemon};
     let Some(journald) = PrivateJournald::start() else { return };
-    let Some(ns) = Netns::new(SSHD_RULES) else { return };
+    let Some(ns) = Netns::new(SSH_RULES) else { return };
     std::fs::create_dir_all(ns.storage()).unwrap();
     // The daemon's storage on a tmpfs of its own mount namespace.
     let script = format!(

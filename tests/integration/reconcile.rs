@@ -11,15 +11,9 @@
 
 use std::time::{Duration, Instant};
 
-use super::bans::Netns;
+use super::bans::{Netns, IPSET_RULES, SSH_RULES};
 use super::journald::PrivateJournald;
 use super::util::{text, wait_until};
-
-const RULES: &str = r#"{"actions": {"sshd": [
-    {"filter": "filter_equals", "args": {"field": "SYSLOG_IDENTIFIER", "value": "sshd"}},
-    {"filter": "filter_pcre", "args": {"field": "MESSAGE", "re": "^Failed password for \\S+ from (?P<ip>\\S+) port"}},
-    {"action": "action_nftBan", "args": {"IP": "ip", "nftSetIPv4": "banwarden ban4", "nftSetIPv6": "ip6 banwarden ban6", "banSeconds": 600}}
-]}, "storage": "STORAGE"}"#;
 
 const TABLE4: &str =
     "table ip banwarden { set ban4 { type ipv4_addr; flags timeout; }; set plain4 { type ipv4_addr; }; }\n";
@@ -66,7 +60,7 @@ fn ok(out: std::process::Output) {
 #[test]
 fn a_flush_ruleset_reload_puts_every_ban_back_within_a_second() {
     let Some(journald) = PrivateJournald::start() else { return };
-    let Some(ns) = Netns::new(RULES) else { return };
+    let Some(ns) = Netns::new(SSH_RULES) else { return };
     let run = ns.run(&journald);
     attack(&journald, &["203.0.113.1", "203.0.113.2", "203.0.113.3", "203.0.113.4", "2001:db8::1"]);
     assert!(wait_until(10, || ns.elements("ip", "ban4").len() == 4 && ns.elements("ip6", "ban6").len() == 1));
@@ -109,7 +103,7 @@ fn a_flush_ruleset_reload_puts_every_ban_back_within_a_second() {
 #[test]
 fn a_table_deleted_then_made_again_gets_its_bans_back() {
     let Some(journald) = PrivateJournald::start() else { return };
-    let Some(ns) = Netns::new(RULES) else { return };
+    let Some(ns) = Netns::new(SSH_RULES) else { return };
     let run = ns.run(&journald);
     ok(ns.banwarden(&["ban", "192.0.2.7", "--set", "banwarden ban4", "--for", "1h"]));
     ok(ns.banwarden(&["ban", "192.0.2.8", "--set", "banwarden ban4"]));
@@ -138,7 +132,7 @@ fn a_table_deleted_then_made_again_gets_its_bans_back() {
 #[test]
 fn a_set_gone_for_good_is_said_once_and_banning_goes_on() {
     let Some(journald) = PrivateJournald::start() else { return };
-    let Some(ns) = Netns::new(RULES) else { return };
+    let Some(ns) = Netns::new(SSH_RULES) else { return };
     let run = ns.run(&journald);
     ok(ns.banwarden(&["ban", "2001:db8::1", "--set", "ip6 banwarden ban6", "--for", "1h"]));
     ns.nft_script("delete table ip6 banwarden\n");
@@ -155,12 +149,6 @@ fn a_set_gone_for_good_is_said_once_and_banning_goes_on() {
     assert_eq!(about.len(), 1, "{stderr}");
     assert!(about[0].contains("is gone (deleted with its table): its 1 stored bans go back in"), "{stderr}");
 }
-
-const IPSET_RULES: &str = r#"{"actions": {"sshd": [
-    {"filter": "filter_equals", "args": {"field": "SYSLOG_IDENTIFIER", "value": "sshd"}},
-    {"filter": "filter_pcre", "args": {"field": "MESSAGE", "re": "^Failed password for \\S+ from (?P<ip>\\S+) port"}},
-    {"action": "action_ipsetBan", "args": {"IP": "ip", "ipSetIPv4": "ssh_ban4", "ipSetIPv6": "ssh_ban6", "banSeconds": 600}}
-]}, "storage": "STORAGE"}"#;
 
 #[test]
 fn an_ipset_flushed_or_made_again_gets_its_bans_back_within_five_seconds() {
