@@ -58,6 +58,18 @@ pub enum Refusal {
     NotAPeer,
 }
 
+/// Why `ip` may not be banned at all, if so: the one test every ban and
+/// every restore goes through.
+pub(crate) fn refusal(never_ban: &[Network], ip: IpAddr) -> Option<Refusal> {
+    if crate::vocab::any_contains(never_ban, ip) {
+        Some(Refusal::NeverBan)
+    } else if !crate::vocab::is_peer(ip) {
+        Some(Refusal::NotAPeer)
+    } else {
+        None
+    }
+}
+
 /// What became of a ban request.
 #[derive(Clone, Debug)]
 pub enum Outcome {
@@ -164,10 +176,6 @@ impl Bans {
         self.never_ban = never_ban;
     }
 
-    pub fn is_never_banned(&self, ip: IpAddr) -> bool {
-        crate::vocab::any_contains(&self.never_ban, ip)
-    }
-
     /// The time by the service's clock, in µs since the epoch.
     pub fn now_us(&self) -> u64 {
         self.clock.now_us()
@@ -258,20 +266,14 @@ impl Bans {
     /// order.
     pub fn ban(&mut self, requests: &[BanRequest], warn: &mut dyn FnMut(String)) -> Vec<Outcome> {
         let now = self.now_us();
-        let mut outcomes: Vec<Outcome> = requests
-            .iter()
-            .map(|r| match self.is_never_banned(r.ip) {
-                true => Outcome::Refused(Refusal::NeverBan),
-                false => Outcome::Refused(Refusal::NotAPeer),
-            })
-            .collect();
+        let refusals: Vec<Option<Refusal>> = requests.iter().map(|r| refusal(&self.never_ban, r.ip)).collect();
+        // The refused keep this outcome; every other one is settled below.
+        let mut outcomes: Vec<Outcome> =
+            refusals.iter().map(|why| Outcome::Refused(why.unwrap_or(Refusal::NeverBan))).collect();
         let mut settled: Vec<Option<Until>> = vec![None; requests.len()];
         for backend in Backend::ALL {
             let mine: Vec<usize> = (0..requests.len())
-                .filter(|&i| {
-                    let r = &requests[i];
-                    r.set.backend() == backend && !self.is_never_banned(r.ip) && crate::vocab::is_peer(r.ip)
-                })
+                .filter(|&i| requests[i].set.backend() == backend && refusals[i].is_none())
                 .collect();
             if mine.is_empty() {
                 continue;

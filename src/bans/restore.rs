@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use super::Bans;
+use super::{refusal, Bans};
 use crate::firewall::{FirewallError, KernelBan, IPSET_MAX_TIMEOUT_SECS};
 use crate::store::{BanStore, Record, StoreError, Until};
 use crate::vocab::{Backend, SetRef};
@@ -94,7 +94,6 @@ impl Bans {
         let now = self.now_us();
         let mut report = RestoreReport::default();
         for backend in Backend::ALL {
-            let never_ban = self.never_ban.clone();
             let Some(store) = self.existing_store(backend, warn)? else { continue };
             store.hold()?;
             let mut records = match store.live_unsorted(now) {
@@ -107,9 +106,8 @@ impl Bans {
             if let Err(e) = self.move_to_their_family(backend, &mut records, now, &mut report) {
                 report.not_compacted.push(e);
             }
-            let (wanted, refused): (Vec<&Record>, Vec<&Record>) = records
-                .iter()
-                .partition(|r| !crate::vocab::any_contains(&never_ban, r.ip) && crate::vocab::is_peer(r.ip));
+            let (wanted, refused): (Vec<&Record>, Vec<&Record>) =
+                records.iter().partition(|r| refusal(&self.never_ban, r.ip).is_none());
             report.refused.extend(refused.iter().map(|r| (r.ip, r.set.clone())));
             // In slices, so that only one slice of elements exists at a time.
             let mut sent = 0;
@@ -189,7 +187,6 @@ impl Bans {
         warn: &mut dyn FnMut(String),
     ) -> Result<PutBack, StoreError> {
         let now = self.now_us();
-        let never_ban = self.never_ban.clone();
         let mut report = PutBack::default();
         let Some(store) = self.existing_store(set.backend(), warn)? else { return Ok(report) };
         store.hold()?;
@@ -204,7 +201,7 @@ impl Bans {
             .iter()
             .filter(|r| r.set == *set && only.is_none_or(|only| only.contains(&r.ip)))
             .filter(|r| {
-                let allowed = !crate::vocab::any_contains(&never_ban, r.ip) && crate::vocab::is_peer(r.ip);
+                let allowed = refusal(&self.never_ban, r.ip).is_none();
                 report.refused += usize::from(!allowed);
                 allowed
             })

@@ -106,8 +106,11 @@ impl BanQueue {
     /// Tries to store the bans the store refused before; what it says
     /// goes to `info` and `warn`.
     pub fn store_unstored(&mut self, info: &mut dyn FnMut(String), warn: &mut dyn FnMut(String)) {
+        if self.unstored.is_empty() {
+            return;
+        }
         let now = self.bans.now_us();
-        if self.unstored.is_empty() || now.abs_diff(self.unstored_tried) < 1_000_000 {
+        if now.abs_diff(self.unstored_tried) < 1_000_000 {
             return;
         }
         self.unstored_tried = now;
