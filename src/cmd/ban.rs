@@ -11,8 +11,10 @@ pub fn run(file: &ConfigFile, args: &BanArgs) -> anyhow::Result<Exit> {
     let set = args.set()?;
     let Some(mut admin) = admin(file)? else { return Ok(Exit::Invalid) };
     let (ip, lifetime) = (args.address, args.lifetime());
-    // A set that cannot keep this ban as asked (a permanent ban in a set
-    // with a default timeout...) is said so, but the ban is made.
+    // What is wrong with the set is said first, with the commands that make
+    // a suitable one; a set that cannot keep the ban exactly as asked (a
+    // permanent ban in a set with a default timeout) still gets it, while
+    // one that can never hold it is refused below, before anything is stored.
     let need = SetNeed { set: set.clone(), ipv6: ip.is_ipv6(), timeout: lifetime != Lifetime::Forever, place: None };
     for problem in admin.bans.check_sets(&[need]) {
         warn(problem);
