@@ -1,12 +1,11 @@
 //! The command line: a global `--config` and one subcommand.
 
-use std::net::IpAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
 use crate::journal::sd::Source;
-use crate::vocab::{parse_address, Backend, Lifetime, SetRef};
+use crate::vocab::{Backend, Lifetime, Network, SetRef};
 
 #[derive(Debug, Parser)]
 #[command(name = "banwarden", version, about = "Watches the systemd journal and bans abusive IP addresses")]
@@ -52,9 +51,10 @@ pub struct CheckArgs {
 
 #[derive(Debug, Args)]
 pub struct BanArgs {
-    /// The address to ban (IPv4 or IPv6)
-    #[arg(value_parser = address)]
-    pub address: IpAddr,
+    /// The address or network to ban (IPv4 or IPv6: "203.0.113.7", "203.0.113.0/24",
+    /// "2001:db8:1:2::/64"); a network needs a set that takes networks
+    #[arg(value_parser = address, value_name = "ADDRESS")]
+    pub address: Network,
     /// The set: "family table set" for nftables ("table set" means family ip), a set name with --ipset
     #[arg(long, value_name = "SET")]
     pub set: String,
@@ -83,9 +83,9 @@ impl BanArgs {
 
 #[derive(Debug, Args)]
 pub struct UnbanArgs {
-    /// The address to unban
-    #[arg(value_parser = address)]
-    pub address: IpAddr,
+    /// The address or network to unban (a network as it was banned: "203.0.113.0/24")
+    #[arg(value_parser = address, value_name = "ADDRESS")]
+    pub address: Network,
     /// Only from this set (every set the store has it in when absent)
     #[arg(long, value_name = "SET")]
     pub set: Option<String>,
@@ -100,13 +100,14 @@ impl UnbanArgs {
     }
 }
 
-/// An address as clap's value parser: the same reading as a log field's,
-/// and one that can be a peer (not 0.0.0.0, a broadcast or multicast one).
-fn address(text: &str) -> Result<IpAddr, String> {
-    let ip = parse_address(text).ok_or_else(|| format!("{text:?} is not an IP address"))?;
-    match crate::vocab::is_peer(ip) {
-        true => Ok(ip),
-        false => Err(format!("{ip} is never the address of a peer (unspecified, broadcast, multicast or reserved)")),
+/// An address or network as clap's value parser: the same reading as a
+/// log field's (or a store's, for a network), and one that can be a peer's
+/// (not 0.0.0.0, a broadcast or multicast one).
+fn address(text: &str) -> Result<Network, String> {
+    let net = Network::target(text)?;
+    match crate::vocab::is_peer(net.first()) {
+        true => Ok(net),
+        false => Err(format!("{net} is never the address of a peer (unspecified, broadcast, multicast or reserved)")),
     }
 }
 

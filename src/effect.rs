@@ -121,7 +121,7 @@ impl Effect {
                 // banSeconds is null for a permanent ban.
                 json!({
                     "action": backend.action_name(),
-                    "IP": ban.ip.to_string(),
+                    "IP": ban.net.to_string(),
                     set_key: ban.set.to_string(),
                     "banSeconds": ban.lifetime.seconds(),
                 })
@@ -166,7 +166,7 @@ mod tests {
     fn ban_json_matches_the_documented_shape() {
         let origin = Origin::Rule { chain: "c".into(), step: 0 };
         let e = Effect::Ban(BanRequest {
-            ip: "192.0.2.7".parse().unwrap(),
+            net: "192.0.2.7".parse().unwrap(),
             set: SetRef::parse_nft("ip Inet4 ssh_ban").unwrap(),
             lifetime: Lifetime::from_seconds(Some(86400)),
             origin: origin.clone(),
@@ -177,7 +177,7 @@ mod tests {
             r#"{"action":"action_nftBan","IP":"192.0.2.7","set":"ip Inet4 ssh_ban","banSeconds":86400}"#
         );
         let permanent = Effect::Ban(BanRequest {
-            ip: "2001:db8::1".parse().unwrap(),
+            net: "2001:db8::1".parse().unwrap(),
             set: SetRef::parse_ipset("ssh_ban6").unwrap(),
             lifetime: Lifetime::Forever,
             origin,

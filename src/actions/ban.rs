@@ -5,13 +5,12 @@
 //! a colon, as in Pyruse) picks the IPv4 or the IPv6 set. An IPv4-mapped IPv6
 //! address is banned as the IPv4 address it stands for.
 
-use std::net::IpAddr;
 
 use super::ActionError;
 use crate::effect::Effect;
 use crate::entry::Entry;
 use crate::fields::{FieldId, FieldTable};
-use crate::vocab::{any_contains, is_peer, parse_address, BanRequest, Lifetime, Network, Origin, SetRef};
+use crate::vocab::{is_peer, parse_address, BanRequest, Lifetime, Network, Origin, SetRef};
 
 #[derive(Debug)]
 pub struct Ban {
@@ -31,22 +30,23 @@ impl Ban {
 
     pub fn effect(&self, entry: &Entry, fields: &FieldTable, never_ban: &[Network]) -> Result<Effect, ActionError> {
         let text = entry.get(self.ip).ok_or_else(|| ActionError::missing(fields, self.ip))?;
-        let ip = parse_address(text).ok_or_else(|| ActionError::NotAnAddress {
-            field: fields.name(self.ip).to_owned(),
-            value: text.to_owned(),
-        })?;
-        if any_contains(never_ban, ip) {
-            return Err(ActionError::NeverBan(ip));
-        }
-        if !is_peer(ip) {
-            return Err(ActionError::NotAPeer(ip));
-        }
-        let set = match ip {
-            IpAddr::V4(_) => &self.set_v4,
-            IpAddr::V6(_) => &self.set_v6,
+        // An address as logged, or a network that `action_network` wrote.
+        let net = match parse_address(text) {
+            Some(ip) => Network::host(ip),
+            None => Network::target(text).map_err(|_| ActionError::NotAnAddress {
+                field: fields.name(self.ip).to_owned(),
+                value: text.to_owned(),
+            })?,
         };
+        if never_ban.iter().any(|never| never.overlaps(&net)) {
+            return Err(ActionError::NeverBan(net));
+        }
+        if !is_peer(net.first()) {
+            return Err(ActionError::NotAPeer(net));
+        }
+        let set = if net.is_ipv6() { &self.set_v6 } else { &self.set_v4 };
         let (lifetime, origin) = (self.lifetime, self.origin.clone());
-        Ok(Effect::Ban(BanRequest { ip, set: set.clone(), lifetime, origin, replace: false }))
+        Ok(Effect::Ban(BanRequest { net, set: set.clone(), lifetime, origin, replace: false }))
     }
 }
 
@@ -65,7 +65,7 @@ mod tests {
         e.set(ip, "::ffff:192.0.2.7");
         match ban.effect(&e, &fields, &[]).unwrap() {
             Effect::Ban(ban) => {
-                assert_eq!(ban.ip.to_string(), "192.0.2.7");
+                assert_eq!(ban.net.to_string(), "192.0.2.7");
                 assert_eq!(ban.set.to_string(), "ip t v4");
                 assert_eq!(ban.lifetime.seconds(), Some(60));
                 assert_eq!(ban.origin, origin);

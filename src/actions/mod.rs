@@ -10,6 +10,7 @@ pub mod ban;
 pub mod counter;
 pub mod dnat;
 pub mod log;
+pub mod network;
 pub mod notify;
 
 use crate::effect::Effect;
@@ -21,10 +22,11 @@ pub use ban::Ban;
 pub use counter::{CounterRaise, CounterReset, Counters};
 pub use dnat::{DnatCapture, DnatReplace, DnatTable};
 pub use log::Log;
+pub use network::NetworkOf;
 pub use notify::{DailyReport, Email};
 
 /// Every action name Pyruse configurations may use.
-pub const NAMES: [&str; 10] = [
+pub const NAMES: [&str; 11] = [
     "action_noop",
     "action_log",
     "action_counterRaise",
@@ -35,6 +37,7 @@ pub const NAMES: [&str; 10] = [
     "action_dailyReport",
     "action_dnatCapture",
     "action_dnatReplace",
+    "action_network",
 ];
 
 #[derive(Debug)]
@@ -49,6 +52,8 @@ pub enum Action {
     DailyReport(DailyReport),
     DnatCapture(DnatCapture),
     DnatReplace(DnatReplace),
+    /// `action_network`: an address field's network, into another field.
+    Network(NetworkOf),
 }
 
 /// What actions remember between entries, and what they must respect.
@@ -67,13 +72,13 @@ pub enum ActionError {
     #[error("field {field:?} holds {value:?}, which is not an IP address")]
     NotAnAddress { field: String, value: String },
     #[error("{0} is on the never-ban list (neverBan, or one of this host's addresses): not banned")]
-    NeverBan(std::net::IpAddr),
+    NeverBan(crate::vocab::Network),
     #[error("{0} is never a peer's address (unspecified, broadcast, multicast or reserved): not banned")]
-    NotAPeer(std::net::IpAddr),
+    NotAPeer(crate::vocab::Network),
 }
 
 impl ActionError {
-    fn missing(fields: &FieldTable, id: FieldId) -> ActionError {
+    pub(crate) fn missing(fields: &FieldTable, id: FieldId) -> ActionError {
         ActionError::MissingField(fields.name(id).to_owned())
     }
 }
@@ -114,6 +119,7 @@ impl Action {
                 a.run(entry, &mut state.dnat);
                 Ok(())
             }
+            Action::Network(a) => a.run(entry, fields),
         }
     }
 }

@@ -2,20 +2,19 @@
 //! side, so that a ban missing from either shows.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::Bans;
 use crate::firewall::FirewallError;
 use crate::store::{StoreError, Until};
-use crate::vocab::{Backend, SetRef};
+use crate::vocab::{Backend, Network, SetRef};
 
-/// One address in one set.
+/// One address or network in one set.
 #[derive(Debug)]
 pub struct Row {
     pub set: SetRef,
-    pub ip: IpAddr,
+    pub ip: Network,
     /// From the store: when the ban ends (None: not in the store).
     pub until: Option<Until>,
     /// From the kernel: the time left, `Some(None)` without timeout, None: absent.
@@ -25,6 +24,9 @@ pub struct Row {
     /// Why no restore can put this stored ban in its set (an address of the
     /// family the set does not hold).
     pub unrestorable: Option<String>,
+    /// The network of the same set whose element holds this stored ban in
+    /// the kernel (see `cover`): not a gap.
+    pub covered_by: Option<Network>,
 }
 
 pub struct Inventory {
@@ -47,17 +49,18 @@ impl Bans {
             };
             let mut sets: BTreeSet<SetRef> = named.iter().filter(|s| s.backend() == backend).cloned().collect();
             sets.extend(records.iter().map(|r| r.set.clone()));
-            let mut by_set: BTreeMap<SetRef, BTreeMap<IpAddr, Row>> = BTreeMap::new();
+            let mut by_set: BTreeMap<SetRef, BTreeMap<Network, Row>> = BTreeMap::new();
             for r in records {
                 let row = Row {
                     set: r.set.clone(),
-                    ip: r.ip,
+                    ip: r.net,
                     until: Some(r.until),
                     left: None,
                     kernel_error: None,
                     unrestorable: None,
+                    covered_by: None,
                 };
-                by_set.entry(r.set).or_default().insert(r.ip, row);
+                by_set.entry(r.set).or_default().insert(r.net, row);
             }
             for set in sets {
                 let rows = by_set.entry(set.clone()).or_default();
@@ -72,9 +75,11 @@ impl Bans {
                                     left: None,
                                     kernel_error: None,
                                     unrestorable: None,
+                                    covered_by: None,
                                 })
                                 .left = Some(left);
                         }
+                        mark_covered(rows);
                     }
                     Err(e) if rows.is_empty() => {
                         inventory.unreadable.push((set, e));
@@ -100,5 +105,22 @@ impl Bans {
             inventory.rows.extend(by_set.into_values().flat_map(BTreeMap::into_values));
         }
         Ok(inventory)
+    }
+}
+
+/// Marks the stored bans missing from the kernel that a network element of
+/// the set holds. Rows are in order, so a network comes just before what
+/// it holds.
+fn mark_covered(rows: &mut BTreeMap<Network, Row>) {
+    let mut outer: Option<Network> = None;
+    for (net, row) in rows.iter_mut() {
+        match outer {
+            Some(o) if o.covers(net) => {
+                if row.left.is_none() && row.until.is_some() {
+                    row.covered_by = Some(o);
+                }
+            }
+            _ => outer = (row.left.is_some() && !net.is_host()).then_some(*net),
+        }
     }
 }

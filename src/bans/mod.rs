@@ -30,13 +30,14 @@
 //! [`Clock`], the kernel from the injected [`Kernel`], so all of it is
 //! tested without root.
 
+pub mod cover;
 mod inventory;
+mod overlap;
 mod restore;
 #[cfg(test)]
 mod tests;
 
 use std::collections::HashMap;
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -58,12 +59,13 @@ pub enum Refusal {
     NotAPeer,
 }
 
-/// Why `ip` may not be banned at all, if so: the one test every ban and
-/// every restore goes through.
-pub(crate) fn refusal(never_ban: &[Network], ip: IpAddr) -> Option<Refusal> {
-    if crate::vocab::any_contains(never_ban, ip) {
+/// Why `net` may not be banned at all, if so: the one test every ban and
+/// every restore goes through. A network is refused when it holds any
+/// address of the never-ban list, not only when the list holds it whole.
+pub(crate) fn refusal(never_ban: &[Network], net: Network) -> Option<Refusal> {
+    if never_ban.iter().any(|never| never.overlaps(&net)) {
         Some(Refusal::NeverBan)
-    } else if !crate::vocab::is_peer(ip) {
+    } else if !crate::vocab::is_peer(net.first()) {
         Some(Refusal::NotAPeer)
     } else {
         None
@@ -135,6 +137,11 @@ pub struct Lifted {
     pub set: SetRef,
     /// It had a record in the store (now forgotten).
     pub was_stored: bool,
+    /// A live ban of a network of the same set that still holds it (the
+    /// kernel element is that network's, so it stays).
+    pub still_covered: Option<Record>,
+    /// Bans inside the lifted network that went into the kernel in its place.
+    pub let_in: usize,
     /// How the kernel took the removal.
     pub kernel: Result<(), FirewallError>,
 }
@@ -147,6 +154,8 @@ pub struct Bans {
     clock: Arc<dyn Clock>,
     /// Where a stored address of the wrong family for its set belongs.
     pairs: HashMap<SetRef, SetPair>,
+    /// Networks whose end lets covered bans into the kernel (see [`cover`]).
+    deferred: cover::Deferred,
 }
 
 impl Bans {
@@ -162,7 +171,15 @@ impl Bans {
         clock: Arc<dyn Clock>,
         kernel: Box<dyn Kernel>,
     ) -> Bans {
-        Bans { storage: storage.to_owned(), never_ban, stores: HashMap::new(), kernel, clock, pairs: HashMap::new() }
+        Bans {
+            storage: storage.to_owned(),
+            never_ban,
+            stores: HashMap::new(),
+            kernel,
+            clock,
+            pairs: HashMap::new(),
+            deferred: cover::Deferred::default(),
+        }
     }
 
     /// The sets of each ban action of the configuration, for restores (see
@@ -224,9 +241,16 @@ impl Bans {
         if let Some(why) = shape.unsuitable {
             return Err(format!("{} {why}", set.describe()));
         }
-        let (family, other) = if request.ip.is_ipv6() { ("IPv6", "IPv4") } else { ("IPv4", "IPv6") };
-        if shape.holds_ipv6 != Some(request.ip.is_ipv6()) {
-            return Err(format!("{} holds {other} addresses, not {family} ones like {}", set.describe(), request.ip));
+        let (family, other) = if request.net.is_ipv6() { ("IPv6", "IPv4") } else { ("IPv4", "IPv6") };
+        if shape.holds_ipv6 != Some(request.net.is_ipv6()) {
+            return Err(format!("{} holds {other} addresses, not {family} ones like {}", set.describe(), request.net));
+        }
+        if !request.net.is_host() && !shape.networks {
+            let how = match set.backend() {
+                Backend::Nft => "it has no \"flags interval\"",
+                Backend::Ipset => "it is not of type hash:net",
+            };
+            return Err(format!("{} takes single addresses only, not a network like {} ({how})", set.describe(), request.net));
         }
         if !shape.timeout && request.lifetime != crate::vocab::Lifetime::Forever {
             return Err(format!("{} has no timeout support, so it cannot hold a ban for a time", set.describe()));
@@ -266,7 +290,7 @@ impl Bans {
     /// order.
     pub fn ban(&mut self, requests: &[BanRequest], warn: &mut dyn FnMut(String)) -> Vec<Outcome> {
         let now = self.now_us();
-        let refusals: Vec<Option<Refusal>> = requests.iter().map(|r| refusal(&self.never_ban, r.ip)).collect();
+        let refusals: Vec<Option<Refusal>> = requests.iter().map(|r| refusal(&self.never_ban, r.net)).collect();
         // The refused keep this outcome; every other one is settled below.
         let mut outcomes: Vec<Outcome> =
             refusals.iter().map(|why| Outcome::Refused(why.unwrap_or(Refusal::NeverBan))).collect();
@@ -282,7 +306,7 @@ impl Bans {
                 .iter()
                 .map(|&i| {
                     let r = &requests[i];
-                    Record { ip: r.ip, set: r.set.clone(), until: r.lifetime.end(now), start: now }
+                    Record { net: r.net, set: r.set.clone(), until: r.lifetime.end(now), start: now }
                 })
                 .collect();
             let mut decide = |current: Option<Until>, j: usize| match current {
@@ -315,19 +339,25 @@ impl Bans {
         }
         // One element per address and set, with the end settled last.
         let mut elements: Vec<KernelBan> = Vec::new();
+        let mut ends: Vec<Until> = Vec::new();
         let mut element_of: Vec<Option<usize>> = vec![None; requests.len()];
-        let mut index: HashMap<(IpAddr, &SetRef), usize> = HashMap::new();
+        let mut index: HashMap<(Network, &SetRef), usize> = HashMap::new();
         for (i, end) in settled.iter().enumerate() {
             let Some(end) = end else { continue };
             let r = &requests[i];
-            let e = *index.entry((r.ip, &r.set)).or_insert_with(|| {
-                elements.push(KernelBan { ip: r.ip, set: r.set.clone(), timeout: None });
+            let e = *index.entry((r.net, &r.set)).or_insert_with(|| {
+                elements.push(KernelBan { net: r.net, set: r.set.clone(), timeout: None });
+                ends.push(*end);
                 elements.len() - 1
             });
             elements[e].timeout = end.left(now);
+            ends[e] = *end;
             element_of[i] = Some(e);
         }
-        let results = self.kernel.add(&elements);
+        // Covered elements stay out of the kernel, what a new network
+        // covers comes out of it (see `cover`).
+        let (sent, removals) = self.cover_elements(&elements, &ends, now);
+        let results = self.send_covering(&elements, &sent, &removals);
         self.stores.values_mut().for_each(BanStore::release);
         for (i, e) in element_of.iter().enumerate() {
             let Some(Err(kernel)) = e.map(|e| &results[e]) else { continue };
@@ -339,12 +369,15 @@ impl Bans {
         outcomes
     }
 
-    /// Lifts the bans of `ip`: from the store first, then from the kernel
-    /// (see the module doc for why). A set the store had no record for is
-    /// still cleared in the kernel (an element added by hand).
+    /// Lifts the bans of `ip` (an address or network): from the store
+    /// first, then from the kernel (see the module doc for why). A set the
+    /// store had no record for is still cleared in the kernel (an element
+    /// added by hand). An address inside a banned network stays banned by
+    /// it (the kernel element is the network's: `still_covered` says so);
+    /// a lifted network lets in the bans inside it that outlive it.
     pub fn unban(
         &mut self,
-        ip: IpAddr,
+        ip: Network,
         from: UnbanFrom,
         warn: &mut dyn FnMut(String),
     ) -> Result<Vec<Lifted>, StoreError> {
@@ -390,9 +423,27 @@ impl Bans {
                 }
                 None => false,
             };
-            let kernel = self.kernel.delete(&set, &[ip]);
+            let still_covered = match self.stores.get(&set.backend()) {
+                Some(store) => store
+                    .covering_known(ip, now)
+                    .into_iter()
+                    .filter(|r| r.set == set)
+                    .min_by_key(|r| r.net.prefix_len()),
+                None => None,
+            };
+            let (kernel, let_in) = match still_covered {
+                Some(_) => (Ok(()), 0),
+                None => {
+                    let kernel = self.kernel.delete(&set, &[ip]);
+                    let let_in = match ip.is_host() {
+                        true => 0,
+                        false => self.let_in(&set, ip, now, warn).unwrap_or(0),
+                    };
+                    (kernel, let_in)
+                }
+            };
             self.stores.values_mut().for_each(BanStore::release);
-            lifted.push(Lifted { set, was_stored, kernel });
+            lifted.push(Lifted { set, was_stored, still_covered, kernel, let_in });
         }
         Ok(lifted)
     }
@@ -417,8 +468,9 @@ impl Bans {
         Ok(imported)
     }
 
-    /// The live bans of `ip` in the store, by set.
-    pub fn lookup(&mut self, ip: IpAddr, warn: &mut dyn FnMut(String)) -> Result<Vec<(SetRef, Until)>, StoreError> {
+    /// The live bans of `ip` (the address or network itself) in the store,
+    /// by set.
+    pub fn lookup(&mut self, ip: Network, warn: &mut dyn FnMut(String)) -> Result<Vec<(SetRef, Until)>, StoreError> {
         let now = self.now_us();
         let mut found = Vec::new();
         for backend in Backend::ALL {

@@ -10,10 +10,10 @@ use std::collections::{BTreeMap, HashSet};
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use super::{refusal, Bans};
+use super::{cover, refusal, Bans};
 use crate::firewall::{FirewallError, KernelBan, IPSET_MAX_TIMEOUT_SECS};
 use crate::store::{BanStore, Record, StoreError, Until};
-use crate::vocab::{Backend, SetRef};
+use crate::vocab::{Backend, Network, SetRef};
 
 /// Bans sent per kernel call; the client splits them into transactions.
 const RESTORE_SLICE: usize = 65_536;
@@ -37,10 +37,13 @@ pub struct RestoreReport {
     pub failed: BTreeMap<SetRef, (usize, String)>,
     /// The records not restored, each with its reason (the first
     /// [`UNRESTORED_LISTED`] of them).
-    pub unrestored: Vec<(IpAddr, SetRef, String)>,
+    pub unrestored: Vec<(Network, SetRef, String)>,
     /// Stored bans of addresses on the never-ban list (or never a peer's):
     /// left in the store for the admin to unban, never put in the kernel.
-    pub refused: Vec<(IpAddr, SetRef)>,
+    pub refused: Vec<(Network, SetRef)>,
+    /// Bans inside a banned network of their set: the network's element
+    /// holds them (see `cover`).
+    pub covered: usize,
     /// Sets too large to read back, with their size.
     pub unchecked: Vec<(SetRef, usize)>,
     /// Sets that could not be read back.
@@ -54,7 +57,7 @@ pub struct RestoreReport {
     /// Records of an address of the other family than their set's (an
     /// IPv4-mapped address in a Pyruse store's IPv6 set), moved to the
     /// action's set for that family: (address, from, to).
-    pub moved: Vec<(IpAddr, SetRef, SetRef)>,
+    pub moved: Vec<(Network, SetRef, SetRef)>,
     /// Stores with a snapshot that cannot be read: its bans are not
     /// restored (the log's are), and the file is left as it is.
     pub unreadable: Vec<StoreError>,
@@ -76,8 +79,8 @@ pub struct PutBack {
 }
 
 /// The element that puts a stored record back with the time it has left.
-fn restoring(r: &Record, now_us: u64) -> KernelBan {
-    KernelBan { ip: r.ip, set: r.set.clone(), timeout: r.time_left(now_us) }
+pub(super) fn restoring(r: &Record, now_us: u64) -> KernelBan {
+    KernelBan { net: r.net, set: r.set.clone(), timeout: r.time_left(now_us) }
 }
 
 impl Bans {
@@ -106,9 +109,13 @@ impl Bans {
             if let Err(e) = self.move_to_their_family(backend, &mut records, now, &mut report) {
                 report.not_compacted.push(e);
             }
-            let (wanted, refused): (Vec<&Record>, Vec<&Record>) =
-                records.iter().partition(|r| refusal(&self.never_ban, r.ip).is_none());
-            report.refused.extend(refused.iter().map(|r| (r.ip, r.set.clone())));
+            let (allowed, refused): (Vec<&Record>, Vec<&Record>) =
+                records.iter().partition(|r| refusal(&self.never_ban, r.net).is_none());
+            report.refused.extend(refused.iter().map(|r| (r.net, r.set.clone())));
+            let plan = cover::plan(allowed);
+            report.covered += plan.covered;
+            self.deferred.add(plan.deferred);
+            let wanted = plan.send;
             // In slices, so that only one slice of elements exists at a time.
             let mut sent = 0;
             for slice in wanted.chunks(RESTORE_SLICE) {
@@ -119,7 +126,7 @@ impl Bans {
                         Err(e) => {
                             report.failed.entry(r.set.clone()).or_insert((0, e.to_string())).0 += 1;
                             if report.unrestored.len() < UNRESTORED_LISTED {
-                                report.unrestored.push((r.ip, r.set.clone(), e.to_string()));
+                                report.unrestored.push((r.net, r.set.clone(), e.to_string()));
                             }
                         }
                     }
@@ -152,8 +159,8 @@ impl Bans {
         let mut moving: Vec<(usize, Record)> = Vec::new();
         for (i, r) in records.iter().enumerate() {
             let Some(pair) = self.pairs.get(&r.set) else { continue };
-            if r.ip.is_ipv6() != pair.ipv6 && pair.pair.backend() == backend {
-                moving.push((i, Record { ip: r.ip, set: pair.pair.clone(), until: r.until, start: r.start }));
+            if r.net.is_ipv6() != pair.ipv6 && pair.pair.backend() == backend {
+                moving.push((i, Record { net: r.net, set: pair.pair.clone(), until: r.until, start: r.start }));
             }
         }
         if moving.is_empty() {
@@ -162,19 +169,20 @@ impl Bans {
         let store = self.stores.get_mut(&backend).expect("opened by the caller");
         let moved: Vec<Record> = moving.iter().map(|(_, r)| r.clone()).collect();
         store.settle(&moved, now, &mut |current, j| current.map_or(moved[j].until, |end| end.later(moved[j].until)))?;
-        let keys: Vec<(IpAddr, SetRef)> =
-            moving.iter().map(|&(i, _)| (records[i].ip, records[i].set.clone())).collect();
+        let keys: Vec<(Network, SetRef)> =
+            moving.iter().map(|&(i, _)| (records[i].net, records[i].set.clone())).collect();
         store.unban(&keys, now)?;
         for (i, to) in moving {
-            report.moved.push((to.ip, records[i].set.clone(), to.set.clone()));
+            report.moved.push((to.net, records[i].set.clone(), to.set.clone()));
             records[i] = to;
         }
         Ok(())
     }
 
     /// Puts the live stored bans of one set back in the kernel, each with
-    /// the time it has left: all of them, or only those of the addresses in
-    /// `only`. It only adds: what the set holds without a record (added by
+    /// the time it has left: all of them, or only those starting at the
+    /// addresses in `only` (what a notification said was removed). It only
+    /// adds (the outermost bans: see `cover`): what the set holds without a record (added by
     /// hand) stays as it is. The store is held from the read to the kernel's
     /// answer, so an unban meanwhile cannot be undone by it. One kernel call
     /// (the client packs it in as few transactions as it can), no read-back:
@@ -197,16 +205,23 @@ impl Bans {
                 return Err(e);
             }
         };
-        let elements: Vec<KernelBan> = records
+        let allowed: Vec<&Record> = records
             .iter()
-            .filter(|r| r.set == *set && only.is_none_or(|only| only.contains(&r.ip)))
+            .filter(|r| r.set == *set)
             .filter(|r| {
-                let allowed = refusal(&self.never_ban, r.ip).is_none();
+                let allowed = refusal(&self.never_ban, r.net).is_none();
                 report.refused += usize::from(!allowed);
                 allowed
             })
+            .collect();
+        let plan = cover::plan(allowed);
+        let elements: Vec<KernelBan> = plan
+            .send
+            .iter()
+            .filter(|r| only.is_none_or(|only| only.contains(&r.net.first())))
             .map(|r| restoring(r, now))
             .collect();
+        self.deferred.add(plan.deferred);
         drop(records);
         report.stored = elements.len() + report.refused;
         if !elements.is_empty() {
@@ -253,7 +268,7 @@ impl Bans {
                 continue;
             }
             for attempt in 0..3 {
-                let held: HashSet<IpAddr> = match self.kernel.list(set) {
+                let held: HashSet<Network> = match self.kernel.list(set) {
                     Ok(elements) => elements.into_iter().map(|(ip, _)| ip).collect(),
                     Err(e) => {
                         report.unverified.push((set.clone(), e));
@@ -266,7 +281,7 @@ impl Bans {
                 let now = self.now_us();
                 let missing: Vec<KernelBan> = wanted
                     .iter()
-                    .filter(|r| r.set == *set && !held.contains(&r.ip) && r.until.is_live(now + 1_000_000))
+                    .filter(|r| r.set == *set && !held.contains(&r.net) && r.until.is_live(now + 1_000_000))
                     .map(|r| restoring(r, now))
                     .collect();
                 if missing.is_empty() {
@@ -297,9 +312,10 @@ impl Bans {
         let now = self.now_us();
         let threshold_us = (IPSET_MAX_TIMEOUT_SECS - 2 * RENEW_EVERY_SECS) * 1_000_000;
         let Some(store) = self.existing_store(Backend::Ipset, warn)? else { return Ok((0, Vec::new())) };
-        let renew: Vec<KernelBan> = store
-            .live(now)?
-            .iter()
+        let live = store.live_unsorted(now)?;
+        let renew: Vec<KernelBan> = cover::plan(live.iter().collect())
+            .send
+            .into_iter()
             .filter(|r| matches!(r.until, Until::At(end) if end - now > threshold_us))
             .map(|r| restoring(r, now))
             .collect();

@@ -1,7 +1,6 @@
 //! The ban service over a fake kernel and a real store in a temporary
 //! directory: ordering, outcomes, unbans, inventory and restore, no root.
 
-use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -13,8 +12,8 @@ use crate::vocab::{Lifetime, Origin};
 const NOW: u64 = 1_763_726_400_000_000;
 const HOUR_US: u64 = 3_600_000_000;
 
-fn ip(text: &str) -> IpAddr {
-    text.parse().unwrap()
+fn ip(text: &str) -> Network {
+    Network::target(text).unwrap()
 }
 
 fn nft(path: &str) -> SetRef {
@@ -39,7 +38,7 @@ fn world(sets: &[&SetRef], never_ban: &[&str]) -> World {
 
 fn request(ip_text: &str, set: &SetRef, seconds: Option<u64>) -> BanRequest {
     BanRequest {
-        ip: ip(ip_text),
+        net: ip(ip_text),
         set: set.clone(),
         lifetime: Lifetime::from_seconds(seconds),
         origin: Origin::Cli { user: "root".into() },
@@ -70,7 +69,7 @@ fn a_ban_is_on_disk_before_the_kernel_is_asked() {
     // The kernel gets the lifetime asked, the store the end it makes.
     assert_eq!(
         w.kernel.calls(),
-        [Call::Add(vec![KernelBan { ip: ip("192.0.2.1"), set: set.clone(), timeout: Some(Duration::from_secs(60)) }])]
+        [Call::Add(vec![KernelBan { net: ip("192.0.2.1"), set: set.clone(), timeout: Some(Duration::from_secs(60)) }])]
     );
     assert_eq!(w.bans.lookup(ip("192.0.2.1"), &mut no_warnings).unwrap(), [(set, Until::At(NOW + 60_000_000))]);
 }
@@ -266,7 +265,7 @@ fn an_import_never_shortens_a_stored_ban() {
     let set = nft("ip t s");
     let mut w = world(&[&set], &[]);
     w.bans.ban(&[request("192.0.2.1", &set, None), request("192.0.2.2", &set, Some(60))], &mut no_warnings);
-    let record = |text: &str, until| Record { ip: ip(text), set: set.clone(), until, start: NOW };
+    let record = |text: &str, until| Record { net: ip(text), set: set.clone(), until, start: NOW };
     let imported = w
         .bans
         .import(
@@ -369,7 +368,7 @@ fn a_stored_address_of_the_other_family_goes_to_the_set_of_its_pair() {
     ]);
     // As a Pyruse store holds an IPv4-mapped address in the IPv6 set (read
     // as the IPv4 address it stands for).
-    let record = |text: &str, set: &SetRef| Record { ip: ip(text), set: set.clone(), until: Until::Forever, start: 0 };
+    let record = |text: &str, set: &SetRef| Record { net: ip(text), set: set.clone(), until: Until::Forever, start: 0 };
     w.bans.import(&[record("192.0.2.9", &v6), record("2001:db8::9", &v6)], &mut no_warnings).unwrap();
     let report = w.bans.restore_all(&mut |_, _, _| {}, &mut no_warnings).unwrap();
     assert_eq!(report.moved, [(ip("192.0.2.9"), v6.clone(), v4.clone())]);
@@ -469,7 +468,7 @@ fn put_back_of_some_addresses_sends_only_those_with_a_record() {
     let mut w = world(&[&set], &[]);
     w.bans.ban(&[request("192.0.2.1", &set, None), request("192.0.2.2", &set, None)], &mut no_warnings);
     w.kernel.flush(&set);
-    let only: std::collections::HashSet<IpAddr> = [ip("192.0.2.2"), ip("203.0.113.5")].into();
+    let only: std::collections::HashSet<std::net::IpAddr> = [ip("192.0.2.2").first(), ip("203.0.113.5").first()].into();
     let report = w.bans.put_back(&set, Some(&only), &mut no_warnings).unwrap();
     assert_eq!((report.stored, report.restored), (1, 1));
     assert_eq!(w.kernel.held(&set), [ip("192.0.2.2")]);

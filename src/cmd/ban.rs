@@ -1,4 +1,5 @@
-//! `banwarden ban ADDR --set SET [--for DURATION] [--ipset]`: a ban by hand.
+//! `banwarden ban ADDRESS --set SET [--for DURATION] [--ipset]`: a ban by
+//! hand, of an address or a network.
 
 use super::{admin, warn, Exit};
 use crate::bans::{Outcome, Refusal};
@@ -15,18 +16,35 @@ pub fn run(file: &ConfigFile, args: &BanArgs) -> anyhow::Result<Exit> {
     // a suitable one; a set that cannot keep the ban exactly as asked (a
     // permanent ban in a set with a default timeout) still gets it, while
     // one that can never hold it is refused below, before anything is stored.
-    let need = SetNeed { set: set.clone(), ipv6: ip.is_ipv6(), timeout: lifetime != Lifetime::Forever, place: None };
+    let need = SetNeed {
+        set: set.clone(),
+        ipv6: ip.is_ipv6(),
+        timeout: lifetime != Lifetime::Forever,
+        networks: !ip.is_host(),
+        place: None,
+    };
     for problem in admin.bans.check_sets(&[need]) {
         warn(problem);
     }
     let origin = Origin::Cli { user: user_name() };
-    let request = BanRequest { ip, set: set.clone(), lifetime, origin, replace: args.replace };
+    let request = BanRequest { net: ip, set: set.clone(), lifetime, origin, replace: args.replace };
     // What the set can never hold is refused before it is stored.
     if let Err(why) = admin.bans.fits(&request) {
         eprintln!("error: {why}: {ip} not banned, nothing stored");
         return Ok(Exit::Failure);
     }
     let outcome = admin.bans.ban(&[request], &mut warn).remove(0);
+    // A ban inside a banned network is the network's element in the kernel.
+    let covered = match outcome {
+        Outcome::Banned(_) | Outcome::Kept(_) => {
+            let outer = admin.bans.covering(ip, &mut warn)?.into_iter().filter(|r| r.set == set);
+            outer.min_by_key(|r| r.net.prefix_len())
+        }
+        _ => None,
+    };
+    if let Some(outer) = &covered {
+        crate::out!("{ip} is inside {} banned in {set} {}", outer.net, ends(outer.until))?;
+    }
     match outcome {
         Outcome::Banned(_) => {
             crate::out!("banned {ip} in {set} {lifetime}")?;
@@ -56,7 +74,7 @@ pub fn run(file: &ConfigFile, args: &BanArgs) -> anyhow::Result<Exit> {
 }
 
 /// When a ban ends, for a message.
-fn ends(until: Until) -> String {
+pub(super) fn ends(until: Until) -> String {
     match until {
         Until::Forever => "for good".to_owned(),
         Until::At(t) => format!("until {}", crate::time::format_local(t)),

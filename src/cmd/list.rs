@@ -33,6 +33,7 @@ pub fn run(file: &ConfigFile, args: &ListArgs) -> anyhow::Result<Exit> {
                 "seconds_left": row.left.map(|l| l.map(|d| d.as_secs())),
                 "kernel_error": row.kernel_error.as_ref().map(|e| e.to_string()),
                 "unrestorable": row.unrestorable,
+                "covered_by": row.covered_by.map(|net| net.to_string()),
             });
             crate::out!("{obj}")?;
         }
@@ -52,6 +53,9 @@ pub fn run(file: &ConfigFile, args: &ListArgs) -> anyhow::Result<Exit> {
         };
         let note = match (&row.kernel_error, row.until.is_some(), row.left.is_some()) {
             (Some(e), _, _) => format!("kernel: {e}"),
+            (None, true, false) if row.covered_by.is_some() => {
+                format!("inside {}, whose element holds it", row.covered_by.expect("checked"))
+            }
             (None, true, false) if row.unrestorable.is_some() => {
                 format!("cannot be restored: {}", row.unrestorable.as_deref().unwrap_or_default())
             }

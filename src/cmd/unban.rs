@@ -1,10 +1,12 @@
-//! `banwarden unban ADDR [--set SET] [--ipset]`: lift a ban, from the store
-//! and the kernel in one step.
+//! `banwarden unban ADDRESS [--set SET] [--ipset]`: lift a ban of an
+//! address or network, from the store and the kernel in one step, saying
+//! which network still bans an address inside one.
 
 use super::{admin, warn, Exit};
 use crate::bans::UnbanFrom;
 use crate::cli::UnbanArgs;
 use crate::config::ConfigFile;
+use super::ban::ends;
 use crate::vocab::SetRef;
 
 pub fn run(file: &ConfigFile, args: &UnbanArgs) -> anyhow::Result<Exit> {
@@ -21,11 +23,25 @@ pub fn run(file: &ConfigFile, args: &UnbanArgs) -> anyhow::Result<Exit> {
     };
     let lifted = admin.bans.unban(ip, from, &mut warn)?;
     if lifted.is_empty() {
-        crate::out!("{ip} is not banned")?;
+        let outer = admin.bans.covering(ip, &mut warn)?;
+        if outer.is_empty() {
+            crate::out!("{ip} is not banned")?;
+        }
+        for r in outer {
+            crate::out!("{ip} has no ban of its own, but {} still bans it in {} {}", r.net, r.set, ends(r.until))?;
+        }
         return Ok(Exit::Success);
     }
     let mut failed = false;
     for l in lifted {
+        if let Some(outer) = &l.still_covered {
+            let what = if l.was_stored { "its own ban is lifted" } else { "it had no ban of its own" };
+            crate::out!("{ip}: {what} in {}, but {} still bans it {}", l.set, outer.net, ends(outer.until))?;
+            continue;
+        }
+        if l.let_in > 0 {
+            crate::out!("{} bans inside {ip} outlive it and are back in the kernel on their own", l.let_in)?;
+        }
         match (l.kernel, l.was_stored) {
             (Ok(()), true) => crate::out!("unbanned {ip} from {}", l.set)?,
             (Ok(()), false) => {
@@ -43,3 +59,4 @@ pub fn run(file: &ConfigFile, args: &UnbanArgs) -> anyhow::Result<Exit> {
     }
     Ok(Exit::failed_if(failed))
 }
+

@@ -51,6 +51,11 @@ pub struct SetUse {
     pub location: Location,
     /// The action's set for the other address family.
     pub pair: Option<crate::vocab::SetRef>,
+    /// The field the action bans.
+    pub field: crate::fields::FieldId,
+    /// That field holds networks (an `action_network` writes it), so the
+    /// set must take them.
+    pub networks: bool,
 }
 
 impl Config {
@@ -80,6 +85,7 @@ impl SetUse {
             set: self.set.clone(),
             ipv6: self.ipv6,
             timeout: self.timeout,
+            networks: self.networks,
             place: Some(self.location.to_string()),
         }
     }
@@ -208,6 +214,7 @@ fn compile_chains(
         regexes: 0,
         backtracking: 0,
         sets: Vec::new(),
+        network_fields: std::collections::HashMap::new(),
     };
 
     for (chain_index, &(label, value)) in chains.iter().enumerate() {
@@ -244,7 +251,14 @@ fn compile_chains(
         }
         raw.push(chain_steps);
     }
-    let (regexes, backtracking, sets) = (cx.regexes, cx.backtracking, cx.sets);
+    let (regexes, backtracking, mut sets) = (cx.regexes, cx.backtracking, cx.sets);
+    // A set takes networks when its action bans a field that an
+    // `action_network` writes networks to (for that family).
+    for u in &mut sets {
+        if let Some(&(v4, v6)) = cx.network_fields.get(&u.field) {
+            u.networks = if u.ipv6 { v6 } else { v4 };
+        }
+    }
 
     // Resolve labels to chain indices.
     let mut shapes: Vec<ChainShape> = Vec::with_capacity(raw.len());

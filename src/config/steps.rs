@@ -28,6 +28,9 @@ pub struct Context<'a> {
     pub regexes: usize,
     pub backtracking: usize,
     pub sets: Vec<super::SetUse>,
+    /// The fields `action_network` writes, and whether they hold networks
+    /// (rather than single addresses) for IPv4 and for IPv6.
+    pub network_fields: std::collections::HashMap<FieldId, (bool, bool)>,
 }
 
 impl Context<'_> {
@@ -209,6 +212,7 @@ pub fn action(name: &str, args: &mut Args, cx: &mut Context) -> Option<(&'static
         "action_dailyReport" => daily_report(args, cx),
         "action_dnatCapture" => dnat_capture(args, cx),
         "action_dnatReplace" => dnat_replace(args, cx),
+        "action_network" => network(args, cx),
         _ => unreachable!("every name of actions::NAMES is handled"),
     };
     built.map(|a| (module, a))
@@ -262,7 +266,7 @@ fn nft_ban(args: &mut Args, cx: &mut Context) -> Option<Action> {
         }
     }
     let secs = ban_seconds(args, cx);
-    record_sets(cx, args, [(&v4, "nftSetIPv4"), (&v6, "nftSetIPv6")], secs.is_some());
+    record_sets(cx, args, ip, [(&v4, "nftSetIPv4"), (&v6, "nftSetIPv6")], secs.is_some());
     Some(Action::Ban(Ban::new(ip?, v4?, v6?, Lifetime::from_seconds(secs), origin(args))))
 }
 
@@ -271,7 +275,7 @@ fn ipset_ban(args: &mut Args, cx: &mut Context) -> Option<Action> {
     let v4 = set_name(args, cx, "ipSetIPv4", Backend::Ipset);
     let v6 = set_name(args, cx, "ipSetIPv6", Backend::Ipset);
     let secs = ban_seconds(args, cx);
-    record_sets(cx, args, [(&v4, "ipSetIPv4"), (&v6, "ipSetIPv6")], secs.is_some());
+    record_sets(cx, args, ip, [(&v4, "ipSetIPv4"), (&v6, "ipSetIPv6")], secs.is_some());
     Some(Action::Ban(Ban::new(ip?, v4?, v6?, Lifetime::from_seconds(secs), origin(args))))
 }
 
@@ -300,14 +304,55 @@ fn ban_seconds(args: &mut Args, cx: &mut Context) -> Option<u64> {
 }
 
 /// Notes the sets of a ban action for the startup check (see `SetUse`).
-fn record_sets(cx: &mut Context, args: &Args, sets: [(&Option<SetRef>, &str); 2], timeout: bool) {
+fn record_sets(
+    cx: &mut Context,
+    args: &Args,
+    field: Option<FieldId>,
+    sets: [(&Option<SetRef>, &str); 2],
+    timeout: bool,
+) {
+    let Some(field) = field else { return };
     for (ipv6, (set, arg)) in [false, true].into_iter().zip(sets) {
         if let Some(set) = set {
             let location = args.at(arg);
             // The other set of this action: where an address of the other
             // family belongs (an IPv4-mapped one in a Pyruse store's IPv6 set).
             let pair = sets[usize::from(!ipv6)].0.clone();
-            cx.sets.push(super::SetUse { set: set.clone(), ipv6, timeout, location, pair });
+            let networks = false; // settled once every step is compiled
+            cx.sets.push(super::SetUse { set: set.clone(), ipv6, timeout, location, pair, field, networks });
+        }
+    }
+}
+
+/// `action_network`: `IP` (the address field), `save` (the field to
+/// write), `ipv4Prefix` and `ipv6Prefix` (lengths, by default 32 and 64).
+fn network(args: &mut Args, cx: &mut Context) -> Option<Action> {
+    use crate::actions::network::{DEFAULT_IPV4_PREFIX, DEFAULT_IPV6_PREFIX};
+    let ip = cx.field(args, "IP");
+    let save = cx.field(args, "save");
+    let v4 = prefix_length(args, cx, "ipv4Prefix", 32, DEFAULT_IPV4_PREFIX);
+    let v6 = prefix_length(args, cx, "ipv6Prefix", 128, DEFAULT_IPV6_PREFIX);
+    let action = crate::actions::NetworkOf::new(ip?, save?, v4?, v6?);
+    let (field, v4_nets, v6_nets) = action.writes();
+    let known = cx.network_fields.entry(field).or_insert((false, false));
+    *known = (known.0 | v4_nets, known.1 | v6_nets);
+    Some(Action::Network(action))
+}
+
+/// A prefix length from 1 to `max` (0 would be every address of the family).
+fn prefix_length(args: &mut Args, cx: &mut Context, name: &'static str, max: u8, default: u8) -> Option<u8> {
+    let Some(value) = args.get(name) else { return Some(default) };
+    match value {
+        Json::Number(n) if n.as_u64().is_some_and(|n| (1..=u64::from(max)).contains(&n)) => {
+            n.as_u64().map(|n| n as u8)
+        }
+        other => {
+            let found = match other {
+                Json::Number(n) => n.to_string(),
+                other => other.type_name().to_owned(),
+            };
+            cx.problems.error(&args.at(name), format!("expected a prefix length from 1 to {max}, found {found}"));
+            None
         }
     }
 }

@@ -150,7 +150,7 @@ impl BanQueue {
             return;
         }
         let until = request.lifetime.end(now);
-        self.unstored.push(Record { ip: request.ip, set: request.set.clone(), until, start: now });
+        self.unstored.push(Record { net: request.net, set: request.set.clone(), until, start: now });
     }
 
     /// Carries out the queued bans; `error` hears the throttled failure
@@ -173,8 +173,8 @@ impl BanQueue {
             let Some(count) = self.failures.record(&request.set, failure) else { continue };
             let (cause, what) = match outcome {
                 Outcome::Banned(_) | Outcome::Kept(_) => unreachable!("not a failure"),
-                Outcome::Refused(Refusal::NeverBan) => (format!("{} is on the never-ban list", request.ip), "refused"),
-                Outcome::Refused(Refusal::NotAPeer) => (format!("{} is never a peer's address", request.ip), "refused"),
+                Outcome::Refused(Refusal::NeverBan) => (format!("{} is on the never-ban list", request.net), "refused"),
+                Outcome::Refused(Refusal::NotAPeer) => (format!("{} is never a peer's address", request.net), "refused"),
                 Outcome::NotStored(e) => (e.to_string(), "in the kernel but not stored: it will not survive a reboot"),
                 Outcome::Failed { store, kernel } => (format!("{kernel}; and not stored: {store}"), "not banned"),
                 Outcome::KernelFailed(e) => (
@@ -182,7 +182,7 @@ impl BanQueue {
                     "stored (put back once the set is made again, or by banwarden boot), not in the kernel",
                 ),
             };
-            error(format!("ban of {} in {}: {cause}; {what} ({count} so far)", request.ip, request.set));
+            error(format!("ban of {} in {}: {cause}; {what} ({count} so far)", request.net, request.set));
         }
     }
 }
@@ -205,13 +205,13 @@ mod tests {
         BanQueue::new(Bans::with_kernel(dir, never, clock, Box::new(kernel.clone())))
     }
 
-    fn request(ip: IpAddr, set: &SetRef) -> BanRequest {
+    fn request(ip: Network, set: &SetRef) -> BanRequest {
         let origin = Origin::Rule { chain: "ssh".into(), step: 3 };
-        BanRequest { ip, set: set.clone(), lifetime: Lifetime::from_seconds(Some(60)), origin, replace: false }
+        BanRequest { net: ip, set: set.clone(), lifetime: Lifetime::from_seconds(Some(60)), origin, replace: false }
     }
 
-    fn attacker(i: u32) -> IpAddr {
-        IpAddr::V4((0xc633_0000 + i).into())
+    fn attacker(i: u32) -> Network {
+        Network::from(IpAddr::V4((0xc633_0000 + i).into()))
     }
 
     #[test]

@@ -376,7 +376,7 @@ mod tests {
             let requests: Vec<BanRequest> = ips
                 .iter()
                 .map(|ip| BanRequest {
-                    ip: ip.parse().unwrap(),
+                    net: ip.parse().unwrap(),
                     set: set.clone(),
                     lifetime: Lifetime::from_seconds(Some(3600)),
                     origin: Origin::Cli { user: "root".into() },

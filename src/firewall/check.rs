@@ -20,6 +20,8 @@ pub struct SetNeed {
     pub ipv6: bool,
     /// It receives bans with a timeout, so it needs timeout support.
     pub timeout: bool,
+    /// It receives networks, not only single addresses.
+    pub networks: bool,
     /// Where the configuration names it (`None`: the command line).
     pub place: Option<String>,
 }
@@ -35,10 +37,11 @@ pub fn check_sets(kernel: &mut dyn Kernel, needs: &[SetNeed]) -> Vec<String> {
     for (set, uses) in &sets {
         let ipv6 = uses.iter().any(|u| u.ipv6);
         let timeout = uses.iter().any(|u| u.timeout);
+        let networks = uses.iter().any(|u| u.networks);
         let name = set.describe();
         let create = match (set.as_nft(), set.as_ipset()) {
-            (Some(nft), _) => nft::creation_commands(nft, ipv6, timeout),
-            (_, Some(name)) => ipset::creation_command(name, ipv6),
+            (Some(nft), _) => nft::creation_commands(nft, ipv6, timeout, networks),
+            (_, Some(name)) => ipset::creation_command(name, ipv6, networks),
             _ => unreachable!("a set is of one backend"),
         };
         let probe = kernel.shape(set);
@@ -90,6 +93,12 @@ pub fn check_sets(kernel: &mut dyn Kernel, needs: &[SetNeed]) -> Vec<String> {
                     ms / 1000
                 ),
                 &mut uses.iter().filter(|u| !u.timeout),
+            );
+        }
+        if !shape.networks && networks {
+            report(
+                format!("takes single addresses only, but it receives networks here; make it with: {create}"),
+                &mut uses.iter().filter(|u| u.networks),
             );
         }
         if !shape.timeout && timeout {

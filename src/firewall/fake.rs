@@ -5,7 +5,6 @@
 //! while the code under test owns the other.
 
 use std::collections::{BTreeMap, HashMap};
-use std::net::IpAddr;
 use std::os::fd::RawFd;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -14,13 +13,13 @@ use super::ipset::IpsetError;
 use super::nft::{KeyType, NftError};
 use super::watch::{Change, Removed};
 use super::{FirewallError, Kernel, KernelBan, KernelResult, SetShape};
-use crate::vocab::SetRef;
+use crate::vocab::{Network, SetRef};
 
 /// One call, as the fake saw it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Call {
     Add(Vec<KernelBan>),
-    Delete(SetRef, Vec<IpAddr>),
+    Delete(SetRef, Vec<Network>),
     List(SetRef),
     Shape(SetRef),
     Count(SetRef),
@@ -29,7 +28,7 @@ pub enum Call {
 /// A set of the fake kernel.
 #[derive(Clone, Debug, Default)]
 pub struct FakeSet {
-    pub elements: BTreeMap<IpAddr, Option<Duration>>,
+    pub elements: BTreeMap<Network, Option<Duration>>,
     /// Refuse elements past this many (ipset's maxelem, nft's size).
     pub capacity: Option<usize>,
     /// The set's type holds no addresses: refuse every element.
@@ -39,12 +38,14 @@ pub struct FakeSet {
     /// Acknowledge this many more elements without keeping them (the
     /// kernel once did so in testing; restore reads sets back for it).
     pub lose: usize,
+    /// Takes single addresses only (no `flags interval`, not `hash:net`).
+    pub hosts_only: bool,
 }
 
 /// Called with each batch of elements or removal, before the fake takes it:
 /// where a test looks at what was on disk at that instant.
 pub type AddHook = Box<dyn FnMut(&[KernelBan]) + Send>;
-pub type DeleteHook = Box<dyn FnMut(&SetRef, &[IpAddr]) + Send>;
+pub type DeleteHook = Box<dyn FnMut(&SetRef, &[Network]) + Send>;
 
 #[derive(Default)]
 pub struct State {
@@ -76,7 +77,7 @@ impl FakeKernel {
     }
 
     /// The addresses in a set (none when it does not exist).
-    pub fn held(&self, set: &SetRef) -> Vec<IpAddr> {
+    pub fn held(&self, set: &SetRef) -> Vec<Network> {
         self.state().sets.get(set).map(|s| s.elements.keys().copied().collect()).unwrap_or_default()
     }
 
@@ -88,12 +89,13 @@ impl FakeKernel {
     /// nftables, when watched) announces it.
     pub fn flush(&self, set: &SetRef) {
         let mut state = self.state();
-        let removed: Vec<IpAddr> = match state.sets.get_mut(set) {
+        let removed: Vec<Network> = match state.sets.get_mut(set) {
             Some(held) => std::mem::take(&mut held.elements).into_keys().collect(),
             None => return,
         };
         if let (Some(nft), true) = (set.as_nft(), state.watching && !removed.is_empty()) {
-            state.changes.push(Change::ElementsRemoved { set: nft.clone(), removed: Removed::Some(removed) });
+            let starts = removed.iter().map(Network::first).collect();
+            state.changes.push(Change::ElementsRemoved { set: nft.clone(), removed: Removed::Some(starts) });
         }
     }
 
@@ -123,14 +125,21 @@ fn missing(set: &SetRef) -> FirewallError {
     }
 }
 
-fn full(set: &SetRef, ip: IpAddr) -> FirewallError {
+fn full(set: &SetRef, ip: Network) -> FirewallError {
     match set.as_nft() {
         Some(nft) => NftError::SetFull { set: nft.clone() }.into(),
         None => IpsetError::SetFull { set: set.to_string(), ip }.into(),
     }
 }
 
-fn wrong_type(set: &SetRef, ip: IpAddr) -> FirewallError {
+fn no_networks(set: &SetRef, net: Network) -> FirewallError {
+    match set.as_nft() {
+        Some(nft) => NftError::NoIntervals { set: nft.clone(), net }.into(),
+        None => IpsetError::NoNetworks { set: set.to_string(), type_name: "hash:ip".into(), net }.into(),
+    }
+}
+
+fn wrong_type(set: &SetRef, ip: Network) -> FirewallError {
     match set.as_nft() {
         Some(nft) => NftError::WrongKey { set: nft.clone(), key: KeyType::Other(9), ip }.into(),
         None => IpsetError::WrongFamily { set: set.to_string(), set_family: 0, ip }.into(),
@@ -148,23 +157,34 @@ impl Kernel for FakeKernel {
             .map(|ban| {
                 let Some(set) = state.sets.get_mut(&ban.set) else { return Err(Arc::new(missing(&ban.set))) };
                 if set.wrong_type {
-                    return Err(Arc::new(wrong_type(&ban.set, ban.ip)));
+                    return Err(Arc::new(wrong_type(&ban.set, ban.net)));
                 }
-                let new = !set.elements.contains_key(&ban.ip);
+                if set.hosts_only && !ban.net.is_host() {
+                    return Err(Arc::new(no_networks(&ban.set, ban.net)));
+                }
+                // An nftables interval set refuses an element that overlaps
+                // another one (ENOTEMPTY); ipset's hash:net takes it.
+                let overlap = set.elements.keys().any(|held| *held != ban.net && held.overlaps(&ban.net));
+                if overlap && ban.set.as_nft().is_some() {
+                    let source = std::io::Error::from_raw_os_error(libc::ENOTEMPTY);
+                    let nft = ban.set.as_nft().expect("checked").clone();
+                    return Err(Arc::new(NftError::Kernel { set: nft, op: "add", source, message: None }.into()));
+                }
+                let new = !set.elements.contains_key(&ban.net);
                 if new && set.capacity.is_some_and(|cap| set.elements.len() >= cap) {
-                    return Err(Arc::new(full(&ban.set, ban.ip)));
+                    return Err(Arc::new(full(&ban.set, ban.net)));
                 }
                 if set.lose > 0 {
                     set.lose -= 1;
                 } else {
-                    set.elements.insert(ban.ip, ban.timeout);
+                    set.elements.insert(ban.net, ban.timeout);
                 }
                 Ok(())
             })
             .collect()
     }
 
-    fn delete(&mut self, set: &SetRef, ips: &[IpAddr]) -> Result<(), FirewallError> {
+    fn delete(&mut self, set: &SetRef, ips: &[Network]) -> Result<(), FirewallError> {
         let mut state = self.state();
         state.calls.push(Call::Delete(set.clone(), ips.to_vec()));
         if let Some(hook) = &mut state.on_delete {
@@ -177,7 +197,7 @@ impl Kernel for FakeKernel {
         Ok(())
     }
 
-    fn list(&mut self, set: &SetRef) -> Result<Vec<(IpAddr, Option<Duration>)>, FirewallError> {
+    fn list(&mut self, set: &SetRef) -> Result<Vec<(Network, Option<Duration>)>, FirewallError> {
         let mut state = self.state();
         state.calls.push(Call::List(set.clone()));
         let held = state.sets.get(set).ok_or_else(|| missing(set))?;
@@ -192,6 +212,7 @@ impl Kernel for FakeKernel {
             timeout: true,
             default_timeout_ms: None,
             unsuitable: s.wrong_type.then(|| "has a type that holds no addresses".to_owned()),
+            networks: !s.hosts_only,
         }))
     }
 

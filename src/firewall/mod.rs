@@ -1,7 +1,8 @@
 //! The firewall: nftables sets and ipset sets, both spoken to over netlink,
 //! behind one small trait, [`Kernel`], that the ban service owns.
 //!
-//! Addresses arrive typed (`IpAddr`) and leave as netlink attributes: no
+//! Addresses and networks arrive typed ([`Network`]) and leave as netlink
+//! attributes (an nftables interval, an ipset CIDR): no
 //! string built from a log line reaches the kernel or a command line. Bans
 //! that arrive together go out together: all the nftables bans of a burst in
 //! one call (the client packs them in transactions), the ipset bans of each
@@ -33,12 +34,11 @@ pub mod watch;
 
 use std::collections::HashMap;
 use std::fmt;
-use std::net::IpAddr;
 use std::os::fd::RawFd;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::vocab::{Backend, SetRef};
+use crate::vocab::{Backend, Network, SetRef};
 use ipset::{IpsetClient, IpsetElement, IpsetError};
 use nft::{Element, NftClient, NftError, NftSet};
 pub use watch::Change;
@@ -49,11 +49,11 @@ use watch::Watch;
 /// renews long bans before it runs out (see `Bans::renew_long_ipset_bans`).
 pub const IPSET_MAX_TIMEOUT_SECS: u64 = 2_147_483;
 
-/// One element to put in a set: an address with the time it has left
-/// (`None`: permanent).
+/// One element to put in a set: an address or network with the time it
+/// has left (`None`: permanent).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KernelBan {
-    pub ip: IpAddr,
+    pub net: Network,
     pub set: SetRef,
     pub timeout: Option<Duration>,
 }
@@ -77,6 +77,8 @@ pub enum ErrorKind {
     WrongFamily,
     /// The set's type holds no plain addresses.
     WrongType,
+    /// A network for a set that takes addresses only.
+    NoNetworks,
     /// A timeout was asked of a set without timeout support.
     NoTimeout,
     SetFull,
@@ -95,6 +97,7 @@ impl fmt::Display for ErrorKind {
             ErrorKind::InvalidName => f.write_str("invalid set name"),
             ErrorKind::WrongFamily => f.write_str("wrong address family"),
             ErrorKind::WrongType => f.write_str("set type holds no addresses"),
+            ErrorKind::NoNetworks => f.write_str("set takes no networks"),
             ErrorKind::NoTimeout => f.write_str("no timeout support"),
             ErrorKind::SetFull => f.write_str("set full"),
             ErrorKind::Permission => f.write_str("permission denied"),
@@ -115,6 +118,7 @@ impl FirewallError {
                 NftError::WrongKey { key: nft::KeyType::Other(_), .. } => ErrorKind::WrongType,
                 NftError::WrongKey { .. } => ErrorKind::WrongFamily,
                 NftError::NoTimeoutFlag { .. } => ErrorKind::NoTimeout,
+                NftError::NoIntervals { .. } => ErrorKind::NoNetworks,
                 NftError::SetFull { .. } => ErrorKind::SetFull,
                 NftError::Permission { .. } => ErrorKind::Permission,
                 NftError::Kernel { source, .. } => ErrorKind::Kernel(source.raw_os_error().unwrap_or(0)),
@@ -126,6 +130,7 @@ impl FirewallError {
                 IpsetError::WrongFamily { .. } => ErrorKind::WrongFamily,
                 IpsetError::SetFull { .. } => ErrorKind::SetFull,
                 IpsetError::TimeoutUnsupported { .. } => ErrorKind::NoTimeout,
+                IpsetError::NoNetworks { .. } => ErrorKind::NoNetworks,
                 IpsetError::Permission { .. } => ErrorKind::Permission,
                 IpsetError::Kernel { code, .. } => ErrorKind::Kernel(*code),
                 IpsetError::Malformed { .. } => ErrorKind::Malformed,
@@ -150,6 +155,9 @@ pub struct SetShape {
     pub default_timeout_ms: Option<u64>,
     /// Why it cannot hold plain addresses at all (its type), if so.
     pub unsuitable: Option<String>,
+    /// It takes networks as well as addresses (nftables `flags interval`,
+    /// ipset `hash:net`).
+    pub networks: bool,
 }
 
 /// The kernel's sets, as the ban service uses them. [`Firewall`] speaks
@@ -157,10 +165,11 @@ pub struct SetShape {
 pub trait Kernel: Send {
     /// Puts the elements in their sets; one result per element, in order.
     fn add(&mut self, bans: &[KernelBan]) -> Vec<KernelResult>;
-    /// Removes addresses from a set; absent ones are not an error.
-    fn delete(&mut self, set: &SetRef, ips: &[IpAddr]) -> Result<(), FirewallError>;
-    /// The addresses in a set, with the time they have left (None: no timeout).
-    fn list(&mut self, set: &SetRef) -> Result<Vec<(IpAddr, Option<Duration>)>, FirewallError>;
+    /// Removes addresses or networks from a set; absent ones are not an error.
+    fn delete(&mut self, set: &SetRef, nets: &[Network]) -> Result<(), FirewallError>;
+    /// The addresses and networks in a set, with the time they have left
+    /// (None: no timeout).
+    fn list(&mut self, set: &SetRef) -> Result<Vec<(Network, Option<Duration>)>, FirewallError>;
     /// What the set is; `None` when it does not exist.
     fn shape(&mut self, set: &SetRef) -> Result<Option<SetShape>, FirewallError>;
     /// How many elements the set holds; `None` when it does not exist. An
@@ -219,7 +228,7 @@ impl Firewall {
                 let nft = set.as_nft()?;
                 let elements = members
                     .iter()
-                    .map(|&i| Element { ip: bans[i].ip, timeout_ms: bans[i].timeout.map(millis_up) })
+                    .map(|&i| Element { net: bans[i].net, timeout_ms: bans[i].timeout.map(millis_up) })
                     .collect();
                 Some((nft, elements, members))
             })
@@ -269,7 +278,7 @@ impl Firewall {
     /// Adds the bans `members` of one set (see [`nft_refused`](Self::nft_refused)).
     fn add_nft_isolating(&mut self, set: &NftSet, members: &[usize], bans: &[KernelBan], results: &mut [KernelResult]) {
         let elements: Vec<Element> =
-            members.iter().map(|&i| Element { ip: bans[i].ip, timeout_ms: bans[i].timeout.map(millis_up) }).collect();
+            members.iter().map(|&i| Element { net: bans[i].net, timeout_ms: bans[i].timeout.map(millis_up) }).collect();
         let outcome = match self.nft() {
             Ok(client) => client.add(&[(set, &elements)]).pop().expect("one result per set"),
             Err(e) => Err(e),
@@ -301,7 +310,7 @@ impl Firewall {
             let elements: Vec<IpsetElement> = members
                 .iter()
                 .map(|&i| IpsetElement {
-                    ip: bans[i].ip,
+                    net: bans[i].net,
                     timeout_secs: match bans[i].timeout {
                         Some(t) => Some(secs_up(t).min(IPSET_MAX_TIMEOUT_SECS) as u32),
                         None => permanent,
@@ -335,6 +344,7 @@ impl Firewall {
                 default_timeout_ms: info.default_timeout_ms,
                 unsuitable: matches!(info.key, KeyType::Other(_))
                     .then(|| format!("has type {}, which does not hold addresses", info.key)),
+                networks: info.interval,
             })),
             Err(NftError::NoSuchSet { .. }) => Ok(None),
             Err(e) => Err(e.into()),
@@ -354,6 +364,7 @@ impl Firewall {
                     default_timeout_ms: None,
                     unsuitable: (!plain)
                         .then(|| format!("is of type {}, which does not hold plain addresses", info.type_name)),
+                    networks: ipset::takes_networks(&info.type_name),
                 }))
             }
             Err(IpsetError::NoSuchSet { .. }) => Ok(None),
@@ -371,7 +382,7 @@ impl Kernel for Firewall {
         results
     }
 
-    fn delete(&mut self, set: &SetRef, ips: &[IpAddr]) -> Result<(), FirewallError> {
+    fn delete(&mut self, set: &SetRef, ips: &[Network]) -> Result<(), FirewallError> {
         if let Some(nft) = set.as_nft() {
             self.nft()?.delete(nft, ips)?;
         } else if let Some(name) = set.as_ipset() {
@@ -380,7 +391,7 @@ impl Kernel for Firewall {
         Ok(())
     }
 
-    fn list(&mut self, set: &SetRef) -> Result<Vec<(IpAddr, Option<Duration>)>, FirewallError> {
+    fn list(&mut self, set: &SetRef) -> Result<Vec<(Network, Option<Duration>)>, FirewallError> {
         match set.backend() {
             Backend::Nft => {
                 let nft = set.as_nft().expect("an nftables set");
@@ -455,7 +466,10 @@ impl Kernel for Firewall {
 /// permission or a broken socket refuse every element alike.
 fn element_level(e: &NftError) -> bool {
     match e {
-        NftError::FamilyMismatch { .. } | NftError::NoTimeoutFlag { .. } | NftError::Kernel { .. } => true,
+        NftError::FamilyMismatch { .. }
+        | NftError::NoTimeoutFlag { .. }
+        | NftError::NoIntervals { .. }
+        | NftError::Kernel { .. } => true,
         NftError::WrongKey { key, .. } => !matches!(key, nft::KeyType::Other(_)),
         NftError::NoSuchSet { .. } | NftError::SetFull { .. } | NftError::Permission { .. } | NftError::Io { .. } => {
             false
@@ -517,7 +531,7 @@ mod tests {
     fn bans_are_grouped_by_set_in_order() {
         let a = SetRef::parse_nft("ip t a").unwrap();
         let b = SetRef::parse_ipset("b").unwrap();
-        let ban = |set: &SetRef, ip: &str| KernelBan { ip: ip.parse().unwrap(), set: set.clone(), timeout: None };
+        let ban = |set: &SetRef, ip: &str| KernelBan { net: ip.parse::<Network>().unwrap(), set: set.clone(), timeout: None };
         let bans = [ban(&b, "192.0.2.1"), ban(&a, "192.0.2.2"), ban(&b, "192.0.2.3")];
         let groups = group_by_set(&bans);
         assert_eq!(groups, vec![(&b, vec![0, 2]), (&a, vec![1])]);
@@ -543,15 +557,15 @@ mod kernel_tests {
         let p = SetRef::parse_nft("ip t p").unwrap();
         let hour = Some(Duration::from_secs(3600));
         let mut bans: Vec<KernelBan> = (0..100)
-            .map(|i| KernelBan { ip: IpAddr::V4([198, 51, 100, i].into()), set: s.clone(), timeout: hour })
+            .map(|i| KernelBan { net: Network::from(std::net::IpAddr::V4([198, 51, 100, i].into())), set: s.clone(), timeout: hour })
             .collect();
         // An IPv6 address in the IPv4 set, and a timeout beyond what the kernel holds.
-        bans.insert(37, KernelBan { ip: "2001:db8::5".parse().unwrap(), set: s.clone(), timeout: hour });
+        bans.insert(37, KernelBan { net: "2001:db8::5".parse::<Network>().unwrap(), set: s.clone(), timeout: hour });
         let beyond = Some(Duration::from_secs(99_999_999_999));
-        bans.insert(80, KernelBan { ip: "203.0.113.80".parse().unwrap(), set: s.clone(), timeout: beyond });
+        bans.insert(80, KernelBan { net: "203.0.113.80".parse::<Network>().unwrap(), set: s.clone(), timeout: beyond });
         // A set without timeouts: the permanent one goes in, the timed one not.
-        bans.push(KernelBan { ip: "192.0.2.1".parse().unwrap(), set: p.clone(), timeout: None });
-        bans.push(KernelBan { ip: "192.0.2.2".parse().unwrap(), set: p.clone(), timeout: hour });
+        bans.push(KernelBan { net: "192.0.2.1".parse::<Network>().unwrap(), set: p.clone(), timeout: None });
+        bans.push(KernelBan { net: "192.0.2.2".parse::<Network>().unwrap(), set: p.clone(), timeout: hour });
         let (results, held_s, held_p) = ns.inside(|| {
             let mut firewall = Firewall::new();
             let results = firewall.add(&bans);

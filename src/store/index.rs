@@ -1,15 +1,18 @@
-//! The store's records in memory, keyed by address, with their ends in
-//! order (as mini-redis's `db.rs` keeps its expirations).
+//! The store's records in memory, keyed by address or network in order,
+//! with their ends in order (as mini-redis's `db.rs` keeps its
+//! expirations).
 //!
 //! Looking up one address (the no-shrink rule, `list ADDRESS`, an API's
-//! `GET`) is one hash lookup; finding what has ended is a walk from the
-//! start of the ordered set, touching only what ended. An address is in one
-//! set nearly always, so each holds a short list of [`Slot`]s.
+//! `GET`) is one tree lookup; finding what has ended is a walk from the
+//! start of the ordered ends, touching only what ended. Networks sort just
+//! before the addresses inside them, so what a network holds is one range
+//! of the tree, and the networks that hold an address are found by one
+//! lookup per prefix length in use (a handful). An address is in one set
+//! nearly always, so each holds a short list of [`Slot`]s.
 
-use std::collections::{BTreeSet, HashMap};
-use std::net::IpAddr;
+use std::collections::{BTreeMap, BTreeSet};
 
-use crate::vocab::{SetRef, Until};
+use crate::vocab::{Network, SetRef, Until};
 
 /// One ban of an address: its set, its end, and when it was decided (µs;
 /// 0: not known, as in Pyruse's records).
@@ -22,9 +25,12 @@ pub struct Slot {
 
 #[derive(Default)]
 pub struct Index {
-    by_ip: HashMap<IpAddr, Vec<Slot>>,
+    by_ip: BTreeMap<Network, Vec<Slot>>,
+    /// How many keys have each (family is IPv6, prefix length) below the
+    /// full length: the lengths [`covering`](Index::covering) looks up.
+    prefixes: BTreeMap<(bool, u8), usize>,
     /// `(end in µs, address, set)` of every timed record.
-    ends: BTreeSet<(u64, IpAddr, SetRef)>,
+    ends: BTreeSet<(u64, Network, SetRef)>,
     len: usize,
 }
 
@@ -37,19 +43,22 @@ impl Index {
         *self = Index::default();
     }
 
-    pub fn reserve(&mut self, n: usize) {
-        self.by_ip.reserve(n);
-    }
+    pub fn reserve(&mut self, _n: usize) {}
 
     /// Every set `ip` is stored in, with its end (live or not).
-    pub fn of(&self, ip: IpAddr) -> &[Slot] {
+    pub fn of(&self, ip: Network) -> &[Slot] {
         self.by_ip.get(&ip).map_or(&[], Vec::as_slice)
     }
 
     /// Records a ban, replacing the end of the same (address, set); returns
     /// the end it had.
-    pub fn insert(&mut self, ip: IpAddr, set: &SetRef, until: Until, start: u64) -> Option<Until> {
-        let sets = self.by_ip.entry(ip).or_insert_with(|| Vec::with_capacity(1));
+    pub fn insert(&mut self, ip: Network, set: &SetRef, until: Until, start: u64) -> Option<Until> {
+        let sets = self.by_ip.entry(ip).or_insert_with(|| {
+            if !ip.is_host() {
+                *self.prefixes.entry((ip.is_ipv6(), ip.prefix_len())).or_default() += 1;
+            }
+            Vec::with_capacity(1)
+        });
         let old = match sets.iter_mut().find(|slot| slot.set == *set) {
             Some(slot) => {
                 slot.start = start;
@@ -71,12 +80,19 @@ impl Index {
     }
 
     /// Forgets a ban; returns its end and start.
-    pub fn remove(&mut self, ip: IpAddr, set: &SetRef) -> Option<(Until, u64)> {
+    pub fn remove(&mut self, ip: Network, set: &SetRef) -> Option<(Until, u64)> {
         let sets = self.by_ip.get_mut(&ip)?;
         let at = sets.iter().position(|slot| slot.set == *set)?;
         let Slot { until, start, .. } = sets.swap_remove(at);
         if sets.is_empty() {
             self.by_ip.remove(&ip);
+            let key = (ip.is_ipv6(), ip.prefix_len());
+            if let Some(n) = self.prefixes.get_mut(&key) {
+                *n -= 1;
+                if *n == 0 {
+                    self.prefixes.remove(&key);
+                }
+            }
         }
         if let Until::At(t) = until {
             self.ends.remove(&(t, ip, set.clone()));
@@ -103,8 +119,37 @@ impl Index {
         self.ends.first().map(|(t, _, _)| *t)
     }
 
+    /// The records of the networks that hold `net` (itself excluded),
+    /// largest first.
+    pub fn covering(&self, net: Network) -> impl Iterator<Item = (Network, &Slot)> + '_ {
+        self.prefixes
+            .keys()
+            .filter(move |(v6, len)| *v6 == net.is_ipv6() && *len < net.prefix_len())
+            .map(move |(_, len)| Network::of(net.first(), *len))
+            .filter_map(move |outer| self.by_ip.get(&outer).map(move |slots| (outer, slots)))
+            .flat_map(|(outer, slots)| slots.iter().map(move |slot| (outer, slot)))
+    }
+
+    /// The records of the addresses and networks inside `net` (itself
+    /// excluded), in order.
+    pub fn inside(&self, net: Network) -> impl Iterator<Item = (Network, &Slot)> + '_ {
+        let (from, to) = match (net.masked(), Network::of(net.last(), net.max_len())) {
+            (Network::V4 { addr: first, .. }, Network::V4 { addr: last, .. }) => {
+                (Network::V4 { addr: first, len: 0 }, Network::V4 { addr: last, len: u8::MAX })
+            }
+            (Network::V6 { addr: first, .. }, Network::V6 { addr: last, .. }) => {
+                (Network::V6 { addr: first, len: 0 }, Network::V6 { addr: last, len: u8::MAX })
+            }
+            _ => unreachable!("one family"),
+        };
+        self.by_ip
+            .range(from..=to)
+            .filter(move |(inner, _)| **inner != net && net.covers(inner))
+            .flat_map(|(inner, slots)| slots.iter().map(move |slot| (*inner, slot)))
+    }
+
     /// Every record, in no particular order.
-    pub fn iter(&self) -> impl Iterator<Item = (IpAddr, &Slot)> + '_ {
+    pub fn iter(&self) -> impl Iterator<Item = (Network, &Slot)> + '_ {
         self.by_ip.iter().flat_map(|(ip, sets)| sets.iter().map(move |slot| (*ip, slot)))
     }
 }
@@ -113,11 +158,11 @@ impl Index {
 mod tests {
     use super::*;
 
-    fn ip(s: &str) -> IpAddr {
-        s.parse().unwrap()
+    fn ip(s: &str) -> Network {
+        Network::target(s).unwrap()
     }
 
-    fn get(index: &Index, ip: IpAddr, set: &SetRef) -> Option<Until> {
+    fn get(index: &Index, ip: Network, set: &SetRef) -> Option<Until> {
         index.of(ip).iter().find(|slot| slot.set == *set).map(|slot| slot.until)
     }
 
@@ -143,5 +188,23 @@ mod tests {
         assert_eq!(index.next_end(), None);
         assert_eq!(index.len(), 1);
         assert!(index.of(ip("192.0.2.2")).is_empty());
+    }
+
+    #[test]
+    fn networks_find_what_they_hold_and_what_holds_them() {
+        let a = SetRef::parse_nft("ip t a").unwrap();
+        let mut index = Index::default();
+        for (key, end) in [("10.0.0.0/8", 1), ("10.1.0.0/16", 2), ("10.1.2.3", 3), ("10.2.0.9", 4), ("11.0.0.1", 5)] {
+            index.insert(ip(key), &a, Until::At(end), 1);
+        }
+        let keys = |it: Vec<(Network, &Slot)>| it.into_iter().map(|(n, _)| n.to_string()).collect::<Vec<_>>();
+        assert_eq!(keys(index.covering(ip("10.1.2.3")).collect()), ["10.0.0.0/8", "10.1.0.0/16"]);
+        assert_eq!(keys(index.covering(ip("10.1.0.0/16")).collect()), ["10.0.0.0/8"]);
+        assert!(index.covering(ip("11.0.0.1")).next().is_none());
+        assert_eq!(keys(index.inside(ip("10.0.0.0/8")).collect()), ["10.1.0.0/16", "10.1.2.3", "10.2.0.9"]);
+        assert_eq!(keys(index.inside(ip("10.1.0.0/16")).collect()), ["10.1.2.3"]);
+        assert!(index.inside(ip("10.1.2.3")).next().is_none());
+        index.remove(ip("10.0.0.0/8"), &a);
+        assert!(index.covering(ip("10.2.0.9")).next().is_none(), "its prefix length is no longer looked up");
     }
 }

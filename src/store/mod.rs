@@ -51,11 +51,10 @@ mod tests;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io;
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 pub use crate::vocab::Until;
-use crate::vocab::{Backend, SetRef};
+use crate::vocab::{Backend, Network, SetRef};
 use files::Meta;
 use index::Index;
 pub use settle::settle_ends;
@@ -78,10 +77,10 @@ fn until_from_seconds(secs: f64) -> Option<Until> {
     }
 }
 
-/// One ban: an address in a set, until a time.
+/// One ban: an address or network in a set, until a time.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Record {
-    pub ip: IpAddr,
+    pub net: Network,
     pub set: SetRef,
     pub until: Until,
     /// When the ban was decided (µs; 0: not known, as in Pyruse's records),
@@ -275,7 +274,7 @@ impl BanStore {
         for (i, item) in items.into_iter().enumerate() {
             match reader.record(item) {
                 Ok(record) => {
-                    self.records.insert(record.ip, &record.set, record.until, record.start);
+                    self.records.insert(record.net, &record.set, record.until, record.start);
                 }
                 Err(why) => {
                     self.warnings.push(format!(
@@ -298,10 +297,10 @@ impl BanStore {
             let parsed = std::str::from_utf8(line).map_err(|_| "not UTF-8".to_owned()).and_then(|l| reader.record(l));
             match parsed {
                 Ok(r) if r.op.as_deref() == Some("ban") => {
-                    self.records.insert(r.ip, &r.set, r.until, r.start);
+                    self.records.insert(r.net, &r.set, r.until, r.start);
                 }
                 Ok(r) if r.op.as_deref() == Some("unban") => {
-                    self.records.remove(r.ip, &r.set);
+                    self.records.remove(r.net, &r.set);
                 }
                 Ok(r) => self.warnings.push(format!(
                     "{}: line {}: unknown op {:?}; skipped",
@@ -346,7 +345,7 @@ impl BanStore {
         out: &mut Vec<u8>,
         names: &mut SetNames,
         op: Option<&str>,
-        r: (IpAddr, &SetRef, Until, u64),
+        r: (Network, &SetRef, Until, u64),
     ) {
         let (ip, set, until, start) = r;
         use std::io::Write;
@@ -376,12 +375,12 @@ impl BanStore {
         let mut lines = Vec::with_capacity(records.len() * 80);
         let mut names = SetNames::default();
         for r in records {
-            self.write_record(&mut lines, &mut names, Some("ban"), (r.ip, &r.set, r.until, r.start));
+            self.write_record(&mut lines, &mut names, Some("ban"), (r.net, &r.set, r.until, r.start));
             lines.push(b'\n');
         }
         self.append_locked(&lines)?;
         for r in records {
-            self.records.insert(r.ip, &r.set, r.until, r.start);
+            self.records.insert(r.net, &r.set, r.until, r.start);
         }
         self.compact_if_due(now_us)
     }
@@ -412,37 +411,37 @@ impl BanStore {
         let mut lines = Vec::with_capacity(changed.len() * 80);
         let mut names = SetNames::default();
         for r in &changed {
-            self.write_record(&mut lines, &mut names, Some("ban"), (r.ip, &r.set, r.until, r.start));
+            self.write_record(&mut lines, &mut names, Some("ban"), (r.net, &r.set, r.until, r.start));
             lines.push(b'\n');
         }
         self.append_locked(&lines)?;
         for r in &changed {
-            self.records.insert(r.ip, &r.set, r.until, r.start);
+            self.records.insert(r.net, &r.set, r.until, r.start);
         }
         self.compact_if_due(now_us)?;
         Ok(ends)
     }
 
     /// Forgets bans; returns those that were stored.
-    pub fn unban(&mut self, keys: &[(IpAddr, SetRef)], now_us: u64) -> Result<Vec<Record>, StoreError> {
+    pub fn unban(&mut self, keys: &[(Network, SetRef)], now_us: u64) -> Result<Vec<Record>, StoreError> {
         let _guard = self.locked()?;
         self.catch_up()?;
         let removed: Vec<Record> = keys
             .iter()
             .filter_map(|(ip, set)| {
                 let (until, start) = self.records.remove(*ip, set)?;
-                Some(Record { ip: *ip, set: set.clone(), until, start })
+                Some(Record { net: *ip, set: set.clone(), until, start })
             })
             .collect();
         let mut lines = Vec::new();
         let mut names = SetNames::default();
         for r in &removed {
-            self.write_record(&mut lines, &mut names, Some("unban"), (r.ip, &r.set, r.until, r.start));
+            self.write_record(&mut lines, &mut names, Some("unban"), (r.net, &r.set, r.until, r.start));
             lines.push(b'\n');
         }
         if let Err(e) = self.append_locked(&lines) {
             for r in &removed {
-                self.records.insert(r.ip, &r.set, r.until, r.start);
+                self.records.insert(r.net, &r.set, r.until, r.start);
             }
             return Err(e);
         }
@@ -520,7 +519,7 @@ impl BanStore {
         }
         // Before the snapshot that no longer holds them is written.
         self.keep_rejected()?;
-        let mut list: Vec<(IpAddr, &index::Slot)> = self.records.iter().collect();
+        let mut list: Vec<(Network, &index::Slot)> = self.records.iter().collect();
         list.sort_unstable_by(|a, b| (a.0, &a.1.set).cmp(&(b.0, &b.1.set)));
         // One record per line: still Pyruse's JSON list, and easy to edit.
         let mut text = Vec::with_capacity(list.len() * 80 + 4);
@@ -552,7 +551,7 @@ impl BanStore {
     /// set, then address.
     pub fn live(&mut self, now_us: u64) -> Result<Vec<Record>, StoreError> {
         let mut out = self.live_unsorted(now_us)?;
-        out.sort_unstable_by(|a, b| (&a.set, a.ip).cmp(&(&b.set, b.ip)));
+        out.sort_unstable_by(|a, b| (&a.set, a.net).cmp(&(&b.set, b.net)));
         Ok(out)
     }
 
@@ -564,13 +563,13 @@ impl BanStore {
             .records
             .iter()
             .filter(|(_, slot)| slot.until.is_live(now_us))
-            .map(|(ip, slot)| Record { ip, set: slot.set.clone(), until: slot.until, start: slot.start })
+            .map(record)
             .collect())
     }
 
     /// The live bans of one address, by set: one lookup in the index, after
     /// taking in what others wrote (two `stat`s when nothing changed).
-    pub fn lookup(&mut self, ip: IpAddr, now_us: u64) -> Result<Vec<(SetRef, Until)>, StoreError> {
+    pub fn lookup(&mut self, ip: Network, now_us: u64) -> Result<Vec<(SetRef, Until)>, StoreError> {
         let _guard = self.locked()?;
         self.catch_up()?;
         Ok(self
@@ -582,10 +581,33 @@ impl BanStore {
             .collect())
     }
 
+    /// The live bans of the networks that hold `net` (itself excluded).
+    pub fn covering(&mut self, net: Network, now_us: u64) -> Result<Vec<Record>, StoreError> {
+        let _guard = self.locked()?;
+        self.catch_up()?;
+        Ok(self.records.covering(net).filter(|(_, slot)| slot.until.is_live(now_us)).map(record).collect())
+    }
+
+    /// The live bans of the addresses and networks inside `net` (itself
+    /// excluded), as this handle knows them (the caller holds the store or
+    /// has just caught up).
+    pub fn inside_known(&self, net: Network, now_us: u64) -> Vec<Record> {
+        self.records.inside(net).filter(|(_, slot)| slot.until.is_live(now_us)).map(record).collect()
+    }
+
+    /// [`covering`](Self::covering) as this handle knows it.
+    pub fn covering_known(&self, net: Network, now_us: u64) -> Vec<Record> {
+        self.records.covering(net).filter(|(_, slot)| slot.until.is_live(now_us)).map(record).collect()
+    }
+
     /// When the next timed ban ends, as far as this handle knows.
     pub fn next_end(&self) -> Option<u64> {
         self.records.next_end()
     }
+}
+
+fn record((net, slot): (Network, &index::Slot)) -> Record {
+    Record { net, set: slot.set.clone(), until: slot.until, start: slot.start }
 }
 
 /// Set names as JSON strings, encoded once per set for a whole write.

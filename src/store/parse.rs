@@ -8,13 +8,12 @@
 //! `Value`, only to say precisely what is wrong with it.
 
 use std::borrow::Cow;
-use std::net::IpAddr;
 
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::{set_key, until_from_seconds, Until};
-use crate::vocab::{parse_address, Backend, SetRef};
+use crate::vocab::{Backend, Network, SetRef};
 
 /// A record as it is on disk.
 #[derive(Deserialize)]
@@ -36,7 +35,7 @@ struct OnDisk<'a> {
 /// A record read, with its log operation if it had one.
 pub struct Parsed {
     pub op: Option<String>,
-    pub ip: IpAddr,
+    pub net: Network,
     pub set: SetRef,
     pub until: Until,
     /// When the ban was decided (µs), 0 when the record does not say.
@@ -101,7 +100,9 @@ impl Reader {
         set: &str,
         timestamp: Option<f64>,
     ) -> Result<Parsed, String> {
-        let ip = parse_address(ip_text).ok_or_else(|| format!("{ip_text:?} is not an IP address"))?;
+        // An address, or a network (`203.0.113.0/24`): Pyruse's `IP` key
+        // holds either, and its boot hands the text to nft or ipset as is.
+        let ip = Network::target(ip_text)?;
         let until = timestamp
             .and_then(until_from_seconds)
             .ok_or("no valid \"timestamp\" (end time in seconds, 0 for permanent)")?;
@@ -113,7 +114,7 @@ impl Reader {
                 parsed
             }
         };
-        Ok(Parsed { op, ip, set, until, start: 0 })
+        Ok(Parsed { op, net: ip, set, until, start: 0 })
     }
 }
 

@@ -4,10 +4,9 @@
 //! cannot be written (the bans still go to the kernel).
 
 use std::collections::HashMap;
-use std::net::IpAddr;
 
 use super::{Record, Until};
-use crate::vocab::SetRef;
+use crate::vocab::{Network, SetRef};
 
 /// The ends `decide` settles for `asked` in order, each from the current
 /// end of its address and set (first `stored`, then what an earlier request
@@ -17,15 +16,15 @@ pub fn settle_ends(
     asked: &[Record],
     now_us: u64,
     decide: &mut dyn FnMut(Option<Until>, usize) -> Until,
-    stored: impl Fn(IpAddr, &SetRef) -> Option<Until>,
+    stored: impl Fn(Network, &SetRef) -> Option<Until>,
 ) -> (Vec<Until>, Vec<Record>) {
     // Per address and set: the stored end, the current end and its start,
     // the first request's index.
-    let mut current: HashMap<(IpAddr, &SetRef), (Option<Until>, Option<Until>, u64, usize)> = HashMap::new();
+    let mut current: HashMap<(Network, &SetRef), (Option<Until>, Option<Until>, u64, usize)> = HashMap::new();
     let mut ends = Vec::with_capacity(asked.len());
     for (i, r) in asked.iter().enumerate() {
-        let slot = current.entry((r.ip, &r.set)).or_insert_with(|| {
-            let end = stored(r.ip, &r.set);
+        let slot = current.entry((r.net, &r.set)).or_insert_with(|| {
+            let end = stored(r.net, &r.set);
             (end, end, 0, i)
         });
         let end = decide(slot.1, i);
@@ -40,7 +39,7 @@ pub fn settle_ends(
         .into_iter()
         .filter(|(_, (stored, now, _, _))| stored != now)
         .map(|((ip, set), (_, end, start, first))| {
-            (first, Record { ip, set: set.clone(), until: end.expect("settled"), start })
+            (first, Record { net: ip, set: set.clone(), until: end.expect("settled"), start })
         })
         .collect();
     changed.sort_unstable_by_key(|(first, _)| *first);

@@ -1,13 +1,12 @@
 //! Tests of the ban store on real files.
 
-use std::net::IpAddr;
 
 use super::*;
 
 const NOW: u64 = 1_763_726_400_000_000;
 const HOUR: u64 = 3_600_000_000;
 
-fn ip(text: &str) -> IpAddr {
+fn ip(text: &str) -> Network {
     text.parse().unwrap()
 }
 
@@ -16,7 +15,7 @@ fn set(path: &str) -> SetRef {
 }
 
 fn rec(ip_text: &str, path: &str, until: Until) -> Record {
-    Record { ip: ip(ip_text), set: set(path), until, start: 0 }
+    Record { net: ip(ip_text), set: set(path), until, start: 0 }
 }
 
 fn open(dir: &Path) -> BanStore {
@@ -135,7 +134,7 @@ fn a_hand_edit_while_open_is_not_lost() {
     )
     .unwrap();
     daemon.ban(&[rec("192.0.2.4", "ip t s", Until::Forever)], NOW).unwrap();
-    let ips: Vec<String> = daemon.live(NOW).unwrap().iter().map(|r| r.ip.to_string()).collect();
+    let ips: Vec<String> = daemon.live(NOW).unwrap().iter().map(|r| r.net.to_string()).collect();
     assert_eq!(ips, ["192.0.2.2", "192.0.2.3", "192.0.2.4", "192.0.2.9"]);
 }
 
@@ -215,7 +214,7 @@ fn an_append_after_a_torn_line_loses_nothing() {
         .unwrap();
     let reread = open(dir.path());
     assert!(reread.warnings.is_empty(), "{:?}", reread.warnings);
-    let ips: Vec<String> = open(dir.path()).live(NOW).unwrap().iter().map(|r| r.ip.to_string()).collect();
+    let ips: Vec<String> = open(dir.path()).live(NOW).unwrap().iter().map(|r| r.net.to_string()).collect();
     assert_eq!(ips, ["192.0.2.1", "192.0.2.3", "192.0.2.4"]);
 }
 
@@ -291,7 +290,7 @@ fn a_whole_last_line_without_its_newline_is_kept() {
     let mut store = open(dir.path());
     assert_eq!(store.live(NOW).unwrap().len(), 1, "read");
     store.ban(&[rec("192.0.2.2", "ip t s", Until::Forever)], NOW).unwrap();
-    let ips: Vec<String> = open(dir.path()).live(NOW).unwrap().iter().map(|r| r.ip.to_string()).collect();
+    let ips: Vec<String> = open(dir.path()).live(NOW).unwrap().iter().map(|r| r.net.to_string()).collect();
     assert_eq!(ips, ["192.0.2.1", "192.0.2.2"], "not cut by the next append");
 }
 
@@ -300,7 +299,7 @@ fn a_ban_s_start_is_kept_and_caps_the_time_it_is_given_back() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = open(dir.path());
     let week = 7 * 86_400_000_000;
-    let record = Record { ip: ip("192.0.2.1"), set: set("ip t s"), until: Until::At(NOW + week), start: NOW };
+    let record = Record { net: ip("192.0.2.1"), set: set("ip t s"), until: Until::At(NOW + week), start: NOW };
     store.ban(std::slice::from_ref(&record), NOW).unwrap();
     store.compact(NOW, true).unwrap();
     let text = std::fs::read_to_string(dir.path().join("action_nftBan.json")).unwrap();

@@ -6,11 +6,17 @@
 //! [`normalize`] turns it into that address before anything compares or bans
 //! it, so an IPv4 allow-list or set catches it. Python's `ipaddress` did not,
 //! which let such an attacker through Pyruse's IPv4 checks.
+//!
+//! A ban's target is a [`Network`] too: a single address is the network of
+//! its full length (/32, /128) and is written as the bare address, so a
+//! store of addresses reads and writes exactly as Pyruse's did.
 
-use std::net::IpAddr;
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-/// An IP network as integer address and prefix length.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+/// An IP network as integer address and prefix length. Ordered by family,
+/// then address, then length: the networks inside another one follow it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Network {
     V4 { addr: u32, len: u8 },
     V6 { addr: u128, len: u8 },
@@ -47,6 +53,105 @@ impl Network {
         }
     }
 
+    /// Parses a ban's target: an address or a network, with the tolerance
+    /// of [`parse_address`] (blanks, brackets, mapped IPv6 addresses), but
+    /// no host bits below the prefix: `203.0.113.5/24` is more likely a
+    /// typo than a wish to ban the /24, so it is refused with the network
+    /// it would be.
+    pub fn target(text: &str) -> Result<Network, String> {
+        let t = text.trim();
+        let t = t.strip_prefix('[').and_then(|t| t.strip_suffix(']')).unwrap_or(t);
+        let net = Network::parse(t).map_err(|e| if t.contains('/') { format!("{text:?}: {e}") } else { e })?.normalized();
+        if net.has_host_bits() {
+            return Err(format!("{text:?} has bits set after the prefix: the network is {}", net.masked()));
+        }
+        Ok(net)
+    }
+
+    /// The network of `len` bits around `ip` (a length beyond the family's
+    /// is its full length): what a rule bans or counts by for `ip`.
+    pub fn of(ip: IpAddr, len: u8) -> Network {
+        let host = Network::host(ip);
+        Network::with_len(host, len.min(host.max_len()))
+    }
+
+    fn with_len(self, len: u8) -> Network {
+        match self {
+            Network::V4 { addr, .. } => Network::V4 { addr: addr & mask32(len), len },
+            Network::V6 { addr, .. } => Network::V6 { addr: addr & mask128(len), len },
+        }
+    }
+
+    /// The same network with the bits after the prefix cleared.
+    pub fn masked(self) -> Network {
+        self.with_len(self.prefix_len())
+    }
+
+    /// An IPv4-mapped IPv6 network (`::ffff:192.0.2.0/120`) as the IPv4
+    /// network it maps; others unchanged.
+    fn normalized(self) -> Network {
+        match self {
+            Network::V6 { addr, len } if len >= 96 && addr >> 32 == 0xffff => {
+                Network::V4 { addr: addr as u32, len: len - 96 }
+            }
+            other => other,
+        }
+    }
+
+    pub fn prefix_len(&self) -> u8 {
+        match *self {
+            Network::V4 { len, .. } | Network::V6 { len, .. } => len,
+        }
+    }
+
+    /// 32 or 128: the length of a single address of the family.
+    pub fn max_len(&self) -> u8 {
+        match self {
+            Network::V4 { .. } => 32,
+            Network::V6 { .. } => 128,
+        }
+    }
+
+    pub fn is_ipv6(&self) -> bool {
+        matches!(self, Network::V6 { .. })
+    }
+
+    /// The address, when this is a single one.
+    pub fn as_host(&self) -> Option<IpAddr> {
+        (self.prefix_len() == self.max_len()).then(|| self.first())
+    }
+
+    pub fn is_host(&self) -> bool {
+        self.prefix_len() == self.max_len()
+    }
+
+    /// The network's first address.
+    pub fn first(&self) -> IpAddr {
+        match self.masked() {
+            Network::V4 { addr, .. } => IpAddr::V4(Ipv4Addr::from(addr)),
+            Network::V6 { addr, .. } => IpAddr::V6(Ipv6Addr::from(addr)),
+        }
+    }
+
+    /// The network's last address.
+    pub fn last(&self) -> IpAddr {
+        match *self {
+            Network::V4 { addr, len } => IpAddr::V4(Ipv4Addr::from(addr | !mask32(len))),
+            Network::V6 { addr, len } => IpAddr::V6(Ipv6Addr::from(addr | !mask128(len))),
+        }
+    }
+
+    /// Whether every address of `other` is in this network.
+    pub fn covers(&self, other: &Network) -> bool {
+        self.prefix_len() <= other.prefix_len() && self.is_ipv6() == other.is_ipv6() && self.contains(other.first())
+    }
+
+    /// Whether the two networks share an address: one covers the other
+    /// (prefixes never overlap in part).
+    pub fn overlaps(&self, other: &Network) -> bool {
+        self.covers(other) || other.covers(self)
+    }
+
     pub fn has_host_bits(&self) -> bool {
         match *self {
             Network::V4 { addr, len } => addr & !mask32(len) != 0,
@@ -59,6 +164,32 @@ impl Network {
             (Network::V4 { addr, len }, IpAddr::V4(ip)) => (u32::from(ip) ^ addr) & mask32(len) == 0,
             (Network::V6 { addr, len }, IpAddr::V6(ip)) => (u128::from(ip) ^ addr) & mask128(len) == 0,
             _ => false,
+        }
+    }
+}
+
+impl From<IpAddr> for Network {
+    fn from(ip: IpAddr) -> Network {
+        Network::host(ip)
+    }
+}
+
+/// Reads a ban's target (see [`Network::target`]).
+impl std::str::FromStr for Network {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Network, String> {
+        Network::target(text)
+    }
+}
+
+/// A single address is written bare (as Pyruse's store and every log line
+/// have it), a network as `address/length`.
+impl fmt::Display for Network {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.as_host() {
+            Some(ip) => write!(f, "{ip}"),
+            None => write!(f, "{}/{}", self.first(), self.prefix_len()),
         }
     }
 }
@@ -154,6 +285,42 @@ mod tests {
         for never in ["0.0.0.0", "::", "255.255.255.255", "240.0.0.1", "224.0.0.251", "ff02::1", "::ffff:224.0.0.1"] {
             assert!(!is_peer(ip(never)), "{never}");
         }
+    }
+
+    #[test]
+    fn ban_targets_are_canonical() {
+        let net = Network::target("203.0.113.0/24").unwrap();
+        assert_eq!(net.to_string(), "203.0.113.0/24");
+        assert_eq!(net.first(), ip("203.0.113.0"));
+        assert_eq!(net.last(), ip("203.0.113.255"));
+        assert!(!net.is_host());
+        let host = Network::target(" [2001:db8::1] ").unwrap();
+        assert_eq!(host.to_string(), "2001:db8::1");
+        assert_eq!(host.as_host(), Some(ip("2001:db8::1")));
+        assert_eq!(Network::target("::ffff:192.0.2.0/120").unwrap().to_string(), "192.0.2.0/24");
+        assert_eq!(Network::target("192.0.2.7/32").unwrap().to_string(), "192.0.2.7");
+        let err = Network::target("203.0.113.5/24").unwrap_err();
+        assert!(err.contains("the network is 203.0.113.0/24"), "{err}");
+        assert!(Network::target("203.0.113.0/33").is_err());
+        assert!(Network::target("example.org").is_err());
+    }
+
+    #[test]
+    fn networks_around_addresses_cover_and_overlap() {
+        let n64 = Network::of(ip("2001:db8:1:2:aaaa::7"), 64);
+        assert_eq!(n64.to_string(), "2001:db8:1:2::/64");
+        assert_eq!(Network::of(ip("192.0.2.77"), 64).to_string(), "192.0.2.77", "a length beyond the family's");
+        assert_eq!(Network::of(ip("::ffff:192.0.2.77"), 24).to_string(), "192.0.2.0/24");
+        let host = Network::host(ip("2001:db8:1:2::99"));
+        assert!(n64.covers(&host) && !host.covers(&n64));
+        assert!(n64.overlaps(&host) && host.overlaps(&n64));
+        assert!(n64.covers(&n64));
+        assert!(!n64.overlaps(&Network::of(ip("2001:db8:1:3::1"), 64)));
+        assert!(!Network::target("0.0.0.0/0").unwrap().covers(&host), "families never overlap");
+        let mut sorted = vec![host, Network::target("192.0.2.0/24").unwrap(), n64];
+        sorted.sort();
+        assert_eq!(sorted[0].to_string(), "192.0.2.0/24");
+        assert_eq!(sorted[1], n64, "a network sorts before the addresses inside it");
     }
 
     #[test]

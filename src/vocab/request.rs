@@ -7,10 +7,10 @@
 //! at the firewall, rounded up, so that no unit change shortens a ban.
 
 use std::fmt;
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::addr::Network;
 use super::set::SetRef;
 
 /// When a ban ends.
@@ -121,10 +121,11 @@ impl fmt::Display for Origin {
     }
 }
 
-/// A ban to make: an address for a set, for a time, and who asked.
+/// A ban to make: an address or network for a set, for a time, and who
+/// asked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BanRequest {
-    pub ip: IpAddr,
+    pub net: Network,
     pub set: SetRef,
     pub lifetime: Lifetime,
     pub origin: Origin,

@@ -47,6 +47,7 @@ pub(super) const IPSET_ATTR_DATA: u16 = 7;
 pub(super) const IPSET_ATTR_ADT: u16 = 8;
 // Attributes inside IPSET_ATTR_DATA.
 pub(super) const IPSET_ATTR_IP: u16 = 1;
+pub(super) const IPSET_ATTR_CIDR: u16 = 3;
 pub(super) const IPSET_ATTR_TIMEOUT: u16 = 6;
 const IPSET_ATTR_CADT_LINENO: u16 = 9;
 pub(super) const IPSET_ATTR_MAXELEM: u16 = 19;
@@ -157,11 +158,15 @@ impl Writer {
         self.common(protocol, set);
         let data = self.begin_nest(IPSET_ATTR_DATA);
         let ip_nest = self.begin_nest(IPSET_ATTR_IP);
-        match elem.ip {
+        match elem.net.first() {
             IpAddr::V4(v4) => self.attr(IPSET_ATTR_IPADDR_IPV4 | NLA_F_NET_BYTEORDER, &v4.octets()),
             IpAddr::V6(v6) => self.attr(IPSET_ATTR_IPADDR_IPV6 | NLA_F_NET_BYTEORDER, &v6.octets()),
         }
         self.end_nest(ip_nest);
+        if !elem.net.is_host() {
+            // A u8, as libipset sends it (no byte-order flag).
+            self.attr(IPSET_ATTR_CIDR, &[elem.net.prefix_len()]);
+        }
         if let Some(secs) = elem.timeout_secs {
             self.attr(IPSET_ATTR_TIMEOUT | NLA_F_NET_BYTEORDER, &secs.to_be_bytes());
         }
@@ -198,7 +203,7 @@ mod golden {
     const SEQ: u32 = 1795292134;
 
     fn el(ip: &str, timeout_secs: Option<u32>) -> IpsetElement {
-        IpsetElement { ip: ip.parse().unwrap(), timeout_secs }
+        IpsetElement { net: ip.parse().unwrap(), timeout_secs }
     }
 
     /// `nlmsghdr` + `nfgenmsg` + protocol 7 + set name, as the capture shows them.

@@ -20,16 +20,17 @@ mod socket;
 mod tests;
 
 use std::io;
-use std::net::IpAddr;
+
+use crate::vocab::Network;
 
 use crate::firewall::netlink::{self, Attrs, Msg, NLMSG_DONE};
 use message::Writer;
 use socket::NlSocket;
 
-/// One address to ban.
+/// One address or network to ban (a network needs a `hash:net` set).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IpsetElement {
-    pub ip: IpAddr,
+    pub net: Network,
     /// Seconds until the kernel drops the element. `None`: the set's default (permanent if
     /// the set has none); `Some(0)`: permanent in a set with timeout support. The kernel
     /// caps larger values at `IPSET_MAX_TIMEOUT` (2,147,483 s, about 24.8 days) silently.
@@ -44,15 +45,17 @@ pub enum IpsetError {
     #[error("ipset {set:?} does not exist")]
     NoSuchSet { set: String },
     #[error("ipset {set:?} holds {} addresses, cannot take {ip}", family_name(*.set_family))]
-    WrongFamily { set: String, set_family: u8, ip: IpAddr },
+    WrongFamily { set: String, set_family: u8, ip: Network },
     #[error("ipset {set:?} is full (its maxelem is reached), {ip} was not added")]
-    SetFull { set: String, ip: IpAddr },
+    SetFull { set: String, ip: Network },
     #[error("ipset {set:?} was created without timeout support, {ip} cannot get a timeout (create the set with `timeout 0`)")]
-    TimeoutUnsupported { set: String, ip: IpAddr },
+    TimeoutUnsupported { set: String, ip: Network },
+    #[error("ipset {set:?} is of type {type_name}, which cannot hold the network {net} (a hash:net set can)")]
+    NoNetworks { set: String, type_name: String, net: Network },
     #[error("permission denied on ipset {set:?}: CAP_NET_ADMIN is needed in its network namespace")]
     Permission { set: String },
     #[error("ipset {set:?}{}: {meaning} (kernel error {code})", at(.ip))]
-    Kernel { set: String, ip: Option<IpAddr>, code: i32, meaning: String },
+    Kernel { set: String, ip: Option<Network>, code: i32, meaning: String },
     #[error("ipset {set:?}: malformed kernel reply: {what}")]
     Malformed { set: String, what: &'static str },
     #[error("ipset netlink socket: {what}")]
@@ -71,7 +74,7 @@ fn family_name(family: u8) -> &'static str {
     }
 }
 
-fn at(ip: &Option<IpAddr>) -> String {
+fn at(ip: &Option<Network>) -> String {
     ip.map(|ip| format!(", element {ip}")).unwrap_or_default()
 }
 
@@ -197,31 +200,38 @@ impl IpsetClient {
         let mut failures = Vec::new();
         let mut items = Vec::with_capacity(elements.len());
         for (i, e) in elements.iter().enumerate() {
-            if family_of(e.ip) == header.family {
-                items.push((i, *e));
-            } else {
+            if family_of(e.net) != header.family {
                 // The kernel would only say IPSET_ERR_PROTOCOL: say it better, and earlier.
-                failures.push((i, IpsetError::WrongFamily { set: set.into(), set_family: header.family, ip: e.ip }));
+                failures.push((i, IpsetError::WrongFamily { set: set.into(), set_family: header.family, ip: e.net }));
+            } else if !e.net.is_host() && !takes_networks(&header.type_name) {
+                // hash:ip would take a network as the range of its addresses,
+                // one element each (65,536 for a /16): refused instead.
+                let type_name = header.type_name.clone();
+                failures.push((i, IpsetError::NoNetworks { set: set.into(), type_name, net: e.net }));
+            } else {
+                items.push((i, *e));
             }
         }
         for (i, code) in self.adt(message::IPSET_CMD_ADD, set, &items)? {
-            let ip = elements[i].ip;
+            let ip = elements[i].net;
             failures.push((i, element_error(set, &header, ip, code)));
         }
         failures.sort_by_key(|(i, _)| *i);
         Ok(failures)
     }
 
-    /// Removes; absent addresses and addresses of the other family are not errors. Every
-    /// address is tried; the first per-element failure, if any, is returned at the end.
-    pub fn delete(&mut self, set: &str, ips: &[IpAddr]) -> Result<(), IpsetError> {
+    /// Removes; absent addresses and addresses of the other family are not errors (nor
+    /// networks, from a set that cannot hold them). Every address is tried; the first
+    /// per-element failure, if any, is returned at the end.
+    pub fn delete(&mut self, set: &str, ips: &[Network]) -> Result<(), IpsetError> {
         check_name(set)?;
         let header = self.header(set)?;
         let items: Vec<Item> = ips
             .iter()
             .enumerate()
             .filter(|(_, ip)| family_of(**ip) == header.family)
-            .map(|(i, &ip)| (i, IpsetElement { ip, timeout_secs: None }))
+            .filter(|(_, ip)| ip.is_host() || takes_networks(&header.type_name))
+            .map(|(i, &net)| (i, IpsetElement { net, timeout_secs: None }))
             .collect();
         match self.adt(message::IPSET_CMD_DEL, set, &items)?.first() {
             Some(&(i, code)) => Err(element_error(set, &header, ips[i], code)),
@@ -249,7 +259,7 @@ impl IpsetClient {
     /// Members with their remaining timeout in seconds; `None` for a permanent member or a
     /// set without timeout support (the kernel reports both as 0 and rounds a live
     /// remainder under one second up to 1).
-    pub fn list(&mut self, set: &str) -> Result<Vec<(IpAddr, Option<u32>)>, IpsetError> {
+    pub fn list(&mut self, set: &str) -> Result<Vec<(Network, Option<u32>)>, IpsetError> {
         check_name(set)?;
         let protocol = self.protocol(set)?;
         let seq = self.next_seq(1);
@@ -262,15 +272,17 @@ impl IpsetClient {
             }
             for (_, adt) in msg.attrs().filter(|(t, _)| *t == message::IPSET_ATTR_ADT) {
                 for (_, data) in Attrs(adt).filter(|(t, _)| *t == message::IPSET_ATTR_DATA) {
-                    let (mut ip, mut timeout) = (None, None);
+                    let (mut ip, mut cidr, mut timeout) = (None, None, None);
                     for (t, v) in Attrs(data) {
                         match t {
                             message::IPSET_ATTR_IP => ip = message::ip_of(v),
+                            message::IPSET_ATTR_CIDR => cidr = v.first().copied(),
                             message::IPSET_ATTR_TIMEOUT => timeout = netlink::be_u32(v).filter(|s| *s > 0),
                             _ => {}
                         }
                     }
-                    members.push((ip.ok_or_else(|| malformed(set, "member without address"))?, timeout));
+                    let ip = ip.ok_or_else(|| malformed(set, "member without address"))?;
+                    members.push((Network::of(ip, cidr.unwrap_or(128)), timeout));
                 }
             }
             Ok(())
@@ -459,7 +471,7 @@ fn is_set_wide(code: i32) -> bool {
     matches!(code, libc::ENOENT | libc::EPERM | libc::EACCES)
 }
 
-fn set_error(set: &str, ip: Option<IpAddr>, code: i32, type_name: &str) -> IpsetError {
+fn set_error(set: &str, ip: Option<Network>, code: i32, type_name: &str) -> IpsetError {
     let set = set.to_string();
     match code {
         // ENOENT: find_set() failed in ip_set_core.c (also for a set in another netns).
@@ -470,7 +482,7 @@ fn set_error(set: &str, ip: Option<IpAddr>, code: i32, type_name: &str) -> Ipset
     }
 }
 
-fn element_error(set: &str, header: &Header, ip: IpAddr, code: i32) -> IpsetError {
+fn element_error(set: &str, header: &Header, ip: Network, code: i32) -> IpsetError {
     let hash = header.type_name.starts_with("hash:");
     match code {
         IPSET_ERR_HASH_FULL if hash => IpsetError::SetFull { set: set.into(), ip },
@@ -518,8 +530,14 @@ fn check_name(set: &str) -> Result<(), IpsetError> {
     Err(IpsetError::InvalidName { set: set.into(), reason })
 }
 
-fn family_of(ip: IpAddr) -> u8 {
-    if ip.is_ipv4() {
+/// Whether a set of this type holds networks as such (not as ranges of
+/// addresses).
+pub fn takes_networks(type_name: &str) -> bool {
+    type_name == "hash:net"
+}
+
+fn family_of(ip: Network) -> u8 {
+    if !ip.is_ipv6() {
         NFPROTO_IPV4
     } else {
         NFPROTO_IPV6
@@ -542,9 +560,11 @@ fn io_error(set: &str, what: &str, source: io::Error) -> IpsetError {
 /// The command an admin runs to create a suitable set, for warnings:
 /// `ipset create NAME hash:ip family inet[6] timeout 0 maxelem 1048576`. `timeout 0` enables
 /// per-element timeouts with permanent as the default; maxelem raises the default 65,536.
-pub fn creation_command(set: &str, ipv6: bool) -> String {
+/// `networks`: it must take networks (type `hash:net`).
+pub fn creation_command(set: &str, ipv6: bool, networks: bool) -> String {
     let plain = !set.is_empty() && set.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.:-+".contains(&b));
     let name = if plain { set.to_string() } else { format!("'{}'", set.replace('\'', r"'\''")) };
     let family = if ipv6 { "inet6" } else { "inet" };
-    format!("ipset create {name} hash:ip family {family} timeout 0 maxelem 1048576")
+    let kind = if networks { "hash:net" } else { "hash:ip" };
+    format!("ipset create {name} {kind} family {family} timeout 0 maxelem 1048576")
 }

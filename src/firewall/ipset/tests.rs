@@ -6,7 +6,7 @@
 use super::*;
 use crate::firewall::test_netns;
 use crate::testenv;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::process::Command;
 use std::time::Instant;
 
@@ -59,12 +59,12 @@ impl Netns {
 }
 
 fn el(ip: &str, timeout_secs: Option<u32>) -> IpsetElement {
-    IpsetElement { ip: ip.parse().unwrap(), timeout_secs }
+    IpsetElement { net: ip.parse().unwrap(), timeout_secs }
 }
 
 /// `count` distinct IPv4 addresses from 10.0.0.0/8.
-fn v4_addrs(count: u32) -> Vec<IpAddr> {
-    (0..count).map(|i| IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + i))).collect()
+fn v4_addrs(count: u32) -> Vec<Network> {
+    (0..count).map(|i| Network::from(IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + i)))).collect()
 }
 
 #[test]
@@ -78,10 +78,11 @@ fn names_are_checked_before_any_io() {
 
 #[test]
 fn creation_command_is_copyable() {
-    assert_eq!(creation_command("ban4", false), "ipset create ban4 hash:ip family inet timeout 0 maxelem 1048576");
-    assert_eq!(creation_command("ban6", true), "ipset create ban6 hash:ip family inet6 timeout 0 maxelem 1048576");
+    assert_eq!(creation_command("ban4", false, false), "ipset create ban4 hash:ip family inet timeout 0 maxelem 1048576");
+    assert_eq!(creation_command("ban6", true, false), "ipset create ban6 hash:ip family inet6 timeout 0 maxelem 1048576");
+    assert_eq!(creation_command("net6", true, true), "ipset create net6 hash:net family inet6 timeout 0 maxelem 1048576");
     assert_eq!(
-        creation_command("it's", false),
+        creation_command("it's", false, false),
         r"ipset create 'it'\''s' hash:ip family inet timeout 0 maxelem 1048576"
     );
 }
@@ -215,7 +216,7 @@ fn full_set_fails_per_element_and_keeps_the_rest() {
     // Refreshing a member of a full set still works.
     assert!(c.add("s4", &[el("192.0.2.1", Some(5000))]).unwrap().is_empty());
     // A flood of failures larger than one datagram: every one reported, none lost.
-    let flood: Vec<_> = v4_addrs(100_000).into_iter().map(|ip| IpsetElement { ip, timeout_secs: None }).collect();
+    let flood: Vec<_> = v4_addrs(100_000).into_iter().map(|ip| IpsetElement { net: ip, timeout_secs: None }).collect();
     let t = Instant::now();
     let failed = c.add("s4", &flood).unwrap();
     assert_eq!(failed.len(), 100_000);
@@ -234,7 +235,7 @@ fn delete_present_and_absent() {
     ns.create("d4 hash:ip family inet timeout 0");
     let mut c = ns.client();
     c.add("d4", &[el("192.0.2.1", Some(600)), el("192.0.2.2", None)]).unwrap();
-    let ips: Vec<IpAddr> = ["192.0.2.1", "198.51.100.7", "2001:db8::1"].iter().map(|s| s.parse().unwrap()).collect();
+    let ips: Vec<Network> = ["192.0.2.1", "198.51.100.7", "2001:db8::1"].iter().map(|s| s.parse().unwrap()).collect();
     c.delete("d4", &ips).unwrap();
     assert!(!ns.has("d4", "192.0.2.1") && ns.has("d4", "192.0.2.2"));
     c.delete("d4", &ips).unwrap();
@@ -267,7 +268,7 @@ fn bulk_100k_in_one_call_and_rates() {
     ns.create("k6 hash:ip family inet6 timeout 0 maxelem 1048576");
     let mut c = ns.client();
     let ips = v4_addrs(100_000);
-    let elements: Vec<_> = ips.iter().map(|&ip| IpsetElement { ip, timeout_secs: Some(3600) }).collect();
+    let elements: Vec<_> = ips.iter().map(|&ip| IpsetElement { net: ip, timeout_secs: Some(3600) }).collect();
     let t = Instant::now();
     let failed = c.add("k4", &elements).unwrap();
     let took = t.elapsed();
@@ -284,7 +285,7 @@ fn bulk_100k_in_one_call_and_rates() {
     let (ok, text) = ns.ipset(&["list", "-t", "k4"]);
     assert!(ok && text.contains("Number of entries: 100000"), "{text}");
     let t = Instant::now();
-    let mut listed: Vec<IpAddr> = c
+    let mut listed: Vec<Network> = c
         .list("k4")
         .unwrap()
         .into_iter()
@@ -299,7 +300,7 @@ fn bulk_100k_in_one_call_and_rates() {
     assert_eq!(c.info("k4").unwrap().size, 100_000);
 
     let v6: Vec<_> = (0..100_000u128)
-        .map(|i| IpsetElement { ip: IpAddr::V6(Ipv6Addr::from((0x2001_0db8u128 << 96) + i)), timeout_secs: Some(3600) })
+        .map(|i| IpsetElement { net: Network::from(IpAddr::V6(Ipv6Addr::from((0x2001_0db8u128 << 96) + i))), timeout_secs: Some(3600) })
         .collect();
     let t = Instant::now();
     assert!(c.add("k6", &v6).unwrap().is_empty());
@@ -312,7 +313,7 @@ fn bulk_100k_in_one_call_and_rates() {
     let t = Instant::now();
     for i in 0..n {
         assert!(c
-            .add("k4", &[IpsetElement { ip: IpAddr::V4(Ipv4Addr::from(0xc000_0200 + i)), timeout_secs: Some(600) }])
+            .add("k4", &[IpsetElement { net: Network::from(IpAddr::V4(Ipv4Addr::from(0xc000_0200 + i))), timeout_secs: Some(600) }])
             .unwrap()
             .is_empty());
     }
@@ -347,7 +348,7 @@ fn dropped_error_replies_are_recovered() {
             protocol,
             message::IPSET_CMD_ADD,
             "o4",
-            IpsetElement { ip: IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + k)), timeout_secs: None },
+            IpsetElement { net: Network::from(IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + k))), timeout_secs: None },
             false,
             first.wrapping_add(k),
         );
@@ -358,7 +359,7 @@ fn dropped_error_replies_are_recovered() {
     println!("rcvbuf {rcvbuf} B held {} error replies: {} B each", errors.len(), rcvbuf / errors.len().max(1));
     assert!(rcvbuf / errors.len() <= ERROR_TRUESIZE, "ERROR_TRUESIZE is too small an estimate");
     c.delete("o4", &v4_addrs(4)).unwrap();
-    let elements: Vec<_> = v4_addrs(5000).into_iter().map(|ip| IpsetElement { ip, timeout_secs: None }).collect();
+    let elements: Vec<_> = v4_addrs(5000).into_iter().map(|ip| IpsetElement { net: ip, timeout_secs: None }).collect();
     let failed = c.add("o4", &elements).unwrap();
     assert!(c.overruns > 0);
     assert_eq!(failed.iter().map(|f| f.0).collect::<Vec<_>>(), (4..5000).collect::<Vec<_>>());

@@ -16,7 +16,7 @@ use std::ops::Range;
 
 use super::message::{self as m, Ack, WireElem, Writer};
 use super::socket::NlSocket;
-use super::{Element, KeyType, NftError, NftSet, SetInfo};
+use super::{Element, KeyType, Network, NftError, NftSet, SetInfo};
 use crate::firewall::netlink::{self as nl, Attrs, Msg};
 
 /// Bytes per transaction. The throughput plateau is reached near 1,000
@@ -170,12 +170,13 @@ impl NftClient {
         results
     }
 
-    /// Removes addresses; those not in the set are not an error.
-    pub fn delete(&mut self, set: &NftSet, ips: &[IpAddr]) -> Result<(), NftError> {
-        if ips.is_empty() {
+    /// Removes addresses or networks; those not in the set are not an
+    /// error. A network goes as the interval it was added as.
+    pub fn delete(&mut self, set: &NftSet, nets: &[Network]) -> Result<(), NftError> {
+        if nets.is_empty() {
             return Ok(());
         }
-        let elems: Vec<Element> = ips.iter().map(|&ip| Element { ip, timeout_ms: None }).collect();
+        let elems: Vec<Element> = nets.iter().map(|&net| Element { net, timeout_ms: None }).collect();
         let work = vec![Work { set, slot: 0, elems: self.prepare(set, &elems)? }];
         // Without DESTROYSETELEM, adding first makes DELSETELEM unable to
         // fail with ENOENT (which would roll back the whole batch).
@@ -190,8 +191,8 @@ impl NftClient {
     fn prepare(&mut self, set: &NftSet, elems: &[Element]) -> Result<Vec<WireElem>, NftError> {
         // An ip6 table never sees IPv4 packets: refused before anything is sent.
         if set.family == super::Family::Ip6 {
-            if let Some(e) = elems.iter().find(|e| e.ip.is_ipv4()) {
-                return Err(NftError::FamilyMismatch { set: set.clone(), ip: e.ip });
+            if let Some(e) = elems.iter().find(|e| !e.net.is_ipv6()) {
+                return Err(NftError::FamilyMismatch { set: set.clone(), ip: e.net });
             }
         }
         let mut info = self.cached_info(set)?;
@@ -203,18 +204,18 @@ impl NftClient {
         check(set, &info, elems)?;
         let mut seen = HashSet::with_capacity(elems.len());
         let mut out = Vec::with_capacity(elems.len() * if info.interval { 2 } else { 1 });
-        for e in elems.iter().rev().filter(|e| seen.insert(e.ip)) {
+        for e in elems.iter().rev().filter(|e| seen.insert(e.net)) {
             let timeout_ms = e.timeout_ms;
             if info.interval {
                 // An interval is [start, end): nft sends the end as the next
                 // address flagged NFT_SET_ELEM_INTERVAL_END, without a timeout;
                 // the last address of the space has no end (open interval).
-                if let Some(next) = next_address(e.ip) {
+                if let Some(next) = next_address(e.net.last()) {
                     out.push(WireElem { ip: next, timeout_ms: None, flags: m::NFT_SET_ELEM_INTERVAL_END });
                 }
-                out.push(WireElem { ip: e.ip, timeout_ms, flags: 0 });
+                out.push(WireElem { ip: e.net.first(), timeout_ms, flags: 0 });
             } else {
-                out.push(WireElem { ip: e.ip, timeout_ms, flags: 0 });
+                out.push(WireElem { ip: e.net.first(), timeout_ms, flags: 0 });
             }
         }
         out.reverse();
@@ -402,8 +403,9 @@ impl NftClient {
         })
     }
 
-    /// Every element of the set with its remaining time in ms (None: no timeout).
-    pub fn list(&mut self, set: &NftSet) -> Result<Vec<(IpAddr, Option<u64>)>, NftError> {
+    /// Every element of the set with its remaining time in ms (None: no
+    /// timeout); the intervals of an interval set as the networks they are.
+    pub fn list(&mut self, set: &NftSet) -> Result<Vec<(Network, Option<u64>)>, NftError> {
         check_names(set)?;
         // A dump interrupted by a concurrent change (NLM_F_DUMP_INTR) may
         // miss or repeat elements: take it again.
@@ -412,7 +414,7 @@ impl NftClient {
             let mut w = Writer::default();
             w.getsetelem_dump(seq, set.family.nfproto(), &set.table, &set.name);
             self.sock.send(&w.buf).map_err(io_err("sendmsg GETSETELEM"))?;
-            let mut out = Vec::new();
+            let mut out: Vec<DumpedElem> = Vec::new();
             let mut interrupted = false;
             let (errno, message) = self
                 .sock
@@ -427,7 +429,7 @@ impl NftClient {
                 return Err(errno_error(set, "list", errno, message));
             }
             if !interrupted {
-                return Ok(out);
+                return Ok(intervals(out));
             }
         }
         Err(NftError::Io { op: "GETSETELEM dump", source: io::Error::other("interrupted by changes 5 times") })
@@ -461,11 +463,14 @@ fn check_names(set: &NftSet) -> Result<(), NftError> {
 /// Can `set` (as `info` describes it) take these elements?
 fn check(set: &NftSet, info: &SetInfo, elems: &[Element]) -> Result<(), NftError> {
     for e in elems {
-        if !info.key.holds(&e.ip) {
-            return Err(NftError::WrongKey { set: set.clone(), key: info.key, ip: e.ip });
+        if !info.key.holds(&e.net) {
+            return Err(NftError::WrongKey { set: set.clone(), key: info.key, ip: e.net });
         }
         if let (Some(timeout_ms), false) = (e.timeout_ms, info.timeout_flag) {
-            return Err(NftError::NoTimeoutFlag { set: set.clone(), ip: e.ip, timeout_ms });
+            return Err(NftError::NoTimeoutFlag { set: set.clone(), ip: e.net, timeout_ms });
+        }
+        if !e.net.is_host() && !info.interval {
+            return Err(NftError::NoIntervals { set: set.clone(), net: e.net });
         }
     }
     Ok(())
@@ -538,8 +543,12 @@ fn parse_set(msg: &Msg) -> SetInfo {
     }
 }
 
-/// Appends the elements of one NEWSETELEM dump message, skipping interval ends.
-fn parse_elems(msg: &Msg, out: &mut Vec<(IpAddr, Option<u64>)>) {
+/// One element of a dump: its key, whether it closes an interval, and its
+/// time left in ms (`Some(0)` when it has a timeout but no expiration).
+pub(super) type DumpedElem = (IpAddr, bool, Option<u64>);
+
+/// Appends the elements of one NEWSETELEM dump message.
+fn parse_elems(msg: &Msg, out: &mut Vec<DumpedElem>) {
     for (ty, list) in msg.attrs() {
         if ty != m::NFTA_SET_ELEM_LIST_ELEMENTS {
             continue;
@@ -563,9 +572,83 @@ fn parse_elems(msg: &Msg, out: &mut Vec<(IpAddr, Option<u64>)>) {
                     _ => {}
                 }
             }
-            if let (Some(ip), true) = (ip, flags & m::NFT_SET_ELEM_INTERVAL_END == 0) {
-                out.push((ip, expires.or(timeout.map(|_| 0))));
+            if let Some(ip) = ip {
+                out.push((ip, flags & m::NFT_SET_ELEM_INTERVAL_END != 0, expires.or(timeout.map(|_| 0))));
             }
         }
     }
+}
+
+/// The elements of a dump as networks: a plain element is its address; in
+/// an interval set each start is paired with the end that follows it (the
+/// kernel keeps intervals disjoint), and the range between is cut into the
+/// networks that make it up (one, for what banwarden adds; a range added by
+/// hand, `10.0.0.1-10.0.0.9`, gives several).
+pub(super) fn intervals(mut dumped: Vec<DumpedElem>) -> Vec<(Network, Option<u64>)> {
+    dumped.sort_by(|a, b| (a.0, !a.1).cmp(&(b.0, !b.1)));
+    let mut out = Vec::with_capacity(dumped.len());
+    let has_ends = dumped.iter().any(|e| e.1);
+    let mut i = 0;
+    while i < dumped.len() {
+        let (start, is_end, left) = dumped[i];
+        i += 1;
+        if is_end {
+            continue; // an end with no start before it: the top of an open interval
+        }
+        if !has_ends {
+            out.push((Network::host(start), left));
+            continue;
+        }
+        // The end is the next element if it closes; otherwise the interval
+        // runs to the top of the address space.
+        let last = match dumped.get(i) {
+            Some(&(end, true, _)) => {
+                i += 1;
+                previous_address(end)
+            }
+            _ => match start {
+                IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::BROADCAST),
+                IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::from(u128::MAX)),
+            },
+        };
+        out.extend(range_networks(start, last).into_iter().map(|net| (net, left)));
+    }
+    out
+}
+
+fn previous_address(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(a) => IpAddr::V4(Ipv4Addr::from(u32::from(a).saturating_sub(1))),
+        IpAddr::V6(a) => IpAddr::V6(Ipv6Addr::from(u128::from(a).saturating_sub(1))),
+    }
+}
+
+/// The fewest networks that make up `first..=last` (same family).
+pub(super) fn range_networks(first: IpAddr, last: IpAddr) -> Vec<Network> {
+    let (mut lo, hi, bits) = match (first, last) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => (u128::from(u32::from(a)), u128::from(u32::from(b)), 32u32),
+        (IpAddr::V6(a), IpAddr::V6(b)) => (u128::from(a), u128::from(b), 128u32),
+        _ => return Vec::new(),
+    };
+    // The top of a block of 2^size addresses at lo (lo is aligned to it).
+    let top = |lo: u128, size: u32| if size >= 128 { u128::MAX } else { lo + ((1u128 << size) - 1) };
+    let mut out = Vec::new();
+    while lo <= hi {
+        // The largest block aligned at lo that does not pass hi.
+        let mut size = if lo == 0 { bits } else { lo.trailing_zeros().min(bits) };
+        while size > 0 && top(lo, size) > hi {
+            size -= 1;
+        }
+        let ip = match bits {
+            32 => IpAddr::V4(Ipv4Addr::from(lo as u32)),
+            _ => IpAddr::V6(Ipv6Addr::from(lo)),
+        };
+        out.push(Network::of(ip, (bits - size) as u8));
+        let end = top(lo, size);
+        if end >= hi {
+            break;
+        }
+        lo = end + 1;
+    }
+    out
 }

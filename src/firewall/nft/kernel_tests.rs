@@ -33,7 +33,7 @@ impl Netns {
     }
 
     /// The set's elements per `nft -j list set`: (address, expires in s).
-    fn elements(&self, path: &str) -> Vec<(IpAddr, Option<u64>)> {
+    fn elements(&self, path: &str) -> Vec<(Network, Option<u64>)> {
         let out = self.0.exec("nft").args(["-j", "list", "set"]).args(path.split(' ')).output().unwrap();
         assert!(out.status.success(), "nft list set {path}: {}", String::from_utf8_lossy(&out.stderr));
         let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -68,15 +68,15 @@ fn set(path: &str) -> NftSet {
     NftSet::parse(path).unwrap()
 }
 
-fn ip(s: &str) -> IpAddr {
+fn ip(s: &str) -> Network {
     s.parse().unwrap()
 }
 
 fn el(s: &str, timeout_s: Option<u64>) -> Element {
-    Element { ip: ip(s), timeout_ms: timeout_s.map(|s| s * 1000) }
+    Element { net: ip(s), timeout_ms: timeout_s.map(|s| s * 1000) }
 }
 
-fn find(elems: &[(IpAddr, Option<u64>)], s: &str) -> Option<Option<u64>> {
+fn find(elems: &[(Network, Option<u64>)], s: &str) -> Option<Option<u64>> {
     elems.iter().find(|(a, _)| *a == ip(s)).map(|&(_, e)| e)
 }
 
@@ -278,10 +278,10 @@ fn hundred_thousand_in_one_call_and_rates() {
     ns.nft(TABLES);
     let (s, s6) = (set("ip t s"), set("inet ti s6"));
     let v4: Vec<Element> = (0..100_000u32)
-        .map(|i| Element { ip: IpAddr::from((0x0a00_0000 + i).to_be_bytes()), timeout_ms: Some(3_600_000) })
+        .map(|i| Element { net: Network::from(IpAddr::from((0x0a00_0000 + i).to_be_bytes())), timeout_ms: Some(3_600_000) })
         .collect();
     let v6: Vec<Element> = (0..1000u128)
-        .map(|i| Element { ip: IpAddr::from((0x2001_0db8u128 << 96 | i).to_be_bytes()), timeout_ms: None })
+        .map(|i| Element { net: Network::from(IpAddr::from((0x2001_0db8u128 << 96 | i).to_be_bytes())), timeout_ms: None })
         .collect();
     ns.run(|c| {
         let t = Instant::now();
@@ -303,7 +303,7 @@ fn hundred_thousand_in_one_call_and_rates() {
         }
         println!("single-element add: {:?} each", t.elapsed() / n as u32);
         let t = Instant::now();
-        let ips: Vec<IpAddr> = v4.iter().map(|e| e.ip).collect();
+        let ips: Vec<Network> = v4.iter().map(|e| e.net).collect();
         c.delete(&s, &ips).unwrap();
         println!("deleting 100,000: {:.0} elements/s", 100_000.0 / t.elapsed().as_secs_f64());
         assert!(c.list(&s).unwrap().is_empty());
@@ -320,7 +320,7 @@ fn many_elements_with_distinct_timeouts() {
     let s = set("ip t s");
     let v4: Vec<Element> = (0..60_000u32)
         .map(|i| Element {
-            ip: IpAddr::from((0x0a00_0000 + i).to_be_bytes()),
+            net: Network::from(IpAddr::from((0x0a00_0000 + i).to_be_bytes())),
             timeout_ms: Some(600_000 - u64::from(i % 50_000) * 7),
         })
         .collect();

@@ -25,13 +25,14 @@ mod tests;
 use std::fmt;
 use std::net::IpAddr;
 
-pub use crate::vocab::{Family, NftSet};
+pub use crate::vocab::{Family, Network, NftSet};
 pub use client::NftClient;
 
-/// An address to put in a set. `timeout_ms: None` makes it permanent.
+/// An address or network to put in a set. `timeout_ms: None` makes it
+/// permanent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Element {
-    pub ip: IpAddr,
+    pub net: Network,
     pub timeout_ms: Option<u64>,
 }
 
@@ -54,8 +55,8 @@ impl KeyType {
         }
     }
 
-    fn holds(self, ip: &IpAddr) -> bool {
-        matches!((self, ip), (KeyType::Ipv4Addr, IpAddr::V4(_)) | (KeyType::Ipv6Addr, IpAddr::V6(_)))
+    fn holds(self, net: &Network) -> bool {
+        matches!((self, net.first()), (KeyType::Ipv4Addr, IpAddr::V4(_)) | (KeyType::Ipv6Addr, IpAddr::V6(_)))
     }
 }
 
@@ -88,11 +89,13 @@ pub enum NftError {
     #[error("nftables set \"{set}\": no such table or set")]
     NoSuchSet { set: NftSet },
     #[error("nftables set \"{set}\" of family {} cannot hold the IPv4 address {ip} (caller's bug: pick the IPv4 set)", set.family)]
-    FamilyMismatch { set: NftSet, ip: IpAddr },
+    FamilyMismatch { set: NftSet, ip: Network },
     #[error("nftables set \"{set}\" has type {key}, which cannot hold {ip}")]
-    WrongKey { set: NftSet, key: KeyType, ip: IpAddr },
+    WrongKey { set: NftSet, key: KeyType, ip: Network },
     #[error("nftables set \"{set}\" has no \"flags timeout\" but {ip} was given a timeout of {timeout_ms} ms")]
-    NoTimeoutFlag { set: NftSet, ip: IpAddr, timeout_ms: u64 },
+    NoTimeoutFlag { set: NftSet, ip: Network, timeout_ms: u64 },
+    #[error("nftables set \"{set}\" has no \"flags interval\", so it cannot hold the network {net}")]
+    NoIntervals { set: NftSet, net: Network },
     #[error("nftables set \"{set}\" is full (its size limit is reached)")]
     SetFull { set: NftSet },
     #[error("nftables set \"{set}\": permission denied (needs CAP_NET_ADMIN in this network namespace)")]
@@ -115,9 +118,15 @@ pub enum NftError {
 }
 
 /// The nft commands that create `set` for banwarden, for a warning.
-pub fn creation_commands(set: &NftSet, ipv6: bool, timeout: bool) -> String {
+/// `networks`: it must take networks (`flags interval`) too.
+pub fn creation_commands(set: &NftSet, ipv6: bool, timeout: bool, networks: bool) -> String {
     let key = if ipv6 { "ipv6_addr" } else { "ipv4_addr" };
-    let flags = if timeout { " flags timeout;" } else { "" };
+    let flags = match (networks, timeout) {
+        (true, true) => " flags interval,timeout;",
+        (true, false) => " flags interval;",
+        (false, true) => " flags timeout;",
+        (false, false) => "",
+    };
     format!(
         "nft add table {f} {t}; nft add set {f} {t} {s} '{{ type {key};{flags} }}'",
         f = set.family,

@@ -157,12 +157,16 @@ fn set_paths_and_commands() {
     assert!(NftSet::parse("one").is_err());
     assert!(NftSet::parse("ip t s\u{0}x").is_err());
     assert_eq!(
-        creation_commands(&set("ip t s"), false, true),
+        creation_commands(&set("ip t s"), false, true, false),
         "nft add table ip t; nft add set ip t s '{ type ipv4_addr; flags timeout; }'"
     );
     assert_eq!(
-        creation_commands(&set("ip6 t s6"), true, false),
+        creation_commands(&set("ip6 t s6"), true, false, false),
         "nft add table ip6 t; nft add set ip6 t s6 '{ type ipv6_addr; }'"
+    );
+    assert_eq!(
+        creation_commands(&set("inet t n6"), true, true, true),
+        "nft add table inet t; nft add set inet t n6 '{ type ipv6_addr; flags interval,timeout; }'"
     );
 }
 
@@ -177,7 +181,7 @@ fn refresh_strategy_by_kernel() {
 
 #[test]
 fn errors_name_the_set() {
-    let e = NftError::NoTimeoutFlag { set: set("ip t s"), ip: ip("192.0.2.1"), timeout_ms: 60_000 };
+    let e = NftError::NoTimeoutFlag { set: set("ip t s"), ip: ip("192.0.2.1").into(), timeout_ms: 60_000 };
     assert_eq!(
         e.to_string(),
         r#"nftables set "ip t s" has no "flags timeout" but 192.0.2.1 was given a timeout of 60000 ms"#
@@ -196,10 +200,10 @@ fn ipv4_for_an_ip6_set_is_refused_before_sending() {
     // No root needed: the socket opens, but nothing is sent (no GETSET either:
     // without CAP_NET_ADMIN that would answer EPERM, not FamilyMismatch).
     let mut c = NftClient::open().unwrap();
-    let v4 = Element { ip: ip("192.0.2.1"), timeout_ms: None };
+    let v4 = Element { net: Network::from(ip("192.0.2.1")), timeout_ms: None };
     let r = c.add(&[(&set("ip6 banwarden-test-absent s6"), &[v4])]);
-    assert!(matches!(&r[0], Err(NftError::FamilyMismatch { ip: a, .. }) if *a == v4.ip), "{r:?}");
-    assert!(matches!(c.delete(&set("ip6 banwarden-test-absent s6"), &[v4.ip]), Err(NftError::FamilyMismatch { .. })));
+    assert!(matches!(&r[0], Err(NftError::FamilyMismatch { ip: a, .. }) if *a == v4.net), "{r:?}");
+    assert!(matches!(c.delete(&set("ip6 banwarden-test-absent s6"), &[v4.net]), Err(NftError::FamilyMismatch { .. })));
 }
 
 #[test]
@@ -215,11 +219,11 @@ fn names_libnftnl_cannot_carry_are_refused_before_sending() {
     // A set built field by field may hold what NftSet::parse refuses: a NUL
     // would cut the C string, an overlong name would overflow the plan.
     let mut c = NftClient::open().unwrap();
-    let el = Element { ip: ip("192.0.2.1"), timeout_ms: None };
+    let el = Element { net: Network::from(ip("192.0.2.1")), timeout_ms: None };
     for (table, name) in [("t\0x", "s".to_owned()), ("t", "s".repeat(300))] {
         let bad = NftSet { family: Family::Ip, table: table.into(), name };
         assert!(matches!(&c.add(&[(&bad, &[el])])[0], Err(NftError::NoSuchSet { .. })));
-        assert!(matches!(c.delete(&bad, &[el.ip]), Err(NftError::NoSuchSet { .. })));
+        assert!(matches!(c.delete(&bad, &[el.net]), Err(NftError::NoSuchSet { .. })));
         assert!(matches!(c.set_info(&bad), Err(NftError::NoSuchSet { .. })));
         assert!(matches!(c.list(&bad), Err(NftError::NoSuchSet { .. })));
     }
