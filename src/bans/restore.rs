@@ -239,7 +239,8 @@ impl Bans {
         Ok(report)
     }
 
-    /// The sets that hold live stored bans of `backend`, with how many.
+    /// The sets that hold live stored bans of `backend`, with how many
+    /// elements the kernel should hold for them (the outermost: see `cover`).
     pub fn stored_sets(
         &mut self,
         backend: Backend,
@@ -248,8 +249,9 @@ impl Bans {
         let now = self.now_us();
         let mut sets = BTreeMap::new();
         if let Some(store) = self.existing_store(backend, warn)? {
-            for r in store.live_unsorted(now)? {
-                *sets.entry(r.set).or_insert(0) += 1;
+            let live = store.live_unsorted(now)?;
+            for r in cover::plan(live.iter().collect()).send {
+                *sets.entry(r.set.clone()).or_insert(0) += 1;
             }
         }
         Ok(sets)

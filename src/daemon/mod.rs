@@ -268,6 +268,10 @@ impl Daemon {
         // Before the first entry: a long ipset ban lost while the daemon was
         // down is back in the set by the time it says it has started.
         daemon.renew_long_ipset_bans();
+        // Bans inside a network that outlive it, decided before this start.
+        if let Err(e) = daemon.queue.bans().scan_deferred(&mut |warning| diag!(Warning, "{warning}")) {
+            diag!(Err, "looking for bans covered by a network: {e}");
+        }
         Ok(daemon)
     }
 
@@ -352,6 +356,7 @@ impl Daemon {
                 self.due.ipset_check = now + IPSET_CHECK_EVERY;
                 self.reconciler.check_ipsets(self.queue.bans(), &mut log);
             }
+            self.uncover();
             match self.reader.next_into(&mut entry) {
                 Ok(true) => {
                     self.judge(&mut entry, &mut effects);
@@ -444,7 +449,10 @@ impl Daemon {
     /// interrupted wait (a signal) or a journal in flux (rotation, vacuum)
     /// only means: look again.
     fn wait(&mut self) {
-        let timeout = self.notifier.cap_wait(self.due.wait(self.clock.instant()));
+        let mut timeout = self.notifier.cap_wait(self.due.wait(self.clock.instant()));
+        if let Some(t) = self.queue.bans().next_uncover() {
+            timeout = timeout.min(Duration::from_micros(t.saturating_sub(self.clock.now_us())));
+        }
         let (Some(journal), Some(firewall)) = (self.reader.fd(), self.firewall_fd) else {
             let _ = self.reader.wait(timeout);
             return;
@@ -548,6 +556,21 @@ impl Daemon {
                 }
             }
             Err(e) => diag!(Err, "renewing long ipset bans: {e}"),
+        }
+    }
+
+    /// Lets into the kernel the bans inside a network that has just ended
+    /// (see `bans::cover`), when one is due.
+    fn uncover(&mut self) {
+        let bans = self.queue.bans();
+        if bans.next_uncover().is_none_or(|t| t > bans.now_us()) {
+            return;
+        }
+        self.flush_bans();
+        match self.queue.bans().uncover(&mut |warning| diag!(Warning, "{warning}")) {
+            Ok(0) => {}
+            Ok(n) => diag!(Info, "{n} bans inside networks whose ban ended are in the kernel on their own now"),
+            Err(e) => diag!(Err, "letting in bans covered by an ended network: {e}"),
         }
     }
 
