@@ -17,16 +17,20 @@ table ip banwarden { set ban4 { type ipv4_addr; flags timeout; }; set plain4 { t
 table ip6 banwarden { set ban6 { type ipv6_addr; flags timeout; }; }
 ";
 
-/// examples/recidive.json for `Netns::new`: storage left to it, and sshd
-/// routed on SYSLOG_IDENTIFIER, since a hand-written entry cannot carry the
-/// trusted _SYSTEMD_UNIT the example routes on.
+/// examples/recidive.json for `Netns::new`: storage left to it, sshd
+/// routed on SYSLOG_IDENTIFIER (still with `_UID` 0, which a test running as
+/// root gives its lines) and banwarden's own lines on their transport,
+/// since in a sandbox no line carries the trusted _SYSTEMD_UNIT the example
+/// routes on. The forging test (`forged`) runs the example as shipped.
 pub fn recidive_in_a_sandbox() -> String {
-    std::fs::read_to_string(super::util::root().join("examples/recidive.json"))
-        .unwrap()
-        .replace(
-            r#""field": "_SYSTEMD_UNIT", "value": "sshd.service""#,
-            r#""field": "SYSLOG_IDENTIFIER", "value": "sshd""#,
-        )
+    let shipped = std::fs::read_to_string(super::util::root().join("examples/recidive.json")).unwrap();
+    let unit_of_sshd = r#""field": "_SYSTEMD_UNIT", "value": "sshd.service""#;
+    let unit_of_banwarden =
+        "      { \"filter\": \"filter_equals\", \"args\": { \"field\": \"_SYSTEMD_UNIT\", \"value\": \"banwarden.service\" } },\n";
+    assert!(shipped.contains(unit_of_sshd) && shipped.contains(unit_of_banwarden), "examples/recidive.json changed");
+    shipped
+        .replace(unit_of_sshd, r#""field": "SYSLOG_IDENTIFIER", "value": "sshd""#)
+        .replace(unit_of_banwarden, "")
         .replace("/var/lib/banwarden", "STORAGE")
 }
 
