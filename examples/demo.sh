@@ -63,16 +63,18 @@ HOLDER_PID=$!
 # In a sandbox, entries cannot carry journald's trusted _SYSTEMD_UNIT field
 # (there is no ssh.service, and the daemon is not banwarden.service), so
 # this copy of the default configuration routes sshd lines on
-# SYSLOG_IDENTIFIER and drops the unit test of banwarden's own lines. On a
-# real server, keep _SYSTEMD_UNIT: any local user can write lines with the
-# identifier "sshd" (doc/security.md).
+# SYSLOG_IDENTIFIER (still with the test of _UID 0) and takes banwarden's
+# own lines on _UID 0, the user the daemon runs as here, instead of its
+# unit. On a real server, keep _SYSTEMD_UNIT: any local user can write
+# lines with the identifier "sshd" (doc/security.md).
 python3 - "$ROOT/etc/banwarden/banwarden.json" "$WORK" > "$WORK/banwarden.json" <<'EOF'
 import json, sys
 config = json.load(open(sys.argv[1]))
 chains = config["actions"]
 chains["Route sshd entries"][0]["args"] = {"field": "SYSLOG_IDENTIFIER", "re": "^sshd(?:-session)?$"}
 own = chains["Route banwarden's own ban messages"]
-own[:] = [step for step in own if step["args"]["field"] != "_SYSTEMD_UNIT"]
+uid0 = {"filter": "filter_equals", "args": {"field": "_UID", "value": 0}}
+own[:] = [uid0 if step["args"]["field"] == "_SYSTEMD_UNIT" else step for step in own]
 config["storage"] = sys.argv[2] + "/state"
 json.dump(config, sys.stdout, indent=1)
 EOF

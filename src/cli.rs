@@ -189,7 +189,7 @@ impl JournalArgs {
         } else if !self.journal_file.is_empty() {
             Source::Files(self.journal_file.clone())
         } else {
-            Source::System { users: self.user_journals }
+            Source::System { users: self.user_journals, other_machines: false }
         }
     }
 }

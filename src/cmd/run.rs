@@ -7,6 +7,7 @@ use crate::cli::RunArgs;
 use crate::config::ConfigFile;
 use crate::daemon::{signals, Daemon, Options};
 use crate::diag;
+use crate::journal::sd::Source;
 use crate::notify::Notifier;
 
 pub fn run(file: &ConfigFile, args: &RunArgs) -> anyhow::Result<Exit> {
@@ -18,7 +19,11 @@ pub fn run(file: &ConfigFile, args: &RunArgs) -> anyhow::Result<Exit> {
     let journal_group: Vec<libc::gid_t> = owner::group_id("systemd-journal").into_iter().collect();
     owner::become_storage_owner(&config.settings.storage, &journal_group)?;
     signals::install().context("installing signal handlers")?;
-    let options = Options { source: args.journal.source(), from_tail: args.from_tail, config: Some(file.clone()) };
+    let mut source = args.journal.source();
+    if let Source::System { other_machines, .. } = &mut source {
+        *other_machines = config.settings.journal_other_machines;
+    }
+    let options = Options { source, from_tail: args.from_tail, config: Some(file.clone()) };
     let daemon = Daemon::open(config, &options, super::clock())?.with_notifier(notifier);
     diag!(Info, "started, judging entries of {}", options.source.describe());
     let totals = daemon.run(&signals::STOP);

@@ -13,6 +13,7 @@ mod locate;
 pub mod problem;
 pub mod settings;
 pub mod steps;
+pub mod trust;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -302,7 +303,9 @@ fn compile_chains(
         backtracking_regexes: backtracking,
     };
     let labels = labels.into_iter().map(str::to_owned).collect();
-    Some((Workflow::new(fields, labels, steps, &shapes, graph, state), stats, sets))
+    let workflow = Workflow::new(fields, labels, steps, &shapes, graph, state);
+    trust::warn_unguarded_bans(&workflow, problems);
+    Some((workflow, stats, sets))
 }
 
 const STEP_KEYS: [&str; 5] = ["filter", "action", "args", "then", "else"];

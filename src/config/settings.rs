@@ -17,7 +17,7 @@ pub const DEFAULT_STORAGE: &str = "/var/lib/banwarden";
 pub const DEFAULT_IDENTIFIER: &str = "banwarden";
 
 /// Keys this module reads; `actions` is read by the workflow compiler.
-pub const KNOWN_KEYS: [&str; 10] = [
+pub const KNOWN_KEYS: [&str; 11] = [
     "actions",
     "storage",
     "debug",
@@ -28,6 +28,7 @@ pub const KNOWN_KEYS: [&str; 10] = [
     "syslogIdentifier",
     "neverBan",
     "neverBanLocal",
+    "journalOtherMachines",
 ];
 
 /// Networks never banned unless the configuration says otherwise.
@@ -70,6 +71,11 @@ pub struct Settings {
     /// Addresses no ban may touch (`neverBan`, plus with `neverBanLocal` the
     /// host's own addresses, read when the configuration is loaded).
     pub never_ban: Vec<Network>,
+    /// `journalOtherMachines`: the system journal source also reads the
+    /// journals of other machines (containers linked in by systemd-nspawn,
+    /// files gathered by systemd-journal-remote), whose trusted fields
+    /// their own root writes. Off by default, as with journalctl.
+    pub journal_other_machines: bool,
 }
 
 impl Default for Settings {
@@ -83,6 +89,7 @@ impl Default for Settings {
             syslog_identifier: DEFAULT_IDENTIFIER.into(),
             email: EmailSettings::default(),
             never_ban: DEFAULT_NEVER_BAN.iter().map(|n| Network::parse(n).expect("valid default")).collect(),
+            journal_other_machines: false,
         }
     }
 }
@@ -104,6 +111,10 @@ pub fn read(top: &[(&str, &Json)], problems: &mut Problems) -> Settings {
             },
             "debug" => match value {
                 Json::Bool(b) => s.debug = *b,
+                other => problems.error(&here, format!("expected true or false, found {}", other.type_name())),
+            },
+            "journalOtherMachines" => match value {
+                Json::Bool(b) => s.journal_other_machines = *b,
                 other => problems.error(&here, format!("expected true or false, found {}", other.type_name())),
             },
             "8bit-message-encoding" => match value.as_str().map(|n| (n, TextDecoder::for_label(n))) {
@@ -283,5 +294,21 @@ mod tests {
         }
         let (_, p) = settings(r#"{"neverBan": ["10.0.0.0/33", 5], "neverBanLocal": "yes"}"#);
         assert_eq!(p.errors.len(), 3, "{:?}", p.errors);
+    }
+
+    #[test]
+    fn other_machines_journals_are_read_only_when_asked() {
+        let (s, _) = settings("{}");
+        assert!(!s.journal_other_machines);
+        let (s, p) = settings(r#"{"journalOtherMachines": true}"#);
+        assert!(p.errors.is_empty() && p.warnings.is_empty(), "{:?} {:?}", p.errors, p.warnings);
+        assert!(s.journal_other_machines);
+        let (_, p) = settings(r#"{"journalOtherMachines": "yes"}"#);
+        let errors: Vec<String> = p.errors.iter().map(|e| e.to_string()).collect();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].contains("journalOtherMachines") && errors[0].contains("expected true or false"),
+            "{errors:?}"
+        );
     }
 }

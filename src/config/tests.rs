@@ -12,9 +12,13 @@ fn errors_of(text: &str) -> Vec<String> {
     }
 }
 
+/// The warnings, but for those on bans a forged line reaches (most of these
+/// small configurations ban unguarded; `trust` tests that warning).
 fn warnings_of(text: &str) -> Vec<String> {
     match compile(text, "test.json") {
-        Ok(config) => config.warnings.iter().map(|e| e.to_string()).collect(),
+        Ok(config) => {
+            config.warnings.iter().map(|e| e.to_string()).filter(|w| !w.contains("reaches this ban")).collect()
+        }
         Err(e) => panic!("unexpected {e:?}"),
     }
 }

@@ -10,7 +10,8 @@
 //!
 //! What does not change without a restart: the storage directory (the
 //! store, cursor and counters stay where they are, and a warning says so),
-//! and the journal read (it is a command-line choice). DNAT captures are
+//! and the journal read (a command-line choice, and `journalOtherMachines`,
+//! which takes effect at the next start, with a warning too). DNAT captures are
 //! not carried over: they live for seconds.
 
 use super::reconcile::Occasion;
@@ -76,6 +77,13 @@ impl Daemon {
                 self.settings.storage.display()
             );
             settings.storage = self.settings.storage.clone();
+        }
+        if settings.journal_other_machines != self.settings.journal_other_machines {
+            diag!(
+                Warning,
+                "journalOtherMachines changed to {}: this takes effect at the next restart; until then the journals opened at start are read",
+                settings.journal_other_machines
+            );
         }
         self.reader.set_fields(workflow.fields(), settings.decoder);
         self.queue.bans().set_never_ban(settings.never_ban.clone());

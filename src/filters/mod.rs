@@ -57,6 +57,18 @@ pub enum FilterError {
 }
 
 impl Filter {
+    /// The field the filter tests.
+    pub fn field(&self) -> crate::fields::FieldId {
+        match self {
+            Filter::Compare(f) => f.field(),
+            Filter::In(f) => f.field(),
+            Filter::InNetworks(f) => f.field(),
+            Filter::Pcre(f) => f.field(),
+            Filter::PcreAny(f) => f.field(),
+            Filter::UserExists(f) => f.field(),
+        }
+    }
+
     /// Whether the entry passes. Regex filters write their captures into it.
     pub fn test(&self, entry: &mut Entry) -> Result<bool, FilterError> {
         match self {

@@ -15,6 +15,11 @@ pub struct InNetworks {
 }
 
 impl InNetworks {
+    /// The field this filter reads.
+    pub fn field(&self) -> FieldId {
+        self.field
+    }
+
     pub fn new(field: FieldId, nets: Vec<Network>) -> InNetworks {
         InNetworks { field, nets }
     }

@@ -92,6 +92,11 @@ pub struct Pcre {
 }
 
 impl Pcre {
+    /// The field this filter reads.
+    pub fn field(&self) -> FieldId {
+        self.field
+    }
+
     /// `save[i]` receives group i+1; `named[j]` receives the j-th named group
     /// of `regex.named_groups()`. The caller checks that `save` is not longer
     /// than the number of groups.
@@ -117,6 +122,11 @@ pub struct PcreAny {
 }
 
 impl PcreAny {
+    /// The field this filter reads.
+    pub fn field(&self) -> FieldId {
+        self.field
+    }
+
     /// Each regex comes with the fields for its named groups, in order.
     pub fn new(field: FieldId, regexes: Vec<(PyRegex, Vec<FieldId>)>) -> PcreAny {
         let regexes = regexes

@@ -15,6 +15,11 @@ pub struct UserExists {
 }
 
 impl UserExists {
+    /// The field this filter reads.
+    pub fn field(&self) -> FieldId {
+        self.field
+    }
+
     pub fn new(field: FieldId) -> UserExists {
         UserExists { field }
     }

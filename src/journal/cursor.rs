@@ -74,7 +74,7 @@ mod tests {
     #[test]
     fn save_load_replace() {
         let dir = tempfile::tempdir().unwrap();
-        let file = CursorFile::new(&dir.path().join("state"), &Source::System { users: false });
+        let file = CursorFile::new(&dir.path().join("state"), &Source::System { users: false, other_machines: false });
         assert_eq!(file.load().unwrap(), None);
         file.save("s=abc;i=1").unwrap();
         assert_eq!(file.load().unwrap().as_deref(), Some("s=abc;i=1"));
@@ -87,7 +87,7 @@ mod tests {
     fn each_source_has_its_own_file() {
         let storage = Path::new("/var/lib/banwarden");
         let names: Vec<PathBuf> = [
-            Source::System { users: false },
+            Source::System { users: false, other_machines: false },
             Source::Namespace("web/1".into()),
             Source::Directory("/var/log/journal/remote".into()),
             Source::Files(vec!["/a.journal".into()]),

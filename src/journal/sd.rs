@@ -28,8 +28,12 @@ use crate::fields::{FieldId, FieldTable, REALTIME_TIMESTAMP};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Source {
     /// The local system journal (system units and the kernel), and with
-    /// `users` the users' journals too.
-    System { users: bool },
+    /// `users` the users' journals too. With `other_machines` also the
+    /// journals of other machines found below /var/log/journal (containers
+    /// linked in by systemd-nspawn `--link-journal`, systemd-journal-remote's
+    /// files): their `_` fields are written by their own root, so they are
+    /// left out unless the configuration asks (`journalOtherMachines`).
+    System { users: bool, other_machines: bool },
     /// A journal namespace (`journalctl --namespace`), e.g. of a service run
     /// with `LogNamespace=`.
     Namespace(String),
@@ -43,8 +47,11 @@ impl Source {
     /// A short name for messages and for the cursor file.
     pub fn describe(&self) -> String {
         match self {
-            Source::System { users: false } => "the system journal".into(),
-            Source::System { users: true } => "the system and user journals".into(),
+            Source::System { users, other_machines } => {
+                let users = if *users { " and user journals" } else { " journal" };
+                let others = if *other_machines { ", other machines' journals included" } else { "" };
+                format!("the system{users}{others}")
+            }
             Source::Namespace(name) => format!("journal namespace {name:?}"),
             Source::Directory(dir) => format!("journal directory {}", dir.display()),
             Source::Files(files) => {
@@ -104,8 +111,10 @@ pub struct JournalReader {
 impl JournalReader {
     pub fn open(source: &Source, fields: &FieldTable, decoder: TextDecoder) -> Result<JournalReader, JournalError> {
         let opened = match source {
-            Source::System { users } => {
-                OpenOptions::default().system(true).current_user(*users).local_only(false).open()
+            // SD_JOURNAL_LOCAL_ONLY, as journalctl without --merge: only
+            // files of this machine id (sd_journal_open(3)).
+            Source::System { users, other_machines } => {
+                OpenOptions::default().system(true).current_user(*users).local_only(!*other_machines).open()
             }
             Source::Namespace(name) => {
                 let name = CString::new(name.as_str()).map_err(|_| JournalError::Nul(name.clone()))?;

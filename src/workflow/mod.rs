@@ -125,6 +125,12 @@ impl Workflow {
         self.nodes.len()
     }
 
+    /// The linked graph: its nodes and where every entry starts (for
+    /// analyses of the paths entries can take, such as `config::trust`).
+    pub fn graph(&self) -> (&[Node], Link) {
+        (&self.nodes, self.start)
+    }
+
     /// Number of routing chains answered by dispatch tables.
     pub fn dispatched_chains(&self) -> usize {
         self.shortcuts.covered()

@@ -234,41 +234,49 @@ fn migrate_imports_pyruse_stores_and_leaves_them_alone() {
 /// third ban in a week for 30 days, the sixth in a year for good. The
 /// recidive route reads banwarden's own lines on trusted fields, which
 /// replay gives fed-back lines as the service's would have them; a forged
-/// line (syslog, another unit) and a LAN address change nothing.
+/// line (syslog, another unit, a user's process in sshd's unit) and a LAN
+/// address change nothing.
 #[test]
 fn the_default_configuration_escalates_in_a_replay() {
     let mut log = String::new();
     let mut t = 1_763_726_400_000_000u64;
-    let mut line = |unit: &str, transport: &str, identifier: &str, message: &str| {
+    let mut line = |unit: &str, uid: u32, transport: &str, identifier: &str, message: &str| {
         t += 1_000_000;
         log.push_str(
             &serde_json::json!({
-                "__REALTIME_TIMESTAMP": t.to_string(), "_SYSTEMD_UNIT": unit, "_TRANSPORT": transport,
-                "SYSLOG_IDENTIFIER": identifier, "MESSAGE": message,
+                "__REALTIME_TIMESTAMP": t.to_string(), "_SYSTEMD_UNIT": unit, "_UID": uid.to_string(),
+                "_TRANSPORT": transport, "SYSLOG_IDENTIFIER": identifier, "MESSAGE": message,
             })
             .to_string(),
         );
         log.push('\n');
     };
-    line("user@1000.service", "syslog", "banwarden", "Ban from SSH for 198.51.100.66");
-    line("banwarden.service", "syslog", "banwarden", "Ban from SSH for 198.51.100.66");
+    line("user@1000.service", 1000, "syslog", "banwarden", "Ban from SSH for 198.51.100.66");
+    line("banwarden.service", 0, "syslog", "banwarden", "Ban from SSH for 198.51.100.66");
     for round in 0..6 {
         for port in 0..5 {
             line(
                 "ssh.service",
+                0,
                 "syslog",
                 "sshd-session",
                 &format!("Failed password for root from 203.0.113.7 port {port} ssh2"),
             );
             line(
                 "ssh.service",
+                0,
                 "syslog",
                 "sshd",
                 &format!("Failed password for admin from 192.168.1.{round} port {port} ssh2"),
             );
         }
-        // Not sshd's unit: not counted.
-        line("cron.service", "syslog", "sshd", "Failed password for root from 198.51.100.77 port 1 ssh2");
+        // Not sshd's unit, or not root in it (a user's shell in ssh.service
+        // with `UsePAM no`): not counted.
+        line("cron.service", 0, "syslog", "sshd", "Failed password for root from 198.51.100.77 port 1 ssh2");
+        for port in 0..5 {
+            let forged = format!("Failed password for root from 198.51.100.78 port {port} ssh2");
+            line("ssh.service", 1000, "syslog", "sshd", &forged);
+        }
     }
     let out = banwarden(&["replay", "--config", "etc/banwarden/banwarden.json"], log.as_bytes());
     assert!(out.status.success(), "{}", text(&out.stderr));

@@ -183,8 +183,9 @@ fn is_step(value: &Value) -> bool {
 }
 
 /// The rule file to check for a JSON example: the example itself when it
-/// is one, its steps in a chain of their own (with the chains they jump
-/// to) when it is a step or a list of steps; `None` for anything else.
+/// is one, its steps in a chain of their own after a route on the unit
+/// (with the chains they jump to) when it is a step or a list of steps;
+/// `None` for anything else.
 fn as_rule_file(example: &Value) -> Option<Value> {
     if example.get("actions").is_some() {
         return Some(example.clone());
@@ -195,7 +196,12 @@ fn as_rule_file(example: &Value) -> Option<Value> {
         _ => return None,
     };
     let mut chains = serde_json::Map::new();
-    chains.insert("Example".into(), Value::Array(steps.clone()));
+    // A fragment stands for steps behind a route on a field journald writes
+    // (as every shipped configuration has): without it, each ban shown would
+    // get check's warning about forged lines, which full rule files must not.
+    let route =
+        serde_json::json!({"filter": "filter_equals", "args": {"field": "_SYSTEMD_UNIT", "value": "example.service"}});
+    chains.insert("Example".into(), Value::Array([&[route][..], &steps].concat()));
     for target in steps.iter().flat_map(|s| [s.get("then"), s.get("else")]).flatten() {
         if let Some(label) = target.as_str() {
             chains.insert(label.into(), serde_json::json!([{"action": "action_noop"}]));
@@ -256,7 +262,8 @@ fn the_extractors_find_what_they_should() {
     assert_eq!(man_examples(".EX\n{\"a\": \"\\-\"}\n.EE\n"), ["{\"a\": \"-\"}\n"]);
     let step = serde_json::json!({"filter": "filter_in", "args": {}, "else": "Other"});
     let wrapped = as_rule_file(&step).unwrap();
-    assert!(wrapped["actions"]["Other"].is_array() && wrapped["actions"]["Example"][0] == step);
+    assert!(wrapped["actions"]["Other"].is_array() && wrapped["actions"]["Example"][1] == step);
+    assert_eq!(wrapped["actions"]["Example"][0]["args"]["field"], "_SYSTEMD_UNIT");
     assert!(as_rule_file(&serde_json::json!({"IP": "192.0.2.1"})).is_none());
 }
 

@@ -3,7 +3,9 @@
 //! reference walk (`linking`), the no-allocation promise (`alloc`), and the
 //! journal followed live and replayed from files (`follow`, on a private
 //! journald: `journald`), and bans in the real kernel, in network
-//! namespaces of their own (`bans`), bans put back after a firewall reload
+//! namespaces of their own (`bans`), forged lines (a local user's, a
+//! container's journal) banning nobody under every shipped configuration
+//! (`forged`), bans put back after a firewall reload
 //! while the daemon runs (`reconcile`), the store and boot whatever the
 //! disk's state (`durability`), a flood of bans the kernel refuses
 //! reported in a bounded number of lines (`flood`), mail and the daily
@@ -27,6 +29,7 @@ mod durability;
 mod examples;
 mod flood;
 mod follow;
+mod forged;
 mod journald;
 mod linking;
 mod outbox;
