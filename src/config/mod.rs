@@ -14,12 +14,13 @@ pub mod problem;
 pub mod settings;
 pub mod steps;
 
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::actions::State;
 use crate::fields::FieldTable;
-use crate::workflow::link::{self, ChainShape, StepShape};
+use crate::workflow::link::{self, ChainShape, LinkError, StepShape};
 use crate::workflow::{Step, StepKind, Workflow};
 use args::Args;
 use json::{dedup_pairs, Json};
@@ -244,16 +245,22 @@ fn compile_chains(
         }
         raw.push(chain_steps);
     }
-    let (regexes, backtracking, sets) = (cx.regexes, cx.backtracking, cx.sets);
+    let (regexes, backtracking, mut sets) = (cx.regexes, cx.backtracking, cx.sets);
+    // One use per set, family, timeout and pair (the first place says where):
+    // what uses them is quadratic in their number, and 100,000 ban actions
+    // naming the same two sets are two uses.
+    let mut seen = HashSet::new();
+    sets.retain(|u| seen.insert((u.set.clone(), u.ipv6, u.timeout, u.pair.clone())));
 
     // Resolve labels to chain indices.
+    let index: HashMap<&str, usize> = labels.iter().enumerate().map(|(i, &l)| (l, i)).collect();
     let mut shapes: Vec<ChainShape> = Vec::with_capacity(raw.len());
     for chain_steps in &raw {
         let mut shape = ChainShape::default();
         for rs in chain_steps {
             let mut resolve = |target: Option<&str>, key: &str| -> Option<usize> {
                 let target = target?;
-                let found = labels.iter().position(|l| *l == target);
+                let found = index.get(target).copied();
                 if found.is_none() {
                     let hint = problem::suggestion(target, labels.iter().copied());
                     problems.error(&rs.location.with_arg(key), format!("no chain is labelled {target:?}{hint}"));
@@ -269,11 +276,23 @@ fn compile_chains(
 
     let graph = match link::link(&shapes) {
         Ok(graph) => graph,
-        Err(loops) => {
+        Err(LinkError::Loops(loops)) => {
             for path in loops {
                 let names: Vec<String> = path.iter().map(|&c| format!("{:?}", labels[c])).collect();
                 problems.error(&Location::chain(labels[path[0]]), format!("loop: {}", names.join(" -> ")));
             }
+            return None;
+        }
+        Err(LinkError::TooLarge) => {
+            problems.error(
+                &Location::key("actions"),
+                format!(
+                    "the linked rules would have more than {} steps: jump chains whose unmatched entries fall \
+                     through to their caller are copied once per calling top-level chain; end such a jump \
+                     chain with an action, or give its filters an \"else\"",
+                    link::MAX_NODES
+                ),
+            );
             return None;
         }
     };
