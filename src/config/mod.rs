@@ -172,7 +172,7 @@ fn compile_root(root: &Json, problems: &mut Problems) -> Option<(Settings, Workf
             return None;
         }
     };
-    let (workflow, stats, sets) = compile_chains(chains, settings.never_ban.clone(), problems)?;
+    let (workflow, stats, sets) = compile_chains(chains, &settings, problems)?;
     Some((settings, workflow, stats, sets))
 }
 
@@ -187,7 +187,7 @@ struct RawStep<'a> {
 
 fn compile_chains(
     pairs: &[(String, Json)],
-    never_ban: Vec<crate::vocab::Network>,
+    settings: &Settings,
     problems: &mut Problems,
 ) -> Option<(Workflow, Stats, Vec<SetUse>)> {
     let (chains, duplicates) = dedup_pairs(pairs);
@@ -199,7 +199,11 @@ fn compile_chains(
     }
     let labels: Vec<&str> = chains.iter().map(|(label, _)| *label).collect();
     let mut fields = FieldTable::new();
-    let mut state = State { never_ban, ..State::default() };
+    let mut state = State {
+        never_ban: settings.never_ban.clone(),
+        counters: crate::actions::Counters::with_max_keys(settings.counter_max_keys),
+        ..State::default()
+    };
     let mut steps: Vec<Step> = Vec::new();
     let mut raw: Vec<Vec<RawStep>> = Vec::with_capacity(chains.len());
     let mut cx = steps::Context {
