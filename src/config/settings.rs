@@ -146,10 +146,8 @@ pub fn read(top: &[(&str, &Json)], problems: &mut Problems) -> Settings {
                 Json::Number(n) if n.as_u64().is_some_and(|n| n > 0) => {
                     s.counter_max_keys = n.as_u64().map(|n| usize::try_from(n).unwrap_or(usize::MAX));
                 }
-                other => problems.error(
-                    &here,
-                    format!("expected a whole number of keys greater than 0, found {}", describe(other)),
-                ),
+                other => problems
+                    .error(&here, format!("expected a whole number of keys greater than 0, found {}", describe(other))),
             },
             "nftBan" => {
                 problems.warn(&here, "banwarden writes nftables sets through netlink; the \"nft\" command is not used")
@@ -300,7 +298,11 @@ mod tests {
         for bad in ["0", "-1", "1.5", "\"many\""] {
             let (_, p) = settings(&format!(r#"{{"counterMaxKeys": {bad}}}"#));
             assert_eq!(p.errors.len(), 1, "{bad}");
-            assert!(p.errors[0].to_string().contains("expected a whole number of keys greater than 0"), "{:?}", p.errors);
+            assert!(
+                p.errors[0].to_string().contains("expected a whole number of keys greater than 0"),
+                "{:?}",
+                p.errors
+            );
         }
     }
 

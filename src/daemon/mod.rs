@@ -62,6 +62,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::actions::News;
 use crate::bans::Bans;
 use crate::config::{Config, ConfigFile, Settings};
 use crate::diag;
@@ -77,7 +78,6 @@ use crate::notify::Notifier;
 use crate::outbox::Outbox;
 use crate::report::Line;
 use crate::time::Clock;
-use crate::actions::News;
 use crate::workflow::Workflow;
 use due::Due;
 use queue::BanQueue;

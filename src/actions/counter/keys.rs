@@ -252,7 +252,9 @@ impl KeyTable {
 
     fn find(&self, key: &str) -> Option<u32> {
         let (slots, long) = (&self.slots, &self.long);
-        self.index.find(self.hash(key.as_bytes()), |&i| key_bytes(&slots[i as usize].key, long) == key.as_bytes()).copied()
+        self.index
+            .find(self.hash(key.as_bytes()), |&i| key_bytes(&slots[i as usize].key, long) == key.as_bytes())
+            .copied()
     }
 
     pub fn get(&self, key: &str) -> Option<&Ticks> {
@@ -438,7 +440,8 @@ impl KeyTable {
         match grace_until_us {
             Some(until) => {
                 let i = self.slot_of(key, now_us);
-                self.slots[i as usize].ticks = Ticks::Many(Box::new(Many { ticks: VecDeque::new(), grace_until_us: until }));
+                self.slots[i as usize].ticks =
+                    Ticks::Many(Box::new(Many { ticks: VecDeque::new(), grace_until_us: until }));
                 self.refile(i);
             }
             None => {
