@@ -11,7 +11,7 @@
 //! exactly as live processing did.
 //!
 //! Memory stays bounded: each counter holds at most `counterMaxKeys` keys
-//! (by default a share of [`DEFAULT_TOTAL_KEYS`], about 64 MB in all) in a
+//! (by default a share of [`DEFAULT_TOTAL_KEYS`], about 57 MB in all) in a
 //! [`keys::KeyTable`], which forgets the keys raised only once, oldest
 //! first, to make room, and drops expired keys as it goes. The first key
 //! forgotten starts an *eviction episode*, which the daemon hears of once
