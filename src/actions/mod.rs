@@ -19,7 +19,7 @@ use crate::fields::{FieldId, FieldTable};
 use crate::vocab::Network;
 
 pub use ban::Ban;
-pub use counter::{CounterRaise, CounterReset, Counters};
+pub use counter::{CounterRaise, CounterReset, Counters, News};
 pub use dnat::{DnatCapture, DnatReplace, DnatTable};
 pub use log::Log;
 pub use network::NetworkOf;

@@ -15,12 +15,13 @@ pub mod settings;
 pub mod steps;
 pub mod trust;
 
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::actions::State;
 use crate::fields::FieldTable;
-use crate::workflow::link::{self, ChainShape, StepShape};
+use crate::workflow::link::{self, ChainShape, LinkError, StepShape};
 use crate::workflow::{Step, StepKind, Workflow};
 use args::Args;
 use json::{dedup_pairs, Json};
@@ -178,7 +179,7 @@ fn compile_root(root: &Json, problems: &mut Problems) -> Option<(Settings, Workf
             return None;
         }
     };
-    let (workflow, stats, sets) = compile_chains(chains, settings.never_ban.clone(), problems)?;
+    let (workflow, stats, sets) = compile_chains(chains, &settings, problems)?;
     Some((settings, workflow, stats, sets))
 }
 
@@ -193,7 +194,7 @@ struct RawStep<'a> {
 
 fn compile_chains(
     pairs: &[(String, Json)],
-    never_ban: Vec<crate::vocab::Network>,
+    settings: &Settings,
     problems: &mut Problems,
 ) -> Option<(Workflow, Stats, Vec<SetUse>)> {
     let (chains, duplicates) = dedup_pairs(pairs);
@@ -205,7 +206,11 @@ fn compile_chains(
     }
     let labels: Vec<&str> = chains.iter().map(|(label, _)| *label).collect();
     let mut fields = FieldTable::new();
-    let mut state = State { never_ban, ..State::default() };
+    let mut state = State {
+        never_ban: settings.never_ban.clone(),
+        counters: crate::actions::Counters::with_max_keys(settings.counter_max_keys),
+        ..State::default()
+    };
     let mut steps: Vec<Step> = Vec::new();
     let mut raw: Vec<Vec<RawStep>> = Vec::with_capacity(chains.len());
     let mut cx = steps::Context {
@@ -260,15 +265,21 @@ fn compile_chains(
             u.networks = if u.ipv6 { v6 } else { v4 };
         }
     }
+    // One use per set, family, timeout, networks and pair (the first place says where):
+    // what uses them is quadratic in their number, and 100,000 ban actions
+    // naming the same two sets are two uses.
+    let mut seen = HashSet::new();
+    sets.retain(|u| seen.insert((u.set.clone(), u.ipv6, u.timeout, u.networks, u.pair.clone())));
 
     // Resolve labels to chain indices.
+    let index: HashMap<&str, usize> = labels.iter().enumerate().map(|(i, &l)| (l, i)).collect();
     let mut shapes: Vec<ChainShape> = Vec::with_capacity(raw.len());
     for chain_steps in &raw {
         let mut shape = ChainShape::default();
         for rs in chain_steps {
             let mut resolve = |target: Option<&str>, key: &str| -> Option<usize> {
                 let target = target?;
-                let found = labels.iter().position(|l| *l == target);
+                let found = index.get(target).copied();
                 if found.is_none() {
                     let hint = problem::suggestion(target, labels.iter().copied());
                     problems.error(&rs.location.with_arg(key), format!("no chain is labelled {target:?}{hint}"));
@@ -284,11 +295,23 @@ fn compile_chains(
 
     let graph = match link::link(&shapes) {
         Ok(graph) => graph,
-        Err(loops) => {
+        Err(LinkError::Loops(loops)) => {
             for path in loops {
                 let names: Vec<String> = path.iter().map(|&c| format!("{:?}", labels[c])).collect();
                 problems.error(&Location::chain(labels[path[0]]), format!("loop: {}", names.join(" -> ")));
             }
+            return None;
+        }
+        Err(LinkError::TooLarge) => {
+            problems.error(
+                &Location::key("actions"),
+                format!(
+                    "the linked rules would have more than {} steps: jump chains whose unmatched entries fall \
+                     through to their caller are copied once per calling top-level chain; end such a jump \
+                     chain with an action, or give its filters an \"else\"",
+                    link::MAX_NODES
+                ),
+            );
             return None;
         }
     };

@@ -17,7 +17,7 @@ pub const DEFAULT_STORAGE: &str = "/var/lib/banwarden";
 pub const DEFAULT_IDENTIFIER: &str = "banwarden";
 
 /// Keys this module reads; `actions` is read by the workflow compiler.
-pub const KNOWN_KEYS: [&str; 11] = [
+pub const KNOWN_KEYS: [&str; 12] = [
     "actions",
     "storage",
     "debug",
@@ -29,6 +29,7 @@ pub const KNOWN_KEYS: [&str; 11] = [
     "neverBan",
     "neverBanLocal",
     "journalOtherMachines",
+    "counterMaxKeys",
 ];
 
 /// Networks never banned unless the configuration says otherwise.
@@ -76,6 +77,9 @@ pub struct Settings {
     /// files gathered by systemd-journal-remote), whose trusted fields
     /// their own root writes. Off by default, as with journalctl.
     pub journal_other_machines: bool,
+    /// Most keys each counter holds (`counterMaxKeys`); `None`: an equal
+    /// share of `actions::counter::DEFAULT_TOTAL_KEYS`.
+    pub counter_max_keys: Option<usize>,
 }
 
 impl Default for Settings {
@@ -90,6 +94,7 @@ impl Default for Settings {
             email: EmailSettings::default(),
             never_ban: DEFAULT_NEVER_BAN.iter().map(|n| Network::parse(n).expect("valid default")).collect(),
             journal_other_machines: false,
+            counter_max_keys: None,
         }
     }
 }
@@ -148,6 +153,13 @@ pub fn read(top: &[(&str, &Json)], problems: &mut Problems) -> Settings {
                 Json::Bool(b) => never_ban_local = *b,
                 other => problems.error(&here, format!("expected true or false, found {}", other.type_name())),
             },
+            "counterMaxKeys" => match value {
+                Json::Number(n) if n.as_u64().is_some_and(|n| n > 0) => {
+                    s.counter_max_keys = n.as_u64().map(|n| usize::try_from(n).unwrap_or(usize::MAX));
+                }
+                other => problems
+                    .error(&here, format!("expected a whole number of keys greater than 0, found {}", describe(other))),
+            },
             "nftBan" => {
                 problems.warn(&here, "banwarden writes nftables sets through netlink; the \"nft\" command is not used")
             }
@@ -166,6 +178,13 @@ pub fn read(top: &[(&str, &Json)], problems: &mut Problems) -> Settings {
         s.never_ban.extend(local_addresses().into_iter().map(Network::host));
     }
     s
+}
+
+fn describe(value: &Json) -> String {
+    match value {
+        Json::Number(n) => n.to_string(),
+        other => other.type_name().to_owned(),
+    }
 }
 
 /// The addresses of this host's interfaces (getifaddrs(3)).
@@ -279,6 +298,23 @@ mod tests {
         assert!(errors[2].contains("unknown encoding \"klingon\""));
         assert!(errors[3].contains(r#"key "email", arg "to": expected a list of strings, found a string"#));
         assert!(p.warnings[0].to_string().contains(r#"did you mean "storage"?"#));
+    }
+
+    #[test]
+    fn counter_max_keys() {
+        assert_eq!(settings("{}").0.counter_max_keys, None);
+        let (s, p) = settings(r#"{"counterMaxKeys": 50000}"#);
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        assert_eq!(s.counter_max_keys, Some(50_000));
+        for bad in ["0", "-1", "1.5", "\"many\""] {
+            let (_, p) = settings(&format!(r#"{{"counterMaxKeys": {bad}}}"#));
+            assert_eq!(p.errors.len(), 1, "{bad}");
+            assert!(
+                p.errors[0].to_string().contains("expected a whole number of keys greater than 0"),
+                "{:?}",
+                p.errors
+            );
+        }
     }
 
     #[test]

@@ -15,7 +15,11 @@
 //! before the position is saved), through the ban service ([`Bans`]); their
 //! failures are logged by cause, not by address (`queue`). Mail and the
 //! daily report go through the [`Outbox`]; counters are saved with the
-//! position at most every ten seconds, and at shutdown (`counters_file`).
+//! position at most every ten seconds, and at shutdown (`counters_file`):
+//! a save is written a slice of keys per turn of the loop (which does not
+//! wait for the journal meanwhile) and put on disk by a thread, so judging
+//! never stops for more than a millisecond or so. A counter that starts
+//! forgetting keys to stay under its limit is logged once per episode.
 //!
 //! The loop body is a handful of named steps (judge an entry, the journal
 //! drained, the firewall changed, save the position, wait, shut down) under
@@ -58,6 +62,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::actions::News;
 use crate::bans::Bans;
 use crate::config::{Config, ConfigFile, Settings};
 use crate::diag;
@@ -150,6 +155,8 @@ pub struct Daemon {
     due: Due,
     /// Mail and the daily report.
     outbox: Outbox,
+    /// The counters' save in progress, if any.
+    counters_saver: crate::counters_file::Saver,
     /// READY, STATUS and keep-alives for systemd.
     notifier: Notifier,
     /// Puts bans back when someone else takes them out of the kernel.
@@ -247,6 +254,7 @@ impl Daemon {
             firewall_fd: None,
             due: Due::new(clock.instant()),
             outbox: Outbox::open(&settings.storage, settings.email.clone(), clock.clone()),
+            counters_saver: crate::counters_file::Saver::new(&settings.storage),
             workflow,
             settings,
             reader,
@@ -357,6 +365,9 @@ impl Daemon {
                 self.reconciler.check_ipsets(self.queue.bans(), &mut log);
             }
             self.uncover();
+            if self.counters_saver.is_walking() {
+                self.counters_saver.step(&self.workflow);
+            }
             match self.reader.next_into(&mut entry) {
                 Ok(true) => {
                     self.judge(&mut entry, &mut effects);
@@ -365,7 +376,10 @@ impl Daemon {
                 }
                 Ok(false) => {
                     self.drained();
-                    self.wait();
+                    // A save being written goes on at once.
+                    if !self.counters_saver.is_walking() {
+                        self.wait();
+                    }
                 }
                 Err(e) => {
                     diag!(Err, "{e}; skipping ahead");
@@ -383,6 +397,14 @@ impl Daemon {
         for effect in effects.drain(..) {
             self.totals.effects += 1;
             self.carry_out(effect);
+        }
+        if self.workflow.state().counters.has_news() {
+            for news in self.workflow.counters_mut().take_news() {
+                match news {
+                    News::Evicting { .. } => diag!(Warning, "{news}"),
+                    News::Evicted { .. } => diag!(Notice, "{news}"),
+                }
+            }
         }
         if self.totals.judged % RELEASE_EVERY == 0 {
             release_mapped_journal_pages();
@@ -479,7 +501,7 @@ impl Daemon {
         if self.due.unsaved {
             self.save_position();
         }
-        self.save_counters();
+        self.counters_saver.finish(&self.workflow, self.clock.now_us());
         self.outbox.shutdown();
         self.totals.step_errors += self.observer.total();
         self.totals.bans = self.queue.banned();
@@ -538,10 +560,14 @@ impl Daemon {
         }
     }
 
-    /// Saves the live counters, so that a restart does not forgive anyone.
+    /// Starts a save of the live counters, so that a restart does not
+    /// forgive anyone; the loop writes it in slices (`counters_file`). If
+    /// the last one is still being written, it is tried again at the next
+    /// save of the position.
     fn save_counters(&mut self) {
-        self.due.counters = self.clock.instant() + COUNTERS_EVERY;
-        crate::counters_file::save(&mut self.workflow, &self.settings.storage, self.clock.now_us());
+        if self.counters_saver.start(&self.workflow, self.clock.now_us()) {
+            self.due.counters = self.clock.instant() + COUNTERS_EVERY;
+        }
     }
 
     fn renew_long_ipset_bans(&mut self) {

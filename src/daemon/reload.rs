@@ -3,8 +3,9 @@
 //! All or nothing: the new file is compiled first, and if it has a single
 //! error the running rules stay, with every problem logged. Otherwise, in
 //! this order: the bans the old rules asked for are carried out; the live
-//! counters move to the new rules (those of counters the new rules no
-//! longer name are dropped, and said so); the reader copies the fields the
+//! counters move to the new rules, table by table without copying a key
+//! (those of counters the new rules no longer name are dropped, and said
+//! so; each keeps the new rules' `counterMaxKeys`); the reader copies the fields the
 //! new rules name; never-ban list, mail settings and identifier follow; the
 //! sets the new rules name are watched for firewall reloads (`reconcile`).
 //!
@@ -50,22 +51,15 @@ impl Daemon {
         self.flush_bans();
         self.outbox.flush();
 
-        let now = self.clock.now_us();
-        let saved = self.workflow.counters_mut().save(now);
-        match workflow.counters_mut().restore(&saved, now) {
-            Ok(restored) => {
-                diag!(Info, "kept {} counter keys across the reload", restored.keys);
-                if !restored.dropped_categories.is_empty() {
-                    diag!(
-                        Notice,
-                        "counters the new rules do not use were dropped: {}",
-                        restored.dropped_categories.join(", ")
-                    );
-                }
-            }
-            // Cannot happen for bytes `save` just wrote; if it does, the
-            // counters start afresh rather than the reload failing.
-            Err(e) => diag!(Err, "counters could not be carried over the reload: {e}; they start empty"),
+        // The counters the new rules name move over as they are: no key is
+        // copied, so this takes microseconds whatever their number. A save
+        // being written walks the old ones: it starts again later.
+        self.counters_saver.abandon();
+        let old = std::mem::take(self.workflow.counters_mut());
+        let restored = workflow.counters_mut().take_over(old);
+        diag!(Info, "kept {} counter keys across the reload", restored.keys);
+        if !restored.dropped_categories.is_empty() {
+            diag!(Notice, "counters the new rules do not use were dropped: {}", restored.dropped_categories.join(", "));
         }
 
         if settings.storage != self.settings.storage {

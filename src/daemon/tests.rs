@@ -172,3 +172,47 @@ fn sleep_5ms() -> bool {
     std::thread::sleep(Duration::from_millis(5));
     false
 }
+
+#[test]
+fn counters_are_saved_while_entries_flow_and_come_back_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let attackers = 20_000;
+    let Some((_, source, storage)) = after_the_marker(dir.path(), attackers) else { return };
+    // Every failure counted (10 min) per address; none reaches 5.
+    let rules = RULES.replace(
+        r#"{"action": "action_nftBan""#,
+        r#"{"action": "action_counterRaise", "args": {"counter": "sshd", "for": "ip", "keepSeconds": 600, "save": "n"}},
+           {"filter": "filter_greaterOrEquals", "args": {"field": "n", "value": 5}},
+           {"action": "action_nftBan""#,
+    );
+    let compile = || config::compile(&rules.replace("STORAGE", storage.to_str().unwrap()), "t.json").unwrap();
+    let clock = Arc::new(FixedClock::new(NOW));
+    let options = Options { source, from_tail: false, config: None };
+    let kernel = FakeKernel::with_sets(&[&SetRef::parse_nft("ip t ban4").unwrap()]);
+    let daemon = Daemon::open_with_kernel(compile(), &options, Box::new(kernel), clock.clone()).unwrap();
+    let file = storage.join("counters.json");
+    let stop = AtomicBool::new(false);
+    let (mut judged, mut saved_meanwhile) = (0, None);
+    daemon.run_observed(&stop, |_| {
+        judged += 1;
+        // 2 ms an entry: 40 s of entries, saves every 10 s while they flow.
+        clock.advance(2_000);
+        if judged == attackers - 100 {
+            saved_meanwhile = std::fs::read(&file).ok();
+        }
+        if judged == attackers {
+            stop.store(true, Ordering::Relaxed);
+        }
+    });
+    // A save written by its thread while entries were judged: the keys of
+    // the entries judged by then, at least the first 10 s of them.
+    let meanwhile = saved_meanwhile.expect("a save was written while entries flowed");
+    let mut fresh = compile().workflow;
+    let restored = fresh.counters_mut().restore(&meanwhile, NOW).unwrap();
+    assert!(restored.keys >= 5_000 && restored.keys < attackers as usize, "{restored:?}");
+    // The save at shutdown has every key (the never-banned address too:
+    // it is counted, then refused at the ban).
+    let mut fresh = compile().workflow;
+    let restored = fresh.counters_mut().restore(&std::fs::read(&file).unwrap(), NOW).unwrap();
+    assert_eq!(restored.keys, attackers as usize);
+}

@@ -210,12 +210,12 @@ fn empty_chains_are_transparent() {
 #[test]
 fn loops_are_found_with_their_path() {
     let (chains, _) = shapes(&["f>1", "f>2", "f!0"]);
-    assert_eq!(link(&chains).unwrap_err(), vec![vec![0, 1, 2, 0]]);
+    assert_eq!(loops(&chains), vec![vec![0, 1, 2, 0]]);
     let (chains, _) = shapes(&["f>0"]);
-    assert_eq!(link(&chains).unwrap_err(), vec![vec![0, 0]]);
+    assert_eq!(loops(&chains), vec![vec![0, 0]]);
     // Two separate loops are both reported.
     let (chains, _) = shapes(&["f>1", "f>0", "f>3", "f>2"]);
-    assert_eq!(link(&chains).unwrap_err().len(), 2);
+    assert_eq!(loops(&chains).len(), 2);
 }
 
 #[test]
@@ -236,4 +236,67 @@ fn graph_is_acyclic_on_a_wide_config() {
     // All fail: 0 -> else 199 -> falls to 1 (top-level after 0)...
     let path = walk(&refs, &[]);
     assert_eq!(path.len(), 2 * 198);
+}
+
+fn loops(chains: &[ChainShape]) -> Vec<LoopPath> {
+    match link(chains) {
+        Err(LinkError::Loops(loops)) => loops,
+        other => panic!("expected loops, got {other:?}"),
+    }
+}
+
+/// Chain i jumps to chain i+1 on pass and on fail, `n` deep.
+fn jump_chain(n: usize) -> Vec<ChainShape> {
+    (0..n)
+        .map(|i| {
+            let next = (i + 1 < n).then_some(i + 1);
+            ChainShape { steps: vec![StepShape { step: i as u32, is_filter: next.is_some(), then: next, else_: next }] }
+        })
+        .collect()
+}
+
+#[test]
+fn a_deep_jump_chain_links_without_recursion() {
+    // Deeper than any thread's stack would allow a recursive walk
+    // (a 50,000-step chain overflowed the 8 MB main stack).
+    let graph = link(&jump_chain(200_000)).unwrap();
+    assert_eq!(graph.top_level, [0]);
+    assert_eq!(graph.nodes.len(), 200_000);
+    let (mut at, mut steps) = (graph.start, 0);
+    while let Some(n) = at.node() {
+        assert_eq!(graph.nodes[n].step, steps);
+        at = graph.nodes[n].then;
+        steps += 1;
+    }
+    assert_eq!(steps, 200_000);
+    // And a loop at its end is found, with its whole path.
+    let mut chains = jump_chain(100_000);
+    chains[99_999].steps[0] = StepShape { step: 0, is_filter: false, then: Some(0), else_: None };
+    let found = loops(&chains);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].len(), 100_001);
+}
+
+#[test]
+fn many_loops_are_reported_up_to_a_limit() {
+    // Every chain of a 1,000-deep path jumps back to the first.
+    let mut chains = jump_chain(1_000);
+    for (i, chain) in chains.iter_mut().enumerate() {
+        chain.steps.push(StepShape { step: 1_000 + i as u32, is_filter: false, then: Some(0), else_: None });
+    }
+    assert_eq!(loops(&chains).len(), MAX_LOOPS_REPORTED);
+}
+
+#[test]
+fn copies_beyond_the_node_limit_are_refused() {
+    // 2,000 top-level chains whose failures all go to one 4,000-step jump
+    // chain ending in a dangling filter: one copy per fall-through, 8
+    // million nodes.
+    let callers = 2_000;
+    let mut chains: Vec<ChainShape> = (0..callers)
+        .map(|c| ChainShape { steps: vec![StepShape { step: c, is_filter: true, then: None, else_: Some(2_000) }] })
+        .collect();
+    let jump = (0..4_000).map(|i| StepShape { step: 10_000 + i, is_filter: true, then: None, else_: None });
+    chains.push(ChainShape { steps: jump.collect() });
+    assert_eq!(link(&chains).unwrap_err(), LinkError::TooLarge);
 }

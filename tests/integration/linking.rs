@@ -417,3 +417,78 @@ fn thirty_two_chains_step_by_step() {
         ]
     );
 }
+
+/// Configurations larger than any written by hand go through the real
+/// `check`: nothing recursive overflows the stack, and nothing quadratic
+/// makes it crawl (the speed itself is measured by benches/suite.py).
+mod large {
+    use super::super::util::{text, TestDir};
+    use serde_json::{json, Map, Value};
+
+    fn check(config: &Value) -> String {
+        let dir = TestDir::new();
+        dir.config(&config.to_string());
+        let out = dir.banwarden(&["check"], b"");
+        assert!(out.status.success(), "check failed: {}", text(&out.stderr));
+        text(&out.stdout)
+    }
+
+    /// Chain i tests one field and jumps to chain i+1; the last one bans.
+    pub fn jump_chain(n: usize) -> Value {
+        let mut actions = Map::new();
+        for i in 0..n - 1 {
+            let step =
+                json!({"filter": "filter_equals", "args": {"field": "f", "value": "x"}, "then": format!("c{}", i + 1)});
+            actions.insert(format!("c{i}"), json!([step]));
+        }
+        actions.insert(
+            format!("c{}", n - 1),
+            json!([{"action": "action_nftBan", "args": {"IP": "ip", "nftSetIPv4": "ip banwarden ban4", "nftSetIPv6": "ip6 banwarden ban6", "banSeconds": 60}}]),
+        );
+        json!({"storage": "STORAGE", "actions": actions})
+    }
+
+    #[test]
+    fn a_50000_step_jump_chain_is_checked() {
+        let out = check(&jump_chain(50_000));
+        assert!(out.contains("valid: 50000 chains, 50000 steps (50000 linked nodes)"), "{out}");
+    }
+
+    #[test]
+    fn a_100000_chain_configuration_is_checked() {
+        // 50,000 routing chains (one dispatch table), each to its own
+        // jump chain that counts under its own name and bans.
+        let mut actions = Map::new();
+        let routes = 50_000;
+        for i in 0..routes {
+            let route = json!({"filter": "filter_equals", "args": {"field": "unit", "value": format!("u{i}")}, "then": format!("j{i}")});
+            actions.insert(format!("r{i}"), json!([route]));
+        }
+        for i in 0..routes {
+            actions.insert(
+                format!("j{i}"),
+                json!([
+                    {"action": "action_counterRaise", "args": {"counter": format!("n{i}"), "for": "ip", "keepSeconds": 60, "save": "n"}},
+                    {"filter": "filter_greaterOrEquals", "args": {"field": "n", "value": 3}},
+                    {"action": "action_nftBan", "args": {"IP": "ip", "nftSetIPv4": "ip banwarden ban4", "nftSetIPv6": "ip6 banwarden ban6"}}
+                ]),
+            );
+        }
+        let out = check(&json!({"storage": "STORAGE", "actions": actions}));
+        assert!(out.contains("valid: 100000 chains, 200000 steps (200000 linked nodes)"), "{out}");
+    }
+
+    #[test]
+    fn a_50000_step_jump_chain_runs() {
+        // In process: an entry walks the whole chain to the ban.
+        let text = jump_chain(50_000).to_string().replace("STORAGE", "/nonexistent");
+        let mut workflow = banwarden::config::compile(&text, "jump").unwrap().workflow;
+        let (f, ip) = (workflow.fields().get("f").unwrap(), workflow.fields().get("ip").unwrap());
+        let mut entry = workflow.new_entry();
+        entry.set(f, "x");
+        entry.set(ip, "192.0.2.7");
+        let mut effects = Vec::new();
+        workflow.run(&mut entry, &mut effects, &mut banwarden::workflow::Quiet);
+        assert_eq!(effects.len(), 1, "{effects:?}");
+    }
+}

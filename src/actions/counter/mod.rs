@@ -10,92 +10,64 @@
 //! replay of last week's journal, or a catch-up after a restart, decides
 //! exactly as live processing did.
 //!
-//! Memory stays bounded: keys whose ticks have all expired and whose grace is
-//! over are swept, at most once a minute of entry time, or sooner when the
-//! number of keys has doubled since the last sweep (a flood of new keys).
+//! Memory stays bounded: each counter holds at most `counterMaxKeys` keys
+//! (by default a share of [`DEFAULT_TOTAL_KEYS`], about 57 MB in all) in a
+//! [`keys::KeyTable`], which forgets the keys raised only once, oldest
+//! first, to make room, and drops expired keys as it goes. The first key
+//! forgotten starts an *eviction episode*, which the daemon hears of once
+//! ([`Counters::take_news`]); it ends when the counter is back under 90 %
+//! of its limit.
+//!
+//! Saving ([`saved`]) writes the same JSON as ever, but a slice of keys at
+//! a time, so that the loop never stops for long; a reload moves the
+//! counters the new rules still name, without copying a key.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+mod keys;
+pub mod saved;
 
-use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
 use super::ActionError;
 use crate::entry::{push_decimal, Entry};
 use crate::fields::{FieldId, FieldTable};
+use keys::{KeyTable, NEVER};
 
-const SWEEP_EVERY_US: u64 = 60_000_000;
-/// Tick expiry meaning "never".
-const NEVER: u64 = u64::MAX;
+pub use saved::{Restored, SaveCursor};
+
+/// The keys all counters may hold by default, shared equally among the
+/// counter names of a configuration: about 57 MB at the 82 bytes a key
+/// measured (a million IPv4 keys: the table's slot and index).
+pub const DEFAULT_TOTAL_KEYS: usize = 700_000;
 
 /// Index of a counter category, assigned at configuration time.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct CategoryId(usize);
 
-#[derive(Debug, Default)]
-struct KeyState {
-    /// Expiry times of the live ticks, in microseconds, sorted.
-    ticks: VecDeque<u64>,
-    /// Raises are ignored before this time.
-    grace_until_us: u64,
-}
-
-impl KeyState {
-    fn drop_expired(&mut self, now_us: u64) {
-        while self.ticks.front().is_some_and(|&t| t <= now_us) {
-            self.ticks.pop_front();
-        }
-    }
-
-    fn is_idle(&self, now_us: u64) -> bool {
-        self.grace_until_us <= now_us && self.ticks.back().is_none_or(|&t| t <= now_us)
-    }
-}
-
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Category {
     name: String,
-    keys: HashMap<String, KeyState>,
-    next_sweep_us: u64,
-    keys_after_sweep: usize,
+    keys: KeyTable,
+    /// An eviction episode is going on (and was told).
+    evicting: bool,
 }
 
-impl Category {
-    fn sweep_if_due(&mut self, now_us: u64) {
-        if now_us < self.next_sweep_us && self.keys.len() < 2 * self.keys_after_sweep + 1024 {
-            return;
-        }
-        self.keys.retain(|_, state| !state.is_idle(now_us));
-        self.next_sweep_us = now_us.saturating_add(SWEEP_EVERY_US);
-        self.keys_after_sweep = self.keys.len();
-    }
+/// Something the daemon should log: an eviction episode began or ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum News {
+    Evicting { counter: String, max_keys: usize },
+    Evicted { counter: String, keys: u64 },
+}
 
-    fn raise(&mut self, key: &str, now_us: u64, keep_us: Option<u64>) -> usize {
-        self.sweep_if_due(now_us);
-        if !self.keys.contains_key(key) {
-            self.keys.insert(key.to_owned(), KeyState::default());
-        }
-        let state = self.keys.get_mut(key).expect("inserted above");
-        if now_us < state.grace_until_us {
-            return 0;
-        }
-        state.drop_expired(now_us);
-        let expiry = keep_us.map_or(NEVER, |k| now_us.saturating_add(k));
-        // Raises of one category may use different keepSeconds: keep the
-        // ticks sorted by expiry so expired ones are always at the front.
-        let at = state.ticks.partition_point(|&t| t <= expiry);
-        state.ticks.insert(at, expiry);
-        state.ticks.len()
-    }
-
-    fn reset(&mut self, key: &str, now_us: u64, grace_us: Option<u64>) {
-        self.sweep_if_due(now_us);
-        match grace_us {
-            Some(grace) => {
-                let state = self.keys.entry(key.to_owned()).or_default();
-                state.ticks.clear();
-                state.grace_until_us = now_us.saturating_add(grace);
-            }
-            None => {
-                self.keys.remove(key);
+impl std::fmt::Display for News {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            News::Evicting { counter, max_keys } => write!(
+                f,
+                "counter {counter:?} holds its limit of {max_keys} keys (counterMaxKeys): to make room, the keys \
+                 raised only once are forgotten, least recently raised first (then the others, the same way)"
+            ),
+            News::Evicted { counter, keys } => {
+                write!(f, "counter {counter:?} is back under its limit; {keys} keys were forgotten to make room")
             }
         }
     }
@@ -105,123 +77,111 @@ impl Category {
 #[derive(Debug, Default)]
 pub struct Counters {
     categories: Vec<Category>,
+    by_name: HashMap<String, usize>,
+    /// `counterMaxKeys`; `None`: a share of [`DEFAULT_TOTAL_KEYS`].
+    max_keys: Option<usize>,
+    news: Vec<News>,
 }
 
 impl Counters {
+    /// Counters holding at most `max_keys` keys each (`None`: the default
+    /// share, see [`DEFAULT_TOTAL_KEYS`]).
+    pub fn with_max_keys(max_keys: Option<usize>) -> Counters {
+        Counters { max_keys, ..Counters::default() }
+    }
+
+    /// The limit of each counter: given, or an equal share of the default.
+    pub fn max_keys(&self) -> usize {
+        self.max_keys.unwrap_or(DEFAULT_TOTAL_KEYS / self.categories.len().max(1))
+    }
+
     /// The id of a category, created on first use (at configuration time).
     pub fn category(&mut self, name: &str) -> CategoryId {
-        if let Some(i) = self.categories.iter().position(|c| c.name == name) {
+        if let Some(&i) = self.by_name.get(name) {
             return CategoryId(i);
         }
-        self.categories.push(Category { name: name.to_owned(), ..Category::default() });
+        self.categories.push(Category { name: name.to_owned(), keys: KeyTable::new(1), evicting: false });
+        self.by_name.insert(name.to_owned(), self.categories.len() - 1);
+        let max = self.max_keys();
+        for category in &mut self.categories {
+            category.keys.set_max_keys(max);
+        }
         CategoryId(self.categories.len() - 1)
     }
 
     /// Adds a tick and returns the number of live ticks (0 during grace).
     pub fn raise(&mut self, id: CategoryId, key: &str, now_us: u64, keep_us: Option<u64>) -> usize {
-        self.categories[id.0].raise(key, now_us, keep_us)
+        let category = &mut self.categories[id.0];
+        let expiry = keep_us.map_or(NEVER, |k| now_us.saturating_add(k));
+        let value = category.keys.raise(key, now_us, expiry);
+        category.tell(&mut self.news);
+        value
     }
 
     pub fn reset(&mut self, id: CategoryId, key: &str, now_us: u64, grace_us: Option<u64>) {
-        self.categories[id.0].reset(key, now_us, grace_us)
+        let category = &mut self.categories[id.0];
+        category.keys.reset(key, now_us, grace_us.map(|g| now_us.saturating_add(g)));
+        category.tell(&mut self.news);
     }
 
     /// Number of live ticks of a key, without changing anything.
     pub fn value(&self, id: CategoryId, key: &str, now_us: u64) -> usize {
-        match self.categories[id.0].keys.get(key) {
-            Some(state) if now_us >= state.grace_until_us => state.ticks.iter().filter(|&&t| t > now_us).count(),
-            _ => 0,
-        }
+        self.categories[id.0].keys.get(key).map_or(0, |ticks| ticks.value(now_us))
     }
 
     /// Number of keys held in memory, over all categories.
     pub fn keys_held(&self) -> usize {
         self.categories.iter().map(|c| c.keys.len()).sum()
     }
-}
 
-/// The counters as saved on disk (see [`Counters::save`]): by category
-/// name, then key, the expiry times of the live ticks (`null`: never) and
-/// the end of the grace period, in µs since the epoch.
-#[derive(Serialize, Deserialize)]
-struct Saved {
-    version: u32,
-    categories: BTreeMap<String, BTreeMap<String, SavedKey>>,
-}
-
-#[derive(Serialize, Deserialize)]
-struct SavedKey {
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    ticks: Vec<Option<u64>>,
-    #[serde(default, skip_serializing_if = "is_zero")]
-    grace_until_us: u64,
-}
-
-fn is_zero(n: &u64) -> bool {
-    *n == 0
-}
-
-/// What [`Counters::restore`] took back.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct Restored {
-    pub keys: usize,
-    /// Keys whose ticks had all expired and whose grace was over.
-    pub expired: usize,
-    /// Categories the configuration no longer has.
-    pub dropped_categories: Vec<String>,
-}
-
-impl Counters {
-    /// The live state, as JSON: what is expired at `now_us` is left out.
-    pub fn save(&self, now_us: u64) -> Vec<u8> {
-        let mut saved = Saved { version: 1, categories: BTreeMap::new() };
-        for category in &self.categories {
-            let keys: BTreeMap<String, SavedKey> = category
-                .keys
-                .iter()
-                .filter(|(_, state)| !state.is_idle(now_us))
-                .map(|(key, state)| {
-                    let ticks =
-                        state.ticks.iter().filter(|&&t| t > now_us).map(|&t| (t != NEVER).then_some(t)).collect();
-                    let grace_until_us = if state.grace_until_us > now_us { state.grace_until_us } else { 0 };
-                    (key.clone(), SavedKey { ticks, grace_until_us })
-                })
-                .collect();
-            if !keys.is_empty() {
-                saved.categories.insert(category.name.clone(), keys);
-            }
-        }
-        serde_json::to_vec(&saved).expect("counters serialise")
+    /// Whether [`take_news`](Self::take_news) has something: one load and
+    /// compare, cheap enough after every entry.
+    pub fn has_news(&self) -> bool {
+        !self.news.is_empty()
     }
 
-    /// Takes back what [`save`](Self::save) wrote, into the categories this
-    /// configuration has; what has expired by `now_us` is not restored.
-    pub fn restore(&mut self, bytes: &[u8], now_us: u64) -> Result<Restored, String> {
-        let saved: Saved = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-        if saved.version != 1 {
-            return Err(format!("unknown format version {}", saved.version));
-        }
+    /// What happened that should be logged, once.
+    pub fn take_news(&mut self) -> Vec<News> {
+        std::mem::take(&mut self.news)
+    }
+
+    /// Takes over the keys of `old`'s categories that these counters also
+    /// name (a reload): the tables move, no key is copied. Each keeps this
+    /// configuration's limit; a lower one is reached step by step as keys
+    /// come (see [`keys`]). What was taken, and the names left behind.
+    pub fn take_over(&mut self, old: Counters) -> Restored {
         let mut restored = Restored::default();
-        for (name, keys) in saved.categories {
-            let Some(category) = self.categories.iter_mut().find(|c| c.name == name) else {
-                restored.dropped_categories.push(name);
-                continue;
-            };
-            for (key, saved_key) in keys {
-                let mut ticks: Vec<u64> =
-                    saved_key.ticks.iter().map(|t| t.unwrap_or(NEVER)).filter(|&t| t > now_us).collect();
-                ticks.sort_unstable();
-                let state = KeyState { ticks: ticks.into(), grace_until_us: saved_key.grace_until_us };
-                if state.is_idle(now_us) {
-                    restored.expired += 1;
-                    continue;
+        for category in old.categories {
+            match self.by_name.get(&category.name) {
+                Some(&i) => {
+                    let max = self.categories[i].keys.max_keys();
+                    restored.keys += category.keys.len();
+                    self.categories[i].keys = category.keys;
+                    self.categories[i].keys.set_max_keys(max);
+                    self.categories[i].evicting = category.evicting;
                 }
-                category.keys.insert(key, state);
-                restored.keys += 1;
+                None if category.keys.len() > 0 => restored.dropped_categories.push(category.name),
+                None => {}
             }
-            category.keys_after_sweep = category.keys.len();
         }
-        Ok(restored)
+        restored
+    }
+}
+
+impl Category {
+    /// Starts or ends an eviction episode, and says so.
+    fn tell(&mut self, news: &mut Vec<News>) {
+        match (self.evicting, self.keys.episode) {
+            (false, false) | (true, true) => {}
+            (false, true) => {
+                self.evicting = true;
+                news.push(News::Evicting { counter: self.name.clone(), max_keys: self.keys.max_keys() });
+            }
+            (true, false) => {
+                self.evicting = false;
+                news.push(News::Evicted { counter: self.name.clone(), keys: std::mem::take(&mut self.keys.evicted) });
+            }
+        }
     }
 }
 
@@ -388,6 +348,84 @@ mod tests {
         // Only keys of the last 10 s (10,000) plus at most one sweep interval
         // or doubling may be held.
         assert!(c.keys_held() <= 2 * 70_000 + 1024, "held {}", c.keys_held());
+    }
+
+    #[test]
+    fn the_limit_is_shared_or_given_and_eviction_is_told_once_per_episode() {
+        let mut shared = Counters::default();
+        shared.category("a");
+        shared.category("b");
+        assert_eq!(shared.max_keys(), DEFAULT_TOTAL_KEYS / 2);
+
+        let mut c = Counters::with_max_keys(Some(100));
+        let id = c.category("sshd");
+        for i in 0..1_000u64 {
+            c.raise(id, &format!("10.0.{}.{}", i >> 8, i & 255), i * S, Some(60 * S));
+        }
+        assert_eq!(c.keys_held(), 60, "a minute of keys, below the limit");
+        assert!(!c.has_news());
+        for i in 0..1_000u64 {
+            c.raise(id, &format!("10.1.{}.{}", i >> 8, i & 255), 1_000 * S + i * S / 100, Some(60 * S));
+        }
+        assert_eq!(c.keys_held(), 100);
+        let news = c.take_news();
+        assert_eq!(news, [News::Evicting { counter: "sshd".into(), max_keys: 100 }], "once, not per key");
+        assert!(news[0].to_string().contains("counterMaxKeys"), "{}", news[0]);
+        // The spray stops; its keys expire: the episode ends, with a count.
+        for i in 0..200u64 {
+            c.raise(id, "192.0.2.1", 2_000 * S + i * S, Some(60 * S));
+        }
+        // 1,060 keys came to a table of 100; the few of the first spray
+        // that expired in time were not forgotten, the rest were.
+        let news = c.take_news();
+        assert!(matches!(&news[..], [News::Evicted { counter, keys: 900..=960 }] if counter == "sshd"), "{news:?}");
+        assert!(!c.has_news());
+    }
+
+    #[test]
+    fn a_save_in_slices_is_the_save_at_once() {
+        let mut c = Counters::with_max_keys(Some(10_000));
+        let a = c.category("a");
+        let b = c.category("b \"quoted\"");
+        c.category("unused");
+        for i in 0..3_000u64 {
+            c.raise(a, &format!("k{i}"), 0, Some(10 * S));
+            c.raise(if i % 2 == 0 { a } else { b }, &format!("k{i}"), S, None);
+        }
+        c.reset(b, "graced", S, Some(100 * S));
+        let whole = c.save(2 * S);
+        let mut cursor = c.save_start(2 * S);
+        let mut sliced = Vec::new();
+        let mut turns = 0;
+        while !c.save_some(&mut cursor, &mut sliced, 100) {
+            turns += 1;
+        }
+        assert!(turns > 40, "{turns}");
+        assert_eq!(String::from_utf8(sliced).unwrap(), String::from_utf8(whole.clone()).unwrap());
+        let mut back = Counters::default();
+        let (a2, b2) = (back.category("a"), back.category("b \"quoted\""));
+        let restored = back.restore(&whole, 3 * S).unwrap();
+        assert_eq!(restored.keys, 4_501);
+        assert_eq!(back.value(a2, "k0", 3 * S), 2);
+        assert_eq!(back.value(b2, "k1", 3 * S), 1);
+        assert_eq!(back.raise(b2, "graced", 3 * S, None), 0, "still in grace");
+    }
+
+    #[test]
+    fn a_reload_takes_the_tables_over_by_name() {
+        let mut old = Counters::default();
+        let (sshd, gone) = (old.category("sshd"), old.category("gone"));
+        old.raise(sshd, "192.0.2.1", 0, None);
+        old.raise(sshd, "192.0.2.1", 0, None);
+        old.raise(gone, "192.0.2.1", 0, None);
+        let mut new = Counters::with_max_keys(Some(5));
+        let other = new.category("other");
+        let sshd2 = new.category("sshd");
+        let restored = new.take_over(old);
+        assert_eq!(restored, Restored { keys: 1, expired: 0, dropped_categories: vec!["gone".into()] });
+        assert_eq!(new.value(sshd2, "192.0.2.1", 0), 2);
+        assert_eq!(new.value(other, "192.0.2.1", 0), 0);
+        assert_eq!(new.categories[sshd2.0].keys.max_keys(), 5, "the new rules' limit");
     }
 
     #[test]
