@@ -186,7 +186,7 @@ struct RawStep<'a> {
 
 fn compile_chains(
     pairs: &[(String, Json)],
-    never_ban: Vec<crate::vocab::Network>,
+    never_ban: crate::vocab::NeverBan,
     problems: &mut Problems,
 ) -> Option<(Workflow, Stats, Vec<SetUse>)> {
     let (chains, duplicates) = dedup_pairs(pairs);
