@@ -435,7 +435,6 @@ impl Socket {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -47,7 +47,7 @@ use crate::firewall::check::{check_sets, SetNeed};
 use crate::firewall::{Change, ErrorKind, Firewall, FirewallError, Kernel, KernelBan};
 use crate::store::{BanStore, Record, StoreError, Until};
 use crate::time::Clock;
-use crate::vocab::{Backend, BanRequest, NeverBan, Network, SetRef};
+use crate::vocab::{Backend, BanRequest, Network, NeverBan, SetRef};
 
 /// Why a ban was refused outright.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]

@@ -10,7 +10,7 @@ use super::args::Args;
 use super::json::Json;
 use super::problem::{nearest, nearest_distance, Location, Problems};
 use crate::entry::TextDecoder;
-use crate::vocab::{NeverBan, Network};
+use crate::vocab::{Network, NeverBan};
 
 pub const DEFAULT_STORAGE: &str = "/var/lib/banwarden";
 pub const DEFAULT_IDENTIFIER: &str = "banwarden";
