@@ -3,7 +3,8 @@
 //! reference walk (`linking`), the no-allocation promise (`alloc`), and the
 //! journal followed live and replayed from files (`follow`, on a private
 //! journald: `journald`), and bans in the real kernel, in network
-//! namespaces of their own (`bans`), bans put back after a firewall reload
+//! namespaces of their own (`bans`), `neverBanLocal` following the
+//! host's addresses as they change (`localaddr`), bans put back after a firewall reload
 //! while the daemon runs (`reconcile`), the store and boot whatever the
 //! disk's state (`durability`), a flood of bans the kernel refuses
 //! reported in a bounded number of lines (`flood`), mail and the daily
@@ -29,6 +30,7 @@ mod flood;
 mod follow;
 mod journald;
 mod linking;
+mod localaddr;
 mod outbox;
 mod package;
 mod pipes;
