@@ -26,6 +26,7 @@
 //! - [`entry`]: one record: interned fields as text, plus its time
 //! - [`fields`]: field names interned into small ids
 //! - [`durable`]: replacing a small state file crash-safely
+//! - [`localaddr`]: this host's own addresses, dumped and followed over rtnetlink (`neverBanLocal`)
 //! - [`time`]: the clock (wall and monotonic, injected), and journal timestamps rendered the way Pyruse printed them
 //! - [`vocab`]: the words of the ban path: addresses and networks, sets, lifetimes, origins, the ban request
 //!
@@ -47,6 +48,7 @@ pub mod fields;
 pub mod filters;
 pub mod firewall;
 pub mod journal;
+pub mod localaddr;
 pub mod mail;
 pub mod memory;
 pub mod notify;

@@ -16,7 +16,7 @@ pub mod notify;
 use crate::effect::Effect;
 use crate::entry::Entry;
 use crate::fields::{FieldId, FieldTable};
-use crate::vocab::Network;
+use crate::vocab::NeverBan;
 
 pub use ban::Ban;
 pub use counter::{CounterRaise, CounterReset, Counters, News};
@@ -61,8 +61,9 @@ pub enum Action {
 pub struct State {
     pub counters: Counters,
     pub dnat: DnatTable,
-    /// Networks no ban may touch (`neverBan`, the host's own addresses).
-    pub never_ban: Vec<Network>,
+    /// Networks no ban may touch (`neverBan`, the host's own addresses):
+    /// the value the ban service reads too, replaced when they change.
+    pub never_ban: NeverBan,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -48,7 +48,7 @@ use crate::firewall::check::{check_sets, SetNeed};
 use crate::firewall::{Change, ErrorKind, Firewall, FirewallError, Kernel, KernelBan};
 use crate::store::{BanStore, Record, StoreError, Until};
 use crate::time::Clock;
-use crate::vocab::{Backend, BanRequest, Network, SetRef};
+use crate::vocab::{Backend, BanRequest, Network, NeverBan, SetRef};
 
 /// Why a ban was refused outright.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
@@ -148,7 +148,8 @@ pub struct Lifted {
 
 pub struct Bans {
     storage: PathBuf,
-    never_ban: Vec<Network>,
+    /// The same value the rules read (see [`NeverBan`]).
+    never_ban: NeverBan,
     stores: HashMap<Backend, BanStore>,
     kernel: Box<dyn Kernel>,
     clock: Arc<dyn Clock>,
@@ -160,17 +161,18 @@ pub struct Bans {
 
 impl Bans {
     /// The service over the real kernel.
-    pub fn new(storage: &Path, never_ban: Vec<Network>, clock: Arc<dyn Clock>) -> Bans {
+    pub fn new(storage: &Path, never_ban: impl Into<NeverBan>, clock: Arc<dyn Clock>) -> Bans {
         Bans::with_kernel(storage, never_ban, clock, Box::new(Firewall::new()))
     }
 
     /// The service over any kernel (a fake one in tests).
     pub fn with_kernel(
         storage: &Path,
-        never_ban: Vec<Network>,
+        never_ban: impl Into<NeverBan>,
         clock: Arc<dyn Clock>,
         kernel: Box<dyn Kernel>,
     ) -> Bans {
+        let never_ban = never_ban.into();
         Bans {
             storage: storage.to_owned(),
             never_ban,
@@ -188,9 +190,10 @@ impl Bans {
         self.pairs = pairs.into_iter().map(|p| (p.set.clone(), p)).collect();
     }
 
-    /// The never-ban list of a reloaded configuration.
-    pub fn set_never_ban(&mut self, never_ban: Vec<Network>) {
-        self.never_ban = never_ban;
+    /// The never-ban list of a reloaded configuration, or of this host's
+    /// addresses changed.
+    pub fn set_never_ban(&mut self, never_ban: impl Into<NeverBan>) {
+        self.never_ban = never_ban.into();
     }
 
     /// The time by the service's clock, in µs since the epoch.

@@ -4,14 +4,13 @@
 //! Unknown top-level keys are allowed (Pyruse kept them for modules); one
 //! that looks like a misspelt known key gets a warning.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 
 use super::args::Args;
 use super::json::Json;
 use super::problem::{nearest, nearest_distance, Location, Problems};
 use crate::entry::TextDecoder;
-use crate::vocab::Network;
+use crate::vocab::{Network, NeverBan};
 
 pub const DEFAULT_STORAGE: &str = "/var/lib/banwarden";
 pub const DEFAULT_IDENTIFIER: &str = "banwarden";
@@ -70,8 +69,11 @@ pub struct Settings {
     pub syslog_identifier: String,
     pub email: EmailSettings,
     /// Addresses no ban may touch (`neverBan`, plus with `neverBanLocal` the
-    /// host's own addresses, read when the configuration is loaded).
-    pub never_ban: Vec<Network>,
+    /// host's own addresses, read once when the configuration is loaded; a
+    /// daemon then follows them, see [`crate::localaddr`]).
+    pub never_ban: NeverBan,
+    /// `neverBanLocal`.
+    pub never_ban_local: bool,
     /// `journalOtherMachines`: the system journal source also reads the
     /// journals of other machines (containers linked in by systemd-nspawn,
     /// files gathered by systemd-journal-remote), whose trusted fields
@@ -92,7 +94,8 @@ impl Default for Settings {
             encoding_name: "iso-8859-1".into(),
             syslog_identifier: DEFAULT_IDENTIFIER.into(),
             email: EmailSettings::default(),
-            never_ban: DEFAULT_NEVER_BAN.iter().map(|n| Network::parse(n).expect("valid default")).collect(),
+            never_ban: NeverBan::from(default_never_ban()),
+            never_ban_local: true,
             journal_other_machines: false,
             counter_max_keys: None,
         }
@@ -102,7 +105,7 @@ impl Default for Settings {
 /// Reads the settings from the resolved top-level pairs.
 pub fn read(top: &[(&str, &Json)], problems: &mut Problems) -> Settings {
     let mut s = Settings::default();
-    let mut never_ban_local = true;
+    let mut never_ban = default_never_ban();
     for &(key, value) in top {
         let here = Location::key(key);
         match key {
@@ -137,10 +140,10 @@ pub fn read(top: &[(&str, &Json)], problems: &mut Problems) -> Settings {
             "email" => s.email = read_email(value, here, problems),
             "neverBan" => match value {
                 Json::Array(items) => {
-                    s.never_ban.clear();
+                    never_ban.clear();
                     for (i, item) in items.iter().enumerate() {
                         match item.as_str().map(Network::parse) {
-                            Some(Ok(net)) => s.never_ban.push(net),
+                            Some(Ok(net)) => never_ban.push(net),
                             Some(Err(e)) => problems.error(&here, format!("item {i}: {e}")),
                             None => problems
                                 .error(&here, format!("item {i}: expected a network, found {}", item.type_name())),
@@ -150,7 +153,7 @@ pub fn read(top: &[(&str, &Json)], problems: &mut Problems) -> Settings {
                 other => problems.error(&here, format!("expected a list of networks, found {}", other.type_name())),
             },
             "neverBanLocal" => match value {
-                Json::Bool(b) => never_ban_local = *b,
+                Json::Bool(b) => s.never_ban_local = *b,
                 other => problems.error(&here, format!("expected true or false, found {}", other.type_name())),
             },
             "counterMaxKeys" => match value {
@@ -174,9 +177,17 @@ pub fn read(top: &[(&str, &Json)], problems: &mut Problems) -> Settings {
             }
         }
     }
-    if never_ban_local {
-        s.never_ban.extend(local_addresses().into_iter().map(Network::host));
-    }
+    let local = match s.never_ban_local {
+        true => crate::localaddr::current().unwrap_or_else(|e| {
+            problems.warn(
+                &Location::key("neverBanLocal"),
+                format!("{e}: this host's own addresses are not on the never-ban list"),
+            );
+            Vec::new()
+        }),
+        false => Vec::new(),
+    };
+    s.never_ban = NeverBan::new(never_ban, &local);
     s
 }
 
@@ -187,37 +198,8 @@ fn describe(value: &Json) -> String {
     }
 }
 
-/// The addresses of this host's interfaces (getifaddrs(3)).
-pub fn local_addresses() -> Vec<IpAddr> {
-    let mut out = Vec::new();
-    let mut list: *mut libc::ifaddrs = std::ptr::null_mut();
-    // SAFETY: getifaddrs allocates the list, freed below; each entry's
-    // address is read according to its family.
-    unsafe {
-        if libc::getifaddrs(&mut list) != 0 {
-            return out;
-        }
-        let mut at = list;
-        while !at.is_null() {
-            let addr = (*at).ifa_addr;
-            if !addr.is_null() {
-                match i32::from((*addr).sa_family) {
-                    libc::AF_INET => {
-                        let sin = &*(addr as *const libc::sockaddr_in);
-                        out.push(IpAddr::V4(Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr))));
-                    }
-                    libc::AF_INET6 => {
-                        let sin6 = &*(addr as *const libc::sockaddr_in6);
-                        out.push(IpAddr::V6(Ipv6Addr::from(sin6.sin6_addr.s6_addr)));
-                    }
-                    _ => {}
-                }
-            }
-            at = (*at).ifa_next;
-        }
-        libc::freeifaddrs(list);
-    }
-    out
+fn default_never_ban() -> Vec<Network> {
+    DEFAULT_NEVER_BAN.iter().map(|n| Network::parse(n).expect("valid default")).collect()
 }
 
 /// Whether an unknown key is a likely misspelling of a known one.
@@ -321,11 +303,13 @@ mod tests {
     fn never_ban_list_and_local_addresses() {
         let (s, p) = settings(r#"{"neverBan": ["10.0.0.0/8", "2001:db8::/32"], "neverBanLocal": false}"#);
         assert!(p.errors.is_empty(), "{:?}", p.errors);
-        assert_eq!(s.never_ban, [Network::parse("10.0.0.0/8").unwrap(), Network::parse("2001:db8::/32").unwrap()]);
+        assert_eq!(*s.never_ban, [Network::parse("10.0.0.0/8").unwrap(), Network::parse("2001:db8::/32").unwrap()]);
+        assert!(!s.never_ban_local);
         // By default: loopback, and this host's own addresses.
         let (s, _) = settings("{}");
+        assert!(s.never_ban_local);
         assert!(s.never_ban.iter().any(|n| n.contains("127.0.0.1".parse().unwrap())));
-        for local in local_addresses() {
+        for local in crate::localaddr::current().unwrap() {
             assert!(s.never_ban.iter().any(|n| n.contains(local)), "{local}");
         }
         let (_, p) = settings(r#"{"neverBan": ["10.0.0.0/33", 5], "neverBanLocal": "yes"}"#);

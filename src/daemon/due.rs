@@ -6,8 +6,8 @@
 use std::time::{Duration, Instant};
 
 use super::{
-    ACTIVE_FOR, COUNTERS_EVERY, FIREWALL_EVERY, IPSET_CHECK_EVERY, POLL_ACTIVE, POLL_IDLE, RENEW_EVERY, SAVE_EVERY,
-    STORE_RETRY_EVERY,
+    ACTIVE_FOR, ADDRESSES_EVERY, COUNTERS_EVERY, FIREWALL_EVERY, IPSET_CHECK_EVERY, POLL_ACTIVE, POLL_IDLE,
+    RENEW_EVERY, SAVE_EVERY, STORE_RETRY_EVERY,
 };
 
 /// The loop's deadlines, all on the monotonic clock.
@@ -25,6 +25,9 @@ pub(super) struct Due {
     /// Look at the firewall's changes (nf_tables' notifications) then; set
     /// to now when the wait sees them queued.
     pub(super) firewall: Instant,
+    /// Look at the kernel's address notifications then; set to now when
+    /// the wait sees them queued.
+    pub(super) addresses: Instant,
     /// Count the ipset sets against the store then.
     pub(super) ipset_check: Instant,
     /// When the last entry came: the loop polls fast for [`ACTIVE_FOR`]
@@ -42,6 +45,7 @@ impl Due {
             store_retry: now + STORE_RETRY_EVERY,
             firewall: now + FIREWALL_EVERY,
             ipset_check: now + IPSET_CHECK_EVERY,
+            addresses: now + ADDRESSES_EVERY,
             // Start as if an entry had just come: a daemon (re)started
             // during an attack sees the next lines within milliseconds, not
             // on journald's late notification.

@@ -32,6 +32,10 @@
 //! flow); ipset sets are counted every two seconds. Every watched set is
 //! looked at once at start.
 //!
+//! The host's own addresses (`neverBanLocal`) are followed through the
+//! kernel's notifications, on a socket polled with the journal too
+//! (`addresses.rs`): the never-ban list changes with them, without a reload.
+//!
 //! Service: SIGTERM/SIGINT stop it and SIGHUP loads the configuration again
 //! ([`signals`], `reload.rs`); systemd hears READY, STATUS, RELOADING and
 //! watchdog keep-alives from the loop through the [`Notifier`], and the
@@ -49,6 +53,7 @@
 //! the entries judged during at most the last second before it are judged
 //! again, none missed.
 
+mod addresses;
 mod due;
 mod owner;
 mod queue;
@@ -113,6 +118,9 @@ const STORE_RETRY_EVERY: Duration = Duration::from_secs(60);
 /// often the firewall's changes are looked at: one `recv` that finds nothing
 /// costs a microsecond.
 const FIREWALL_EVERY: Duration = Duration::from_millis(50);
+/// While entries flow, how often the kernel's address notifications are
+/// looked at (the same price: one `recv`).
+const ADDRESSES_EVERY: Duration = Duration::from_millis(50);
 
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -165,6 +173,8 @@ pub struct Daemon {
     watching: bool,
     /// The descriptor of those notifications, waited on with the journal's.
     firewall_fd: Option<std::os::fd::RawFd>,
+    /// This host's addresses, followed while `neverBanLocal` holds.
+    addresses: Option<crate::localaddr::Follow>,
     config_file: Option<ConfigFile>,
     clock: Arc<dyn Clock>,
     /// This daemon's hold on the storage directory (see `owner`).
@@ -252,6 +262,7 @@ impl Daemon {
             reconciler,
             watching: false,
             firewall_fd: None,
+            addresses: None,
             due: Due::new(clock.instant()),
             outbox: Outbox::open(&settings.storage, settings.email.clone(), clock.clone()),
             counters_saver: crate::counters_file::Saver::new(&settings.storage),
@@ -267,6 +278,9 @@ impl Daemon {
             clock,
             _storage: storage_lock,
         };
+        // Before any ban is judged or put back: the addresses as they are now.
+        daemon.follow_addresses(daemon.settings.never_ban_local);
+        daemon.share_never_ban();
         // Listening first, so that no change made from now on is missed;
         // then every watched set looked at once: the firewall may have been
         // reloaded while the daemon was down, or the boot unit may have
@@ -359,6 +373,9 @@ impl Daemon {
             }
             if now >= self.due.firewall {
                 self.firewall_changed(now);
+            }
+            if now >= self.due.addresses {
+                self.addresses_changed(now);
             }
             if now >= self.due.ipset_check {
                 self.due.ipset_check = now + IPSET_CHECK_EVERY;
@@ -466,28 +483,31 @@ impl Daemon {
     }
 
     /// Step: wait for the journal (see the module doc for how long), and
-    /// for the firewall's news: its descriptor is polled with the journal's,
-    /// so a reload is acted on at once, not at the next wake-up. An
-    /// interrupted wait (a signal) or a journal in flux (rotation, vacuum)
-    /// only means: look again.
+    /// for the firewall's and the addresses' news: their descriptors are
+    /// polled with the journal's, so a firewall reload or a new address is
+    /// acted on at once, not at the next wake-up. An interrupted wait (a
+    /// signal) or a journal in flux (rotation, vacuum) only means: look again.
     fn wait(&mut self) {
         let mut timeout = self.notifier.cap_wait(self.due.wait(self.clock.instant()));
         if let Some(t) = self.queue.bans().next_uncover() {
             timeout = timeout.min(Duration::from_micros(t.saturating_sub(self.clock.now_us())));
         }
-        let (Some(journal), Some(firewall)) = (self.reader.fd(), self.firewall_fd) else {
+        let addresses = self.addresses.as_ref().map(|a| a.fd());
+        let (Some(journal), true) = (self.reader.fd(), self.firewall_fd.is_some() || addresses.is_some()) else {
             let _ = self.reader.wait(timeout);
             return;
         };
-        let mut fds = [
-            libc::pollfd { fd: journal, events: libc::POLLIN, revents: 0 },
-            libc::pollfd { fd: firewall, events: libc::POLLIN, revents: 0 },
-        ];
+        // Absent descriptors are -1, which poll(2) skips.
+        let pollfd = |fd: Option<libc::c_int>| libc::pollfd { fd: fd.unwrap_or(-1), events: libc::POLLIN, revents: 0 };
+        let mut fds = [pollfd(Some(journal)), pollfd(self.firewall_fd), pollfd(addresses)];
         let ms = timeout.as_micros().div_ceil(1000).min(libc::c_int::MAX as u128) as libc::c_int;
-        // SAFETY: two live pollfds, their count passed.
-        unsafe { libc::poll(fds.as_mut_ptr(), 2, ms) };
+        // SAFETY: three live pollfds, their count passed.
+        unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
         if fds[1].revents != 0 {
             self.due.firewall = self.clock.instant();
+        }
+        if fds[2].revents != 0 {
+            self.due.addresses = self.clock.instant();
         }
         // What sd_journal_wait(3) does after its own poll, readable or not.
         let _ = self.reader.process();

@@ -5,8 +5,9 @@
 //! this order: the bans the old rules asked for are carried out; the live
 //! counters move to the new rules, table by table without copying a key
 //! (those of counters the new rules no longer name are dropped, and said
-//! so; each keeps the new rules' `counterMaxKeys`); the reader copies the fields the
-//! new rules name; never-ban list, mail settings and identifier follow; the
+//! so; each keeps the new rules' `counterMaxKeys`); the reader copies the
+//! fields the new rules name; the never-ban list (the new `neverBan`, this
+//! host's addresses as followed now), mail settings and identifier follow; the
 //! sets the new rules name are watched for firewall reloads (`reconcile`).
 //!
 //! What does not change without a restart: the storage directory (the
@@ -80,6 +81,11 @@ impl Daemon {
             );
         }
         self.reader.set_fields(workflow.fields(), settings.decoder);
+        // The configured part from the new file, this host's addresses as
+        // they are now (followed, or not, as the new file says).
+        self.follow_addresses(settings.never_ban_local);
+        settings.never_ban = self.with_addresses(&settings.never_ban);
+        workflow.set_never_ban(settings.never_ban.clone());
         self.queue.bans().set_never_ban(settings.never_ban.clone());
         self.queue.bans().set_pairs(pairs);
         self.outbox.set_email(settings.email.clone());

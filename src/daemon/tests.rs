@@ -216,3 +216,26 @@ fn counters_are_saved_while_entries_flow_and_come_back_whole() {
     let restored = fresh.counters_mut().restore(&std::fs::read(&file).unwrap(), NOW).unwrap();
     assert_eq!(restored.keys, attackers as usize);
 }
+
+#[test]
+fn a_new_never_ban_list_reaches_the_rules_and_the_bans_already_queued() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((config, source, _)) = after_the_marker(dir.path(), 3) else { return };
+    let set = SetRef::parse_nft("ip t ban4").unwrap();
+    let kernel = FakeKernel::with_sets(&[&set]);
+    let options = Options { source, from_tail: false, config: None };
+    let clock = Arc::new(FixedClock::new(NOW));
+    let mut daemon = Daemon::open_with_kernel(config, &options, Box::new(kernel.clone()), clock).unwrap();
+    // The rules asked for a ban of 10.0.0.2 just before it became one of
+    // this host's addresses (as `addresses_changed` hears it).
+    let ip: std::net::IpAddr = "10.0.0.2".parse().unwrap();
+    let origin = crate::vocab::Origin::Rule { chain: "sshd".into(), step: 2 };
+    let lifetime = crate::vocab::Lifetime::from_seconds(Some(60));
+    daemon.carry_out(Effect::Ban(crate::vocab::BanRequest { net: ip.into(), set: set.clone(), lifetime, origin, replace: false }));
+    daemon.settings.never_ban = daemon.settings.never_ban.with_local(&[ip]);
+    daemon.share_never_ban();
+    assert!(crate::vocab::any_contains(&daemon.workflow.state().never_ban, ip), "the rules see it");
+    daemon.flush_bans();
+    assert!(kernel.held(&set).is_empty(), "the ban service refused the queued ban: {:?}", kernel.calls());
+    assert_eq!((daemon.queue.banned(), daemon.queue.failed()), (0, 1));
+}

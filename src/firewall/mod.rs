@@ -29,7 +29,7 @@ pub mod ipset;
 mod netlink;
 pub mod nft;
 #[cfg(test)]
-mod test_netns;
+pub(crate) mod test_netns;
 pub mod watch;
 
 use std::collections::HashMap;

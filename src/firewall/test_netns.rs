@@ -13,14 +13,14 @@ use std::process::Command;
 
 use crate::testenv;
 
-pub(super) struct Netns {
-    pub(super) name: String,
+pub(crate) struct Netns {
+    pub(crate) name: String,
 }
 
 impl Netns {
     /// `None` when not root: the test then passes as skipped, or fails under
     /// CI (see [`crate::testenv`]).
-    pub(super) fn new(name: String) -> Option<Netns> {
+    pub(crate) fn new(name: String) -> Option<Netns> {
         if !testenv::require_root("network namespaces") {
             return None;
         }
@@ -30,14 +30,14 @@ impl Netns {
     }
 
     /// `ip netns exec NAME program`, for the caller to add arguments to.
-    pub(super) fn exec(&self, program: &str) -> Command {
+    pub(crate) fn exec(&self, program: &str) -> Command {
         let mut command = Command::new("ip");
         command.args(["netns", "exec", &self.name, program]);
         command
     }
 
     /// Runs `f` on a thread inside the namespace and returns what it returns.
-    pub(super) fn inside<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
+    pub(crate) fn inside<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
         let path = format!("/var/run/netns/{}", self.name);
         std::thread::scope(|s| {
             s.spawn(|| {

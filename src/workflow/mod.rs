@@ -145,6 +145,12 @@ impl Workflow {
         &mut self.state.counters
     }
 
+    /// The never-ban list the ban actions check from now on (this host's
+    /// addresses changed).
+    pub fn set_never_ban(&mut self, never_ban: crate::vocab::NeverBan) {
+        self.state.never_ban = never_ban;
+    }
+
     /// A fresh entry sized for this workflow's fields.
     pub fn new_entry(&self) -> Entry {
         Entry::new(&self.fields)

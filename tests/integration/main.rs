@@ -5,7 +5,8 @@
 //! journald: `journald`), and bans in the real kernel, in network
 //! namespaces of their own (`bans`), forged lines (a local user's, a
 //! container's journal) banning nobody under every shipped configuration
-//! (`forged`), bans put back after a firewall reload
+//! (`forged`), `neverBanLocal` following the host's addresses as they
+//! change (`localaddr`), bans put back after a firewall reload
 //! while the daemon runs (`reconcile`), the store and boot whatever the
 //! disk's state (`durability`), a flood of bans the kernel refuses
 //! reported in a bounded number of lines (`flood`), mail and the daily
@@ -32,6 +33,7 @@ mod follow;
 mod forged;
 mod journald;
 mod linking;
+mod localaddr;
 mod outbox;
 mod package;
 mod pipes;

@@ -139,10 +139,13 @@ pub fn wait_until(secs: u64, mut done: impl FnMut() -> bool) -> bool {
 /// it has started, i.e. its journal is open and positioned: entries written
 /// after that are judged (a first run starts at the end of the journal, so
 /// entries written before could be skipped on a slow machine). Its stderr
-/// is collected by a thread; [`Daemon::stop`] returns it.
+/// is collected by a thread; [`Daemon::stop`] returns it, and
+/// [`Daemon::wait_for_stderr`] looks at it while the daemon runs.
 pub struct Daemon {
     child: std::process::Child,
     stderr: Option<std::thread::JoinHandle<String>>,
+    /// What it has written on stderr so far.
+    so_far: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
 impl Daemon {
@@ -156,6 +159,8 @@ impl Daemon {
             .expect("banwarden run starts");
         let pipe = child.stderr.take().expect("stderr piped");
         let (started, ready) = std::sync::mpsc::channel();
+        let so_far = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let shared = so_far.clone();
         let reader = std::thread::spawn(move || {
             let mut all = String::new();
             let mut lines = std::io::BufReader::new(pipe);
@@ -166,11 +171,12 @@ impl Daemon {
                     let _ = started.send(());
                 }
                 all.push_str(&text);
+                shared.lock().unwrap().push_str(&text);
                 line.clear();
             }
             all
         });
-        let daemon = Daemon { child, stderr: Some(reader) };
+        let daemon = Daemon { child, stderr: Some(reader), so_far };
         if ready.recv_timeout(std::time::Duration::from_secs(30)).is_err() {
             let (status, stderr) = daemon.stop();
             panic!("banwarden run did not start ({status}): {stderr}");
@@ -180,6 +186,12 @@ impl Daemon {
 
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Waits until its stderr holds `needle` `n` times, for at most `secs`
+    /// seconds; whether it did.
+    pub fn wait_for_stderr(&self, needle: &str, n: usize, secs: u64) -> bool {
+        wait_until(secs, || self.so_far.lock().unwrap().matches(needle).count() >= n)
     }
 
     pub fn signal(&self, signal: libc::c_int) {
