@@ -250,7 +250,11 @@ impl Bans {
                 Backend::Nft => "it has no \"flags interval\"",
                 Backend::Ipset => "it is not of type hash:net",
             };
-            return Err(format!("{} takes single addresses only, not a network like {} ({how})", set.describe(), request.net));
+            return Err(format!(
+                "{} takes single addresses only, not a network like {} ({how})",
+                set.describe(),
+                request.net
+            ));
         }
         if !shape.timeout && request.lifetime != crate::vocab::Lifetime::Forever {
             return Err(format!("{} has no timeout support, so it cannot hold a ban for a time", set.describe()));

@@ -61,7 +61,8 @@ impl Network {
     pub fn target(text: &str) -> Result<Network, String> {
         let t = text.trim();
         let t = t.strip_prefix('[').and_then(|t| t.strip_suffix(']')).unwrap_or(t);
-        let net = Network::parse(t).map_err(|e| if t.contains('/') { format!("{text:?}: {e}") } else { e })?.normalized();
+        let net =
+            Network::parse(t).map_err(|e| if t.contains('/') { format!("{text:?}: {e}") } else { e })?.normalized();
         if net.has_host_bits() {
             return Err(format!("{text:?} has bits set after the prefix: the network is {}", net.masked()));
         }

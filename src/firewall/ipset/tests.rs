@@ -78,9 +78,18 @@ fn names_are_checked_before_any_io() {
 
 #[test]
 fn creation_command_is_copyable() {
-    assert_eq!(creation_command("ban4", false, false), "ipset create ban4 hash:ip family inet timeout 0 maxelem 1048576");
-    assert_eq!(creation_command("ban6", true, false), "ipset create ban6 hash:ip family inet6 timeout 0 maxelem 1048576");
-    assert_eq!(creation_command("net6", true, true), "ipset create net6 hash:net family inet6 timeout 0 maxelem 1048576");
+    assert_eq!(
+        creation_command("ban4", false, false),
+        "ipset create ban4 hash:ip family inet timeout 0 maxelem 1048576"
+    );
+    assert_eq!(
+        creation_command("ban6", true, false),
+        "ipset create ban6 hash:ip family inet6 timeout 0 maxelem 1048576"
+    );
+    assert_eq!(
+        creation_command("net6", true, true),
+        "ipset create net6 hash:net family inet6 timeout 0 maxelem 1048576"
+    );
     assert_eq!(
         creation_command("it's", false, false),
         r"ipset create 'it'\''s' hash:ip family inet timeout 0 maxelem 1048576"
@@ -300,7 +309,10 @@ fn bulk_100k_in_one_call_and_rates() {
     assert_eq!(c.info("k4").unwrap().size, 100_000);
 
     let v6: Vec<_> = (0..100_000u128)
-        .map(|i| IpsetElement { net: Network::from(IpAddr::V6(Ipv6Addr::from((0x2001_0db8u128 << 96) + i))), timeout_secs: Some(3600) })
+        .map(|i| IpsetElement {
+            net: Network::from(IpAddr::V6(Ipv6Addr::from((0x2001_0db8u128 << 96) + i))),
+            timeout_secs: Some(3600),
+        })
         .collect();
     let t = Instant::now();
     assert!(c.add("k6", &v6).unwrap().is_empty());
@@ -313,7 +325,13 @@ fn bulk_100k_in_one_call_and_rates() {
     let t = Instant::now();
     for i in 0..n {
         assert!(c
-            .add("k4", &[IpsetElement { net: Network::from(IpAddr::V4(Ipv4Addr::from(0xc000_0200 + i))), timeout_secs: Some(600) }])
+            .add(
+                "k4",
+                &[IpsetElement {
+                    net: Network::from(IpAddr::V4(Ipv4Addr::from(0xc000_0200 + i))),
+                    timeout_secs: Some(600)
+                }]
+            )
             .unwrap()
             .is_empty());
     }
