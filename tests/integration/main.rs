@@ -29,6 +29,7 @@ mod flood;
 mod follow;
 mod journald;
 mod linking;
+mod networks;
 mod outbox;
 mod package;
 mod pipes;
