@@ -46,7 +46,7 @@ fn nft_networks_by_hand_ban_list_unban_boot() {
     assert!(row.ends_with("inside 203.0.113.0/24, whose element holds it"), "{list}");
     let header = list.lines().next().unwrap();
     let net_row = list.lines().find(|l| l.starts_with("203.0.113.0/24 ")).unwrap();
-    assert_eq!(net_row.find(" ip banwarden"), header.find(" SET").map(|at| at), "columns aligned:\n{list}");
+    assert_eq!(net_row.find(" ip banwarden"), header.find(" SET"), "columns aligned:\n{list}");
     let json = ok(&ns.banwarden(&["list", "--json"]));
     let covered = json.lines().find(|l| l.contains(r#""IP":"203.0.113.7""#)).unwrap();
     assert!(covered.contains(r#""covered_by":"203.0.113.0/24""#) && covered.contains(r#""in_kernel":false"#));
