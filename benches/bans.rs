@@ -104,7 +104,7 @@ fn ban_stage() {
     let set = SetRef::parse_nft(SET).unwrap();
     let requests: Vec<BanRequest> = (0..N)
         .map(|i| BanRequest {
-            ip: address(i),
+            net: address(i).into(),
             set: set.clone(),
             lifetime: Lifetime::from_seconds(Some(3600)),
             origin: Origin::Cli { user: "bench".into() },
@@ -127,7 +127,7 @@ fn ban_stage() {
         let mut store = BanStore::open(dir.path(), Backend::Nft).unwrap();
         let records: Vec<Record> = requests
             .iter()
-            .map(|r| Record { ip: r.ip, set: r.set.clone(), until: Until::At(now + 3_600_000_000), start: now })
+            .map(|r| Record { net: r.net, set: r.set.clone(), until: Until::At(now + 3_600_000_000), start: now })
             .collect();
         let start = Instant::now();
         for chunk in records.chunks(BATCH) {
@@ -139,7 +139,7 @@ fn ban_stage() {
         let mut firewall = Firewall::new();
         let sends: Vec<KernelBan> = requests
             .iter()
-            .map(|r| KernelBan { ip: r.ip, set: r.set.clone(), timeout: Some(Duration::from_secs(3600)) })
+            .map(|r| KernelBan { net: r.net, set: r.set.clone(), timeout: Some(Duration::from_secs(3600)) })
             .collect();
         let start = Instant::now();
         for chunk in sends.chunks(BATCH) {
@@ -346,7 +346,7 @@ fn single_ban_run(journald: &PrivateJournald, run: u32) -> (Vec<f64>, Vec<f64>) 
                 }
             };
             // Poll the kernel set for the element (a dump costs ~0.1 ms).
-            while !client.list(&set).unwrap().iter().any(|(found, _)| *found == ip) {
+            while !client.list(&set).unwrap().iter().any(|(found, _)| found.as_host() == Some(ip)) {
                 assert!(start.elapsed() < Duration::from_secs(5), "{ip} never banned");
                 std::thread::sleep(Duration::from_micros(200));
             }
@@ -437,7 +437,7 @@ fn stored_bans(dir: &Path, count: u32) -> std::path::PathBuf {
     let set = SetRef::parse_nft(SET).unwrap();
     let records: Vec<Record> = (0..count)
         .map(|i| Record {
-            ip: address(i),
+            net: address(i).into(),
             set: set.clone(),
             until: if i % 10 == 0 { Until::Forever } else { Until::At(now + 86_400_000_000) },
             start: now,

@@ -5,7 +5,6 @@
 //! a colon, as in Pyruse) picks the IPv4 or the IPv6 set. An IPv4-mapped IPv6
 //! address is banned as the IPv4 address it stands for.
 
-
 use super::ActionError;
 use crate::effect::Effect;
 use crate::entry::Entry;

@@ -124,12 +124,12 @@ mod tests {
         let a = SetRef::parse_nft("ip t a").unwrap();
         let b = SetRef::parse_nft("ip t b").unwrap();
         let records = vec![
-            rec("10.0.0.5", &a, Until::At(50)),     // outlives its network
-            rec("10.0.0.0/24", &a, Until::At(40)),  // outermost
-            rec("10.0.0.6", &a, Until::At(30)),     // ends first: never needed
-            rec("10.0.0.7", &b, Until::At(30)),     // another set: its own
-            rec("10.0.1.1", &a, Until::Forever),    // outside the /24
-            rec("10.0.1.0/30", &a, Until::At(10)),  // covers 10.0.1.1, which outlives it
+            rec("10.0.0.5", &a, Until::At(50)),      // outlives its network
+            rec("10.0.0.0/24", &a, Until::At(40)),   // outermost
+            rec("10.0.0.6", &a, Until::At(30)),      // ends first: never needed
+            rec("10.0.0.7", &b, Until::At(30)),      // another set: its own
+            rec("10.0.1.1", &a, Until::Forever),     // outside the /24
+            rec("10.0.1.0/30", &a, Until::At(10)),   // covers 10.0.1.1, which outlives it
             rec("192.0.2.0/24", &a, Until::Forever), // never ends: no deferral
             rec("192.0.2.9", &a, Until::At(99)),
         ];

@@ -36,6 +36,8 @@ mod overlap;
 mod restore;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_networks;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -253,7 +255,11 @@ impl Bans {
                 Backend::Nft => "it has no \"flags interval\"",
                 Backend::Ipset => "it is not of type hash:net",
             };
-            return Err(format!("{} takes single addresses only, not a network like {} ({how})", set.describe(), request.net));
+            return Err(format!(
+                "{} takes single addresses only, not a network like {} ({how})",
+                set.describe(),
+                request.net
+            ));
         }
         if !shape.timeout && request.lifetime != crate::vocab::Lifetime::Forever {
             return Err(format!("{} has no timeout support, so it cannot hold a ban for a time", set.describe()));

@@ -19,12 +19,7 @@ impl Bans {
     /// it (not when a live network of its set covers it), and what the
     /// networks among them cover that the kernel holds now. Read from the
     /// stores as the caller's settle left them (held).
-    pub(super) fn cover_elements(
-        &mut self,
-        elements: &[KernelBan],
-        ends: &[Until],
-        now: u64,
-    ) -> (Vec<bool>, Removals) {
+    pub(super) fn cover_elements(&mut self, elements: &[KernelBan], ends: &[Until], now: u64) -> (Vec<bool>, Removals) {
         let mut send = vec![true; elements.len()];
         let mut removals = Removals::new();
         let mut deferrals: Vec<Deferral> = Vec::new();

@@ -2,11 +2,11 @@
 //! address or network, from the store and the kernel in one step, saying
 //! which network still bans an address inside one.
 
+use super::ban::ends;
 use super::{admin, warn, Exit};
 use crate::bans::UnbanFrom;
 use crate::cli::UnbanArgs;
 use crate::config::ConfigFile;
-use super::ban::ends;
 use crate::vocab::SetRef;
 
 pub fn run(file: &ConfigFile, args: &UnbanArgs) -> anyhow::Result<Exit> {
@@ -59,4 +59,3 @@ pub fn run(file: &ConfigFile, args: &UnbanArgs) -> anyhow::Result<Exit> {
     }
     Ok(Exit::failed_if(failed))
 }
-

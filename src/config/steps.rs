@@ -343,9 +343,7 @@ fn network(args: &mut Args, cx: &mut Context) -> Option<Action> {
 fn prefix_length(args: &mut Args, cx: &mut Context, name: &'static str, max: u8, default: u8) -> Option<u8> {
     let Some(value) = args.get(name) else { return Some(default) };
     match value {
-        Json::Number(n) if n.as_u64().is_some_and(|n| (1..=u64::from(max)).contains(&n)) => {
-            n.as_u64().map(|n| n as u8)
-        }
+        Json::Number(n) if n.as_u64().is_some_and(|n| (1..=u64::from(max)).contains(&n)) => n.as_u64().map(|n| n as u8),
         other => {
             let found = match other {
                 Json::Number(n) => n.to_string(),

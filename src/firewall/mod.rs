@@ -531,7 +531,8 @@ mod tests {
     fn bans_are_grouped_by_set_in_order() {
         let a = SetRef::parse_nft("ip t a").unwrap();
         let b = SetRef::parse_ipset("b").unwrap();
-        let ban = |set: &SetRef, ip: &str| KernelBan { net: ip.parse::<Network>().unwrap(), set: set.clone(), timeout: None };
+        let ban =
+            |set: &SetRef, ip: &str| KernelBan { net: ip.parse::<Network>().unwrap(), set: set.clone(), timeout: None };
         let bans = [ban(&b, "192.0.2.1"), ban(&a, "192.0.2.2"), ban(&b, "192.0.2.3")];
         let groups = group_by_set(&bans);
         assert_eq!(groups, vec![(&b, vec![0, 2]), (&a, vec![1])]);
@@ -557,7 +558,11 @@ mod kernel_tests {
         let p = SetRef::parse_nft("ip t p").unwrap();
         let hour = Some(Duration::from_secs(3600));
         let mut bans: Vec<KernelBan> = (0..100)
-            .map(|i| KernelBan { net: Network::from(std::net::IpAddr::V4([198, 51, 100, i].into())), set: s.clone(), timeout: hour })
+            .map(|i| KernelBan {
+                net: Network::from(std::net::IpAddr::V4([198, 51, 100, i].into())),
+                set: s.clone(),
+                timeout: hour,
+            })
             .collect();
         // An IPv6 address in the IPv4 set, and a timeout beyond what the kernel holds.
         bans.insert(37, KernelBan { net: "2001:db8::5".parse::<Network>().unwrap(), set: s.clone(), timeout: hour });

@@ -522,7 +522,10 @@ mod kernel_tests {
         // 20,000 of our own elements: many datagrams of notifications,
         // dropped by the filter (no overrun, nothing to read).
         let elements: Vec<Element> = (0..20_000u32)
-            .map(|i| Element { net: crate::vocab::Network::from(IpAddr::from((0x0a00_0000 | i).to_be_bytes())), timeout_ms: Some(3_600_000) })
+            .map(|i| Element {
+                net: crate::vocab::Network::from(IpAddr::from((0x0a00_0000 | i).to_be_bytes())),
+                timeout_ms: Some(3_600_000),
+            })
             .collect();
         let s = set("ip t s");
         assert!(client.add(&[(&s, &elements)]).pop().unwrap().is_ok());

@@ -559,12 +559,7 @@ impl BanStore {
     pub fn live_unsorted(&mut self, now_us: u64) -> Result<Vec<Record>, StoreError> {
         let _guard = self.locked()?;
         self.catch_up()?;
-        Ok(self
-            .records
-            .iter()
-            .filter(|(_, slot)| slot.until.is_live(now_us))
-            .map(record)
-            .collect())
+        Ok(self.records.iter().filter(|(_, slot)| slot.until.is_live(now_us)).map(record).collect())
     }
 
     /// The live bans of one address, by set: one lookup in the index, after

@@ -1,6 +1,5 @@
 //! Tests of the ban store on real files.
 
-
 use super::*;
 
 const NOW: u64 = 1_763_726_400_000_000;

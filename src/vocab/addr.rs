@@ -61,7 +61,8 @@ impl Network {
     pub fn target(text: &str) -> Result<Network, String> {
         let t = text.trim();
         let t = t.strip_prefix('[').and_then(|t| t.strip_suffix(']')).unwrap_or(t);
-        let net = Network::parse(t).map_err(|e| if t.contains('/') { format!("{text:?}: {e}") } else { e })?.normalized();
+        let net =
+            Network::parse(t).map_err(|e| if t.contains('/') { format!("{text:?}: {e}") } else { e })?.normalized();
         if net.has_host_bits() {
             return Err(format!("{text:?} has bits set after the prefix: the network is {}", net.masked()));
         }
@@ -184,12 +185,15 @@ impl std::str::FromStr for Network {
 }
 
 /// A single address is written bare (as Pyruse's store and every log line
-/// have it), a network as `address/length`.
+/// have it), a network as `address/length`. Width and alignment are
+/// honoured, as `IpAddr`'s are (`list` pads its columns with them).
 impl fmt::Display for Network {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.as_host() {
-            Some(ip) => write!(f, "{ip}"),
-            None => write!(f, "{}/{}", self.first(), self.prefix_len()),
+        match (self.as_host(), f.width()) {
+            (Some(ip), None) => write!(f, "{ip}"),
+            (None, None) => write!(f, "{}/{}", self.first(), self.prefix_len()),
+            (Some(ip), Some(_)) => f.pad(&ip.to_string()),
+            (None, Some(_)) => f.pad(&format!("{}/{}", self.first(), self.prefix_len())),
         }
     }
 }
@@ -299,6 +303,9 @@ mod tests {
         assert_eq!(host.as_host(), Some(ip("2001:db8::1")));
         assert_eq!(Network::target("::ffff:192.0.2.0/120").unwrap().to_string(), "192.0.2.0/24");
         assert_eq!(Network::target("192.0.2.7/32").unwrap().to_string(), "192.0.2.7");
+        // Padded like an IpAddr, for list's columns.
+        assert_eq!(format!("{:<16}|", Network::target("192.0.2.0/24").unwrap()), "192.0.2.0/24    |");
+        assert_eq!(format!("{:>12}|", Network::target("192.0.2.7").unwrap()), "   192.0.2.7|");
         let err = Network::target("203.0.113.5/24").unwrap_err();
         assert!(err.contains("the network is 203.0.113.0/24"), "{err}");
         assert!(Network::target("203.0.113.0/33").is_err());

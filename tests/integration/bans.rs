@@ -94,11 +94,18 @@ impl Netns {
         let mut found = Vec::new();
         for item in json["nftables"].as_array().unwrap() {
             for elem in item["set"]["elem"].as_array().into_iter().flatten() {
-                match elem {
-                    serde_json::Value::String(ip) => found.push((ip.clone(), None)),
-                    other => found
-                        .push((other["elem"]["val"].as_str().unwrap().to_owned(), other["elem"]["expires"].as_u64())),
-                }
+                // An address is a string, a network {"prefix": {"addr", "len"}};
+                // either may be wrapped in {"elem": {"val", "expires"}}.
+                let (val, expires) = match elem.get("elem") {
+                    Some(inner) => (&inner["val"], inner["expires"].as_u64()),
+                    None => (elem, None),
+                };
+                let target = match (val.as_str(), val.get("prefix")) {
+                    (Some(ip), _) => ip.to_owned(),
+                    (None, Some(p)) => format!("{}/{}", p["addr"].as_str().unwrap(), p["len"]),
+                    _ => panic!("unexpected element {elem}"),
+                };
+                found.push((target, expires));
             }
         }
         found.sort();
@@ -163,12 +170,12 @@ fn rule_warnings_left_out(stderr: &str) -> String {
 
 pub const NO_RULES: &str = r#"{"actions": {"a": [{"action": "action_noop"}]}, "storage": "STORAGE"}"#;
 
-fn ok(out: &Output) -> String {
+pub fn ok(out: &Output) -> String {
     assert!(out.status.success(), "exit {:?}: {}{}", out.status.code(), text(&out.stdout), text(&out.stderr));
     text(&out.stdout)
 }
 
-fn stored(storage: &Path) -> String {
+pub fn stored(storage: &Path) -> String {
     let mut all = std::fs::read_to_string(storage.join("action_nftBan.json")).unwrap_or_default();
     all.push_str(&std::fs::read_to_string(storage.join("action_nftBan.json.log")).unwrap_or_default());
     all

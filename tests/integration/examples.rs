@@ -337,3 +337,64 @@ fn examples_route_other_distributions_units() {
         [ban("198.51.100.6", WEB4, HOUR), ban("198.51.100.7", WEB4, HOUR), ban("198.51.100.8", WEB4, HOUR)]
     );
 }
+
+/// examples/ssh-networks.json, sshguard's subnet blocking as a rule: an
+/// address is banned after 5 failures; once 3 addresses of one IPv6 /64
+/// (IPv4 /24) are banned within a week, the whole network is, for a day.
+#[test]
+fn ssh_networks_example_escalates_to_the_network() {
+    // (address, failures), a minute apart, as root's sshd logs them.
+    let attacks = [
+        ("2001:db8:1:2::a", 5),
+        ("2001:db8:1:2::b", 5),
+        ("2001:db8:9::1", 4), // under the threshold
+        ("2001:db8:1:2::c", 5),
+        ("2001:db8:1:2::d", 5), // inside the banned /64 (its counter starts again)
+        ("203.0.113.5", 5),
+        ("203.0.113.6", 5),
+        ("198.51.100.7", 5), // another /24: 2 bans in 203.0.113.0/24 only
+        ("192.168.1.20", 9), // private
+    ];
+    let mut input = String::new();
+    let mut t = 1_763_726_400u64;
+    for (ip, failures) in attacks {
+        for _ in 0..failures {
+            t += 60;
+            let entry = json!({
+                "__REALTIME_TIMESTAMP": (t * 1_000_000).to_string(),
+                "_TRANSPORT": "syslog",
+                "SYSLOG_IDENTIFIER": "sshd",
+                "_UID": "0",
+                "_SYSTEMD_UNIT": "ssh.service",
+                "MESSAGE": format!("Failed password for root from {ip} port 50000 ssh2"),
+            });
+            input.push_str(&format!("{entry}\n"));
+        }
+    }
+    let out = banwarden(&["replay", "--config", "examples/ssh-networks.json"], input.as_bytes());
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success() && !stderr.contains("step errors"), "{stderr}");
+    let bans: Vec<(String, String, Option<u64>)> = stdout
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap())
+        .filter(|effect| effect["action"] == "action_nftBan")
+        .map(|e| (e["IP"].as_str().unwrap().to_owned(), e["set"].as_str().unwrap().to_owned(), e["banSeconds"].as_u64()))
+        .collect();
+    let ban = |ip: &str, set: &str, secs: u64| (ip.to_owned(), set.to_owned(), Some(secs));
+    let (net4, net6) = ("inet banwarden ssh_net4", "inet banwarden ssh_net6");
+    assert_eq!(
+        bans,
+        [
+            ban("2001:db8:1:2::a", SSH6, HOUR),
+            ban("2001:db8:1:2::b", SSH6, HOUR),
+            ban("2001:db8:1:2::c", SSH6, HOUR),
+            ban("2001:db8:1:2::/64", net6, DAY),
+            ban("2001:db8:1:2::d", SSH6, HOUR),
+            ban("203.0.113.5", SSH4, HOUR),
+            ban("203.0.113.6", SSH4, HOUR),
+            ban("198.51.100.7", SSH4, HOUR),
+        ],
+        "{stdout}"
+    );
+    assert!(!bans.iter().any(|b| b.1 == net4), "no /24 reached 3 bans");
+}

@@ -34,6 +34,7 @@ mod forged;
 mod journald;
 mod linking;
 mod localaddr;
+mod networks;
 mod outbox;
 mod package;
 mod pipes;

@@ -243,7 +243,7 @@ fn paragraphs(text: &str) -> String {
 // ---------------------------------------------------------------------------
 // The shipped ruleset
 
-const RULESET: &str = "etc/nftables/banwarden.nft";
+pub const RULESET: &str = "etc/nftables/banwarden.nft";
 
 /// Other tools' tables, as they might stand when banwarden's file is loaded
 /// again: Docker's, ufw's (iptables-nft), libvirt's, and an admin's
@@ -269,7 +269,7 @@ table inet filter {
 ";
 
 /// Runs `nft ARGS` in the namespace; its standard output.
-fn nft_in(ns: &Netns, args: &[&str]) -> String {
+pub fn nft_in(ns: &Netns, args: &[&str]) -> String {
     let out = Command::new("ip").args(["netns", "exec", &ns.name, "nft"]).args(args).output().unwrap();
     assert!(out.status.success(), "nft {args:?}: {}", text(&out.stderr));
     text(&out.stdout)
@@ -288,7 +288,7 @@ fn other_tables(ns: &Netns) -> String {
 }
 
 /// The rules of banwarden's chain, one per line, without handles.
-fn banwarden_rules(ns: &Netns) -> Vec<String> {
+pub fn banwarden_rules(ns: &Netns) -> Vec<String> {
     let chain = nft_in(ns, &["list", "chain", "inet", "banwarden", "input"]);
     chain.lines().map(str::trim).filter(|l| l.ends_with(" drop")).map(str::to_owned).collect()
 }

@@ -78,9 +78,18 @@ fn names_are_checked_before_any_io() {
 
 #[test]
 fn creation_command_is_copyable() {
-    assert_eq!(creation_command("ban4", false, false), "ipset create ban4 hash:ip family inet timeout 0 maxelem 1048576");
-    assert_eq!(creation_command("ban6", true, false), "ipset create ban6 hash:ip family inet6 timeout 0 maxelem 1048576");
-    assert_eq!(creation_command("net6", true, true), "ipset create net6 hash:net family inet6 timeout 0 maxelem 1048576");
+    assert_eq!(
+        creation_command("ban4", false, false),
+        "ipset create ban4 hash:ip family inet timeout 0 maxelem 1048576"
+    );
+    assert_eq!(
+        creation_command("ban6", true, false),
+        "ipset create ban6 hash:ip family inet6 timeout 0 maxelem 1048576"
+    );
+    assert_eq!(
+        creation_command("net6", true, true),
+        "ipset create net6 hash:net family inet6 timeout 0 maxelem 1048576"
+    );
     assert_eq!(
         creation_command("it's", false, false),
         r"ipset create 'it'\''s' hash:ip family inet timeout 0 maxelem 1048576"
@@ -300,7 +309,10 @@ fn bulk_100k_in_one_call_and_rates() {
     assert_eq!(c.info("k4").unwrap().size, 100_000);
 
     let v6: Vec<_> = (0..100_000u128)
-        .map(|i| IpsetElement { net: Network::from(IpAddr::V6(Ipv6Addr::from((0x2001_0db8u128 << 96) + i))), timeout_secs: Some(3600) })
+        .map(|i| IpsetElement {
+            net: Network::from(IpAddr::V6(Ipv6Addr::from((0x2001_0db8u128 << 96) + i))),
+            timeout_secs: Some(3600),
+        })
         .collect();
     let t = Instant::now();
     assert!(c.add("k6", &v6).unwrap().is_empty());
@@ -313,7 +325,13 @@ fn bulk_100k_in_one_call_and_rates() {
     let t = Instant::now();
     for i in 0..n {
         assert!(c
-            .add("k4", &[IpsetElement { net: Network::from(IpAddr::V4(Ipv4Addr::from(0xc000_0200 + i))), timeout_secs: Some(600) }])
+            .add(
+                "k4",
+                &[IpsetElement {
+                    net: Network::from(IpAddr::V4(Ipv4Addr::from(0xc000_0200 + i))),
+                    timeout_secs: Some(600)
+                }]
+            )
             .unwrap()
             .is_empty());
     }
@@ -364,4 +382,62 @@ fn dropped_error_replies_are_recovered() {
     assert!(c.overruns > 0);
     assert_eq!(failed.iter().map(|f| f.0).collect::<Vec<_>>(), (4..5000).collect::<Vec<_>>());
     assert!((0..4).all(|i| ns.has("o4", &format!("10.0.0.{i}"))));
+}
+
+fn net(s: &str) -> Network {
+    s.parse().unwrap()
+}
+
+#[test]
+fn hash_net_takes_networks_and_hosts() {
+    let Some(ns) = Netns::new("hashnet") else { return };
+    ns.create("n4 hash:net family inet timeout 0");
+    ns.create("n6 hash:net family inet6 timeout 0");
+    let mut c = ns.client();
+    let failed = c.add("n4", &[el("203.0.113.0/24", Some(600)), el("192.0.2.7", None)]).unwrap();
+    assert!(failed.is_empty(), "{failed:?}");
+    assert!(c.add("n6", &[el("2001:db8:1:2::/64", None)]).unwrap().is_empty());
+    // The kernel matches every address of the network, nothing outside it.
+    assert!(ns.has("n4", "203.0.113.200") && ns.has("n4", "192.0.2.7"));
+    assert!(!ns.has("n4", "203.0.114.1") && !ns.has("n4", "192.0.2.8"));
+    assert!(ns.has("n6", "2001:db8:1:2:ffff::1") && !ns.has("n6", "2001:db8:1:3::1"));
+    let t = ns.saved_timeout("n4", "203.0.113.0/24").unwrap();
+    assert!((598..=600).contains(&t), "timeout {t}");
+
+    let mut got = c.list("n4").unwrap();
+    got.sort();
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[0], (net("192.0.2.7"), None));
+    assert!(matches!(got[1], (n, Some(598..=600)) if n == net("203.0.113.0/24")), "{got:?}");
+    assert_eq!(c.list("n6").unwrap(), vec![(net("2001:db8:1:2::/64"), None)]);
+
+    // hash:net keeps overlapping members of different lengths side by side
+    // (the ban service still sends only the outermost, bans/cover.rs).
+    assert!(c.add("n4", &[el("203.0.113.9", None)]).unwrap().is_empty());
+    assert_eq!(c.list("n4").unwrap().len(), 3);
+
+    c.delete("n4", &[net("203.0.113.0/24"), net("192.0.2.7"), net("203.0.113.9")]).unwrap();
+    c.delete("n6", &[net("2001:db8:1:2::/64")]).unwrap();
+    assert!(c.list("n4").unwrap().is_empty() && c.list("n6").unwrap().is_empty());
+    assert!(!ns.has("n4", "203.0.113.200"));
+}
+
+#[test]
+fn hash_ip_refuses_a_network() {
+    let Some(ns) = Netns::new("hashipnet") else { return };
+    ns.create("b4 hash:ip family inet timeout 0");
+    let mut c = ns.client();
+    let failed = c.add("b4", &[el("192.0.2.1", None), el("203.0.113.0/24", Some(60))]).unwrap();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0].0, 1);
+    assert!(
+        matches!(&failed[0].1, IpsetError::NoNetworks { net: n, .. } if *n == net("203.0.113.0/24")),
+        "{}",
+        failed[0].1
+    );
+    println!("a network into hash:ip: {}", failed[0].1);
+    // The address went in; the network did not, and was not expanded into
+    // its 256 addresses (the ipset tool would do that for hash:ip).
+    assert_eq!(c.list("b4").unwrap(), vec![(net("192.0.2.1"), None)]);
+    assert!(!ns.has("b4", "203.0.113.1"));
 }

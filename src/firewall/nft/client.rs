@@ -599,14 +599,21 @@ pub(super) fn intervals(mut dumped: Vec<DumpedElem>) -> Vec<(Network, Option<u64
             out.push((Network::host(start), left));
             continue;
         }
-        // The end is the next element if it closes; otherwise the interval
+        // The interval runs to the next element: its end, or another start
+        // when two starts share one end (the kernel lets a network be added
+        // over a banned one whose end it shares, kernel_tests.rs
+        // overlapping_elements_what_the_kernel_does; a lookup matches the
+        // greatest start below the key, so each start holds up to the next,
+        // which is also how nft lists it). With nothing after, the interval
         // runs to the top of the address space.
         let last = match dumped.get(i) {
-            Some(&(end, true, _)) => {
-                i += 1;
-                previous_address(end)
+            Some(&(next, is_end, _)) => {
+                if is_end {
+                    i += 1;
+                }
+                previous_address(next)
             }
-            _ => match start {
+            None => match start {
                 IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::BROADCAST),
                 IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::from(u128::MAX)),
             },

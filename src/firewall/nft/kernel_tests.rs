@@ -44,8 +44,15 @@ impl Netns {
                     Some(inner) => (&inner["val"], inner["expires"].as_u64()),
                     None => (e, None),
                 };
-                if let Some(ip) = val.as_str().and_then(|s| s.parse().ok()) {
-                    found.push((ip, expires));
+                // An address is a string; a network of an interval set is
+                // {"prefix": {"addr": A, "len": N}}.
+                let text = match (val.as_str(), val.get("prefix")) {
+                    (Some(s), _) => Some(s.to_string()),
+                    (None, Some(p)) => Some(format!("{}/{}", p["addr"].as_str().unwrap_or(""), p["len"])),
+                    _ => None,
+                };
+                if let Some(net) = text.and_then(|s| s.parse().ok()) {
+                    found.push((net, expires));
                 }
             }
         }
@@ -278,10 +285,16 @@ fn hundred_thousand_in_one_call_and_rates() {
     ns.nft(TABLES);
     let (s, s6) = (set("ip t s"), set("inet ti s6"));
     let v4: Vec<Element> = (0..100_000u32)
-        .map(|i| Element { net: Network::from(IpAddr::from((0x0a00_0000 + i).to_be_bytes())), timeout_ms: Some(3_600_000) })
+        .map(|i| Element {
+            net: Network::from(IpAddr::from((0x0a00_0000 + i).to_be_bytes())),
+            timeout_ms: Some(3_600_000),
+        })
         .collect();
     let v6: Vec<Element> = (0..1000u128)
-        .map(|i| Element { net: Network::from(IpAddr::from((0x2001_0db8u128 << 96 | i).to_be_bytes())), timeout_ms: None })
+        .map(|i| Element {
+            net: Network::from(IpAddr::from((0x2001_0db8u128 << 96 | i).to_be_bytes())),
+            timeout_ms: None,
+        })
         .collect();
     ns.run(|c| {
         let t = Instant::now();
@@ -329,4 +342,102 @@ fn many_elements_with_distinct_timeouts() {
         assert!(r.iter().all(Result::is_ok), "{r:?}");
         assert_eq!(c.list(&s).unwrap().len(), v4.len());
     });
+}
+
+const INTERVAL_TABLES: &str = "
+table ip t { set n { type ipv4_addr; flags interval,timeout; }; set nt { type ipv4_addr; flags interval; }; set plain { type ipv4_addr; flags timeout; }; }
+table ip6 t6 { set n6 { type ipv6_addr; flags interval,timeout; }; }
+";
+
+#[test]
+fn networks_into_an_interval_set_listed_and_deleted() {
+    let Some(ns) = Netns::new("nets") else { return };
+    ns.nft(INTERVAL_TABLES);
+    let (n, nt, n6) = (set("ip t n"), set("ip t nt"), set("ip6 t6 n6"));
+    ns.run(|c| {
+        let v4 = [el("203.0.113.0/24", Some(60)), el("198.51.100.0/24", None), el("192.0.2.7", Some(30))];
+        let v6 = [el("2001:db8:1:2::/64", Some(60)), el("2001:db8:9::/48", None)];
+        let r = c.add(&[(&n, &v4), (&nt, &v4[1..2]), (&n6, &v6)]);
+        assert!(r.iter().all(Result::is_ok), "{r:?}");
+
+        let mut got = c.list(&n).unwrap();
+        got.sort();
+        assert_eq!(got.len(), 3, "{got:?}");
+        assert!(matches!(got[0], (a, Some(29_000..=30_000)) if a == ip("192.0.2.7")), "{got:?}");
+        assert_eq!(got[1], (ip("198.51.100.0/24"), None));
+        assert!(matches!(got[2], (a, Some(59_000..=60_000)) if a == ip("203.0.113.0/24")), "{got:?}");
+        assert_eq!(c.list(&nt).unwrap(), vec![(ip("198.51.100.0/24"), None)]);
+        let mut got6 = c.list(&n6).unwrap();
+        got6.sort();
+        assert_eq!(got6[0], (ip("2001:db8:1:2::/64"), got6[0].1));
+        assert!(matches!(got6[0].1, Some(59_000..=60_000)), "{got6:?}");
+        assert_eq!(got6[1], (ip("2001:db8:9::/48"), None));
+
+        c.delete(&n, &[ip("203.0.113.0/24"), ip("192.0.2.7")]).unwrap();
+        c.delete(&n6, &[ip("2001:db8:1:2::/64")]).unwrap();
+        assert_eq!(c.list(&n).unwrap(), vec![(ip("198.51.100.0/24"), None)]);
+        assert_eq!(c.list(&n6).unwrap(), vec![(ip("2001:db8:9::/48"), None)]);
+    });
+    // nft, an independent reader, sees the same networks.
+    assert_eq!(ns.elements("ip t n"), vec![(ip("198.51.100.0/24"), None)]);
+    assert_eq!(ns.elements("ip6 t6 n6"), vec![(ip("2001:db8:9::/48"), None)]);
+}
+
+#[test]
+fn a_network_into_a_set_without_intervals_is_refused() {
+    let Some(ns) = Netns::new("noiv") else { return };
+    ns.nft(INTERVAL_TABLES);
+    let plain = set("ip t plain");
+    let r = ns.run(|c| c.add(&[(&plain, &[el("192.0.2.1", None), el("203.0.113.0/24", Some(60))])]));
+    assert!(matches!(&r[0], Err(NftError::NoIntervals { net, .. }) if *net == ip("203.0.113.0/24")), "{r:?}");
+    // Refused before sending: not even the address that fitted went in.
+    assert!(ns.elements("ip t plain").is_empty());
+}
+
+/// The ban service never sends an overlapping element (bans/cover.rs keeps
+/// only the outermost bans in the kernel). This records what the kernel does
+/// if it were sent: nftables refuses an interval that overlaps one already
+/// there, so a whole batch would fail on it.
+#[test]
+fn overlapping_elements_what_the_kernel_does() {
+    let Some(ns) = Netns::new("overlap") else { return };
+    ns.nft(INTERVAL_TABLES);
+    let n = set("ip t n");
+    let (inside, over, same) = ns.run(|c| {
+        assert!(c.add(&[(&n, &[el("203.0.113.0/24", None)])])[0].is_ok());
+        let inside = c.add(&[(&n, &[el("203.0.113.7", None)])]).remove(0);
+        let over = c.add(&[(&n, &[el("203.0.112.0/23", None)])]).remove(0);
+        // The same network again is a refresh, not an overlap.
+        let same = c.add(&[(&n, &[el("203.0.113.0/24", Some(60))])]).remove(0);
+        (inside, over, same)
+    });
+    println!("address inside a network: {inside:?}; network over a network: {over:?}; same network: {same:?}");
+    let got = ns.elements("ip t n");
+    println!("then nft lists: {got:?}; banwarden lists: {:?}", ns.run(|c| c.list(&n)));
+    assert!(same.is_ok(), "{same:?}");
+    // An address inside: EEXIST (its start falls inside an interval).
+    assert!(
+        matches!(&inside, Err(NftError::Kernel { source, .. }) if source.raw_os_error() == Some(libc::EEXIST)),
+        "{inside:?}"
+    );
+    // A network over it sharing its end (kernel 6.18): accepted, as a second
+    // start before the /24's; lookups then match the whole /23, and both nft
+    // and banwarden list it as two /24s, the upper one with its own timeout.
+    assert!(over.is_ok(), "{over:?}");
+    assert_eq!(got, vec![(ip("203.0.112.0/24"), None), (ip("203.0.113.0/24"), got[1].1)]);
+    let mut ours = ns.run(|c| c.list(&n)).unwrap();
+    ours.sort();
+    assert_eq!(ours.iter().map(|e| e.0).collect::<Vec<_>>(), vec![ip("203.0.112.0/24"), ip("203.0.113.0/24")]);
+}
+
+#[test]
+fn a_range_added_by_hand_lists_as_its_networks() {
+    let Some(ns) = Netns::new("range") else { return };
+    ns.nft(INTERVAL_TABLES);
+    ns.nft("add element ip t nt { 10.0.0.1-10.0.0.9 }");
+    let mut got = ns.run(|c| c.list(&set("ip t nt"))).unwrap();
+    got.sort();
+    let want: Vec<_> =
+        ["10.0.0.1", "10.0.0.2/31", "10.0.0.4/30", "10.0.0.8/31"].iter().map(|s| (ip(s), None)).collect();
+    assert_eq!(got, want);
 }

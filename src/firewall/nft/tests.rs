@@ -10,7 +10,7 @@
 
 use std::net::IpAddr;
 
-use super::client::{plan, Piece, Refresh, Work, TX_BYTES};
+use super::client::{intervals, plan, range_networks, Piece, Refresh, Work, TX_BYTES};
 use super::message::{self as m, WireElem, Writer};
 use super::*;
 use crate::firewall::netlink::{self as nl, NLM_F_ACK, NLM_F_REQUEST};
@@ -227,4 +227,62 @@ fn names_libnftnl_cannot_carry_are_refused_before_sending() {
         assert!(matches!(c.set_info(&bad), Err(NftError::NoSuchSet { .. })));
         assert!(matches!(c.list(&bad), Err(NftError::NoSuchSet { .. })));
     }
+}
+
+fn nets(list: &[&str]) -> Vec<Network> {
+    list.iter().map(|s| s.parse().unwrap()).collect()
+}
+
+#[test]
+fn a_range_is_cut_into_the_fewest_networks() {
+    let r = |a, b| range_networks(ip(a), ip(b));
+    assert_eq!(r("10.0.0.1", "10.0.0.9"), nets(&["10.0.0.1", "10.0.0.2/31", "10.0.0.4/30", "10.0.0.8/31"]));
+    assert_eq!(r("203.0.113.0", "203.0.113.255"), nets(&["203.0.113.0/24"]));
+    assert_eq!(r("192.0.2.7", "192.0.2.7"), nets(&["192.0.2.7"]));
+    assert_eq!(r("0.0.0.0", "255.255.255.255"), nets(&["0.0.0.0/0"]));
+    assert_eq!(r("255.255.255.254", "255.255.255.255"), nets(&["255.255.255.254/31"]));
+    assert_eq!(r("2001:db8::", "2001:db8::ffff:ffff:ffff:ffff"), nets(&["2001:db8::/64"]));
+    assert_eq!(r("::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"), nets(&["::/0"]));
+    assert_eq!(r("2001:db8::ff", "2001:db8::100"), nets(&["2001:db8::ff", "2001:db8::100"]));
+    // Mixed families or an empty range: nothing.
+    assert!(r("10.0.0.1", "2001:db8::1").is_empty());
+    assert!(r("10.0.0.9", "10.0.0.1").is_empty());
+}
+
+#[test]
+fn a_dump_reads_as_networks() {
+    // A plain set: every element is an address.
+    let plain = vec![(ip("192.0.2.2"), false, None), (ip("192.0.2.1"), false, Some(5_000))];
+    assert_eq!(intervals(plain), vec![(nets(&["192.0.2.1"])[0], Some(5_000)), (nets(&["192.0.2.2"])[0], None)]);
+    // An interval set: each start paired with the end after it (the kernel
+    // dumps them in any order), the end being one past the last address.
+    let dumped = vec![
+        (ip("203.0.114.0"), true, Some(60_000)),
+        (ip("10.0.0.10"), true, None),
+        (ip("203.0.113.0"), false, Some(60_000)),
+        (ip("10.0.0.1"), false, None),
+        (ip("192.0.2.8"), true, None),
+        (ip("192.0.2.7"), false, None),
+    ];
+    let want = vec![
+        (nets(&["10.0.0.1"])[0], None),
+        (nets(&["10.0.0.2/31"])[0], None),
+        (nets(&["10.0.0.4/30"])[0], None),
+        (nets(&["10.0.0.8/31"])[0], None),
+        (nets(&["192.0.2.7"])[0], None),
+        (nets(&["203.0.113.0/24"])[0], Some(60_000)),
+    ];
+    assert_eq!(intervals(dumped), want);
+    // A start with no end after it runs to the top of the address space;
+    // the kernel's own end element at 0.0.0.0 (a start wrapping) is skipped.
+    let open = vec![(ip("255.255.255.0"), false, None), (ip("0.0.0.0"), true, None)];
+    assert_eq!(intervals(open), vec![(nets(&["255.255.255.0/24"])[0], None)]);
+    // Two starts sharing one end (a network added over one whose end it
+    // shares): each start holds up to the next element, as nft lists them.
+    let shared =
+        vec![(ip("203.0.114.0"), true, None), (ip("203.0.113.0"), false, None), (ip("203.0.112.0"), false, None)];
+    assert_eq!(intervals(shared), vec![(nets(&["203.0.112.0/24"])[0], None), (nets(&["203.0.113.0/24"])[0], None)]);
+    let open6 = vec![(ip("ffff::"), false, None), (ip("2001:db8::"), true, None), (ip("2001:db8::1"), false, None)];
+    let got = intervals(open6);
+    assert_eq!(got.last(), Some(&(nets(&["ffff::/16"])[0], None)), "{got:?}");
 }
