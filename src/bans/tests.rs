@@ -9,10 +9,10 @@ use crate::firewall::fake::{Call, FakeKernel};
 use crate::time::FixedClock;
 use crate::vocab::{Lifetime, Origin};
 
-const NOW: u64 = 1_763_726_400_000_000;
-const HOUR_US: u64 = 3_600_000_000;
+pub(super) const NOW: u64 = 1_763_726_400_000_000;
+pub(super) const HOUR_US: u64 = 3_600_000_000;
 
-fn ip(text: &str) -> Network {
+pub(super) fn ip(text: &str) -> Network {
     Network::target(text).unwrap()
 }
 
@@ -20,14 +20,14 @@ fn nft(path: &str) -> SetRef {
     SetRef::parse_nft(path).unwrap()
 }
 
-struct World {
-    dir: tempfile::TempDir,
-    kernel: FakeKernel,
-    clock: Arc<FixedClock>,
-    bans: Bans,
+pub(super) struct World {
+    pub(super) dir: tempfile::TempDir,
+    pub(super) kernel: FakeKernel,
+    pub(super) clock: Arc<FixedClock>,
+    pub(super) bans: Bans,
 }
 
-fn world(sets: &[&SetRef], never_ban: &[&str]) -> World {
+pub(super) fn world(sets: &[&SetRef], never_ban: &[&str]) -> World {
     let dir = tempfile::tempdir().unwrap();
     let kernel = FakeKernel::with_sets(sets);
     let clock = Arc::new(FixedClock::new(NOW));
@@ -36,7 +36,7 @@ fn world(sets: &[&SetRef], never_ban: &[&str]) -> World {
     World { dir, kernel, clock, bans }
 }
 
-fn request(ip_text: &str, set: &SetRef, seconds: Option<u64>) -> BanRequest {
+pub(super) fn request(ip_text: &str, set: &SetRef, seconds: Option<u64>) -> BanRequest {
     BanRequest {
         net: ip(ip_text),
         set: set.clone(),
@@ -46,7 +46,7 @@ fn request(ip_text: &str, set: &SetRef, seconds: Option<u64>) -> BanRequest {
     }
 }
 
-fn no_warnings(warning: String) {
+pub(super) fn no_warnings(warning: String) {
     panic!("unexpected warning: {warning}");
 }
 

@@ -4,52 +4,15 @@
 //! another, what unban says and lets back in, and the never-ban and
 //! no-shrink rules for networks. No root.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use super::*;
-use crate::firewall::fake::{Call, FakeKernel};
-use crate::time::FixedClock;
-use crate::vocab::{Lifetime, Origin};
+use crate::firewall::fake::Call;
 
-const NOW: u64 = 1_763_726_400_000_000;
-const HOUR_US: u64 = 3_600_000_000;
 const HOUR: Option<u64> = Some(3_600);
 const DAY: Option<u64> = Some(86_400);
 
-fn net(text: &str) -> Network {
-    Network::target(text).unwrap()
-}
-
-struct World {
-    _dir: tempfile::TempDir,
-    kernel: FakeKernel,
-    clock: Arc<FixedClock>,
-    bans: Bans,
-}
-
-fn world(sets: &[&SetRef], never_ban: &[&str]) -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let kernel = FakeKernel::with_sets(sets);
-    let clock = Arc::new(FixedClock::new(NOW));
-    let never: Vec<Network> = never_ban.iter().map(|n| Network::parse(n).unwrap()).collect();
-    let bans = Bans::with_kernel(dir.path(), never, clock.clone(), Box::new(kernel.clone()));
-    World { _dir: dir, kernel, clock, bans }
-}
-
-fn request(target: &str, set: &SetRef, seconds: Option<u64>) -> BanRequest {
-    BanRequest {
-        net: net(target),
-        set: set.clone(),
-        lifetime: Lifetime::from_seconds(seconds),
-        origin: Origin::Cli { user: "root".into() },
-        replace: false,
-    }
-}
-
-fn no_warnings(warning: String) {
-    panic!("unexpected warning: {warning}");
-}
+use super::tests::{ip as net, no_warnings, request, world, World, HOUR_US, NOW};
 
 fn nft_set() -> SetRef {
     SetRef::parse_nft("inet banwarden ssh_net4").unwrap()
