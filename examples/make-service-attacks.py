@@ -199,7 +199,7 @@ def spaced(t, count, gap):
 # Debian's ssh.service throughout. Threshold: 5 failures in 10 minutes,
 # 1 hour; recidive: 3 bans in a week, 30 days; 6 in a year, for good.
 #
-# Expected bans (inet banwarden ssh_ban4 / ssh_ban6):
+# Expected bans (inet banwarden ssh_ban4; an IPv6 attacker banned by its /64 in ssh_net6):
 #   203.0.113.50            3600, 3600, 3600 then 2592000 (3rd ban in a week)
 #   2001:db8:dead:beef::77  3600 six times, 4 days apart, then permanent
 #   203.0.113.99            3600 (user names that name 192.0.2.153)
@@ -383,7 +383,7 @@ def sshd_sample():
 # (error log), 5 in 10 minutes, 1 hour; requests for well-known exploit
 # paths answered 404 (access log), 3 in 10 minutes, 1 day.
 #
-# Expected bans (inet banwarden web_ban4 / web_ban6):
+# Expected bans (inet banwarden web_ban4; an IPv6 attacker banned by its /64 in web_net6):
 #   203.0.113.77 3600, 2001:db8:bad:1::99 3600,
 #   198.51.100.14 86400, 2001:db8:5ca:1::e 86400
 # Never banned: 203.0.113.120 and 198.51.100.90 (under the thresholds),
@@ -518,7 +518,7 @@ def nginx_sample():
 # 5 connections that failed to log in, in 10 minutes, 1 hour; recidive:
 # 3 bans in a week, 7 days.
 #
-# Expected bans (inet banwarden mail_ban4 / mail_ban6):
+# Expected bans (inet banwarden mail_ban4; an IPv6 attacker banned by its /64 in mail_net6):
 #   203.0.113.40        3600, 3600, 3600 then 604800 (3rd ban in a week)
 #   203.0.113.41        3600 (user names that name 192.0.2.173)
 #   2001:db8:4a:1::25   3600
@@ -637,7 +637,7 @@ def dovecot_sample():
 # failures, 5 in 10 minutes, 1 hour; relay attempts, 3 in an hour, 1 day;
 # recidive: 3 SASL bans in a week, 7 days.
 #
-# Expected bans (inet banwarden mail_ban4 / mail_ban6):
+# Expected bans (inet banwarden mail_ban4; an IPv6 attacker banned by its /64 in mail_net6):
 #   203.0.113.60    3600, 3600, 3600 then 604800 (3rd ban in a week)
 #   2001:db8:60::2  3600
 #   198.51.100.80   86400 (relay attempts)
@@ -770,7 +770,7 @@ def postfix_sample():
 # Offences: failed SMTP AUTH, 5 in 10 minutes, 1 hour; relay attempts,
 # 3 in an hour, 1 day; recidive: 3 AUTH bans in a week, 7 days.
 #
-# Expected bans (inet banwarden mail_ban4 / mail_ban6):
+# Expected bans (inet banwarden mail_ban4; an IPv6 attacker banned by its /64 in mail_net6):
 #   203.0.113.70    3600, 3600, 3600 then 604800 (3rd ban in a week)
 #   203.0.113.71    3600 (HELO names 192.0.2.190)
 #   2001:db8:70::7  3600
@@ -869,7 +869,7 @@ def exim_sample():
 # 'syslog_tag', default "Nextcloud"). Every line is Nextcloud's JSON record.
 # Threshold: 5 failed logins in 10 minutes, 1 hour.
 #
-# Expected bans (inet banwarden web_ban4 / web_ban6):
+# Expected bans (inet banwarden web_ban4; an IPv6 attacker banned by its /64 in web_net6):
 #   203.0.113.30 3600, 2001:db8:77::1 3600,
 #   203.0.113.31 3600 (login names that name 192.0.2.161)
 # Never banned: 198.51.100.61 (under the threshold), 192.168.0.42,
@@ -956,7 +956,7 @@ def nextcloud_sample():
 # prosody-modules, which logs each failed SASL authentication. Threshold:
 # 5 "not-authorized" failures in 10 minutes, 1 hour.
 #
-# Expected bans (inet banwarden xmpp_ban4 / xmpp_ban6):
+# Expected bans (inet banwarden xmpp_ban4; an IPv6 attacker banned by its /64 in xmpp_net6):
 #   203.0.113.90 3600, 2001:db8:90::9 3600
 # Never banned: 198.51.100.91 (under the threshold), 198.51.100.93 (failed
 # for a server-side reason), 192.168.3.3 (private), 192.0.2.190 (forged

@@ -96,8 +96,23 @@ pub fn check_sets(kernel: &mut dyn Kernel, needs: &[SetNeed]) -> Vec<String> {
             );
         }
         if !shape.networks && networks {
+            // The set exists: its type or flags cannot change in place
+            // (nft refuses to declare it again with other flags), so the
+            // advice is a set of its own for networks.
+            let other = network_set_name(set);
+            let make = match (set.as_nft(), set.as_ipset()) {
+                (Some(nft), _) => {
+                    let alt = nft::NftSet { name: other.clone(), ..nft.clone() };
+                    nft::creation_commands(&alt, ipv6, timeout, true)
+                }
+                (_, Some(_)) => ipset::creation_command(&other, ipv6, true),
+                _ => unreachable!("a set is of one backend"),
+            };
             report(
-                format!("takes single addresses only, but it receives networks here; make it with: {create}"),
+                format!(
+                    "takes single addresses only, but it receives networks here; its type cannot change while it \
+                     exists: ban networks into a set of their own, e.g. {other:?} made with: {make}"
+                ),
                 &mut uses.iter().filter(|u| u.networks),
             );
         }
@@ -109,4 +124,45 @@ pub fn check_sets(kernel: &mut dyn Kernel, needs: &[SetNeed]) -> Vec<String> {
         }
     }
     problems
+}
+
+/// A name for the network set beside `set`: `ssh_ban6` gives `ssh_net6`,
+/// any other name gets `_net` appended.
+fn network_set_name(set: &SetRef) -> String {
+    let name = match (set.as_nft(), set.as_ipset()) {
+        (Some(nft), _) => nft.name.as_str(),
+        (_, Some(name)) => name,
+        _ => unreachable!("a set is of one backend"),
+    };
+    match name.rfind("ban") {
+        Some(at) if name[at + 3..].chars().all(|c| c.is_ascii_digit()) => {
+            format!("{}net{}", &name[..at], &name[at + 3..])
+        }
+        _ => format!("{name}_net"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::firewall::fake::FakeKernel;
+
+    #[test]
+    fn a_set_of_addresses_given_networks_points_to_a_set_of_their_own() {
+        let set = SetRef::parse_nft("inet banwarden ssh_ban6").unwrap();
+        let mut kernel = FakeKernel::with_sets(&[&set]);
+        {
+            let mut state = kernel.state();
+            let held = state.sets.get_mut(&set).unwrap();
+            (held.ipv6, held.hosts_only) = (true, true);
+        }
+        let need = SetNeed { set: set.clone(), ipv6: true, timeout: true, networks: true, place: None };
+        let problems = check_sets(&mut kernel, &[need.clone()]);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("\"ssh_net6\" made with: nft add table inet banwarden; nft add set inet banwarden ssh_net6 '{ type ipv6_addr; flags interval,timeout; }'"), "{}", problems[0]);
+        let no_networks = SetNeed { networks: false, ..need };
+        assert!(check_sets(&mut kernel, &[no_networks]).is_empty());
+        let ipset = SetRef::parse_ipset("blocked").unwrap();
+        assert_eq!(network_set_name(&ipset), "blocked_net");
+    }
 }

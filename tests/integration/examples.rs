@@ -13,6 +13,7 @@
 
 use std::net::IpAddr;
 
+use banwarden::vocab::Network;
 use serde_json::{json, Value};
 
 use super::util::{banwarden, root, text};
@@ -23,16 +24,23 @@ const WEEK: u64 = 7 * DAY;
 const MONTH: u64 = 30 * DAY;
 const FOREVER: Option<u64> = None;
 
-/// A ban as `banwarden replay` prints it.
+/// A ban as `banwarden replay` prints it: an address or a network.
 #[derive(Debug, PartialEq, Eq)]
 struct Ban {
-    ip: IpAddr,
+    ip: Network,
     set: String,
     seconds: Option<u64>,
 }
 
 fn ban(ip: &str, set: &str, seconds: impl Into<Option<u64>>) -> Ban {
     Ban { ip: ip.parse().expect("an address"), set: set.to_string(), seconds: seconds.into() }
+}
+
+/// The ban of the /64 of an IPv6 address: what the shipped configurations
+/// count and ban an IPv6 attacker by (`action_network`).
+fn ban64(ip: &str, set: &str, seconds: impl Into<Option<u64>>) -> Ban {
+    let ip: IpAddr = ip.parse().expect("an IPv6 address");
+    Ban { ip: Network::of(ip, 64), set: set.to_string(), seconds: seconds.into() }
 }
 
 /// The bans a replay through examples/`service`/banwarden.json prints, in
@@ -79,27 +87,27 @@ fn check_example(service: &str, expected: &[Ban], never: &[(&str, &str)]) {
     let bans = replay(service, Some(&input), b"");
     assert_eq!(bans, expected, "{service}: bans differ");
     for ban in &bans {
-        assert!(!is_private(ban.ip), "{service}: private address banned: {ban:?}");
+        assert!(!is_private(ban.ip.first()), "{service}: private address banned: {ban:?}");
     }
     let sample = std::fs::read_to_string(root().join(&input)).expect("sample");
     for (address, why) in never {
         assert!(sample.contains(address), "{service}: {address} ({why}) is not in the sample");
         let ip: IpAddr = address.parse().expect("an address");
-        assert!(
-            bans.iter().all(|ban| ban.ip.to_canonical() != ip.to_canonical()),
-            "{service}: {address} ({why}) was banned: {bans:?}"
-        );
+        assert!(bans.iter().all(|ban| !ban.ip.contains(ip)), "{service}: {address} ({why}) was banned: {bans:?}");
     }
 }
 
 const SSH4: &str = "inet banwarden ssh_ban4";
 const SSH6: &str = "inet banwarden ssh_ban6";
 const WEB4: &str = "inet banwarden web_ban4";
-const WEB6: &str = "inet banwarden web_ban6";
 const MAIL4: &str = "inet banwarden mail_ban4";
-const MAIL6: &str = "inet banwarden mail_ban6";
 const XMPP4: &str = "inet banwarden xmpp_ban4";
-const XMPP6: &str = "inet banwarden xmpp_ban6";
+// The shipped configurations ban IPv6 attackers by /64, into sets that
+// take networks.
+const SSH_NET6: &str = "inet banwarden ssh_net6";
+const WEB_NET6: &str = "inet banwarden web_net6";
+const MAIL_NET6: &str = "inet banwarden mail_net6";
+const XMPP_NET6: &str = "inet banwarden xmpp_net6";
 
 #[test]
 fn sshd_example() {
@@ -110,18 +118,18 @@ fn sshd_example() {
         &[
             ban(attacker, SSH4, HOUR),
             ban(attacker, SSH4, HOUR),
-            ban(returning, SSH6, HOUR),
+            ban64(returning, SSH_NET6, HOUR),
             ban("203.0.113.99", SSH4, HOUR),
             // Day 2, under OpenSSH 10's sshd-session: the 3rd ban in a week.
             ban(attacker, SSH4, HOUR),
             ban(attacker, SSH4, MONTH),
             // Every 4 days, never 3 in a week; the 6th in a year is for good.
-            ban(returning, SSH6, HOUR),
-            ban(returning, SSH6, HOUR),
-            ban(returning, SSH6, HOUR),
-            ban(returning, SSH6, HOUR),
-            ban(returning, SSH6, HOUR),
-            ban(returning, SSH6, FOREVER),
+            ban64(returning, SSH_NET6, HOUR),
+            ban64(returning, SSH_NET6, HOUR),
+            ban64(returning, SSH_NET6, HOUR),
+            ban64(returning, SSH_NET6, HOUR),
+            ban64(returning, SSH_NET6, HOUR),
+            ban64(returning, SSH_NET6, FOREVER),
         ],
         &[
             ("198.51.100.23", "8 offences, never 5 within 10 minutes"),
@@ -145,9 +153,9 @@ fn nginx_example() {
         "nginx",
         &[
             ban("203.0.113.77", WEB4, HOUR),
-            ban("2001:db8:bad:1::99", WEB6, HOUR),
+            ban64("2001:db8:bad:1::99", WEB_NET6, HOUR),
             ban("198.51.100.14", WEB4, DAY),
-            ban("2001:db8:5ca:1::e", WEB6, DAY),
+            ban64("2001:db8:5ca:1::e", WEB_NET6, DAY),
         ],
         &[
             ("203.0.113.120", "3 wrong passwords"),
@@ -174,7 +182,7 @@ fn dovecot_example() {
             // Day 1, under Dovecot 2.4: the 3rd ban in a week.
             ban(attacker, MAIL4, HOUR),
             ban(attacker, MAIL4, WEEK),
-            ban("2001:db8:4a:1::25", MAIL6, HOUR),
+            ban64("2001:db8:4a:1::25", MAIL_NET6, HOUR),
             // Logged as ::ffff:198.51.100.45, banned as the IPv4 address.
             ban("198.51.100.45", MAIL4, HOUR),
         ],
@@ -198,7 +206,7 @@ fn postfix_example() {
         &[
             ban(attacker, MAIL4, HOUR),
             ban(attacker, MAIL4, HOUR),
-            ban("2001:db8:60::2", MAIL6, HOUR),
+            ban64("2001:db8:60::2", MAIL_NET6, HOUR),
             ban("198.51.100.80", MAIL4, DAY),
             ban(attacker, MAIL4, HOUR),
             ban(attacker, MAIL4, WEEK),
@@ -226,7 +234,7 @@ fn exim_example() {
             ban(attacker, MAIL4, HOUR),
             ban("203.0.113.71", MAIL4, HOUR),
             ban(attacker, MAIL4, HOUR),
-            ban("2001:db8:70::7", MAIL6, HOUR),
+            ban64("2001:db8:70::7", MAIL_NET6, HOUR),
             ban("198.51.100.99", MAIL4, DAY),
             ban(attacker, MAIL4, HOUR),
             ban(attacker, MAIL4, WEEK),
@@ -248,7 +256,7 @@ fn exim_example() {
 fn nextcloud_example() {
     check_example(
         "nextcloud",
-        &[ban("203.0.113.30", WEB4, HOUR), ban("2001:db8:77::1", WEB6, HOUR), ban("203.0.113.31", WEB4, HOUR)],
+        &[ban("203.0.113.30", WEB4, HOUR), ban64("2001:db8:77::1", WEB_NET6, HOUR), ban("203.0.113.31", WEB4, HOUR)],
         &[
             ("198.51.100.61", "3 failed logins"),
             ("192.168.0.42", "private"),
@@ -264,7 +272,7 @@ fn nextcloud_example() {
 fn prosody_example() {
     check_example(
         "prosody",
-        &[ban("203.0.113.90", XMPP4, HOUR), ban("2001:db8:90::9", XMPP6, HOUR)],
+        &[ban("203.0.113.90", XMPP4, HOUR), ban64("2001:db8:90::9", XMPP_NET6, HOUR)],
         &[
             ("198.51.100.91", "3 failed logins"),
             ("198.51.100.93", "failed for a server-side reason (temporary-auth-failure)"),
@@ -309,7 +317,7 @@ fn examples_route_other_distributions_units() {
     .concat();
     assert_eq!(
         replay("sshd", None, input.as_bytes()),
-        [ban("198.51.100.1", SSH4, HOUR), ban("198.51.100.2", SSH4, HOUR), ban("2001:db8::2", SSH6, HOUR)]
+        [ban("198.51.100.1", SSH4, HOUR), ban("198.51.100.2", SSH4, HOUR), ban64("2001:db8::2", SSH_NET6, HOUR)]
     );
 
     let sasl = |ip: &str| format!("warning: unknown[{ip}]: SASL LOGIN authentication failed: UGFzc3dvcmQ6");
@@ -378,7 +386,9 @@ fn ssh_networks_example_escalates_to_the_network() {
         .lines()
         .map(|line| serde_json::from_str::<Value>(line).unwrap())
         .filter(|effect| effect["action"] == "action_nftBan")
-        .map(|e| (e["IP"].as_str().unwrap().to_owned(), e["set"].as_str().unwrap().to_owned(), e["banSeconds"].as_u64()))
+        .map(|e| {
+            (e["IP"].as_str().unwrap().to_owned(), e["set"].as_str().unwrap().to_owned(), e["banSeconds"].as_u64())
+        })
         .collect();
     let ban = |ip: &str, set: &str, secs: u64| (ip.to_owned(), set.to_owned(), Some(secs));
     let (net4, net6) = ("inet banwarden ssh_net4", "inet banwarden ssh_net6");

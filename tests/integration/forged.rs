@@ -432,6 +432,11 @@ fn forged_lines_ban_nobody_with_examples_recidive() {
 }
 
 #[test]
+fn forged_lines_ban_nobody_with_examples_ssh_networks() {
+    forged_lines_ban_nobody("examples/ssh-networks.json", &["sshd"], "sshd", None);
+}
+
+#[test]
 fn forged_lines_ban_nobody_with_examples_server() {
     let every = ["sshd", "postfix", "dovecot", "nginx", "exim"];
     forged_lines_ban_nobody("examples/server.json", &every, "sshd", Some(("ssh.service", "sshd.service")));
