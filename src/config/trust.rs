@@ -42,6 +42,12 @@ const CHOSEN_BY_THE_SENDER: [&str; 9] = [
 /// is shortened in its middle.
 const MAX_CHAINS_NAMED: usize = 8;
 
+/// Ban steps warned about one by one; the others are counted in one last
+/// warning. Each message walks its way back to the start, which in a large
+/// generated configuration (50,000 routing chains in a row) is long: more
+/// messages than a reader would read cost quadratic time for nothing.
+const MAX_WARNINGS: usize = 100;
+
 /// Whether journald writes `name` from what the kernel says about the
 /// sender, so that a client cannot set it: a single leading `_` (clients'
 /// `_` fields are dropped by journald; `__` fields are the journal's
@@ -71,13 +77,20 @@ pub fn warn_unguarded_bans(workflow: &Workflow, problems: &mut Problems) {
         queue.push_back(first);
     }
     let mut reported = vec![false; steps.len()];
+    let (mut warned, mut unlisted) = (0, None);
     while let Some(n) = queue.pop_front() {
         let node = nodes[n];
         let step = &steps[node.step as usize];
         if matches!(step.kind, StepKind::Action(Action::Ban(_))) && !reported[node.step as usize] {
             reported[node.step as usize] = true;
             let location = Location::step(workflow.label(step.chain), step.index as usize).with_module(step.module);
-            problems.warn(&location, message(workflow, nodes, &parent, n));
+            if warned < MAX_WARNINGS {
+                warned += 1;
+                problems.warn(&location, message(workflow, nodes, &parent, n));
+            } else {
+                let (count, _) = unlisted.get_or_insert((0, location));
+                *count += 1;
+            }
         }
         let mut follow = |link: Link| {
             if let Some(next) = link.node() {
@@ -97,6 +110,14 @@ pub fn warn_unguarded_bans(workflow: &Workflow, problems: &mut Problems) {
             }
             StepKind::Action(_) => follow(node.then),
         }
+    }
+    if let Some((count, first)) = unlisted {
+        let what = format!(
+            "a line any local user can write reaches this ban and {} more (not listed one by one: \
+             the first {MAX_WARNINGS} are above; route them on a trusted field too)",
+            count - 1
+        );
+        problems.warn(&first, what);
     }
 }
 
@@ -248,5 +269,22 @@ mod tests {
         }
         actions.push_str(&format!(r#""Rest": [{{"action": "action_noop"}}], "Ban": [{MATCH}, {BAN}]}}"#));
         assert_eq!(warnings(&actions), Vec::<String>::new());
+    }
+
+    #[test]
+    fn many_unguarded_bans_are_listed_up_to_a_limit_then_counted() {
+        // 300 routes on a client-set field, each to a ban of its own: the
+        // first 100 are named, the 200 others counted in one warning.
+        let mut actions = String::from("{");
+        for i in 0..300 {
+            actions.push_str(&format!(
+                r#""r{i}": [{{"filter": "filter_equals", "args": {{"field": "SYSLOG_IDENTIFIER", "value": "s{i}"}}, "then": "b{i}"}}],
+                   "b{i}": [{MATCH}, {BAN}],"#
+            ));
+        }
+        actions.push_str(r#""Rest": [{"action": "action_noop"}]}"#);
+        let w = warnings(&actions);
+        assert_eq!(w.len(), MAX_WARNINGS + 1, "{:?}", &w[MAX_WARNINGS..]);
+        assert!(w[MAX_WARNINGS].contains("reaches this ban and 199 more"), "{}", w[MAX_WARNINGS]);
     }
 }

@@ -81,6 +81,11 @@ pub struct Counters {
     /// `counterMaxKeys`; `None`: a share of [`DEFAULT_TOTAL_KEYS`].
     max_keys: Option<usize>,
     news: Vec<News>,
+    /// How many categories there were when their limits were last set: a
+    /// shared default changes with their number, and setting every limit
+    /// each time one is added would be quadratic in a configuration of
+    /// 50,000 counter names.
+    apportioned: usize,
 }
 
 impl Counters {
@@ -102,15 +107,25 @@ impl Counters {
         }
         self.categories.push(Category { name: name.to_owned(), keys: KeyTable::new(1), evicting: false });
         self.by_name.insert(name.to_owned(), self.categories.len() - 1);
+        CategoryId(self.categories.len() - 1)
+    }
+
+    /// Gives every category its limit, once the categories are all known
+    /// (at the first raise, or when taking over a reload's counters).
+    fn apportion(&mut self) {
+        if self.apportioned == self.categories.len() {
+            return;
+        }
         let max = self.max_keys();
         for category in &mut self.categories {
             category.keys.set_max_keys(max);
         }
-        CategoryId(self.categories.len() - 1)
+        self.apportioned = self.categories.len();
     }
 
     /// Adds a tick and returns the number of live ticks (0 during grace).
     pub fn raise(&mut self, id: CategoryId, key: &str, now_us: u64, keep_us: Option<u64>) -> usize {
+        self.apportion();
         let category = &mut self.categories[id.0];
         let expiry = keep_us.map_or(NEVER, |k| now_us.saturating_add(k));
         let value = category.keys.raise(key, now_us, expiry);
@@ -150,6 +165,7 @@ impl Counters {
     /// configuration's limit; a lower one is reached step by step as keys
     /// come (see [`keys`]). What was taken, and the names left behind.
     pub fn take_over(&mut self, old: Counters) -> Restored {
+        self.apportion();
         let mut restored = Restored::default();
         for category in old.categories {
             match self.by_name.get(&category.name) {

@@ -158,6 +158,7 @@ impl Counters {
     /// Takes back what [`save`](Self::save) wrote, into the categories this
     /// configuration has; what has expired by `now_us` is not restored.
     pub fn restore(&mut self, bytes: &[u8], now_us: u64) -> Result<Restored, String> {
+        self.apportion();
         let saved: Saved = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
         if saved.version != 1 {
             return Err(format!("unknown format version {}", saved.version));
