@@ -84,8 +84,12 @@ mod journald;
 #[allow(dead_code)]
 #[path = "report.rs"]
 mod report;
+#[allow(dead_code)]
+#[path = "sandbox.rs"]
+mod sandbox;
 
 use journald::PrivateJournald;
+use sandbox::{mb, sandbox_config, Memory};
 
 /// Entries per latency run, and their pace (500/s).
 const LATENCY_ENTRIES: usize = 1000;
@@ -408,34 +412,6 @@ fn link_or_copy(from: &Path, to: &Path) {
     }
 }
 
-/// Memory of a process, from /proc/PID/status, in kB.
-#[derive(Clone, Copy, Debug)]
-struct Memory {
-    rss: u64,
-    hwm: u64,
-    anon: u64,
-    file: u64,
-}
-
-impl Memory {
-    fn of(pid: u32) -> Memory {
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-        let kb = |name: &str| -> u64 {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix(name))
-                .and_then(|rest| rest.split_whitespace().next())
-                .and_then(|v| v.parse().ok())
-                .unwrap_or_else(|| panic!("/proc/{pid}/status has no {name}"))
-        };
-        Memory { rss: kb("VmRSS:"), hwm: kb("VmHWM:"), anon: kb("RssAnon:"), file: kb("RssFile:") }
-    }
-}
-
-fn mb(kb: u64) -> f64 {
-    kb as f64 * 1024.0 / 1e6
-}
-
 /// The real binary on a journald of its own, with a storage directory of
 /// its own; stopped by its PID on drop (SIGTERM, SIGKILL after 10 s).
 struct RealDaemon {
@@ -458,7 +434,7 @@ impl RealDaemon {
         journald.wait_for("started", 1, Duration::from_secs(10));
         template.link_into(&journald);
         let state = tempfile::tempdir().unwrap();
-        std::fs::write(state.path().join("banwarden.json"), sandbox_config(&state.path().join("storage"))).unwrap();
+        std::fs::write(state.path().join("banwarden.json"), sandbox_config(root(), &state.path().join("storage"))).unwrap();
         Some(RealDaemon { child: None, started: Instant::now(), counter_saves: vec![], state, journald })
     }
 
@@ -603,23 +579,6 @@ impl Drop for RealDaemon {
             let _ = child.wait();
         }
     }
-}
-
-/// etc/banwarden/banwarden.json as examples/demo.sh rewrites it for a
-/// sandbox: sshd routed on SYSLOG_IDENTIFIER, no unit test on banwarden's
-/// own lines, storage in `storage`.
-fn sandbox_config(storage: &Path) -> String {
-    let text = std::fs::read_to_string(root().join("etc/banwarden/banwarden.json")).unwrap();
-    let mut config: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let chains = &mut config["actions"];
-    chains["Route sshd entries"][0]["args"] =
-        serde_json::json!({"field": "SYSLOG_IDENTIFIER", "re": "^sshd(?:-session)?$"});
-    let own = chains["Route banwarden's own ban messages"].as_array_mut().unwrap();
-    let before = own.len();
-    own.retain(|step| step["args"]["field"] != "_SYSTEMD_UNIT");
-    assert_eq!(own.len(), before - 1, "the own-lines route tests _SYSTEMD_UNIT once");
-    config["storage"] = serde_json::json!(storage.to_str().unwrap());
-    serde_json::to_string_pretty(&config).unwrap()
 }
 
 /// What one memory run measures.
