@@ -208,12 +208,12 @@ fn counters_are_saved_while_entries_flow_and_come_back_whole() {
     // the entries judged by then, at least the first 10 s of them.
     let meanwhile = saved_meanwhile.expect("a save was written while entries flowed");
     let mut fresh = compile().workflow;
-    let restored = fresh.counters_mut().restore(&meanwhile, NOW).unwrap();
+    let restored = fresh.counters_mut().restore(&meanwhile[..], NOW).unwrap();
     assert!(restored.keys >= 5_000 && restored.keys < attackers as usize, "{restored:?}");
     // The save at shutdown has every key (the never-banned address too:
     // it is counted, then refused at the ban).
     let mut fresh = compile().workflow;
-    let restored = fresh.counters_mut().restore(&std::fs::read(&file).unwrap(), NOW).unwrap();
+    let restored = fresh.counters_mut().restore(&std::fs::read(&file).unwrap()[..], NOW).unwrap();
     assert_eq!(restored.keys, attackers as usize);
 }
 
@@ -231,7 +231,13 @@ fn a_new_never_ban_list_reaches_the_rules_and_the_bans_already_queued() {
     let ip: std::net::IpAddr = "10.0.0.2".parse().unwrap();
     let origin = crate::vocab::Origin::Rule { chain: "sshd".into(), step: 2 };
     let lifetime = crate::vocab::Lifetime::from_seconds(Some(60));
-    daemon.carry_out(Effect::Ban(crate::vocab::BanRequest { net: ip.into(), set: set.clone(), lifetime, origin, replace: false }));
+    daemon.carry_out(Effect::Ban(crate::vocab::BanRequest {
+        net: ip.into(),
+        set: set.clone(),
+        lifetime,
+        origin,
+        replace: false,
+    }));
     daemon.settings.never_ban = daemon.settings.never_ban.with_local(&[ip]);
     daemon.share_never_ban();
     assert!(crate::vocab::any_contains(&daemon.workflow.state().never_ban, ip), "the rules see it");
