@@ -49,4 +49,3 @@ impl Memory {
 pub fn mb(kb: u64) -> f64 {
     kb as f64 * 1024.0 / 1e6
 }
-
