@@ -151,6 +151,9 @@ fn counters_file(storage: &Path) -> Option<(u64, i64, i64)> {
 struct Watched {
     /// Per attacker banned: ms from its 5th failure to the kernel.
     latencies: Vec<f64>,
+    /// When (s into the spray) each ban was seen, and each save.
+    bans_at: Vec<f64>,
+    saves_at: Vec<f64>,
     missed: Vec<Ipv4Addr>,
     counter_saves: usize,
 }
@@ -158,7 +161,7 @@ struct Watched {
 /// Lists the set every millisecond for the attackers sent on `sent`, and
 /// notes the counters' saves, until `done` and every attacker is banned or
 /// 10 s have passed since.
-fn watch(sent: mpsc::Receiver<(Ipv4Addr, Instant)>, done: &AtomicBool, storage: &Path) -> Watched {
+fn watch(sent: mpsc::Receiver<(Ipv4Addr, Instant)>, done: &AtomicBool, storage: &Path, started: Instant) -> Watched {
     let set = NftSet::parse(SET).unwrap();
     let mut client = NftClient::open().unwrap();
     let mut pending: Vec<(Ipv4Addr, Instant)> = Vec::new();
@@ -174,6 +177,7 @@ fn watch(sent: mpsc::Receiver<(Ipv4Addr, Instant)>, done: &AtomicBool, storage: 
                 let found = banned.iter().any(|(net, _)| net.as_host() == Some(IpAddr::V4(*ip)));
                 if found {
                     watched.latencies.push((now - *at).as_secs_f64() * 1000.0);
+                    watched.bans_at.push((now - started).as_secs_f64());
                     if std::env::var_os("BANWARDEN_SPRAY_TRACE").is_some() {
                         eprintln!("{ip}: {:.1} ms", (now - *at).as_secs_f64() * 1000.0);
                     }
@@ -184,6 +188,7 @@ fn watch(sent: mpsc::Receiver<(Ipv4Addr, Instant)>, done: &AtomicBool, storage: 
         let now_file = counters_file(storage);
         if now_file != file {
             (file, watched.counter_saves) = (now_file, watched.counter_saves + 1);
+            watched.saves_at.push(started.elapsed().as_secs_f64());
         }
         if done.load(Ordering::Relaxed) {
             let since = *done_at.get_or_insert_with(Instant::now);
@@ -231,7 +236,7 @@ fn main() {
     let (sent_tx, sent_rx) = mpsc::channel();
     let started = Instant::now();
     let watched = std::thread::scope(|scope| {
-        let watcher = scope.spawn(|| watch(sent_rx, &done, &storage));
+        let watcher = scope.spawn(|| watch(sent_rx, &done, &storage, started));
         for i in 0..spray {
             if i % DUE_EVERY == 0 {
                 // Attackers whose failure is due at this spray entry.
@@ -297,6 +302,10 @@ fn main() {
         "rss_start_mb": mb(at_start.rss), "rss_end_mb": mb(at_end.rss),
         "bound_mb": mb(bound_kb), "max_keys": DEFAULT_TOTAL_KEYS,
         "max_ms": latencies.last().copied().unwrap_or(f64::NAN),
+        // To tell a slow ban's cause: when each was seen, and each save.
+        "latencies_ms": watched.latencies.iter().map(|l| (l * 10.0).round() / 10.0).collect::<Vec<_>>(),
+        "bans_at_s": watched.bans_at.iter().map(|t| (t * 100.0).round() / 100.0).collect::<Vec<_>>(),
+        "saves_at_s": watched.saves_at.iter().map(|t| (t * 100.0).round() / 100.0).collect::<Vec<_>>(),
     });
     report::figure("spray.rss", "peak RSS of banwarden run under the spray", "MB", &[mb(at_end.hwm)], extra.clone());
     report::figure(
