@@ -26,7 +26,8 @@
 //!     its own), bans into real sets included;
 //!   - counters: after judging 1,000,000 sshd failures, each from its own
 //!     IPv4 address (in 100.64.0.0/10), so 1,000,000 live keys of the
-//!     `sshd` counter (600 s) and no ban, and after the counters holding
+//!     `sshd` counter (600 s; `counterMaxKeys` raised to 1,000,000 for
+//!     this daemon, the default would hold 233,333) and no ban, and after the counters holding
 //!     all of them have been saved once, as a daemon does every 10 s while
 //!     entries flow. That save copies every key, and the process keeps the
 //!     memory: RSS goes from ~225 MB to ~413 MB here, so `extra` has the
@@ -425,8 +426,9 @@ struct RealDaemon {
 }
 
 impl RealDaemon {
-    /// A fresh journald with `template`'s files, and fresh storage.
-    fn new(template: &Template) -> Option<RealDaemon> {
+    /// A fresh journald with `template`'s files, and fresh storage; with
+    /// `counterMaxKeys` set to `max_keys` if given.
+    fn new(template: &Template, max_keys: Option<u32>) -> Option<RealDaemon> {
         let journald = PrivateJournald::start()?;
         // One entry of its own: its journal directory exists, and a daemon
         // started at the end has a position to save.
@@ -434,7 +436,12 @@ impl RealDaemon {
         journald.wait_for("started", 1, Duration::from_secs(10));
         template.link_into(&journald);
         let state = tempfile::tempdir().unwrap();
-        std::fs::write(state.path().join("banwarden.json"), sandbox_config(root(), &state.path().join("storage"))).unwrap();
+        let mut config: serde_json::Value =
+            serde_json::from_str(&sandbox_config(root(), &state.path().join("storage"))).unwrap();
+        if let Some(max) = max_keys {
+            config["counterMaxKeys"] = max.into();
+        }
+        std::fs::write(state.path().join("banwarden.json"), config.to_string()).unwrap();
         Some(RealDaemon { child: None, started: Instant::now(), counter_saves: vec![], state, journald })
     }
 
@@ -598,7 +605,7 @@ fn memory_run(run: usize, corpus: &Template, keys: &Template) -> Option<MemoryRu
     // Fresh sets, in this process's own network namespace.
     let status = Command::new("nft").arg("-f").arg(root().join("etc/nftables/banwarden.nft")).status().unwrap();
     assert!(status.success(), "nft -f etc/nftables/banwarden.nft");
-    let mut idle = RealDaemon::new(corpus)?;
+    let mut idle = RealDaemon::new(corpus, None)?;
     idle.start(None);
     // One entry judged: the position is saved, and the journal pages mapped
     // while finding the end of the journal are let go, as on a server.
@@ -610,7 +617,7 @@ fn memory_run(run: usize, corpus: &Template, keys: &Template) -> Option<MemoryRu
     let (entries, (keys_judged, counters, saves_before)) = std::thread::scope(|scope| {
         let entries = scope.spawn(move || {
             let _ = keys_judged_rx.recv();
-            let mut daemon = RealDaemon::new(corpus).expect("journald started before");
+            let mut daemon = RealDaemon::new(corpus, None).expect("journald started before");
             let started = Instant::now();
             daemon.start(Some(&corpus.cursor));
             daemon.wait_until_judged();
@@ -623,7 +630,7 @@ fn memory_run(run: usize, corpus: &Template, keys: &Template) -> Option<MemoryRu
             Memory::of(daemon.pid())
         });
         let keys = scope.spawn(|| {
-            let mut daemon = RealDaemon::new(keys).expect("journald started before");
+            let mut daemon = RealDaemon::new(keys, Some(COUNTER_KEYS)).expect("journald started before");
             let started = Instant::now();
             daemon.start(Some(&keys.cursor));
             daemon.wait_until_judged();
