@@ -20,7 +20,7 @@
 //! 5th failure is timed from being handed to journald until its address
 //! is in the kernel set (a thread lists the set every millisecond).
 //!
-//! Figures (one run: a run takes about 5 minutes, so the spray is a step
+//! Figures (one run: a run takes about 7 minutes, so the spray is a step
 //! of its own in `make bench`, and its figures are not medians of 5):
 //! - `spray.rss`: the daemon's peak RSS (VmHWM) over the whole spray;
 //!   `extra` has its RSS at start and at the end, and the bound the cap
@@ -28,7 +28,9 @@
 //!   of a key + the text of a save of all of them);
 //! - `spray.missed`: attackers not banned (the bench asserts none);
 //! - `spray.kernel.p50`, `spray.kernel.p99`: journal to kernel latency of
-//!   the attackers' bans during the spray (`extra`: the max);
+//!   the attackers' bans during the spray (`extra`: the max, and per ban
+//!   its latency, when it was seen, and how long of it the daemon's loop
+//!   waited for a core; when each save was seen; the load average after);
 //! - `spray.rate`: entries judged per second (the spray's duration).
 //!
 //! Run: `cargo bench --bench spray` (or `benches/suite.py --only spray`);
@@ -96,6 +98,10 @@ fn failure(journald: &PrivateJournald, ip: Ipv4Addr, port: u32) {
     ]);
 }
 
+/// An attacker's last failure: its address, when it was handed to
+/// journald, and the daemon's `waited_for_cpu_ms` then.
+type Sent = (Ipv4Addr, Instant, f64);
+
 /// The daemon's stderr lines, on a channel, and the process.
 struct Daemon {
     child: std::process::Child,
@@ -146,11 +152,21 @@ fn counters_file(storage: &Path) -> Option<(u64, i64, i64)> {
     Some((meta.ino(), meta.mtime(), meta.mtime_nsec()))
 }
 
+/// Time the daemon's loop (its main thread) has waited for a core, in ms
+/// (`/proc/PID/schedstat`'s run_delay): a ban slower than this explains
+/// waited for something else.
+fn waited_for_cpu_ms(pid: u32) -> f64 {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/schedstat")).unwrap_or_default();
+    text.split_whitespace().nth(1).and_then(|n| n.parse::<f64>().ok()).map_or(f64::NAN, |ns| ns / 1e6)
+}
+
 /// What the watcher saw.
 #[derive(Default)]
 struct Watched {
     /// Per attacker banned: ms from its 5th failure to the kernel.
     latencies: Vec<f64>,
+    /// Per ban, how long of its latency the daemon's loop waited for a core.
+    waited_ms: Vec<f64>,
     /// When (s into the spray) each ban was seen, and each save.
     bans_at: Vec<f64>,
     saves_at: Vec<f64>,
@@ -161,10 +177,10 @@ struct Watched {
 /// Lists the set every millisecond for the attackers sent on `sent`, and
 /// notes the counters' saves, until `done` and every attacker is banned or
 /// 10 s have passed since.
-fn watch(sent: mpsc::Receiver<(Ipv4Addr, Instant)>, done: &AtomicBool, storage: &Path, started: Instant) -> Watched {
+fn watch(sent: mpsc::Receiver<Sent>, done: &AtomicBool, storage: &Path, started: Instant, pid: u32) -> Watched {
     let set = NftSet::parse(SET).unwrap();
     let mut client = NftClient::open().unwrap();
-    let mut pending: Vec<(Ipv4Addr, Instant)> = Vec::new();
+    let mut pending: Vec<Sent> = Vec::new();
     let mut watched = Watched::default();
     let mut file = counters_file(storage);
     let mut done_at = None;
@@ -173,13 +189,14 @@ fn watch(sent: mpsc::Receiver<(Ipv4Addr, Instant)>, done: &AtomicBool, storage: 
         if !pending.is_empty() {
             let banned = client.list(&set).unwrap();
             let now = Instant::now();
-            pending.retain(|(ip, at)| {
-                let found = banned.iter().any(|(net, _)| net.as_host() == Some(IpAddr::V4(*ip)));
+            pending.retain(|&(ip, at, waited)| {
+                let found = banned.iter().any(|(net, _)| net.as_host() == Some(IpAddr::V4(ip)));
                 if found {
-                    watched.latencies.push((now - *at).as_secs_f64() * 1000.0);
+                    watched.latencies.push((now - at).as_secs_f64() * 1000.0);
+                    watched.waited_ms.push(waited_for_cpu_ms(pid) - waited);
                     watched.bans_at.push((now - started).as_secs_f64());
                     if std::env::var_os("BANWARDEN_SPRAY_TRACE").is_some() {
-                        eprintln!("{ip}: {:.1} ms", (now - *at).as_secs_f64() * 1000.0);
+                        eprintln!("{ip}: {:.1} ms", (now - at).as_secs_f64() * 1000.0);
                     }
                 }
                 !found
@@ -194,7 +211,7 @@ fn watch(sent: mpsc::Receiver<(Ipv4Addr, Instant)>, done: &AtomicBool, storage: 
             let since = *done_at.get_or_insert_with(Instant::now);
             pending.extend(sent.try_iter());
             if pending.is_empty() || since.elapsed() > Duration::from_secs(10) {
-                watched.missed = pending.iter().map(|(ip, _)| *ip).collect();
+                watched.missed = pending.iter().map(|(ip, ..)| *ip).collect();
                 return watched;
             }
         }
@@ -236,7 +253,7 @@ fn main() {
     let (sent_tx, sent_rx) = mpsc::channel();
     let started = Instant::now();
     let watched = std::thread::scope(|scope| {
-        let watcher = scope.spawn(|| watch(sent_rx, &done, &storage, started));
+        let watcher = scope.spawn(|| watch(sent_rx, &done, &storage, started, pid));
         for i in 0..spray {
             if i % DUE_EVERY == 0 {
                 // Attackers whose failure is due at this spray entry.
@@ -245,7 +262,7 @@ fn main() {
                     if offset < FAILURES * FAILURE_GAP && offset % FAILURE_GAP == 0 {
                         failure(&journald, attacker_ip(k), 40_000 + offset / FAILURE_GAP);
                         if offset / FAILURE_GAP == FAILURES - 1 {
-                            sent_tx.send((attacker_ip(k), Instant::now())).unwrap();
+                            sent_tx.send((attacker_ip(k), Instant::now(), waited_for_cpu_ms(pid))).unwrap();
                         }
                     }
                 }
@@ -304,6 +321,8 @@ fn main() {
         "max_ms": latencies.last().copied().unwrap_or(f64::NAN),
         // To tell a slow ban's cause: when each was seen, and each save.
         "latencies_ms": watched.latencies.iter().map(|l| (l * 10.0).round() / 10.0).collect::<Vec<_>>(),
+        "waited_for_cpu_ms": watched.waited_ms.iter().map(|l| (l * 10.0).round() / 10.0).collect::<Vec<_>>(),
+        "loadavg": std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim(),
         "bans_at_s": watched.bans_at.iter().map(|t| (t * 100.0).round() / 100.0).collect::<Vec<_>>(),
         "saves_at_s": watched.saves_at.iter().map(|t| (t * 100.0).round() / 100.0).collect::<Vec<_>>(),
     });
