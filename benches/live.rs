@@ -26,7 +26,8 @@
 //!     its own), bans into real sets included;
 //!   - counters: after judging 1,000,000 sshd failures, each from its own
 //!     IPv4 address (in 100.64.0.0/10), so 1,000,000 live keys of the
-//!     `sshd` counter (600 s) and no ban, and after the counters holding
+//!     `sshd` counter (600 s; `counterMaxKeys` raised to 1,000,000 for
+//!     this daemon, the default would hold 233,333) and no ban, and after the counters holding
 //!     all of them have been saved once, as a daemon does every 10 s while
 //!     entries flow. That save copies every key, and the process keeps the
 //!     memory: RSS goes from ~225 MB to ~413 MB here, so `extra` has the
@@ -84,8 +85,12 @@ mod journald;
 #[allow(dead_code)]
 #[path = "report.rs"]
 mod report;
+#[allow(dead_code)]
+#[path = "sandbox.rs"]
+mod sandbox;
 
 use journald::PrivateJournald;
+use sandbox::{mb, sandbox_config, Memory};
 
 /// Entries per latency run, and their pace (500/s).
 const LATENCY_ENTRIES: usize = 1000;
@@ -408,34 +413,6 @@ fn link_or_copy(from: &Path, to: &Path) {
     }
 }
 
-/// Memory of a process, from /proc/PID/status, in kB.
-#[derive(Clone, Copy, Debug)]
-struct Memory {
-    rss: u64,
-    hwm: u64,
-    anon: u64,
-    file: u64,
-}
-
-impl Memory {
-    fn of(pid: u32) -> Memory {
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-        let kb = |name: &str| -> u64 {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix(name))
-                .and_then(|rest| rest.split_whitespace().next())
-                .and_then(|v| v.parse().ok())
-                .unwrap_or_else(|| panic!("/proc/{pid}/status has no {name}"))
-        };
-        Memory { rss: kb("VmRSS:"), hwm: kb("VmHWM:"), anon: kb("RssAnon:"), file: kb("RssFile:") }
-    }
-}
-
-fn mb(kb: u64) -> f64 {
-    kb as f64 * 1024.0 / 1e6
-}
-
 /// The real binary on a journald of its own, with a storage directory of
 /// its own; stopped by its PID on drop (SIGTERM, SIGKILL after 10 s).
 struct RealDaemon {
@@ -449,8 +426,9 @@ struct RealDaemon {
 }
 
 impl RealDaemon {
-    /// A fresh journald with `template`'s files, and fresh storage.
-    fn new(template: &Template) -> Option<RealDaemon> {
+    /// A fresh journald with `template`'s files, and fresh storage; with
+    /// `counterMaxKeys` set to `max_keys` if given.
+    fn new(template: &Template, max_keys: Option<u32>) -> Option<RealDaemon> {
         let journald = PrivateJournald::start()?;
         // One entry of its own: its journal directory exists, and a daemon
         // started at the end has a position to save.
@@ -458,7 +436,12 @@ impl RealDaemon {
         journald.wait_for("started", 1, Duration::from_secs(10));
         template.link_into(&journald);
         let state = tempfile::tempdir().unwrap();
-        std::fs::write(state.path().join("banwarden.json"), sandbox_config(&state.path().join("storage"))).unwrap();
+        let mut config: serde_json::Value =
+            serde_json::from_str(&sandbox_config(root(), &state.path().join("storage"))).unwrap();
+        if let Some(max) = max_keys {
+            config["counterMaxKeys"] = max.into();
+        }
+        std::fs::write(state.path().join("banwarden.json"), config.to_string()).unwrap();
         Some(RealDaemon { child: None, started: Instant::now(), counter_saves: vec![], state, journald })
     }
 
@@ -605,23 +588,6 @@ impl Drop for RealDaemon {
     }
 }
 
-/// etc/banwarden/banwarden.json as examples/demo.sh rewrites it for a
-/// sandbox: sshd routed on SYSLOG_IDENTIFIER, no unit test on banwarden's
-/// own lines, storage in `storage`.
-fn sandbox_config(storage: &Path) -> String {
-    let text = std::fs::read_to_string(root().join("etc/banwarden/banwarden.json")).unwrap();
-    let mut config: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let chains = &mut config["actions"];
-    chains["Route sshd entries"][0]["args"] =
-        serde_json::json!({"field": "SYSLOG_IDENTIFIER", "re": "^sshd(?:-session)?$"});
-    let own = chains["Route banwarden's own ban messages"].as_array_mut().unwrap();
-    let before = own.len();
-    own.retain(|step| step["args"]["field"] != "_SYSTEMD_UNIT");
-    assert_eq!(own.len(), before - 1, "the own-lines route tests _SYSTEMD_UNIT once");
-    config["storage"] = serde_json::json!(storage.to_str().unwrap());
-    serde_json::to_string_pretty(&config).unwrap()
-}
-
 /// What one memory run measures.
 struct MemoryRun {
     idle: Memory,
@@ -639,7 +605,7 @@ fn memory_run(run: usize, corpus: &Template, keys: &Template) -> Option<MemoryRu
     // Fresh sets, in this process's own network namespace.
     let status = Command::new("nft").arg("-f").arg(root().join("etc/nftables/banwarden.nft")).status().unwrap();
     assert!(status.success(), "nft -f etc/nftables/banwarden.nft");
-    let mut idle = RealDaemon::new(corpus)?;
+    let mut idle = RealDaemon::new(corpus, None)?;
     idle.start(None);
     // One entry judged: the position is saved, and the journal pages mapped
     // while finding the end of the journal are let go, as on a server.
@@ -651,7 +617,7 @@ fn memory_run(run: usize, corpus: &Template, keys: &Template) -> Option<MemoryRu
     let (entries, (keys_judged, counters, saves_before)) = std::thread::scope(|scope| {
         let entries = scope.spawn(move || {
             let _ = keys_judged_rx.recv();
-            let mut daemon = RealDaemon::new(corpus).expect("journald started before");
+            let mut daemon = RealDaemon::new(corpus, None).expect("journald started before");
             let started = Instant::now();
             daemon.start(Some(&corpus.cursor));
             daemon.wait_until_judged();
@@ -664,7 +630,7 @@ fn memory_run(run: usize, corpus: &Template, keys: &Template) -> Option<MemoryRu
             Memory::of(daemon.pid())
         });
         let keys = scope.spawn(|| {
-            let mut daemon = RealDaemon::new(keys).expect("journald started before");
+            let mut daemon = RealDaemon::new(keys, Some(COUNTER_KEYS)).expect("journald started before");
             let started = Instant::now();
             daemon.start(Some(&keys.cursor));
             daemon.wait_until_judged();

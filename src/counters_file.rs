@@ -3,7 +3,8 @@
 //! and taken back at start. The bytes are the counters' own format
 //! (`actions::counter::saved`); this module owns the file: its name, the
 //! crash-safe replacement, and what happens to a damaged one (moved aside
-//! as `counters.json.bad` for the administrator, the counters start empty).
+//! as `counters.json.bad` for the administrator; the keys read before the
+//! damage are kept, since the file is read as a stream).
 //!
 //! A save never stops the loop for long ([`Saver`]): the loop writes the
 //! JSON a slice of keys per turn (about a millisecond each), then hands the
@@ -110,15 +111,16 @@ fn write(path: &Path, bytes: Vec<u8>) {
 /// Takes back the counters saved by the last run, as of `now_us`.
 pub fn restore(workflow: &mut Workflow, storage: &Path, now_us: u64) {
     let path = path(storage);
-    let bytes = match crate::durable::read_if_exists(&path) {
-        Ok(Some(bytes)) => bytes,
-        Ok(None) => return,
+    let file = match std::fs::File::open(&path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
         Err(e) => {
             diag!(Err, "cannot read the saved counters {}: {e}; starting without them", path.display());
             return;
         }
     };
-    match workflow.counters_mut().restore(&bytes, now_us) {
+    // Parsed as it is read: the file's text is never held whole.
+    match workflow.counters_mut().restore(std::io::BufReader::with_capacity(64 * 1024, file), now_us) {
         Ok(restored) => {
             diag!(
                 Info,
@@ -138,9 +140,14 @@ pub fn restore(workflow: &mut Workflow, storage: &Path, now_us: u64) {
         Err(e) => {
             let aside = path.with_extension("json.bad");
             let _ = std::fs::rename(&path, &aside);
-            diag!(Err, "{}: {e}; moved to {}, starting without saved counters", path.display(), aside.display());
+            diag!(
+                Err,
+                "{}: {e}; moved to {}, keeping only the keys read before the damage",
+                path.display(),
+                aside.display()
+            );
         }
     }
-    // Reading built a copy of every key.
+    // The tables grew by doubling while keys came.
     crate::memory::release_free_heap();
 }

@@ -99,7 +99,19 @@ fn compare(args: &mut Args, cx: &mut Context, op: Op) -> Option<Filter> {
         }
         Some(v) => operand(args, "value", v, cx.problems),
     };
+    if let Some(Operand::Number(n)) = &value {
+        note_compared(cx, *n);
+    }
     Some(Filter::Compare(Compare::new(field?, op, value?)))
+}
+
+/// Counter values must stay exact up to any number a filter compares a
+/// field with (the counters keep that many ticks a key, at least).
+fn note_compared(cx: &mut Context, n: Number) {
+    cx.state.counters.compared_with(match n {
+        Number::Int(i) => i as f64,
+        Number::Float(f) => f,
+    });
 }
 
 fn operand(args: &Args, arg: &str, value: &Json, problems: &mut Problems) -> Option<Operand> {
@@ -121,7 +133,10 @@ fn in_list(args: &mut Args, cx: &mut Context) -> Option<Filter> {
             for item in items {
                 match operand(args, "values", item, cx.problems) {
                     Some(Operand::Text(t)) => texts.push(t),
-                    Some(Operand::Number(n)) => numbers.push(n),
+                    Some(Operand::Number(n)) => {
+                        note_compared(cx, n);
+                        numbers.push(n);
+                    }
                     None => ok = false,
                 }
             }

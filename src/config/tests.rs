@@ -325,3 +325,23 @@ fn a_ban_longer_than_the_kernel_can_time_is_permanent_with_a_warning() {
     let config = compile(text, "t").unwrap();
     assert!(!config.sets[0].timeout, "permanent: the set needs no timeouts for it");
 }
+
+#[test]
+fn counters_keep_ticks_up_to_the_largest_number_compared() {
+    let text = |n: &str| {
+        format!(
+            r#"{{"actions": {{"a": [
+                {{"filter": "filter_in", "args": {{"field": "x", "values": ["a", 2, {n}]}}}},
+                {{"action": "action_counterRaise", "args": {{"counter": "c", "for": "x", "save": "n"}}}},
+                {{"filter": "filter_greaterOrEquals", "args": {{"field": "n", "value": 5}}}},
+                {{"filter": "filter_equals", "args": {{"field": "PRIORITY", "value": "7"}}}}
+            ]}}}}"#
+        )
+    };
+    let max_ticks = |n: &str| compile(&text(n), "t.json").unwrap().workflow.state().counters.max_ticks();
+    // 5, 2 and text ask for no more than the floor.
+    assert_eq!(max_ticks("3"), crate::actions::counter::MIN_TICKS);
+    // A number in a list counts as much as one compared alone.
+    assert_eq!(max_ticks("1000"), 1_001);
+    assert_eq!(max_ticks("2.5e9"), crate::actions::counter::MAX_TICKS);
+}

@@ -208,12 +208,12 @@ fn counters_are_saved_while_entries_flow_and_come_back_whole() {
     // the entries judged by then, at least the first 10 s of them.
     let meanwhile = saved_meanwhile.expect("a save was written while entries flowed");
     let mut fresh = compile().workflow;
-    let restored = fresh.counters_mut().restore(&meanwhile, NOW).unwrap();
+    let restored = fresh.counters_mut().restore(&meanwhile[..], NOW).unwrap();
     assert!(restored.keys >= 5_000 && restored.keys < attackers as usize, "{restored:?}");
     // The save at shutdown has every key (the never-banned address too:
     // it is counted, then refused at the ban).
     let mut fresh = compile().workflow;
-    let restored = fresh.counters_mut().restore(&std::fs::read(&file).unwrap(), NOW).unwrap();
+    let restored = fresh.counters_mut().restore(&std::fs::read(&file).unwrap()[..], NOW).unwrap();
     assert_eq!(restored.keys, attackers as usize);
 }
 

@@ -123,10 +123,12 @@ impl Ticks {
         self.iter().filter(|&t| t > now_us).count()
     }
 
-    /// From saved parts: ticks sorted, none expired by `now_us`.
-    pub fn from_parts(mut ticks: Vec<u64>, grace_until_us: u64, now_us: u64) -> Ticks {
+    /// From saved parts: ticks sorted, none expired by `now_us`, at most
+    /// `max_ticks` (the latest).
+    pub fn from_parts(mut ticks: Vec<u64>, grace_until_us: u64, now_us: u64, max_ticks: usize) -> Ticks {
         ticks.retain(|&t| t > now_us);
         ticks.sort_unstable();
+        ticks.drain(..ticks.len().saturating_sub(max_ticks.max(1)));
         match (ticks.as_slice(), grace_until_us > now_us) {
             ([], false) => Ticks::None,
             ([t], false) => Ticks::One(*t),
@@ -135,12 +137,18 @@ impl Ticks {
     }
 
     /// Adds a tick expiring at `expiry` (ticks of one counter may have
-    /// different durations: kept sorted, so expired ones are in front);
-    /// the number of live ticks.
-    fn add(&mut self, now_us: u64, expiry: u64) -> usize {
+    /// different durations: kept sorted, so expired ones are in front),
+    /// keeping the `max_ticks` that expire last; the number of live ticks.
+    ///
+    /// Dropping the soonest to expire makes the value at any later time
+    /// the smaller of `max_ticks` and the true count: the ticks kept are
+    /// the latest to expire, so as many of them are live as of all the
+    /// ticks, up to `max_ticks`.
+    fn add(&mut self, now_us: u64, expiry: u64, max_ticks: usize) -> usize {
         match std::mem::take(self) {
             Ticks::None => *self = Ticks::One(expiry),
             Ticks::One(t) if t <= now_us => *self = Ticks::One(expiry),
+            Ticks::One(t) if max_ticks <= 1 => *self = Ticks::One(t.max(expiry)),
             Ticks::One(t) => {
                 let pair = if t <= expiry { [t, expiry] } else { [expiry, t] };
                 *self = Ticks::Many(Box::new(Many { ticks: pair.into(), grace_until_us: 0 }));
@@ -151,6 +159,9 @@ impl Ticks {
                 }
                 let at = many.ticks.partition_point(|&t| t <= expiry);
                 many.ticks.insert(at, expiry);
+                while many.ticks.len() > max_ticks.max(1) {
+                    many.ticks.pop_front();
+                }
                 *self = Ticks::Many(many);
             }
         }
@@ -196,6 +207,8 @@ pub struct KeyTable {
     len: usize,
     rover: usize,
     max_keys: usize,
+    /// Ticks a key keeps at most (the latest to expire; see [`Ticks::add`]).
+    max_ticks: usize,
     /// Keys forgotten to make room (in the current episode; the owner
     /// resets it when told of the episode's end).
     pub evicted: u64,
@@ -217,6 +230,7 @@ impl KeyTable {
             len: 0,
             rover: 0,
             max_keys: max_keys.max(1),
+            max_ticks: usize::MAX,
             evicted: 0,
             episode: false,
         }
@@ -232,6 +246,14 @@ impl KeyTable {
 
     pub fn set_max_keys(&mut self, max_keys: usize) {
         self.max_keys = max_keys.max(1);
+    }
+
+    pub fn max_ticks(&self) -> usize {
+        self.max_ticks
+    }
+
+    pub fn set_max_ticks(&mut self, max_ticks: usize) {
+        self.max_ticks = max_ticks.max(1);
     }
 
     /// Number of slots, live or free: a save walks `0..slot_count()`.
@@ -429,7 +451,7 @@ impl KeyTable {
         if now_us < ticks.grace_until_us() {
             return 0;
         }
-        let value = ticks.add(now_us, expiry);
+        let value = ticks.add(now_us, expiry, self.max_ticks);
         self.refile(i);
         value
     }
@@ -550,6 +572,42 @@ mod tests {
             m.raise("forever", 2 * S + i, NEVER);
         }
         assert_eq!(m.len(), 1, "only the key kept forever is left");
+    }
+
+    #[test]
+    fn a_key_keeps_the_latest_ticks_and_counts_up_to_the_most() {
+        let mut t = KeyTable::new(10);
+        t.set_max_ticks(3);
+        // Raised every second forever: 3 ticks at most, the value 3.
+        for i in 0..1_000u64 {
+            assert_eq!(t.raise("k", i * S, NEVER), (i as usize + 1).min(3));
+        }
+        assert_eq!(t.get("k").unwrap().iter().count(), 3);
+        // With a window: the value is min(3, the true count) at any time
+        // after, as the ticks kept are those that expire last.
+        let mut w = KeyTable::new(10);
+        w.set_max_ticks(3);
+        for i in 0..10u64 {
+            w.raise("k", i * S, i * S + 100 * S); // the 10th expires at 109 s
+        }
+        let ticks = w.get("k").unwrap();
+        assert_eq!(
+            [ticks.value(10 * S), ticks.value(107 * S), ticks.value(108 * S), ticks.value(109 * S)],
+            [3, 2, 1, 0]
+        );
+        // Mixed durations: a short tick raised last goes first.
+        w.raise("k", 10 * S, 11 * S);
+        assert_eq!(w.get("k").unwrap().value(10 * S), 3);
+        assert_eq!(w.get("k").unwrap().value(11 * S), 3, "the short tick was the one dropped");
+        // One tick at most: the later one stays.
+        let mut one = KeyTable::new(10);
+        one.set_max_ticks(1);
+        one.raise("k", 0, 50 * S);
+        one.raise("k", S, 20 * S);
+        assert_eq!(one.get("k").unwrap().value(30 * S), 1);
+        // Saved parts are cut the same way.
+        let parts = Ticks::from_parts(vec![5 * S, 9 * S, 7 * S, S], 0, 2 * S, 2);
+        assert_eq!(parts.iter().collect::<Vec<_>>(), [7 * S, 9 * S]);
     }
 
     #[test]

@@ -18,6 +18,10 @@
 //! ([`Counters::take_news`]); it ends when the counter is back under 90 %
 //! of its limit.
 //!
+//! A key keeps at most [`Counters::max_ticks`] ticks, the latest to
+//! expire: enough for every comparison the configuration makes, and a key
+//! raised without end stays a few hundred bytes.
+//!
 //! Saving ([`saved`]) writes the same JSON as ever, but a slice of keys at
 //! a time, so that the loop never stops for long; a reload moves the
 //! counters the new rules still name, without copying a key.
@@ -38,6 +42,10 @@ pub use saved::{Restored, SaveCursor};
 /// counter names of a configuration: about 57 MB at the 82 bytes a key
 /// measured (a million IPv4 keys: the table's slot and index).
 pub const DEFAULT_TOTAL_KEYS: usize = 700_000;
+
+/// The fewest ticks a key keeps, and the most: see [`Counters::max_ticks`].
+pub const MIN_TICKS: usize = 64;
+pub const MAX_TICKS: usize = 1_000_000;
 
 /// Index of a counter category, assigned at configuration time.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -80,12 +88,14 @@ pub struct Counters {
     by_name: HashMap<String, usize>,
     /// `counterMaxKeys`; `None`: a share of [`DEFAULT_TOTAL_KEYS`].
     max_keys: Option<usize>,
+    /// One more than the largest number a filter compares with.
+    compared: usize,
     news: Vec<News>,
-    /// How many categories there were when their limits were last set: a
-    /// shared default changes with their number, and setting every limit
-    /// each time one is added would be quadratic in a configuration of
-    /// 50,000 counter names.
-    apportioned: usize,
+    /// The limits of the categories are to be set again: a shared default
+    /// changes with their number, the ticks kept with the filters' numbers,
+    /// and setting every limit each time one of those changes would be
+    /// quadratic in a configuration of 50,000 counter names.
+    stale: bool,
 }
 
 impl Counters {
@@ -100,6 +110,27 @@ impl Counters {
         self.max_keys.unwrap_or(DEFAULT_TOTAL_KEYS / self.categories.len().max(1))
     }
 
+    /// The ticks each key keeps at most: one more than the largest number a
+    /// comparison filter of the configuration names, within [`MIN_TICKS`]
+    /// and [`MAX_TICKS`]. A key raised more often keeps the ticks that
+    /// expire last, so its value is the smaller of this and the true count
+    /// at every moment: a comparison with any number the configuration
+    /// names decides as with every tick kept, and a key raised without
+    /// end (a counter without `keepSeconds`) no longer grows without end.
+    pub fn max_ticks(&self) -> usize {
+        self.compared.clamp(MIN_TICKS, MAX_TICKS)
+    }
+
+    /// Notes a number a filter compares a field with (at configuration
+    /// time): counter values up to it must be exact.
+    pub fn compared_with(&mut self, number: f64) {
+        if number.is_finite() && number >= 0.0 {
+            // `as` saturates: 1e300 asks for MAX_TICKS, no more.
+            self.compared = self.compared.max((number.floor() as usize).saturating_add(1));
+            self.stale = true;
+        }
+    }
+
     /// The id of a category, created on first use (at configuration time).
     pub fn category(&mut self, name: &str) -> CategoryId {
         if let Some(&i) = self.by_name.get(name) {
@@ -107,20 +138,25 @@ impl Counters {
         }
         self.categories.push(Category { name: name.to_owned(), keys: KeyTable::new(1), evicting: false });
         self.by_name.insert(name.to_owned(), self.categories.len() - 1);
+        self.stale = true;
         CategoryId(self.categories.len() - 1)
     }
 
-    /// Gives every category its limit, once the categories are all known
-    /// (at the first raise, or when taking over a reload's counters).
+    /// Gives every category its limits, once the categories and the
+    /// numbers the filters compare with are all known (at the first raise,
+    /// when restoring or taking over counters).
     fn apportion(&mut self) {
-        if self.apportioned == self.categories.len() {
-            return;
+        if std::mem::take(&mut self.stale) {
+            self.set_limits();
         }
-        let max = self.max_keys();
+    }
+
+    fn set_limits(&mut self) {
+        let (keys, ticks) = (self.max_keys(), self.max_ticks());
         for category in &mut self.categories {
-            category.keys.set_max_keys(max);
+            category.keys.set_max_keys(keys);
+            category.keys.set_max_ticks(ticks);
         }
-        self.apportioned = self.categories.len();
     }
 
     /// Adds a tick and returns the number of live ticks (0 during grace).
@@ -170,10 +206,12 @@ impl Counters {
         for category in old.categories {
             match self.by_name.get(&category.name) {
                 Some(&i) => {
-                    let max = self.categories[i].keys.max_keys();
+                    let (max, ticks) = (self.categories[i].keys.max_keys(), self.max_ticks());
                     restored.keys += category.keys.len();
                     self.categories[i].keys = category.keys;
                     self.categories[i].keys.set_max_keys(max);
+                    // Keys over a lower limit keep their ticks until raised.
+                    self.categories[i].keys.set_max_ticks(ticks);
                     self.categories[i].evicting = category.evicting;
                 }
                 None if category.keys.len() > 0 => restored.dropped_categories.push(category.name),
@@ -277,7 +315,7 @@ mod tests {
         let mut fresh = Counters::default();
         let other = fresh.category("other");
         let sshd2 = fresh.category("sshd");
-        let restored = fresh.restore(&bytes, later).unwrap();
+        let restored = fresh.restore(&bytes[..], later).unwrap();
         assert_eq!(restored, Restored { keys: 2, expired: 1, dropped_categories: vec!["bans this week".into()] });
         assert_eq!(fresh.value(sshd2, "192.0.2.1", later), 2);
         assert_eq!(fresh.value(sshd2, "192.0.2.2", later), 0);
@@ -292,9 +330,9 @@ mod tests {
         // Forever ticks survive any delay.
         let mut again = Counters::default();
         let bans2 = again.category("bans this week");
-        again.restore(&bytes, T + 1000 * 86_400 * S).unwrap();
+        again.restore(&bytes[..], T + 1000 * 86_400 * S).unwrap();
         assert_eq!(again.value(bans2, "192.0.2.1", T + 1000 * 86_400 * S), 1);
-        assert!(again.restore(b"{not json", T).unwrap_err().contains("line 1"));
+        assert!(again.restore(&b"{not json"[..], T).unwrap_err().contains("line 1"));
     }
 
     const S: u64 = 1_000_000;
@@ -420,11 +458,98 @@ mod tests {
         assert_eq!(String::from_utf8(sliced).unwrap(), String::from_utf8(whole.clone()).unwrap());
         let mut back = Counters::default();
         let (a2, b2) = (back.category("a"), back.category("b \"quoted\""));
-        let restored = back.restore(&whole, 3 * S).unwrap();
+        let restored = back.restore(&whole[..], 3 * S).unwrap();
         assert_eq!(restored.keys, 4_501);
         assert_eq!(back.value(a2, "k0", 3 * S), 2);
         assert_eq!(back.value(b2, "k1", 3 * S), 1);
         assert_eq!(back.raise(b2, "graced", 3 * S, None), 0, "still in grace");
+    }
+
+    /// Gives `bytes` a few at a time, then fails at `fail_at`.
+    struct Trickle<'a> {
+        bytes: &'a [u8],
+        at: usize,
+        fail_at: usize,
+    }
+
+    impl std::io::Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.at >= self.fail_at {
+                return Err(std::io::Error::other("disk gone"));
+            }
+            let n = buf.len().min(7).min(self.bytes.len() - self.at).min(self.fail_at - self.at);
+            buf[..n].copy_from_slice(&self.bytes[self.at..self.at + n]);
+            self.at += n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_restore_takes_each_key_as_it_is_read() {
+        let mut c = Counters::default();
+        let (sshd, gone) = (c.category("sshd"), c.category("gone"));
+        for i in 0..1_000u64 {
+            c.raise(sshd, &format!("192.0.{}.{}", i >> 8, i & 255), 0, None);
+            c.raise(gone, &format!("k{i}"), 0, None);
+        }
+        let bytes = c.save(S);
+        // Read 7 bytes at a time: the same as at once.
+        let mut back = Counters::default();
+        let sshd2 = back.category("sshd");
+        let whole = back.restore(Trickle { bytes: &bytes, at: 0, fail_at: usize::MAX }, S).unwrap();
+        assert_eq!(whole, Restored { keys: 1_000, expired: 0, dropped_categories: vec!["gone".into()] });
+        assert_eq!(back.value(sshd2, "192.0.3.231", S), 1);
+        // Failing half-way: the keys before the failure are in already,
+        // which a restore that parsed the whole text first could not do.
+        let mut half = Counters::default();
+        let sshd3 = half.category("sshd");
+        let err = half.restore(Trickle { bytes: &bytes, at: 0, fail_at: bytes.len() / 4 }, S).unwrap_err();
+        assert!(err.contains("disk gone"), "{err}");
+        assert!((100..1_000).contains(&half.keys_held()), "{}", half.keys_held());
+        assert_eq!(half.value(sshd3, "192.0.0.0", S), 1);
+        // An unknown version is refused before any key is taken.
+        let mut other = Counters::default();
+        other.category("sshd");
+        let text = br#"{"version":2,"categories":{"sshd":{"192.0.2.1":{"ticks":[null]}}}}"#;
+        assert_eq!(other.restore(&text[..], S).unwrap_err(), "unknown format version 2 at line 1 column 13");
+        assert_eq!(other.keys_held(), 0);
+        let missing = other.restore(&br#"{"categories":{}}"#[..], S).unwrap_err();
+        assert!(missing.contains("missing field `version`"), "{missing}");
+        // Trailing garbage is an error, as it was.
+        assert!(other.restore(&br#"{"version":1,"categories":{}} x"#[..], S).is_err());
+        // Saved ticks over the limit keep the latest.
+        let mut few = Counters::default();
+        let ever = few.category("ever");
+        let many =
+            format!(r#"{{"version":1,"categories":{{"ever":{{"k":{{"ticks":[{}]}}}}}}}}"#, vec!["null"; 500].join(","));
+        few.restore(many.as_bytes(), S).unwrap();
+        assert_eq!(few.value(ever, "k", S), MIN_TICKS);
+    }
+
+    #[test]
+    fn ticks_are_kept_up_to_the_largest_number_compared() {
+        let mut c = Counters::default();
+        let id = c.category("ever");
+        assert_eq!(c.max_ticks(), MIN_TICKS);
+        c.compared_with(-3.0);
+        c.compared_with(f64::NAN);
+        c.compared_with(63.5);
+        assert_eq!(c.max_ticks(), MIN_TICKS, "64 ticks decide a comparison with 63.5");
+        c.compared_with(100.0);
+        assert_eq!(c.max_ticks(), 101);
+        c.compared_with(1e300);
+        assert_eq!(c.max_ticks(), MAX_TICKS);
+        let mut c = Counters::default();
+        c.compared_with(100.0);
+        let later = c.category("later");
+        // Without keepSeconds, a million raises keep 101 ticks; the value
+        // says 101 whenever the true count is 101 or more.
+        for i in 0..1_000_000u64 {
+            c.raise(later, "192.0.2.1", i, None);
+        }
+        assert_eq!(c.value(later, "192.0.2.1", S), 101);
+        assert_eq!(c.categories[later.0].keys.get("192.0.2.1").unwrap().iter().count(), 101);
+        let _ = id;
     }
 
     #[test]

@@ -10,10 +10,16 @@
 //! it, so the file is the state of each key at some instant of the save; a
 //! key dropped and made again meanwhile may appear twice, the later (newer)
 //! one winning when read back.
+//!
+//! Read back as a stream ([`Counters::restore`]): each key goes into its
+//! table as soon as it is parsed, so restoring holds no more than the
+//! tables themselves (a million keys: the whole file as a map of strings
+//! first peaked at 335 MB).
 
-use std::collections::BTreeMap;
+use std::fmt;
 use std::io::Write;
 
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
 
 use super::keys::{Ticks, NEVER};
@@ -40,12 +46,6 @@ impl SaveCursor {
     pub fn is_done(&self) -> bool {
         self.done
     }
-}
-
-#[derive(Deserialize)]
-struct Saved {
-    version: u32,
-    categories: BTreeMap<String, BTreeMap<String, SavedKey>>,
 }
 
 #[derive(Deserialize)]
@@ -155,32 +155,158 @@ impl Counters {
         out
     }
 
-    /// Takes back what [`save`](Self::save) wrote, into the categories this
-    /// configuration has; what has expired by `now_us` is not restored.
-    pub fn restore(&mut self, bytes: &[u8], now_us: u64) -> Result<Restored, String> {
+    /// Takes back what [`save`](Self::save) wrote, read from `reader` as it
+    /// is parsed, into the categories this configuration has; what has
+    /// expired by `now_us` is not restored. On an error, the keys read
+    /// before it stay.
+    pub fn restore(&mut self, reader: impl std::io::Read, now_us: u64) -> Result<Restored, String> {
         self.apportion();
-        let saved: Saved = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-        if saved.version != 1 {
-            return Err(format!("unknown format version {}", saved.version));
-        }
         let mut restored = Restored::default();
-        for (name, keys) in saved.categories {
-            let Some(&index) = self.by_name.get(&name) else {
-                if !keys.is_empty() {
-                    restored.dropped_categories.push(name);
+        let mut de = serde_json::Deserializer::from_reader(reader);
+        FileSeed { counters: self, now_us, restored: &mut restored }
+            .deserialize(&mut de)
+            .and_then(|()| de.end())
+            .map_err(|e| e.to_string())?;
+        Ok(restored)
+    }
+}
+
+/// The whole file: `{"version":1,"categories":{...}}`, version first (as
+/// written; a file with an unknown one is refused before any key).
+struct FileSeed<'a> {
+    counters: &'a mut Counters,
+    now_us: u64,
+    restored: &'a mut Restored,
+}
+
+impl<'de> DeserializeSeed<'de> for FileSeed<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FileSeed<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("the counters: an object with version and categories")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        use serde::de::Error as _;
+        let mut version = None;
+        let mut categories = false;
+        while let Some(name) = map.next_key::<String>()? {
+            match name.as_str() {
+                "version" => {
+                    let v: u32 = map.next_value()?;
+                    if v != 1 {
+                        return Err(A::Error::custom(format_args!("unknown format version {v}")));
+                    }
+                    version = Some(v);
                 }
-                continue;
-            };
-            let table = &mut self.categories[index].keys;
-            for (key, saved_key) in keys {
-                let ticks_us = saved_key.ticks.iter().map(|t| t.unwrap_or(NEVER)).collect();
-                if table.restore(&key, Ticks::from_parts(ticks_us, saved_key.grace_until_us, now_us), now_us) {
-                    restored.keys += 1;
-                } else {
-                    restored.expired += 1;
+                "categories" => {
+                    map.next_value_seed(CategoriesSeed {
+                        counters: &mut *self.counters,
+                        now_us: self.now_us,
+                        restored: &mut *self.restored,
+                    })?;
+                    categories = true;
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
                 }
             }
         }
-        Ok(restored)
+        match (version, categories) {
+            (None, _) => Err(A::Error::missing_field("version")),
+            (_, false) => Err(A::Error::missing_field("categories")),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// `{"sshd": {KEY: {...}, ...}, ...}`: each category into its table.
+struct CategoriesSeed<'a> {
+    counters: &'a mut Counters,
+    now_us: u64,
+    restored: &'a mut Restored,
+}
+
+impl<'de> DeserializeSeed<'de> for CategoriesSeed<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for CategoriesSeed<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object of counters by name")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(name) = map.next_key::<String>()? {
+            let index = self.counters.by_name.get(&name).copied();
+            let seed =
+                KeysSeed { counters: &mut *self.counters, index, now_us: self.now_us, restored: &mut *self.restored };
+            let any = map.next_value_seed(seed)?;
+            if index.is_none() && any {
+                self.restored.dropped_categories.push(name);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `{KEY: {"ticks": [...], "grace_until_us": N}, ...}` of one category,
+/// into its table (`index`), or skipped if the configuration has no such
+/// counter; whether it had a key.
+struct KeysSeed<'a> {
+    counters: &'a mut Counters,
+    index: Option<usize>,
+    now_us: u64,
+    restored: &'a mut Restored,
+}
+
+impl<'de> DeserializeSeed<'de> for KeysSeed<'_> {
+    type Value = bool;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<bool, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeysSeed<'_> {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object of keys")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
+        let mut any = false;
+        while let Some(key) = map.next_key::<String>()? {
+            any = true;
+            let Some(index) = self.index else {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            };
+            let saved: SavedKey = map.next_value()?;
+            let table = &mut self.counters.categories[index].keys;
+            let ticks_us = saved.ticks.iter().map(|t| t.unwrap_or(NEVER)).collect();
+            let ticks = Ticks::from_parts(ticks_us, saved.grace_until_us, self.now_us, table.max_ticks());
+            if table.restore(&key, ticks, self.now_us) {
+                self.restored.keys += 1;
+            } else {
+                self.restored.expired += 1;
+            }
+        }
+        Ok(any)
     }
 }

@@ -1,0 +1,51 @@
+//! What the benchmarks that run the real binary share: the shipped
+//! configuration rewritten for a sandbox, and a process's memory read from
+//! /proc. Included with `#[path]` by benches/live.rs and benches/spray.rs
+//! (a module shared by the benchmarks, not one of them).
+
+use std::path::Path;
+
+/// etc/banwarden/banwarden.json as examples/demo.sh rewrites it for a
+/// sandbox: sshd routed on SYSLOG_IDENTIFIER, no unit test on banwarden's
+/// own lines, storage in `storage`.
+pub fn sandbox_config(root: &Path, storage: &Path) -> String {
+    let text = std::fs::read_to_string(root.join("etc/banwarden/banwarden.json")).unwrap();
+    let mut config: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let chains = &mut config["actions"];
+    chains["Route sshd entries"][0]["args"] =
+        serde_json::json!({"field": "SYSLOG_IDENTIFIER", "re": "^sshd(?:-session)?$"});
+    let own = chains["Route banwarden's own ban messages"].as_array_mut().unwrap();
+    let before = own.len();
+    own.retain(|step| step["args"]["field"] != "_SYSTEMD_UNIT");
+    assert_eq!(own.len(), before - 1, "the own-lines route tests _SYSTEMD_UNIT once");
+    config["storage"] = serde_json::json!(storage.to_str().unwrap());
+    serde_json::to_string_pretty(&config).unwrap()
+}
+
+/// Memory of a process, from /proc/PID/status, in kB.
+#[derive(Clone, Copy, Debug)]
+pub struct Memory {
+    pub rss: u64,
+    pub hwm: u64,
+    pub anon: u64,
+    pub file: u64,
+}
+
+impl Memory {
+    pub fn of(pid: u32) -> Memory {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let kb = |name: &str| -> u64 {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|rest| rest.split_whitespace().next())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("/proc/{pid}/status has no {name}"))
+        };
+        Memory { rss: kb("VmRSS:"), hwm: kb("VmHWM:"), anon: kb("RssAnon:"), file: kb("RssFile:") }
+    }
+}
+
+pub fn mb(kb: u64) -> f64 {
+    kb as f64 * 1024.0 / 1e6
+}
