@@ -231,7 +231,13 @@ fn a_new_never_ban_list_reaches_the_rules_and_the_bans_already_queued() {
     let ip: std::net::IpAddr = "10.0.0.2".parse().unwrap();
     let origin = crate::vocab::Origin::Rule { chain: "sshd".into(), step: 2 };
     let lifetime = crate::vocab::Lifetime::from_seconds(Some(60));
-    daemon.carry_out(Effect::Ban(crate::vocab::BanRequest { net: ip.into(), set: set.clone(), lifetime, origin, replace: false }));
+    daemon.carry_out(Effect::Ban(crate::vocab::BanRequest {
+        net: ip.into(),
+        set: set.clone(),
+        lifetime,
+        origin,
+        replace: false,
+    }));
     daemon.settings.never_ban = daemon.settings.never_ban.with_local(&[ip]);
     daemon.share_never_ban();
     assert!(crate::vocab::any_contains(&daemon.workflow.state().never_ban, ip), "the rules see it");

@@ -378,7 +378,9 @@ fn ssh_networks_example_escalates_to_the_network() {
         .lines()
         .map(|line| serde_json::from_str::<Value>(line).unwrap())
         .filter(|effect| effect["action"] == "action_nftBan")
-        .map(|e| (e["IP"].as_str().unwrap().to_owned(), e["set"].as_str().unwrap().to_owned(), e["banSeconds"].as_u64()))
+        .map(|e| {
+            (e["IP"].as_str().unwrap().to_owned(), e["set"].as_str().unwrap().to_owned(), e["banSeconds"].as_u64())
+        })
         .collect();
     let ban = |ip: &str, set: &str, secs: u64| (ip.to_owned(), set.to_owned(), Some(secs));
     let (net4, net6) = ("inet banwarden ssh_net4", "inet banwarden ssh_net6");
