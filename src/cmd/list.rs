@@ -176,10 +176,10 @@ fn address(out: &mut impl Write, net: Network, looks: &[Look], json: bool) -> st
             (Ok(Held::By { element, .. }), _) if *element != look.net => Some(format!("held by element {element}")),
             (Ok(Held::Matched), _) => Some("ipset test says held, not by which element nor for how long".into()),
             (Ok(Held::No), true) => Some("not in the kernel set (banwarden boot restores it)".into()),
-            (Ok(_), false) => Some("not in the store (will not survive a reboot)".into()),
-            (Ok(_), true) => None,
+            _ => None,
         };
-        let note = [inside, kernel].into_iter().flatten().collect::<Vec<_>>().join("; ");
+        let unstored = look.until.is_none().then(|| "not in the store (will not survive a reboot)".to_owned());
+        let note = [inside, kernel, unstored].into_iter().flatten().collect::<Vec<_>>().join("; ");
         writeln!(out, "{:<40} {:<28} {:<33} {:<14} {note}", look.net, look.set.to_string(), ends(look.until), left)?;
     }
     Ok(())
