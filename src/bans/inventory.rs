@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use super::Bans;
 use crate::firewall::{FirewallError, Held};
-use crate::store::{StoreError, Until};
+use crate::store::{scan, Record, StoreError, Until};
 use crate::vocab::{Backend, Network, SetRef};
 
 /// One address or network in one set.
@@ -206,9 +206,30 @@ impl Bans {
         named: &[SetRef],
         warn: &mut dyn FnMut(String),
     ) -> Result<Vec<Look>, StoreError> {
-        let mut stored: Vec<(SetRef, Network, Until)> =
-            self.lookup(net, warn)?.into_iter().map(|(set, until)| (set, net, until)).collect();
-        stored.extend(self.covering(net, warn)?.into_iter().map(|r| (r.set, r.net, r.until)));
+        let now = self.now_us();
+        let mut stored: Vec<(SetRef, Network, Until)> = Vec::new();
+        for backend in Backend::ALL {
+            // Searched in the files, unless already open or not plain
+            // (`store::scan`): opening a large store costs seconds.
+            let scanned = match self.stores.contains_key(&backend) {
+                true => None,
+                false => scan::records_of(&self.storage, backend, net)?,
+            };
+            let records = match scanned {
+                Some(records) => records,
+                None => match self.existing_store(backend, warn)? {
+                    Some(store) => {
+                        let mut own: Vec<Record> = (store.lookup(net, now)?.into_iter())
+                            .map(|(set, until)| Record { net, set, until, start: 0 })
+                            .collect();
+                        own.extend(store.covering(net, now)?);
+                        own
+                    }
+                    None => Vec::new(),
+                },
+            };
+            stored.extend(records.into_iter().filter(|r| r.until.is_live(now)).map(|r| (r.set, r.net, r.until)));
+        }
         stored.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
         let mut sets: BTreeSet<SetRef> = stored.iter().map(|s| s.0.clone()).collect();
         let kernel_only: BTreeSet<SetRef> = named.iter().filter(|s| !sets.contains(*s)).cloned().collect();

@@ -117,9 +117,9 @@ impl BulkStore {
 /// The log's last word on each address and set (`None`: unbanned), and
 /// whether it held any line; `None` when a line cannot be read (the careful
 /// path reports it). A torn last line was never acknowledged: skipped.
-type LogChanges = HashMap<(Network, SetRef), Option<Record>>;
+pub(super) type LogChanges = HashMap<(Network, SetRef), Option<Record>>;
 
-fn read_log(path: &Path, reader: &mut Reader) -> io::Result<Option<(LogChanges, bool)>> {
+pub(super) fn read_log(path: &Path, reader: &mut Reader) -> io::Result<Option<(LogChanges, bool)>> {
     let mut changes = HashMap::new();
     let file = match File::open(path) {
         Ok(file) => file,

@@ -44,6 +44,7 @@ mod bulk;
 pub(crate) mod files;
 mod index;
 mod parse;
+pub mod scan;
 mod settle;
 
 #[cfg(test)]
