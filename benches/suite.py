@@ -53,6 +53,9 @@ GOALS = [
     ("bans.stage", ">=", 300_000, 4, "ban stage alone (store + netlink)"),
     ("bans.flood.nft", ">=", 50_000, 4, "flood of distinct attackers through the daemon"),
     ("bans.boot.1m", "<", 3, 4, "boot of 1,000,000 stored bans"),
+    ("bans.boot.1m.rss", "<", 100, 14, "peak RSS of the boot of 1,000,000 stored bans"),
+    ("bans.list.1m", "<", 10, 14, "`list` of 1,000,000 bans"),
+    ("bans.list.address", "<", 50, 14, "`list ADDRESS` with 1,000,000 bans in the store and the set"),
     ("bans.kernel.p99", "<", 20, 4, "one ban: journal to element in the kernel, p99"),
     ("bans.reconcile.100k", "<", 1000, 13, "100,000 bans back after a `flush ruleset` reload, slowest of 5", "max"),
 ]

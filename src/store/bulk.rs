@@ -70,7 +70,9 @@ impl BulkStore {
                 let clean = for_each_item(file, |item| {
                     let Ok(text) = std::str::from_utf8(item) else { return false };
                     let Ok(r) = reader.record(text) else { return false };
-                    if r.op.is_none() && !changes.contains_key(&(r.net, r.set.clone())) {
+                    // (No hashing at all when the log is empty, as after a compaction.)
+                    let replaced = !changes.is_empty() && changes.contains_key(&(r.net, r.set.clone()));
+                    if r.op.is_none() && !replaced {
                         records.push(Record { net: r.net, set: r.set, until: r.until, start: r.start });
                     }
                     true
@@ -183,34 +185,46 @@ fn for_each_item(input: impl Read, mut each: impl FnMut(&[u8]) -> bool) -> io::R
         }
         let len = block.len();
         let mut i = 0;
+        if escaped {
+            // A backslash ended the last block: this byte is what it escapes.
+            item.push(block[0]);
+            escaped = false;
+            i = 1;
+        }
         while i < len {
             let c = block[i];
             match at {
                 At::Item => {
-                    // Copy up to the next byte that matters, at once.
-                    let run = block[i..].iter().position(|b| matches!(b, b'"' | b'\\' | b'{' | b'}' | b'[' | b']'));
-                    let stop = run.map_or(len, |r| i + r);
-                    item.extend_from_slice(&block[i..stop]);
-                    if stop == len {
+                    // Copy up to the next byte that matters, found by memchr:
+                    // in a string its end or an escape, outside one a quote or
+                    // a brace (brackets nest inside the braces of an object).
+                    let next = match in_string {
+                        true => memchr::memchr2(b'"', b'\\', &block[i..]),
+                        false => memchr::memchr3(b'"', b'{', b'}', &block[i..]),
+                    };
+                    let Some(offset) = next else {
+                        item.extend_from_slice(&block[i..]);
                         break;
-                    }
-                    let c = block[stop];
-                    item.push(c);
+                    };
+                    let stop = i + offset;
+                    item.extend_from_slice(&block[i..=stop]);
                     i = stop + 1;
-                    if in_string {
-                        match (escaped, c) {
-                            (true, _) => escaped = false,
-                            (false, b'\\') => escaped = true,
-                            (false, b'"') => in_string = false,
-                            _ => {}
+                    match (in_string, block[stop]) {
+                        (true, b'\\') => {
+                            // The escaped byte, which may be in the next block.
+                            match block.get(i) {
+                                Some(&b) => {
+                                    item.push(b);
+                                    i += 1;
+                                }
+                                None => escaped = true,
+                            }
                         }
-                        continue;
-                    }
-                    match c {
-                        b'"' => in_string = true,
-                        b'{' | b'[' => depth += 1,
-                        b'}' | b']' => {
-                            depth = depth.saturating_sub(1);
+                        (true, _) => in_string = false,
+                        (false, b'"') => in_string = true,
+                        (false, b'{') => depth += 1,
+                        (false, _) => {
+                            depth -= 1;
                             if depth == 0 {
                                 if !each(&item) {
                                     return Ok(false);
@@ -219,7 +233,6 @@ fn for_each_item(input: impl Read, mut each: impl FnMut(&[u8]) -> bool) -> io::R
                                 at = At::After;
                             }
                         }
-                        _ => {}
                     }
                     continue;
                 }
@@ -343,6 +356,31 @@ mod tests {
         assert_eq!(found, ["{\"IP\": \"192.0.2.1\", \"nfSet\": \"t {s}\\\"\"}", "{\"a\": [1, {\"b\": 2}]}"]);
         assert_eq!(items("[]"), (true, vec![]));
         assert_eq!(items(" [ ] \n"), (true, vec![]));
+    }
+
+    /// A reader that gives one byte per read: every item crosses blocks.
+    struct Trickle<'a>(&'a [u8]);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let Some((&first, rest)) = self.0.split_first() else { return Ok(0) };
+            buf[0] = first;
+            self.0 = rest;
+            Ok(1)
+        }
+    }
+
+    #[test]
+    fn items_split_across_blocks_come_whole() {
+        let text = "[{\"IP\": \"192.0.2.1\", \"nfSet\": \"t \\\"{s}\\\\\"}, {\"a\": {\"b\": [1]}}]";
+        let mut found = Vec::new();
+        let clean = for_each_item(Trickle(text.as_bytes()), |item| {
+            found.push(String::from_utf8(item.to_vec()).unwrap());
+            true
+        })
+        .unwrap();
+        assert!(clean);
+        assert_eq!(found, ["{\"IP\": \"192.0.2.1\", \"nfSet\": \"t \\\"{s}\\\\\"}", "{\"a\": {\"b\": [1]}}"]);
     }
 
     #[test]
