@@ -16,6 +16,10 @@
 //! can put the bans back; ipset announces nothing, so its sets are counted
 //! instead ([`Kernel::count`]).
 //!
+//! One address is looked up, never found by reading a set whole
+//! ([`Kernel::lookup`]): a dump of an nftables set costs the kernel time
+//! quadratic in its size.
+//!
 //! Errors stay typed to the end ([`FirewallError`]); [`FirewallError::kind`]
 //! names the kind of failure without the address in it, which is what the
 //! daemon throttles its logs by. `fake::FakeKernel` (tests only) records

@@ -36,6 +36,10 @@
 //!
 //! [`compact`]: BanStore::compact
 //!
+//! Two readers skip the index, for commands that need less than the
+//! whole store in memory: [`BulkStore`] (every record once, for `boot`) and
+//! [`scan`] (the records of one address, for `list ADDRESS`).
+//!
 //! Pyruse named the files `action_nftBan.py.json` and
 //! `action_ipsetBan.py.json`: when the new file does not exist yet, the old
 //! one is read as the snapshot, and the next rewrite creates the new one.

@@ -101,7 +101,7 @@ enum NftErrorKind {
 }
 
 pub struct NftClient {
-    sock: NlSocket,
+    pub(super) sock: NlSocket,
     /// Reused by every transaction: its buffer and libnftnl element stay allocated.
     writer: Writer,
     seq: u32,
@@ -112,7 +112,7 @@ pub struct NftClient {
     info: HashMap<NftSet, SetInfo>,
 }
 
-fn io_err(op: &'static str) -> impl FnOnce(io::Error) -> NftError {
+pub(super) fn io_err(op: &'static str) -> impl FnOnce(io::Error) -> NftError {
     move |source| NftError::Io { op, source }
 }
 
@@ -143,7 +143,7 @@ impl NftClient {
         self.sock.port()
     }
 
-    fn next_seq(&mut self) -> u32 {
+    pub(super) fn next_seq(&mut self) -> u32 {
         self.seq = self.seq.wrapping_add(1).max(1);
         self.seq
     }
@@ -436,59 +436,11 @@ impl NftClient {
     }
 }
 
-impl NftClient {
-    /// The element of the set that holds `ip`, with its time left in ms
-    /// (None: no timeout), found by looking the key up (GETSETELEM without
-    /// NLM_F_DUMP: a hash or tree lookup, whatever the set's size); `None`
-    /// when no element holds it. In an interval set the kernel answers with
-    /// the start of the interval that holds the key, and, asked again with
-    /// `NFT_SET_ELEM_INTERVAL_END`, with its end (the first address after
-    /// it): the element is the network of that range that holds `ip`
-    /// (kernel_tests.rs `one_key_is_looked_up`).
-    pub fn get(&mut self, set: &NftSet, ip: IpAddr) -> Result<Option<(Network, Option<u64>)>, NftError> {
-        // Also tells a missing set (ENOENT too) from a missing element.
-        let info = self.set_info(set)?;
-        if !info.key.holds(&Network::host(ip)) {
-            return Ok(None); // the other family: the kernel would only say EINVAL
-        }
-        let Some((start, _, left)) = self.get_one(set, ip, 0)? else { return Ok(None) };
-        if !info.interval {
-            return Ok(Some((Network::host(start), left)));
-        }
-        let mut dumped = vec![(start, false, left)];
-        if let Some((end, _, _)) = self.get_one(set, ip, m::NFT_SET_ELEM_INTERVAL_END)? {
-            dumped.push((end, true, None));
-        }
-        Ok(intervals(dumped).into_iter().find(|(net, _)| net.contains(ip)))
-    }
-
-    fn get_one(&mut self, set: &NftSet, ip: IpAddr, flags: u32) -> Result<Option<DumpedElem>, NftError> {
-        let seq = self.next_seq();
-        let mut w = Writer::default();
-        w.getsetelem(seq, set.family.nfproto(), &set.table, &set.name, ip, flags);
-        self.sock.send(&w.buf).map_err(io_err("sendmsg GETSETELEM"))?;
-        let mut out: Vec<DumpedElem> = Vec::new();
-        let (errno, message) = self
-            .sock
-            .replies(seq, |msg| {
-                if msg.ty == m::nft_type(m::NFT_MSG_NEWSETELEM) {
-                    parse_elems(msg, &mut out);
-                }
-            })
-            .map_err(io_err("reading GETSETELEM reply"))?;
-        match errno {
-            0 => Ok(out.pop()),
-            libc::ENOENT => Ok(None),
-            _ => Err(errno_error(set, "get", errno, message)),
-        }
-    }
-}
-
 fn kernel(set: NftSet, op: &'static str, ack: &Ack) -> NftError {
     NftError::Kernel { set, op, source: io::Error::from_raw_os_error(ack.errno), message: ack.message.clone() }
 }
 
-fn errno_error(set: &NftSet, op: &'static str, errno: i32, message: Option<String>) -> NftError {
+pub(super) fn errno_error(set: &NftSet, op: &'static str, errno: i32, message: Option<String>) -> NftError {
     match errno {
         libc::ENOENT => NftError::NoSuchSet { set: set.clone() },
         libc::EPERM => NftError::Permission { set: set.clone() },
@@ -596,7 +548,7 @@ fn parse_set(msg: &Msg) -> SetInfo {
 pub(super) type DumpedElem = (IpAddr, bool, Option<u64>);
 
 /// Appends the elements of one NEWSETELEM dump message.
-fn parse_elems(msg: &Msg, out: &mut Vec<DumpedElem>) {
+pub(super) fn parse_elems(msg: &Msg, out: &mut Vec<DumpedElem>) {
     for (ty, list) in msg.attrs() {
         if ty != m::NFTA_SET_ELEM_LIST_ELEMENTS {
             continue;
