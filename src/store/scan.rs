@@ -45,11 +45,12 @@ pub fn records_of(storage: &Path, backend: Backend, net: Network) -> Result<Opti
         let path = path.to_owned();
         move |error| StoreError::Io { path: path.clone(), error }
     };
+    // Reading creates no file (not even the lock) for a backend never used.
+    if !super::BanStore::exists(storage, backend) {
+        return Ok(Some(Vec::new()));
+    }
     // Held while reading, so that no rewrite is seen half done.
-    let _lock = match storage.exists() {
-        true => files::lock(&lock_path).map_err(io(&lock_path))?,
-        false => return Ok(Some(Vec::new())),
-    };
+    let _lock = files::lock(&lock_path).map_err(io(&lock_path))?;
     let mut reader = Reader::new(backend);
     let Some((changes, _)) = read_log(&log, &mut reader).map_err(io(&log))? else { return Ok(None) };
     let wanted = |r: &Record| r.net == net || r.net.covers(&net);
@@ -163,6 +164,7 @@ mod tests {
         const NOW: u64 = 1_763_726_400_000_000;
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(records_of(dir.path(), Backend::Nft, "192.0.2.7".parse().unwrap()).unwrap(), Some(vec![]));
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "no file made for a store never used");
         let mut store = BanStore::open(dir.path(), Backend::Nft).unwrap();
         let rec = |ip: &str, until| Record {
             net: ip.parse().unwrap(),
