@@ -3,7 +3,8 @@
 //!     the daemon's batches of 1,024, and each half alone;
 //! (b) a flood of 100,000 attackers through the whole daemon, journal to
 //!     kernel set and store, into nftables and into ipset;
-//! (c) `banwarden boot` of 100,000 and 1,000,000 stored bans;
+//! (c) `banwarden boot` of 100,000 and 1,000,000 stored bans (time and
+//!     peak RSS), then `list` and `list ADDRESS` of the 1,000,000;
 //! (d) one ban alone, journal entry to element in the kernel, p50/p99;
 //! (e) the old way: one `nft add element` process per ban;
 //! (f) a firewall reload under the daemon: `banwarden run` holding 10,000
@@ -277,10 +278,12 @@ fn boot(count: u32) {
     fresh_sets();
     let dir = tempfile::tempdir().unwrap();
     let config = stored_bans(dir.path(), count);
-    let mut times = Vec::new();
+    let (mut times, mut peaks) = (Vec::new(), Vec::new());
     for _ in 0..RUNS {
         fresh_sets();
-        times.push(run_boot(&config));
+        let (secs, peak_mb) = run_boot(&config);
+        times.push(secs);
+        peaks.push(peak_mb);
         // Counting means dumping the set, which the kernel does in time
         // quadratic in its size (80 s for 1,000,000): only the smaller
         // one is counted here; the tests check boot's result.
@@ -288,7 +291,7 @@ fn boot(count: u32) {
             assert_eq!(kernel_count(), count as usize);
         }
     }
-    let again = run_boot(&config);
+    let (again, _) = run_boot(&config);
     let (id, label) = match count {
         1_000_000 => ("bans.boot.1m", "(c) boot of 1,000,000 stored bans into an empty set"),
         _ => ("bans.boot.100k", "(c) boot of 100,000 stored bans into an empty set"),
@@ -300,14 +303,78 @@ fn boot(count: u32) {
         &times,
         serde_json::json!({"bans": count, "permanent_share": 0.1, "again_over_full_set_s": again}),
     );
+    figure(&format!("{id}.rss"), &format!("{label}: peak RSS"), "MB", &peaks, serde_json::json!({"bans": count}));
+    if count == 1_000_000 {
+        list(&config, count);
+    }
 }
 
-fn run_boot(config: &Path) -> f64 {
+/// `banwarden boot`: its time, and its peak RSS in MB.
+fn run_boot(config: &Path) -> (f64, f64) {
     let start = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_banwarden")).args(["boot", "--config"]).arg(config).output().unwrap();
+    let (out, peak_mb) = measured(&["boot", "--config", config.to_str().unwrap()]);
     let secs = start.elapsed().as_secs_f64();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    secs
+    (secs, peak_mb)
+}
+
+/// Runs banwarden with `args` under GNU time (Debian package `time`), for
+/// its peak RSS in MB. Not wait4(2) from here: a child exec'd from this
+/// process starts its peak at this process's own (exec keeps the larger of
+/// the old and the new image's), and this one held a million records. GNU
+/// time forks from its own small image. Its line is the last of stderr.
+fn measured(args: &[&str]) -> (std::process::Output, f64) {
+    let out = Command::new("/usr/bin/time")
+        .args(["-f", "%M"])
+        .arg(env!("CARGO_BIN_EXE_banwarden"))
+        .args(args)
+        .output()
+        .expect("GNU time (Debian package time)");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let kb: f64 = stderr.lines().last().and_then(|l| l.trim().parse().ok()).expect("GNU time's %M line");
+    (out, kb / 1024.0)
+}
+
+/// `banwarden list` and `banwarden list ADDRESS` with `count` bans in the
+/// store and in the kernel set (what the 1,000,000 boot left there).
+fn list(config: &Path, count: u32) {
+    let (mut whole, mut one, mut peaks) = (Vec::new(), Vec::new(), Vec::new());
+    for run in 0..RUNS as u32 {
+        let start = Instant::now();
+        let out =
+            Command::new(env!("CARGO_BIN_EXE_banwarden")).args(["list", "--config"]).arg(config).output().unwrap();
+        whole.push(start.elapsed().as_secs_f64());
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.stdout.split(|&b| b == b'\n').filter(|l| !l.is_empty()).count(), count as usize + 1);
+        // One address near the end of the set, another each run.
+        let ip = address(count - 1 - run * 7919).to_string();
+        let start = Instant::now();
+        let (out, peak_mb) = measured(&["list", &ip, "--config", config.to_str().unwrap()]);
+        one.push(start.elapsed().as_secs_f64() * 1000.0);
+        peaks.push(peak_mb);
+        assert!(out.status.success(), "banwarden list {ip}");
+        let shown = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            shown.lines().nth(1).is_some_and(|l| l.starts_with(&ip) && (l.contains(" s ") || l.contains("permanent"))),
+            "{shown}"
+        );
+    }
+    let extra = serde_json::json!({"bans": count, "in_kernel": count});
+    figure(
+        "bans.list.1m",
+        "(c) list of 1,000,000 bans (store whole, the large set not dumped)",
+        "s",
+        &whole,
+        extra.clone(),
+    );
+    figure(
+        "bans.list.address",
+        "(c) list ADDRESS with 1,000,000 bans in the store and the set",
+        "ms",
+        &one,
+        extra.clone(),
+    );
+    figure("bans.list.address.rss", "(c) list ADDRESS: peak RSS", "MB", &peaks, extra);
 }
 
 /// (d), one run: `BANS` lone bans 30 ms apart; the latencies in ms from

@@ -11,7 +11,8 @@ set -eu
 # units under a real systemd, in a container), groff-base (the man page
 # must render without warnings).
 # Packaging: dpkg-dev (dpkg-shlibdeps finds the .deb's dependencies).
-packages="pkg-config libsystemd-dev libnftnl-dev libmnl-dev python3 iproute2 util-linux nftables ipset systemd-journal-remote systemd-container debootstrap groff-base dpkg-dev"
+# Benchmarks: time (GNU time: a command's peak RSS, `make bench`).
+packages="pkg-config libsystemd-dev libnftnl-dev libmnl-dev python3 iproute2 util-linux nftables ipset systemd-journal-remote systemd-container debootstrap groff-base dpkg-dev time"
 
 missing=""
 for p in $packages; do

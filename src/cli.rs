@@ -150,6 +150,15 @@ pub struct ReportArgs {
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
+    /// Only the bans of this address or network and of the networks that hold it, each
+    /// set asked by one kernel lookup (fast whatever the set's size)
+    #[arg(value_parser = address, value_name = "ADDRESS")]
+    pub address: Option<Network>,
+    /// Read every kernel set whole, however large (without it, an nftables set with over
+    /// 50,000 stored bans or an ipset of over 200,000 elements is not read, and the listing
+    /// says so): what shows the elements added by hand to a large set
+    #[arg(long, conflicts_with = "address")]
+    pub kernel: bool,
     /// One JSON object per ban instead of a table
     #[arg(long)]
     pub json: bool,

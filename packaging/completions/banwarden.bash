@@ -333,7 +333,7 @@ _banwarden() {
             return 0
             ;;
         banwarden__subcmd__list)
-            opts="-c -h --json --config --help"
+            opts="-c -h --kernel --json --config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

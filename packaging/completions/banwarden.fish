@@ -70,6 +70,7 @@ complete -c banwarden -n "__fish_banwarden_using_subcommand unban" -s c -l confi
 complete -c banwarden -n "__fish_banwarden_using_subcommand unban" -l ipset -d 'The set is an ipset set'
 complete -c banwarden -n "__fish_banwarden_using_subcommand unban" -s h -l help -d 'Print help'
 complete -c banwarden -n "__fish_banwarden_using_subcommand list" -s c -l config -d 'The configuration file (Pyruse\'s JSON format) [default: /etc/banwarden/banwarden.json for root, ~/.config/banwarden/banwarden.json for other users]' -r -F
+complete -c banwarden -n "__fish_banwarden_using_subcommand list" -l kernel -d 'Read every kernel set whole, however large (without it, an nftables set with over 50,000 stored bans or an ipset of over 200,000 elements is not read, and the listing says so): what shows the elements added by hand to a large set'
 complete -c banwarden -n "__fish_banwarden_using_subcommand list" -l json -d 'One JSON object per ban instead of a table'
 complete -c banwarden -n "__fish_banwarden_using_subcommand list" -s h -l help -d 'Print help'
 complete -c banwarden -n "__fish_banwarden_using_subcommand report" -s c -l config -d 'The configuration file (Pyruse\'s JSON format) [default: /etc/banwarden/banwarden.json for root, ~/.config/banwarden/banwarden.json for other users]' -r -F

@@ -1,13 +1,22 @@
 //! What `list` shows: every live ban, the store and the kernel side by
-//! side, so that a ban missing from either shows.
+//! side, so that a ban missing from either shows; and what `list ADDRESS`
+//! shows: the bans of one address or network and of the networks around it.
+//!
+//! The store is read whole (it is in memory: a million bans in about a
+//! second). A kernel set is read only when that is cheap or asked for
+//! ([`KernelRead`]): dumping an nftables set costs the kernel time
+//! quadratic in its size (80 s for 1,000,000 elements), so a large set is
+//! left unread and the listing says so ([`Inventory::unread`]) rather than
+//! call its bans missing. One address is never found by a dump: each set
+//! concerned is asked about it by one lookup ([`Kernel::lookup`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::Bans;
-use crate::firewall::FirewallError;
-use crate::store::{StoreError, Until};
+use crate::firewall::{FirewallError, Held};
+use crate::store::{scan, Record, StoreError, Until};
 use crate::vocab::{Backend, Network, SetRef};
 
 /// One address or network in one set.
@@ -17,8 +26,11 @@ pub struct Row {
     pub ip: Network,
     /// From the store: when the ban ends (None: not in the store).
     pub until: Option<Until>,
-    /// From the kernel: the time left, `Some(None)` without timeout, None: absent.
+    /// From the kernel: the time left, `Some(None)` without timeout, None:
+    /// absent, or not read (see `checked`).
     pub left: Option<Option<Duration>>,
+    /// Whether the kernel set was read: when not, `left` says nothing.
+    pub checked: bool,
     /// The kernel set could not be read.
     pub kernel_error: Option<Arc<FirewallError>>,
     /// Why no restore can put this stored ban in its set (an address of the
@@ -34,14 +46,65 @@ pub struct Inventory {
     pub rows: Vec<Row>,
     /// Sets that could not be read and hold no stored ban.
     pub unreadable: Vec<(SetRef, FirewallError)>,
+    /// Sets not read, being large (see [`KernelRead`]), with their size as
+    /// far as it is known: the kernel's count (ipset's header says it), or
+    /// how many stored bans it holds.
+    pub unread: Vec<(SetRef, Size)>,
+}
+
+/// How large a set left unread is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Size {
+    /// Elements in the kernel set (ipset's header).
+    Kernel(usize),
+    /// Live stored bans of the set (an nftables set must be dumped to be counted).
+    Stored(usize),
+}
+
+/// Which kernel sets [`Bans::inventory`] reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KernelRead {
+    /// Every set, however large (`list --kernel`).
+    All,
+    /// The sets that are cheap to read: an ipset of up to [`CHEAP_IPSET`]
+    /// elements (its header says how many), an nftables set of up to
+    /// [`CHEAP_NFT`] stored bans (the kernel's count costs a dump: the
+    /// store's is the guess; elements added by hand are not counted).
+    Cheap,
+}
+
+/// Largest ipset read without being asked: ipset dumps in time linear in
+/// the set's size.
+pub const CHEAP_IPSET: usize = 200_000;
+/// Largest nftables set (in stored bans) read without being asked: a dump
+/// of 50,000 elements costs the kernel about 0.1 s, one of 1,000,000 80 s.
+pub const CHEAP_NFT: usize = 50_000;
+
+/// One set's answer about one address or network (`list ADDRESS`).
+#[derive(Debug)]
+pub struct Look {
+    pub set: SetRef,
+    /// The stored ban (the address or network asked about, or a network
+    /// that holds it), or the kernel's element when nothing is stored.
+    pub net: Network,
+    /// From the store: when the ban of `net` ends (None: not stored).
+    pub until: Option<Until>,
+    /// What the kernel's lookup of the address asked about says.
+    pub kernel: Result<Held, Arc<FirewallError>>,
 }
 
 impl Bans {
     /// Every live stored ban and every element of the sets in `named` (the
     /// sets the rules use) or in the store.
-    pub fn inventory(&mut self, named: &[SetRef], warn: &mut dyn FnMut(String)) -> Result<Inventory, StoreError> {
+    /// `read` says which sets are read from the kernel.
+    pub fn inventory(
+        &mut self,
+        named: &[SetRef],
+        read: KernelRead,
+        warn: &mut dyn FnMut(String),
+    ) -> Result<Inventory, StoreError> {
         let now = self.now_us();
-        let mut inventory = Inventory { rows: Vec::new(), unreadable: Vec::new() };
+        let mut inventory = Inventory { rows: Vec::new(), unreadable: Vec::new(), unread: Vec::new() };
         for backend in Backend::ALL {
             let records = match self.existing_store(backend, warn)? {
                 Some(store) => store.live(now)?,
@@ -56,6 +119,7 @@ impl Bans {
                     ip: r.net,
                     until: Some(r.until),
                     left: None,
+                    checked: false,
                     kernel_error: None,
                     unrestorable: None,
                     covered_by: None,
@@ -64,6 +128,12 @@ impl Bans {
             }
             for set in sets {
                 let rows = by_set.entry(set.clone()).or_default();
+                if let Some(size) = self.too_large(&set, rows.len(), read) {
+                    mark_covered_in_store(rows);
+                    inventory.unread.push((set, size));
+                    continue;
+                }
+                rows.values_mut().for_each(|row| row.checked = true);
                 match self.kernel.list(&set) {
                     Ok(elements) => {
                         for (ip, left) in elements {
@@ -73,6 +143,7 @@ impl Bans {
                                     ip,
                                     until: None,
                                     left: None,
+                                    checked: true,
                                     kernel_error: None,
                                     unrestorable: None,
                                     covered_by: None,
@@ -105,6 +176,96 @@ impl Bans {
             inventory.rows.extend(by_set.into_values().flat_map(BTreeMap::into_values));
         }
         Ok(inventory)
+    }
+}
+
+impl Bans {
+    /// The size of `set` when [`KernelRead`] says not to read it.
+    fn too_large(&mut self, set: &SetRef, stored: usize, read: KernelRead) -> Option<Size> {
+        if read == KernelRead::All {
+            return None;
+        }
+        match set.backend() {
+            Backend::Nft => (stored > CHEAP_NFT).then_some(Size::Stored(stored)),
+            // A set that cannot be counted is read: the error shows then.
+            Backend::Ipset => match self.kernel.count(set) {
+                Ok(Some(n)) if n > CHEAP_IPSET => Some(Size::Kernel(n)),
+                _ => None,
+            },
+        }
+    }
+
+    /// The bans of `net` and of the networks that hold it, in the store and
+    /// in the kernel: each set concerned (those of the stored bans, and the
+    /// sets in `named` of its family, for elements added by hand) is asked
+    /// once, by a lookup. Stored bans first, by set; then what only the
+    /// kernel holds.
+    pub fn inspect(
+        &mut self,
+        net: Network,
+        named: &[SetRef],
+        warn: &mut dyn FnMut(String),
+    ) -> Result<Vec<Look>, StoreError> {
+        let now = self.now_us();
+        let mut stored: Vec<(SetRef, Network, Until)> = Vec::new();
+        for backend in Backend::ALL {
+            // Searched in the files, unless already open or not plain
+            // (`store::scan`): opening a large store costs seconds.
+            let scanned = match self.stores.contains_key(&backend) {
+                true => None,
+                false => scan::records_of(&self.storage, backend, net)?,
+            };
+            let records = match scanned {
+                Some(records) => records,
+                None => match self.existing_store(backend, warn)? {
+                    Some(store) => {
+                        let mut own: Vec<Record> = (store.lookup(net, now)?.into_iter())
+                            .map(|(set, until)| Record { net, set, until, start: 0 })
+                            .collect();
+                        own.extend(store.covering(net, now)?);
+                        own
+                    }
+                    None => Vec::new(),
+                },
+            };
+            stored.extend(records.into_iter().filter(|r| r.until.is_live(now)).map(|r| (r.set, r.net, r.until)));
+        }
+        stored.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+        let mut sets: BTreeSet<SetRef> = stored.iter().map(|s| s.0.clone()).collect();
+        let kernel_only: BTreeSet<SetRef> = named.iter().filter(|s| !sets.contains(*s)).cloned().collect();
+        sets.extend(kernel_only.iter().cloned());
+        let mut answers: BTreeMap<SetRef, Result<Held, Arc<FirewallError>>> = BTreeMap::new();
+        for set in sets {
+            let answer = self.kernel.lookup(&set, net).map_err(Arc::new);
+            answers.insert(set, answer);
+        }
+        let mut looks: Vec<Look> = stored
+            .into_iter()
+            .map(|(set, at, until)| Look { kernel: answers[&set].clone(), set, net: at, until: Some(until) })
+            .collect();
+        for set in kernel_only {
+            let element = match &answers[&set] {
+                Ok(Held::By { element, .. }) => *element,
+                Ok(Held::Matched) => net,
+                // Not held, or the set cannot be read: not a ban of it.
+                _ => continue,
+            };
+            looks.push(Look { kernel: answers[&set].clone(), set, net: element, until: None });
+        }
+        Ok(looks)
+    }
+}
+
+/// [`mark_covered`] for a set whose kernel side is not read: a stored ban
+/// inside a stored network of the set is held by that network's element
+/// (see `cover`).
+fn mark_covered_in_store(rows: &mut BTreeMap<Network, Row>) {
+    let mut outer: Option<Network> = None;
+    for (net, row) in rows.iter_mut() {
+        match outer {
+            Some(o) if o.covers(net) => row.covered_by = Some(o),
+            _ => outer = (!net.is_host()).then_some(*net),
+        }
     }
 }
 

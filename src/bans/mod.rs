@@ -37,13 +37,15 @@ mod restore;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_list;
+#[cfg(test)]
 mod tests_networks;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use inventory::{Inventory, Row};
+pub use inventory::{Inventory, KernelRead, Look, Row, Size, CHEAP_IPSET, CHEAP_NFT};
 pub use restore::{PutBack, RestoreReport, RENEW_EVERY_SECS};
 
 use crate::firewall::check::{check_sets, SetNeed};

@@ -12,11 +12,14 @@ use std::sync::Arc;
 
 use super::{cover, refusal, Bans};
 use crate::firewall::{FirewallError, KernelBan, IPSET_MAX_TIMEOUT_SECS};
-use crate::store::{BanStore, Record, StoreError, Until};
+use crate::store::{BanStore, BulkStore, Record, StoreError, Until};
 use crate::vocab::{Backend, Network, SetRef};
 
-/// Bans sent per kernel call; the client splits them into transactions.
-const RESTORE_SLICE: usize = 65_536;
+/// Bans sent per kernel call; the client splits them into transactions
+/// of 128 kB anyway. What a slice costs on the way (its elements, their
+/// wire form, the results) exists once at a time: 16,384 keep it to a few
+/// MB (65,536 cost 10 MB of `boot`'s peak for 1,000,000 bans).
+const RESTORE_SLICE: usize = 16_384;
 /// Largest set read back after the bans are sent. Reading a set back costs
 /// the kernel time quadratic in its size (each dump chunk walks the hash
 /// table from its start: 0.4 s for 100,000 elements, 80 s for 1,000,000).
@@ -97,6 +100,10 @@ impl Bans {
         let now = self.now_us();
         let mut report = RestoreReport::default();
         for backend in Backend::ALL {
+            if let Some(bulk) = self.bulk_store(backend)? {
+                self.restore_bulk(backend, bulk, now, progress, &mut report);
+                continue;
+            }
             let Some(store) = self.existing_store(backend, warn)? else { continue };
             store.hold()?;
             let mut records = match store.live_unsorted(now) {
@@ -109,32 +116,7 @@ impl Bans {
             if let Err(e) = self.move_to_their_family(backend, &mut records, now, &mut report) {
                 report.not_compacted.push(e);
             }
-            let (allowed, refused): (Vec<&Record>, Vec<&Record>) =
-                records.iter().partition(|r| refusal(&self.never_ban, r.net).is_none());
-            report.refused.extend(refused.iter().map(|r| (r.net, r.set.clone())));
-            let plan = cover::plan(allowed);
-            report.covered += plan.covered;
-            self.deferred.add(plan.deferred);
-            let wanted = plan.send;
-            // In slices, so that only one slice of elements exists at a time.
-            let mut sent = 0;
-            for slice in wanted.chunks(RESTORE_SLICE) {
-                let elements: Vec<KernelBan> = slice.iter().map(|r| restoring(r, now)).collect();
-                for (r, result) in slice.iter().zip(self.kernel.add(&elements)) {
-                    match result {
-                        Ok(()) => report.restored += 1,
-                        Err(e) => {
-                            report.failed.entry(r.set.clone()).or_insert((0, e.to_string())).0 += 1;
-                            if report.unrestored.len() < UNRESTORED_LISTED {
-                                report.unrestored.push((r.net, r.set.clone(), e.to_string()));
-                            }
-                        }
-                    }
-                }
-                sent += slice.len() as u64;
-                progress(backend, sent, wanted.len() as u64);
-            }
-            self.verify(&wanted, &mut report);
+            self.send_restored(backend, records.iter(), records.len(), now, progress, &mut report);
             let store = self.stores.get_mut(&backend).expect("opened above");
             match store.compact(now, false) {
                 Ok(()) => {}
@@ -144,6 +126,82 @@ impl Bans {
             store.release();
         }
         Ok(report)
+    }
+
+    /// The store of `backend` read in one pass without its index (see
+    /// `store::BulkStore`: a fraction of the memory), when it has not been
+    /// opened yet and holds only what that path takes: no record to move to
+    /// the other family's set either.
+    fn bulk_store(&mut self, backend: Backend) -> Result<Option<BulkStore>, StoreError> {
+        if self.stores.contains_key(&backend) || !BanStore::exists(&self.storage, backend) {
+            return Ok(None);
+        }
+        let Some(bulk) = BulkStore::open(&self.storage, backend)? else { return Ok(None) };
+        let misplaced = |r: &Record| self.pairs.get(&r.set).is_some_and(|pair| r.net.is_ipv6() != pair.ipv6);
+        Ok((!bulk.records.iter().any(misplaced)).then_some(bulk))
+    }
+
+    /// [`restore_all`](Self::restore_all) of one store read by
+    /// [`bulk_store`](Self::bulk_store); rewrites it if its log held lines.
+    fn restore_bulk(
+        &mut self,
+        backend: Backend,
+        mut bulk: BulkStore,
+        now: u64,
+        progress: &mut dyn FnMut(Backend, u64, u64),
+        report: &mut RestoreReport,
+    ) {
+        let live = bulk.records.iter().filter(|r| r.until.is_live(now));
+        self.send_restored(backend, live, bulk.records.len(), now, progress, report);
+        if bulk.dirty {
+            if let Err(e) = bulk.rewrite() {
+                report.not_compacted.push(e);
+            }
+        }
+    }
+
+    /// Sends the live records (at most `most` of them) that the never-ban
+    /// list allows and no other record covers, in slices, then reads the
+    /// sets back. One list of references, made once at its full size.
+    fn send_restored<'a>(
+        &mut self,
+        backend: Backend,
+        records: impl Iterator<Item = &'a Record>,
+        most: usize,
+        now: u64,
+        progress: &mut dyn FnMut(Backend, u64, u64),
+        report: &mut RestoreReport,
+    ) {
+        let mut allowed: Vec<&Record> = Vec::with_capacity(most);
+        for r in records {
+            match refusal(&self.never_ban, r.net) {
+                None => allowed.push(r),
+                Some(_) => report.refused.push((r.net, r.set.clone())),
+            }
+        }
+        let plan = cover::plan(allowed);
+        report.covered += plan.covered;
+        self.deferred.add(plan.deferred);
+        let wanted = plan.send;
+        // In slices, so that only one slice of elements exists at a time.
+        let mut sent = 0;
+        for slice in wanted.chunks(RESTORE_SLICE) {
+            let elements: Vec<KernelBan> = slice.iter().map(|r| restoring(r, now)).collect();
+            for (r, result) in slice.iter().zip(self.kernel.add(&elements)) {
+                match result {
+                    Ok(()) => report.restored += 1,
+                    Err(e) => {
+                        report.failed.entry(r.set.clone()).or_insert((0, e.to_string())).0 += 1;
+                        if report.unrestored.len() < UNRESTORED_LISTED {
+                            report.unrestored.push((r.net, r.set.clone(), e.to_string()));
+                        }
+                    }
+                }
+            }
+            sent += slice.len() as u64;
+            progress(backend, sent, wanted.len() as u64);
+        }
+        self.verify(&wanted, report);
     }
 
     /// Records whose address is of the other family than their set's (as

@@ -175,7 +175,7 @@ fn the_inventory_shows_store_and_kernel_side_by_side() {
     w.bans.ban(&[request("192.0.2.1", &set, None), request("192.0.2.2", &gone, None)], &mut no_warnings);
     w.kernel.state().sets.get_mut(&set).unwrap().elements.insert(ip("192.0.2.3"), Some(Duration::from_secs(5)));
     let named = [set.clone(), nft("ip t empty_and_missing")];
-    let inventory = w.bans.inventory(&named, &mut no_warnings).unwrap();
+    let inventory = w.bans.inventory(&named, KernelRead::All, &mut no_warnings).unwrap();
     let rows: Vec<(String, String, bool, bool, bool)> = inventory
         .rows
         .iter()

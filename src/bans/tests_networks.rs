@@ -52,7 +52,7 @@ fn an_address_inside_a_banned_network_is_stored_not_sent() {
         assert!(matches!(call, Call::Add(sent) if sent.is_empty()), "{call:?}");
     }
     assert_eq!(w.bans.lookup(net("203.0.113.7"), &mut no_warnings).unwrap(), [(set.clone(), Until::At(NOW + HOUR_US))]);
-    let inventory = w.bans.inventory(std::slice::from_ref(&set), &mut no_warnings).unwrap();
+    let inventory = w.bans.inventory(std::slice::from_ref(&set), KernelRead::Cheap, &mut no_warnings).unwrap();
     let row = inventory.rows.iter().find(|r| r.ip == net("203.0.113.7")).expect("listed");
     assert_eq!(row.covered_by, Some(net("203.0.113.0/24")));
     assert_eq!(row.left, None, "not in the kernel itself");

@@ -12,7 +12,7 @@ use std::time::Duration;
 use super::ipset::IpsetError;
 use super::nft::{KeyType, NftError};
 use super::watch::{Change, Removed};
-use super::{FirewallError, Kernel, KernelBan, KernelResult, SetShape};
+use super::{FirewallError, Held, Kernel, KernelBan, KernelResult, SetShape};
 use crate::vocab::{Network, SetRef};
 
 /// One call, as the fake saw it.
@@ -23,6 +23,7 @@ pub enum Call {
     List(SetRef),
     Shape(SetRef),
     Count(SetRef),
+    Lookup(SetRef, Network),
 }
 
 /// A set of the fake kernel.
@@ -202,6 +203,20 @@ impl Kernel for FakeKernel {
         state.calls.push(Call::List(set.clone()));
         let held = state.sets.get(set).ok_or_else(|| missing(set))?;
         Ok(held.elements.iter().map(|(ip, t)| (*ip, *t)).collect())
+    }
+
+    fn lookup(&mut self, set: &SetRef, net: Network) -> Result<Held, FirewallError> {
+        let mut state = self.state();
+        state.calls.push(Call::Lookup(set.clone(), net));
+        let held = state.sets.get(set).ok_or_else(|| missing(set))?;
+        // As the kernel answers: ipset only whether it matches, nftables
+        // the element that holds it with its time left.
+        let by = held.elements.iter().find(|(element, _)| element.covers(&net));
+        Ok(match (by, set.as_nft()) {
+            (None, _) => Held::No,
+            (Some(_), None) => Held::Matched,
+            (Some((element, left)), Some(_)) => Held::By { element: *element, left: *left },
+        })
     }
 
     fn shape(&mut self, set: &SetRef) -> Result<Option<SetShape>, FirewallError> {

@@ -16,6 +16,10 @@
 //! can put the bans back; ipset announces nothing, so its sets are counted
 //! instead ([`Kernel::count`]).
 //!
+//! One address is looked up, never found by reading a set whole
+//! ([`Kernel::lookup`]): a dump of an nftables set costs the kernel time
+//! quadratic in its size.
+//!
 //! Errors stay typed to the end ([`FirewallError`]); [`FirewallError::kind`]
 //! names the kind of failure without the address in it, which is what the
 //! daemon throttles its logs by. `fake::FakeKernel` (tests only) records
@@ -160,6 +164,20 @@ pub struct SetShape {
     pub networks: bool,
 }
 
+/// What the kernel says of one address or network in one set, looked up
+/// without reading the set ([`Kernel::lookup`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Held {
+    /// No element holds it (or the set holds the other family).
+    No,
+    /// nftables: the element that holds it (itself or a network around
+    /// it), with its time left (None: no timeout).
+    By { element: Network, left: Option<Duration> },
+    /// ipset: the set matches it. `ipset test` says no more: neither which
+    /// element matched nor the time it has left.
+    Matched,
+}
+
 /// The kernel's sets, as the ban service uses them. [`Firewall`] speaks
 /// netlink; `fake::FakeKernel` stands in for it in unit tests.
 pub trait Kernel: Send {
@@ -170,6 +188,11 @@ pub trait Kernel: Send {
     /// The addresses and networks in a set, with the time they have left
     /// (None: no timeout).
     fn list(&mut self, set: &SetRef) -> Result<Vec<(Network, Option<Duration>)>, FirewallError>;
+    /// Whether an element of the set holds `net`, by one lookup (nftables
+    /// GETSETELEM of one key, ipset `IPSET_CMD_TEST`), never a dump: fast
+    /// whatever the set's size. A network is held when one element covers
+    /// it whole.
+    fn lookup(&mut self, set: &SetRef, net: Network) -> Result<Held, FirewallError>;
     /// What the set is; `None` when it does not exist.
     fn shape(&mut self, set: &SetRef) -> Result<Option<SetShape>, FirewallError>;
     /// How many elements the set holds; `None` when it does not exist. An
@@ -406,6 +429,19 @@ impl Kernel for Firewall {
                     .map(|(ip, secs)| (ip, secs.map(|s| Duration::from_secs(s.into()))))
                     .collect())
             }
+        }
+    }
+
+    fn lookup(&mut self, set: &SetRef, net: Network) -> Result<Held, FirewallError> {
+        match (set.as_nft(), set.as_ipset()) {
+            (Some(nft), _) => Ok(match self.nft()?.get(nft, net.first())? {
+                Some((element, ms)) if element.covers(&net) => {
+                    Held::By { element, left: ms.map(Duration::from_millis) }
+                }
+                _ => Held::No,
+            }),
+            (_, Some(name)) => Ok(if self.ipset()?.test(name, net)? { Held::Matched } else { Held::No }),
+            _ => unreachable!("a set is of one backend"),
         }
     }
 

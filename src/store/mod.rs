@@ -36,13 +36,19 @@
 //!
 //! [`compact`]: BanStore::compact
 //!
+//! Two readers skip the index, for commands that need less than the
+//! whole store in memory: [`BulkStore`] (every record once, for `boot`) and
+//! [`scan`] (the records of one address, for `list ADDRESS`).
+//!
 //! Pyruse named the files `action_nftBan.py.json` and
 //! `action_ipsetBan.py.json`: when the new file does not exist yet, the old
 //! one is read as the snapshot, and the next rewrite creates the new one.
 
+mod bulk;
 pub(crate) mod files;
 mod index;
 mod parse;
+pub mod scan;
 mod settle;
 
 #[cfg(test)]
@@ -55,6 +61,7 @@ use std::path::{Path, PathBuf};
 
 pub use crate::vocab::Until;
 use crate::vocab::{Backend, Network, SetRef};
+pub use bulk::BulkStore;
 use files::Meta;
 use index::Index;
 pub use settle::settle_ends;
@@ -337,9 +344,6 @@ impl BanStore {
         Ok(())
     }
 
-    /// One record as a JSON object, written straight into `out` (the store
-    /// writes 100,000s of them in a flood: no `Value` tree per record).
-    /// Log lines carry an `op`; snapshot entries do not.
     fn write_record(
         &self,
         out: &mut Vec<u8>,
@@ -347,21 +351,7 @@ impl BanStore {
         op: Option<&str>,
         r: (Network, &SetRef, Until, u64),
     ) {
-        let (ip, set, until, start) = r;
-        use std::io::Write;
-        out.push(b'{');
-        if let Some(op) = op {
-            write!(out, "\"op\": \"{op}\", ").expect("writing to a Vec");
-        }
-        write!(out, "\"IP\": \"{ip}\", \"{}\": ", set_key(self.backend)).expect("writing to a Vec");
-        out.extend_from_slice(names.json(set));
-        out.extend_from_slice(b", \"timestamp\": ");
-        write_until(until, out);
-        if start > 0 {
-            out.extend_from_slice(b", \"start\": ");
-            write_until(Until::At(start), out);
-        }
-        out.push(b'}');
+        write_record(self.backend, out, names, op, r)
     }
 
     /// Stores bans (a re-ban replaces the end time), durably, before the
@@ -599,6 +589,33 @@ impl BanStore {
     pub fn next_end(&self) -> Option<u64> {
         self.records.next_end()
     }
+}
+
+/// One record as a JSON object, written straight into `out` (the store
+/// writes 100,000s of them in a flood: no `Value` tree per record).
+/// Log lines carry an `op`; snapshot entries do not.
+fn write_record(
+    backend: Backend,
+    out: &mut Vec<u8>,
+    names: &mut SetNames,
+    op: Option<&str>,
+    r: (Network, &SetRef, Until, u64),
+) {
+    let (ip, set, until, start) = r;
+    use std::io::Write;
+    out.push(b'{');
+    if let Some(op) = op {
+        write!(out, "\"op\": \"{op}\", ").expect("writing to a Vec");
+    }
+    write!(out, "\"IP\": \"{ip}\", \"{}\": ", set_key(backend)).expect("writing to a Vec");
+    out.extend_from_slice(names.json(set));
+    out.extend_from_slice(b", \"timestamp\": ");
+    write_until(until, out);
+    if start > 0 {
+        out.extend_from_slice(b", \"start\": ");
+        write_until(Until::At(start), out);
+    }
+    out.push(b'}');
 }
 
 fn record((net, slot): (Network, &index::Slot)) -> Record {

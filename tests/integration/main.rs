@@ -33,6 +33,7 @@ mod follow;
 mod forged;
 mod journald;
 mod linking;
+mod list;
 mod localaddr;
 mod networks;
 mod outbox;

@@ -17,6 +17,7 @@ use super::IpsetElement;
 use crate::firewall::netlink::{
     align4, Attrs, Msg, NLA_F_NESTED, NLA_F_NET_BYTEORDER, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST,
 };
+use crate::vocab::Network;
 
 // <linux/netfilter/nfnetlink.h>
 const NFNL_SUBSYS_IPSET: u16 = 6;
@@ -34,6 +35,7 @@ pub(super) const IPSET_CMD_PROTOCOL: u8 = 1;
 pub(super) const IPSET_CMD_LIST: u8 = 7;
 pub(super) const IPSET_CMD_ADD: u8 = 9;
 pub(super) const IPSET_CMD_DEL: u8 = 10;
+pub(super) const IPSET_CMD_TEST: u8 = 11;
 pub(super) const IPSET_CMD_HEADER: u8 = 12;
 /// `IPSET_MAXNAMELEN`, NUL included.
 pub(super) const IPSET_MAXNAMELEN: usize = 32;
@@ -179,6 +181,28 @@ impl Writer {
     }
 }
 
+impl Writer {
+    /// `IPSET_CMD_TEST` of one address or network, acknowledged, laid out as
+    /// `ipset test` sends it (no line number, no timeout). The kernel answers
+    /// 0 when the set matches it, `IPSET_ERR_EXIST` when not.
+    pub(super) fn test(&mut self, protocol: u8, set: &str, net: Network, seq: u32) {
+        let start = self.begin_msg(IPSET_CMD_TEST, NLM_F_REQUEST | NLM_F_ACK, seq);
+        self.common(protocol, set);
+        let data = self.begin_nest(IPSET_ATTR_DATA);
+        let ip_nest = self.begin_nest(IPSET_ATTR_IP);
+        match net.first() {
+            IpAddr::V4(v4) => self.attr(IPSET_ATTR_IPADDR_IPV4 | NLA_F_NET_BYTEORDER, &v4.octets()),
+            IpAddr::V6(v6) => self.attr(IPSET_ATTR_IPADDR_IPV6 | NLA_F_NET_BYTEORDER, &v6.octets()),
+        }
+        self.end_nest(ip_nest);
+        if !net.is_host() {
+            self.attr(IPSET_ATTR_CIDR, &[net.prefix_len()]);
+        }
+        self.end_nest(data);
+        self.end_msg(start);
+    }
+}
+
 /// The ipset command of an ipset message (`NFNL_SUBSYS_IPSET << 8 | cmd`).
 pub(super) fn ipset_cmd(msg: &Msg) -> Option<u8> {
     (msg.ty >> 8 == NFNL_SUBSYS_IPSET).then_some(msg.ty as u8)
@@ -262,6 +286,24 @@ mod golden {
         );
         let mut w = Writer::default();
         w.adt(7, IPSET_CMD_DEL, "t4", el("192.0.2.1", None), true, SEQ);
+        assert_eq!(w.buf, want);
+    }
+
+    #[test]
+    fn test_matches_ipset() {
+        // ipset test t4 192.0.2.1: no line number, unlike add and del
+        let mut want = head(52, 11, 0x5, b"t4\0\0");
+        want.extend_from_slice(b"\x10\x00\x07\x80\x0c\x00\x01\x80\x08\x00\x01\x40\xc0\x00\x02\x01");
+        let mut w = Writer::default();
+        w.test(7, "t4", "192.0.2.1".parse().unwrap(), SEQ);
+        assert_eq!(w.buf, want);
+        // ipset test t4 192.0.2.0/24 (a hash:net set): the prefix length after the address
+        let mut want = head(60, 11, 0x5, b"t4\0\0");
+        want.extend_from_slice(
+            b"\x18\x00\x07\x80\x0c\x00\x01\x80\x08\x00\x01\x40\xc0\x00\x02\x00\x05\x00\x03\x00\x18\x00\x00\x00",
+        );
+        w.clear();
+        w.test(7, "t4", "192.0.2.0/24".parse().unwrap(), SEQ);
         assert_eq!(w.buf, want);
     }
 

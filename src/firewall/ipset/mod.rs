@@ -99,6 +99,8 @@ pub struct IpsetInfo {
 // Kernel error codes (<linux/netfilter/ipset/ip_set.h>, ip_set_hash.h): replies carry
 // -errno, and ipset's own codes start at IPSET_ERR_PRIVATE (4096).
 const IPSET_ERR_PROTOCOL: i32 = 4097;
+/// `IPSET_ERR_EXIST`: what `IPSET_CMD_TEST` answers for an element the set does not match.
+const IPSET_ERR_EXIST: i32 = 4103;
 const IPSET_ERR_INVALID_FAMILY: i32 = 4106;
 const IPSET_ERR_TIMEOUT: i32 = 4107;
 const IPSET_ERR_IPADDR_IPV4: i32 = 4109;
@@ -236,6 +238,27 @@ impl IpsetClient {
         match self.adt(message::IPSET_CMD_DEL, set, &items)?.first() {
             Some(&(i, code)) => Err(element_error(set, &header, ips[i], code)),
             None => Ok(()),
+        }
+    }
+
+    /// Whether the set matches `net` (`ipset test`): one lookup, whatever the set's size.
+    /// A `hash:net` set matches an address inside one of its networks. That is all the
+    /// kernel says: not which element matched, nor its time left. An address of the
+    /// other family, or a network for a set that holds addresses only, is not held.
+    pub fn test(&mut self, set: &str, net: Network) -> Result<bool, IpsetError> {
+        check_name(set)?;
+        let header = self.header(set)?;
+        if family_of(net) != header.family || (!net.is_host() && !takes_networks(&header.type_name)) {
+            return Ok(false);
+        }
+        let protocol = self.protocol(set)?;
+        let seq = self.next_seq(1);
+        self.tx.clear();
+        self.tx.test(protocol, set, net, seq);
+        match self.transact(set, seq, false, |_| Ok(())) {
+            Ok(()) => Ok(true),
+            Err(IpsetError::Kernel { code: IPSET_ERR_EXIST, .. }) => Ok(false),
+            Err(e) => Err(e),
         }
     }
 

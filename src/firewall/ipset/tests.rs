@@ -441,3 +441,26 @@ fn hash_ip_refuses_a_network() {
     assert_eq!(c.list("b4").unwrap(), vec![(net("192.0.2.1"), None)]);
     assert!(!ns.has("b4", "203.0.113.1"));
 }
+
+#[test]
+fn test_says_whether_the_set_matches() {
+    let Some(ns) = Netns::new("test") else { return };
+    ns.create("n4 hash:net family inet timeout 0");
+    ns.create("a4 hash:ip family inet");
+    let mut c = ns.client();
+    assert!(c.add("n4", &[el("198.51.100.0/24", Some(600)), el("192.0.2.7", None)]).unwrap().is_empty());
+    assert!(c.add("a4", &[el("203.0.113.9", None)]).unwrap().is_empty());
+    let net = |s: &str| s.parse::<Network>().unwrap();
+    // An address inside a network of a hash:net set matches, as the kernel's match would.
+    assert!(c.test("n4", net("198.51.100.77")).unwrap());
+    assert!(c.test("n4", net("198.51.100.0/24")).unwrap());
+    assert!(c.test("n4", net("192.0.2.7")).unwrap());
+    assert!(!c.test("n4", net("198.51.101.1")).unwrap());
+    assert!(!c.test("n4", net("192.0.2.8")).unwrap());
+    assert!(c.test("a4", net("203.0.113.9")).unwrap());
+    assert!(!c.test("a4", net("203.0.113.10")).unwrap());
+    // What the set cannot hold is not in it: no error for the other family, nor a network in hash:ip.
+    assert!(!c.test("a4", net("2001:db8::1")).unwrap());
+    assert!(!c.test("a4", net("203.0.113.0/24")).unwrap());
+    assert!(matches!(c.test("missing", net("192.0.2.1")), Err(IpsetError::NoSuchSet { .. })));
+}

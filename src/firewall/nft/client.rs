@@ -101,7 +101,7 @@ enum NftErrorKind {
 }
 
 pub struct NftClient {
-    sock: NlSocket,
+    pub(super) sock: NlSocket,
     /// Reused by every transaction: its buffer and libnftnl element stay allocated.
     writer: Writer,
     seq: u32,
@@ -112,7 +112,7 @@ pub struct NftClient {
     info: HashMap<NftSet, SetInfo>,
 }
 
-fn io_err(op: &'static str) -> impl FnOnce(io::Error) -> NftError {
+pub(super) fn io_err(op: &'static str) -> impl FnOnce(io::Error) -> NftError {
     move |source| NftError::Io { op, source }
 }
 
@@ -143,7 +143,7 @@ impl NftClient {
         self.sock.port()
     }
 
-    fn next_seq(&mut self) -> u32 {
+    pub(super) fn next_seq(&mut self) -> u32 {
         self.seq = self.seq.wrapping_add(1).max(1);
         self.seq
     }
@@ -440,7 +440,7 @@ fn kernel(set: NftSet, op: &'static str, ack: &Ack) -> NftError {
     NftError::Kernel { set, op, source: io::Error::from_raw_os_error(ack.errno), message: ack.message.clone() }
 }
 
-fn errno_error(set: &NftSet, op: &'static str, errno: i32, message: Option<String>) -> NftError {
+pub(super) fn errno_error(set: &NftSet, op: &'static str, errno: i32, message: Option<String>) -> NftError {
     match errno {
         libc::ENOENT => NftError::NoSuchSet { set: set.clone() },
         libc::EPERM => NftError::Permission { set: set.clone() },
@@ -548,7 +548,7 @@ fn parse_set(msg: &Msg) -> SetInfo {
 pub(super) type DumpedElem = (IpAddr, bool, Option<u64>);
 
 /// Appends the elements of one NEWSETELEM dump message.
-fn parse_elems(msg: &Msg, out: &mut Vec<DumpedElem>) {
+pub(super) fn parse_elems(msg: &Msg, out: &mut Vec<DumpedElem>) {
     for (ty, list) in msg.attrs() {
         if ty != m::NFTA_SET_ELEM_LIST_ELEMENTS {
             continue;

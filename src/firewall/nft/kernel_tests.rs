@@ -441,3 +441,50 @@ fn a_range_added_by_hand_lists_as_its_networks() {
         ["10.0.0.1", "10.0.0.2/31", "10.0.0.4/30", "10.0.0.8/31"].iter().map(|s| (ip(s), None)).collect();
     assert_eq!(got, want);
 }
+
+#[test]
+fn one_key_is_looked_up() {
+    let Some(ns) = Netns::new("get") else { return };
+    ns.nft(
+        "table ip t { set s { type ipv4_addr; flags timeout; }; set n { type ipv4_addr; flags interval,timeout; }; }
+         add element ip t s { 192.0.2.1 timeout 1h, 192.0.2.2 }
+         add element ip t n { 198.51.100.0/24 timeout 1h, 203.0.113.7, 10.0.0.1-10.0.0.9 }",
+    );
+    let s = set("ip t s");
+    let n = set("ip t n");
+    let net = |s: &str| s.parse::<Network>().unwrap();
+    let addr = |s: &str| s.parse::<IpAddr>().unwrap();
+    let got = ns.run(|c| {
+        [
+            c.get(&s, addr("192.0.2.1")),
+            c.get(&s, addr("192.0.2.2")),
+            c.get(&s, addr("192.0.2.3")),
+            // The kernel answers with the interval holding the key: its start,
+            // then its end when asked with NFT_SET_ELEM_INTERVAL_END.
+            c.get(&n, addr("198.51.100.77")),
+            c.get(&n, addr("198.51.100.255")),
+            c.get(&n, addr("203.0.113.7")),
+            c.get(&n, addr("198.51.101.0")),
+            // A range added by hand: the network of it that holds the key.
+            c.get(&n, addr("10.0.0.5")),
+            // The other family: not held, and no error.
+            c.get(&s, addr("2001:db8::1")),
+        ]
+        .map(Result::unwrap)
+    });
+    let (elem, left) = got[0].unwrap();
+    assert_eq!(elem, net("192.0.2.1"));
+    assert!(matches!(left, Some(3_590_000..=3_600_000)), "{left:?}");
+    assert_eq!(got[1], Some((net("192.0.2.2"), None)));
+    assert_eq!(got[2], None);
+    let (elem, left) = got[3].unwrap();
+    assert_eq!(elem, net("198.51.100.0/24"));
+    assert!(matches!(left, Some(3_590_000..=3_600_000)), "{left:?}");
+    assert_eq!(got[4].map(|g| g.0), Some(net("198.51.100.0/24")));
+    assert_eq!(got[5], Some((net("203.0.113.7"), None)));
+    assert_eq!(got[6], None);
+    assert_eq!(got[7].map(|g| g.0), Some(net("10.0.0.4/30")));
+    assert_eq!(got[8], None);
+    let missing = ns.run(|c| c.get(&set("ip t nope"), addr("192.0.2.1")));
+    assert!(matches!(missing, Err(NftError::NoSuchSet { .. })), "{missing:?}");
+}

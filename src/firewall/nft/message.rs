@@ -2,7 +2,7 @@
 //! acknowledgements decoded by hand.
 //!
 //! Only what banwarden sends is built: batch BEGIN/END, NEWSETELEM,
-//! DELSETELEM, DESTROYSETELEM, GETSET and a GETSETELEM dump, with the calls
+//! DELSETELEM, DESTROYSETELEM, GETSET, a GETSETELEM dump and a GETSETELEM of one key, with the calls
 //! that lay them out as `nft` 1.0.6 (libnftnl 1.2.4) does, byte for byte (see
 //! the golden tests):
 //! - BEGIN/END: `nftnl_batch_begin`, `nftnl_batch_end`;
@@ -466,6 +466,24 @@ impl Writer {
         // SAFETY: nlh is the message, with room for the set's two name
         // attributes (checked by exact), all libnftnl writes for this set.
         b.exact(named.attrs_len, |nlh| unsafe { sys::nftnl_set_nlmsg_build_payload(nlh, named.set.as_ptr()) });
+        b.finish(expected);
+    }
+
+    /// GETSETELEM of one key, not a dump (`nft get element`): the kernel
+    /// answers with the element that holds the key (in an interval set, the
+    /// start of the interval; with `NFT_SET_ELEM_INTERVAL_END` in `flags`,
+    /// its end) or ENOENT. The set's name before the table, as nft sends it.
+    pub fn getsetelem(&mut self, seq: u32, family: u8, table: &str, set: &str, ip: IpAddr, flags: u32) {
+        let e = WireElem { ip, timeout_ms: None, flags };
+        let expected = setelem_overhead(table, set) + e.encoded_len();
+        let elem = self.elem.get_or_insert_with(SetElem::new);
+        let mut b = Builder::nft(&mut self.buf, expected + MAX_ELEM_BYTES, NFT_MSG_GETSETELEM, NLM_F_ACK, seq, family);
+        b.strz(NFTA_SET_ELEM_LIST_SET, set, &mut self.name);
+        b.strz(NFTA_SET_ELEM_LIST_TABLE, table, &mut self.name);
+        let list = b.nest_start(NFTA_SET_ELEM_LIST_ELEMENTS);
+        elem.load(&e);
+        b.elem(elem, 1, e.encoded_len());
+        b.nest_end(list);
         b.finish(expected);
     }
 

@@ -14,6 +14,7 @@
 //! - `client`: transactions, size limits, retries and error classification.
 
 mod client;
+mod lookup;
 mod message;
 mod socket;
 

@@ -100,6 +100,27 @@ fn get_requests_match_nft() {
 }
 
 #[test]
+fn get_of_one_key_matches_nft() {
+    // nft get element ip t s '{ 192.0.2.1 }' (after its cache dump): one
+    // GETSETELEM with REQUEST|ACK, not a dump, the set named before the table.
+    let mut w = Writer::default();
+    w.getsetelem(1, 2, "t", "s", ip("192.0.2.1"), 0);
+    let expected = "38000000 0d0a 0500 01000000 00000000 02000000
+        06000200 73000000 06000100 74000000
+        14000380 10000180 0c000180 08000100 c0000201";
+    assert_eq!(w.buf, hex(expected));
+    // The end of the interval holding the key: nft 1.0.6 reads it from its
+    // cache instead; the same message with FLAGS before the KEY, as in an
+    // interval end that is added.
+    let mut w = Writer::default();
+    w.getsetelem(1, 2, "t", "s", ip("192.0.2.1"), m::NFT_SET_ELEM_INTERVAL_END);
+    let expected = "40000000 0d0a 0500 01000000 00000000 02000000
+        06000200 73000000 06000100 74000000
+        1c000380 18000180 08000300 00000001 0c000180 08000100 c0000201";
+    assert_eq!(w.buf, hex(expected));
+}
+
+#[test]
 fn ack_with_ext_ack() {
     // NLMSG_ERROR, flags CAPPED|ACK_TLVS: error -ENOENT, echoed header of seq 7,
     // then NLMSGERR_ATTR_MSG "no set" and NLMSGERR_ATTR_OFFS 0x24.
