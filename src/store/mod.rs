@@ -50,11 +50,11 @@ mod index;
 mod parse;
 pub mod scan;
 mod settle;
+mod write;
 
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -65,14 +65,7 @@ pub use bulk::BulkStore;
 use files::Meta;
 use index::Index;
 pub use settle::settle_ends;
-
-/// Pyruse's `timestamp`: seconds (a float), 0 for permanent.
-fn write_until(until: Until, out: &mut Vec<u8>) {
-    match until {
-        Until::Forever => out.push(b'0'),
-        Until::At(us) => serde_json::to_writer(out, &(us as f64 / 1e6)).expect("a finite float serialises"),
-    }
-}
+use write::{write_record, SetNames};
 
 fn until_from_seconds(secs: f64) -> Option<Until> {
     if secs == 0.0 {
@@ -591,43 +584,6 @@ impl BanStore {
     }
 }
 
-/// One record as a JSON object, written straight into `out` (the store
-/// writes 100,000s of them in a flood: no `Value` tree per record).
-/// Log lines carry an `op`; snapshot entries do not.
-fn write_record(
-    backend: Backend,
-    out: &mut Vec<u8>,
-    names: &mut SetNames,
-    op: Option<&str>,
-    r: (Network, &SetRef, Until, u64),
-) {
-    let (ip, set, until, start) = r;
-    use std::io::Write;
-    out.push(b'{');
-    if let Some(op) = op {
-        write!(out, "\"op\": \"{op}\", ").expect("writing to a Vec");
-    }
-    write!(out, "\"IP\": \"{ip}\", \"{}\": ", set_key(backend)).expect("writing to a Vec");
-    out.extend_from_slice(names.json(set));
-    out.extend_from_slice(b", \"timestamp\": ");
-    write_until(until, out);
-    if start > 0 {
-        out.extend_from_slice(b", \"start\": ");
-        write_until(Until::At(start), out);
-    }
-    out.push(b'}');
-}
-
 fn record((net, slot): (Network, &index::Slot)) -> Record {
     Record { net, set: slot.set.clone(), until: slot.until, start: slot.start }
-}
-
-/// Set names as JSON strings, encoded once per set for a whole write.
-#[derive(Default)]
-struct SetNames(HashMap<SetRef, Vec<u8>>);
-
-impl SetNames {
-    fn json(&mut self, set: &SetRef) -> &[u8] {
-        self.0.entry(set.clone()).or_insert_with(|| serde_json::to_vec(&set.to_string()).expect("a string serialises"))
-    }
 }

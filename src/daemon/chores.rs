@@ -1,0 +1,81 @@
+//! The loop's chores around the ban service: carrying out what the rules
+//! decided (log lines, mail, report lines, bans into the queue), saving
+//! the counters, and the ban service's own schedule (long ipset bans
+//! renewed, covered bans let in when their network ends, bans the store
+//! refused offered again). The loop in `mod.rs` says when; this says how.
+
+use super::*;
+
+impl Daemon {
+    pub(super) fn carry_out(&mut self, effect: Effect) {
+        match effect {
+            Effect::Log { level, message } => {
+                if let Err(e) = self.writer.log(&self.settings.syslog_identifier, level, &message) {
+                    diag!(Err, "cannot write to the journal socket {}: {e}", self.writer.path().display());
+                }
+            }
+            Effect::Ban(request) => {
+                if self.queue.push(request) {
+                    self.flush_bans();
+                }
+            }
+            Effect::Email { subject, message } => self.outbox.email(subject.as_deref(), &message, self.clock.now_us()),
+            report @ Effect::Report { .. } => {
+                if let Some(line) = Line::from_effect(&report) {
+                    self.outbox.report_line(line);
+                }
+            }
+        }
+    }
+
+    /// Starts a save of the live counters, so that a restart does not
+    /// forgive anyone; the loop writes it in slices (`counters_file`). If
+    /// the last one is still being written, it is tried again at the next
+    /// save of the position.
+    pub(super) fn save_counters(&mut self) {
+        if self.counters_saver.start(&self.workflow, self.clock.now_us()) {
+            self.due.counters = self.clock.instant() + COUNTERS_EVERY;
+        }
+    }
+
+    pub(super) fn renew_long_ipset_bans(&mut self) {
+        self.due.renewal = self.clock.instant() + RENEW_EVERY;
+        match self.queue.bans().renew_long_ipset_bans(&mut |warning| diag!(Warning, "{warning}")) {
+            Ok((renewed, errors)) => {
+                if renewed > 0 {
+                    diag!(Info, "renewed {renewed} ipset bans longer than the kernel's longest timeout");
+                }
+                for error in errors.iter().take(10) {
+                    diag!(Err, "renewing long ipset bans: {error}");
+                }
+            }
+            Err(e) => diag!(Err, "renewing long ipset bans: {e}"),
+        }
+    }
+
+    /// Lets into the kernel the bans inside a network that has just ended
+    /// (see `bans::cover`), when one is due.
+    pub(super) fn uncover(&mut self) {
+        let bans = self.queue.bans();
+        if bans.next_uncover().is_none_or(|t| t > bans.now_us()) {
+            return;
+        }
+        self.flush_bans();
+        match self.queue.bans().uncover(&mut |warning| diag!(Warning, "{warning}")) {
+            Ok(0) => {}
+            Ok(n) => diag!(Info, "{n} bans inside networks whose ban ended are in the kernel on their own now"),
+            Err(e) => diag!(Err, "letting in bans covered by an ended network: {e}"),
+        }
+    }
+
+    /// Stores and sends the bans gathered so far, after the ones the store
+    /// refused before, if it takes them now.
+    pub(super) fn flush_bans(&mut self) {
+        self.store_unstored();
+        self.queue.flush(&mut |line| diag!(Err, "{line}"), &mut |warning| diag!(Warning, "{warning}"));
+    }
+
+    pub(super) fn store_unstored(&mut self) {
+        self.queue.store_unstored(&mut |line| diag!(Info, "{line}"), &mut |warning| diag!(Warning, "{warning}"));
+    }
+}
