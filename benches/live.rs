@@ -750,19 +750,9 @@ fn memory() {
 }
 
 fn main() {
-    if !report::benchmarking() {
-        eprintln!("live benchmark: run with `cargo bench --bench live`");
+    if !sandbox::enter("live", "private journald, network namespace") {
         return;
     }
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("live benchmark: skipped, needs root (private journald, network namespace)");
-        return;
-    }
-    // A network namespace for this process and all it starts (banwarden's
-    // bans go to the sets loaded there). Done before any thread exists.
-    // SAFETY: unshare(2) with a valid flag, single-threaded here.
-    assert_eq!(unsafe { libc::unshare(libc::CLONE_NEWNET) }, 0, "unshare(CLONE_NEWNET)");
     // `cargo bench --bench live -- memory`: only the parts named.
     let only = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     let wanted = |name: &str| only.as_deref().is_none_or(|o| name.contains(o));

@@ -1,9 +1,29 @@
-//! What the benchmarks that run the real binary share: the shipped
-//! configuration rewritten for a sandbox, and a process's memory read from
-//! /proc. Included with `#[path]` by benches/live.rs and benches/spray.rs
-//! (a module shared by the benchmarks, not one of them).
+//! What the benchmarks that run the real binary share: entering the
+//! sandbox (root, a network namespace of their own), the shipped
+//! configuration rewritten for it, and a process's memory read from /proc.
+//! Included with `#[path]` by benches/live.rs and benches/spray.rs (a
+//! module shared by the benchmarks, not one of them).
 
 use std::path::Path;
+
+/// Whether the benchmark `name` runs here: under `cargo bench` (not
+/// `cargo test`) and as root; if so, this process and all it starts move
+/// to a network namespace of their own, so that the host's ruleset is never
+/// touched. Call it first, before any thread exists.
+pub fn enter(name: &str, needs: &str) -> bool {
+    if !super::report::benchmarking() {
+        eprintln!("{name} benchmark: run with `cargo bench --bench {name}`");
+        return false;
+    }
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("{name} benchmark: skipped, needs root ({needs})");
+        return false;
+    }
+    // SAFETY: unshare(2) with a valid flag, single-threaded here.
+    assert_eq!(unsafe { libc::unshare(libc::CLONE_NEWNET) }, 0, "unshare(CLONE_NEWNET)");
+    true
+}
 
 /// etc/banwarden/banwarden.json as examples/demo.sh rewrites it for a
 /// sandbox: sshd routed on SYSLOG_IDENTIFIER, no unit test on banwarden's

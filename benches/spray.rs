@@ -220,19 +220,9 @@ fn watch(sent: mpsc::Receiver<Sent>, done: &AtomicBool, storage: &Path, started:
 }
 
 fn main() {
-    if !report::benchmarking() {
-        eprintln!("spray benchmark: run with `cargo bench --bench spray`");
+    if !sandbox::enter("spray", "private journald, network namespace") {
         return;
     }
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("spray benchmark: skipped, needs root (private journald, network namespace)");
-        return;
-    }
-    // A network namespace for this process and all it starts, before any
-    // thread exists: the host's ruleset is never touched.
-    // SAFETY: unshare(2) with a valid flag, single-threaded here.
-    assert_eq!(unsafe { libc::unshare(libc::CLONE_NEWNET) }, 0, "unshare(CLONE_NEWNET)");
     let status = Command::new("nft").arg("-f").arg(root().join("etc/nftables/banwarden.nft")).status().unwrap();
     assert!(status.success(), "nft -f etc/nftables/banwarden.nft");
     let Some(journald) = PrivateJournald::start() else { return };

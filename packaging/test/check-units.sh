@@ -296,7 +296,7 @@ say "   $(set_line ssh_ban4 203.0.113.9)"
 check "'Ban from SSH for 203.0.113.9' logged with _TRANSPORT=journal" "" \
     eval 'jctl -b -u banwarden -o verbose --output-fields=MESSAGE,_TRANSPORT MESSAGE="Ban from SSH for 203.0.113.9" | grep -q _TRANSPORT=journal'
 brute_force ssh 'Invalid user oracle from 2001:db8::66 port 6000%d'
-check "5 'Invalid user' (ssh.service) ban 2001:db8::66 in ssh_ban6" "" wait_until 10 in_set ssh_ban6 2001:db8::66
+check "5 'Invalid user' (ssh.service) ban the /64 of 2001:db8::66 in ssh_net6" "" wait_until 10 in_set ssh_net6 2001:db8::/64
 brute_force 'sshd@7-10.0.0.1:22-192.0.2.1:5555' 'Connection closed by authenticating user bob 192.0.2.44 port 7000%d [preauth]'
 check "5 preauth closes (sshd@...service) ban 192.0.2.44" "" wait_until 10 in_set ssh_ban4 192.0.2.44
 C journalctl --rotate >/dev/null 2>&1
@@ -396,7 +396,7 @@ phase "10. the firewall reloaded: the bans come back, other tables stay"
 MARK=192.0.2.250
 mark() { C nft add element inet banwarden ssh_ban4 "{ $MARK }"; }
 restores() { log_count banwarden-boot '^restored [0-9]+ bans'; }
-bans_back() { set_line ssh_ban4 203.0.113.9 | grep -q "timeout 29d" && in_set ssh_ban4 198.51.100.7 && in_set ssh_ban6 2001:db8::66; }
+bans_back() { set_line ssh_ban4 203.0.113.9 | grep -q "timeout 29d" && in_set ssh_ban4 198.51.100.7 && in_set ssh_net6 2001:db8::/64; }
 restored_since() { [ "$(restores)" -gt "$1" ] && bans_back; } # restored_since N: one more restore than N, bans back
 restored_after() { restored_since "$1" && ! in_set ssh_ban4 "$MARK"; } # ... and the marker gone
 boot_state() { echo "$(unit_prop banwarden-boot ActiveState)/$(unit_prop banwarden-boot SubState)/$(unit_prop banwarden-boot Result)"; }
@@ -409,7 +409,7 @@ PID10=$(unit_prop banwarden MainPID)
 mark; N=$(restores)
 C systemctl reload nftables; RC=$?
 check "systemctl reload nftables (daemon running): exit 0" "" test $RC = 0
-check "... banwarden-boot ran again: stored bans back (203.0.113.9 ~30d, 198.51.100.7, 2001:db8::66), marker gone" \
+check "... banwarden-boot ran again: stored bans back (203.0.113.9 ~30d, 198.51.100.7, 2001:db8::/64), marker gone" \
     "$(set_line ssh_ban4 203.0.113.9); $(jctl -b -u banwarden-boot -o cat | tail -4)" wait_until 15 restored_after "$N"
 check "... banwarden-boot still active (exited), its ExecReload= exited 0 [$(boot_state)]" "$(unit_prop banwarden-boot ExecReload)" \
     eval '[ "$(boot_state)" = active/exited/success ] && reload_ok'
@@ -509,7 +509,7 @@ if boot_container boot2; then pass "reboot: systemd reaches 'running' ($(elapsed
 if [ -n "$LEADER" ]; then
     BT=$(jctl -b -u banwarden-boot -o cat | grep -E '^restored [0-9]+ bans' | tail -1)
     check "at boot banwarden-boot: '$BT', 203.0.113.9 back with ~30d [$(set_line ssh_ban4 203.0.113.9)]" "$(jctl -b -u banwarden-boot)" \
-        eval '[ "$(unit_prop banwarden-boot Result)" = success ] && set_line ssh_ban4 203.0.113.9 | grep -q "timeout 29d" && in_set ssh_ban6 2001:db8::66'
+        eval '[ "$(unit_prop banwarden-boot Result)" = success ] && set_line ssh_ban4 203.0.113.9 | grep -q "timeout 29d" && in_set ssh_net6 2001:db8::/64'
     check "banwarden.service active after reboot" "" test "$(unit_prop banwarden ActiveState)" = active
     BADLOG=$(jctl -b -p warning -u banwarden -u banwarden-boot -o cat)
     check "no warnings from banwarden's units this boot" "$BADLOG" test -z "$BADLOG"
