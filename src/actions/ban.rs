@@ -9,7 +9,7 @@ use super::ActionError;
 use crate::effect::Effect;
 use crate::entry::Entry;
 use crate::fields::{FieldId, FieldTable};
-use crate::vocab::{is_peer, parse_address, BanRequest, Lifetime, Network, Origin, SetRef};
+use crate::vocab::{parse_address, refusal, BanRequest, Lifetime, Network, Origin, Refusal, SetRef};
 
 #[derive(Debug)]
 pub struct Ban {
@@ -37,11 +37,10 @@ impl Ban {
                 value: text.to_owned(),
             })?,
         };
-        if never_ban.iter().any(|never| never.overlaps(&net)) {
-            return Err(ActionError::NeverBan(net));
-        }
-        if !is_peer(net.first()) {
-            return Err(ActionError::NotAPeer(net));
+        match refusal(never_ban, net) {
+            Some(Refusal::NeverBan) => return Err(ActionError::NeverBan(net)),
+            Some(Refusal::NotAPeer) => return Err(ActionError::NotAPeer(net)),
+            None => {}
         }
         let set = if net.is_ipv6() { &self.set_v6 } else { &self.set_v4 };
         let (lifetime, origin) = (self.lifetime, self.origin.clone());

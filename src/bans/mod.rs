@@ -54,27 +54,8 @@ use crate::store::{BanStore, Record, StoreError, Until};
 use crate::time::Clock;
 use crate::vocab::{Backend, BanRequest, Network, NeverBan, SetRef};
 
-/// Why a ban was refused outright.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Refusal {
-    /// On the never-ban list (configured, or one of this host's addresses).
-    NeverBan,
-    /// Never a peer's address (see [`crate::vocab::is_peer`]).
-    NotAPeer,
-}
-
-/// Why `net` may not be banned at all, if so: the one test every ban and
-/// every restore goes through. A network is refused when it holds any
-/// address of the never-ban list, not only when the list holds it whole.
-pub(crate) fn refusal(never_ban: &[Network], net: Network) -> Option<Refusal> {
-    if never_ban.iter().any(|never| never.overlaps(&net)) {
-        Some(Refusal::NeverBan)
-    } else if !crate::vocab::is_peer(net.first()) {
-        Some(Refusal::NotAPeer)
-    } else {
-        None
-    }
-}
+pub(crate) use crate::vocab::refusal;
+pub use crate::vocab::Refusal;
 
 /// What became of a ban request.
 #[derive(Clone, Debug)]

@@ -15,6 +15,29 @@ use std::sync::Arc;
 
 use super::Network;
 
+/// Why a ban is refused outright, whoever asks for it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Refusal {
+    /// On the never-ban list (configured, or one of this host's addresses).
+    NeverBan,
+    /// Never a peer's address (see [`super::is_peer`]).
+    NotAPeer,
+}
+
+/// Why `net` may not be banned at all, if so: the one test that a rule's
+/// ban, every request to the ban service and every restore go through. A
+/// network is refused when it holds any address of the never-ban list, not
+/// only when the list holds it whole.
+pub fn refusal(never_ban: &[Network], net: Network) -> Option<Refusal> {
+    if never_ban.iter().any(|never| never.overlaps(&net)) {
+        Some(Refusal::NeverBan)
+    } else if !super::is_peer(net.first()) {
+        Some(Refusal::NotAPeer)
+    } else {
+        None
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct NeverBan {
     /// The configured networks, then one host network per local address.
@@ -95,4 +118,17 @@ mod tests {
         assert!(super::super::any_contains(&shared, ip("198.51.100.7")));
         assert_eq!(NeverBan::from(configured.clone()).local(), []);
     }
+
+    #[test]
+    fn a_ban_that_would_touch_the_list_or_no_peer_is_refused() {
+        let list = NeverBan::new(vec![Network::parse("10.0.0.0/8").unwrap()], &[ip("198.51.100.7")]);
+        let net = |s: &str| Network::target(s).unwrap();
+        assert_eq!(refusal(&list, net("10.1.2.3")), Some(Refusal::NeverBan));
+        assert_eq!(refusal(&list, net("198.51.100.0/24")), Some(Refusal::NeverBan), "holds a local address");
+        assert_eq!(refusal(&list, net("0.0.0.0/0")), Some(Refusal::NeverBan));
+        assert_eq!(refusal(&list, net("224.0.0.251")), Some(Refusal::NotAPeer));
+        assert_eq!(refusal(&list, net("198.51.101.0/24")), None);
+        assert_eq!(refusal(&list, net("2001:db8::/64")), None, "families never overlap");
+    }
+
 }
