@@ -49,7 +49,7 @@ pub use inventory::{Inventory, KernelRead, Look, Row, Size, CHEAP_IPSET, CHEAP_N
 pub use restore::{PutBack, RestoreReport, RENEW_EVERY_SECS};
 
 use crate::firewall::check::{check_sets, SetNeed};
-use crate::firewall::{Change, ErrorKind, Firewall, FirewallError, Kernel, KernelBan};
+use crate::firewall::{Change, ErrorKind, Firewall, FirewallError, Held, Kernel, KernelBan};
 use crate::store::{BanStore, Record, StoreError, Until};
 use crate::time::Clock;
 use crate::vocab::{Backend, BanRequest, Network, NeverBan, SetRef};
@@ -377,21 +377,22 @@ impl Bans {
         let targets: Vec<SetRef> = match from {
             UnbanFrom::Set(set) => vec![set],
             UnbanFrom::Anywhere { named } => {
-                let mut targets: Vec<SetRef> = Vec::new();
-                for backend in Backend::ALL {
-                    if let Some(store) = self.existing_store(backend, warn)? {
-                        targets.extend(store.lookup(ip, now)?.into_iter().map(|(set, _)| set));
-                    }
-                }
+                let mut targets: Vec<SetRef> = self.lookup(ip, warn)?.into_iter().map(|(set, _)| set).collect();
                 targets.sort();
                 // And the sets the rules name that hold it without a record
-                // (added by hand with nft, or a record lost with its file).
+                // (added by hand with nft, or a record lost with its file):
+                // one element looked up, never the set dumped.
                 for set in named {
                     if targets.contains(set) {
                         continue;
                     }
-                    let held = self.kernel.list(set);
-                    if held.is_ok_and(|elements| elements.iter().any(|(found, _)| *found == ip)) {
+                    let held = match self.kernel.lookup(set, ip) {
+                        Ok(Held::By { element, .. }) => element == ip,
+                        // ipset says only that the set matches it.
+                        Ok(Held::Matched) => true,
+                        Ok(Held::No) | Err(_) => false,
+                    };
+                    if held {
                         targets.push(set.clone());
                     }
                 }
