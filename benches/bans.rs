@@ -41,6 +41,11 @@ mod journald;
 use journald::PrivateJournald;
 
 #[allow(dead_code)]
+#[path = "sandbox.rs"]
+mod sandbox;
+use sandbox::RunningDaemon;
+
+#[allow(dead_code)]
 #[path = "report.rs"]
 mod report;
 use report::{figure, RUNS};
@@ -517,58 +522,6 @@ fn stored_bans(dir: &Path, count: u32) -> std::path::PathBuf {
     config
 }
 
-/// `banwarden run` as a child, its stderr lines on a channel.
-struct RunningDaemon {
-    child: std::process::Child,
-    lines: std::sync::mpsc::Receiver<String>,
-}
-
-impl RunningDaemon {
-    fn start(config: &Path, journald: &PrivateJournald) -> RunningDaemon {
-        use std::io::BufRead;
-        let mut child = Command::new(env!("CARGO_BIN_EXE_banwarden"))
-            .args(["run", "--config"])
-            .arg(config)
-            .args(["--journal-namespace", journald.namespace()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let pipe = child.stderr.take().unwrap();
-        let (tx, lines) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let daemon = RunningDaemon { child, lines };
-        daemon.line_with("started, judging entries", Duration::from_secs(120));
-        daemon
-    }
-
-    /// The next line holding `needle`; panics after `timeout`.
-    fn line_with(&self, needle: &str, timeout: Duration) -> String {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) if line.contains(needle) => return line,
-                Ok(_) => {}
-                Err(e) => panic!("no line with {needle:?} from banwarden run: {e}"),
-            }
-        }
-    }
-}
-
-impl Drop for RunningDaemon {
-    fn drop(&mut self) {
-        // SAFETY: kill(2) of our own child, by its PID, not yet reaped.
-        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
-        let _ = self.child.wait();
-    }
-}
-
 /// (f) for `count` stored bans: the daemon runs (and has put them in the
 /// set at its start); each run reloads the ruleset with `flush ruleset`
 /// and times, from just before `nft -f` starts, until the daemon says the
@@ -578,7 +531,7 @@ fn reconcile(journald: &PrivateJournald, count: u32) {
     fresh_sets();
     let dir = tempfile::tempdir().unwrap();
     let config = stored_bans(dir.path(), count);
-    let daemon = RunningDaemon::start(&config, journald);
+    let daemon = RunningDaemon::start(&config, journald, Duration::from_secs(120));
     let done = format!("put back {count} of {count} stored bans in nftables set \"{SET}\"");
     let (mut times, mut daemon_ms) = (Vec::new(), Vec::new());
     for _ in 0..RUNS {

@@ -1,10 +1,15 @@
 //! What the benchmarks that run the real binary share: entering the
 //! sandbox (root, a network namespace of their own), the shipped
-//! configuration rewritten for it, and a process's memory read from /proc.
-//! Included with `#[path]` by benches/live.rs and benches/spray.rs (a
-//! module shared by the benchmarks, not one of them).
+//! configuration rewritten for it, `banwarden run` as a child with its
+//! lines, and a process's memory read from /proc. Included with `#[path]`
+//! by benches/live.rs, benches/spray.rs and benches/bans.rs (a module
+//! shared by the benchmarks, not one of them).
 
 use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::journald::PrivateJournald;
 
 /// Whether the benchmark `name` runs here: under `cargo bench` (not
 /// `cargo test`) and as root; if so, this process and all it starts move
@@ -68,4 +73,58 @@ impl Memory {
 
 pub fn mb(kb: u64) -> f64 {
     kb as f64 * 1024.0 / 1e6
+}
+
+/// `banwarden run` as a child, its stderr lines on a channel.
+pub struct RunningDaemon {
+    pub child: std::process::Child,
+    pub lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl RunningDaemon {
+    /// Starts it on `journald`'s namespace and waits up to `timeout` for it
+    /// to say it has started.
+    pub fn start(config: &Path, journald: &PrivateJournald, timeout: Duration) -> RunningDaemon {
+        use std::io::BufRead;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_banwarden"))
+            .args(["run", "--config"])
+            .arg(config)
+            .args(["--journal-namespace", journald.namespace()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pipe = child.stderr.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let daemon = RunningDaemon { child, lines };
+        daemon.line_with("started, judging entries", timeout);
+        daemon
+    }
+
+    /// The next line holding `needle`; panics after `timeout`.
+    pub fn line_with(&self, needle: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(_) => {}
+                Err(e) => panic!("no line with {needle:?} from banwarden run: {e}"),
+            }
+        }
+    }
+}
+
+impl Drop for RunningDaemon {
+    fn drop(&mut self) {
+        // SAFETY: kill(2) of our own child, by its PID, not yet reaped.
+        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+        let _ = self.child.wait();
+    }
 }

@@ -37,10 +37,10 @@
 //! `BANWARDEN_SPRAY=N` sprays N addresses instead (a quick try: the
 //! figures are then not the page's).
 
-use std::io::{BufRead as _, Write as _};
+use std::io::Write as _;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -59,7 +59,7 @@ mod report;
 mod sandbox;
 
 use journald::PrivateJournald;
-use sandbox::{mb, sandbox_config, Memory};
+use sandbox::{mb, sandbox_config, Memory, RunningDaemon};
 
 /// Distinct spraying addresses, one failure each.
 const SPRAY: u32 = 10_000_000;
@@ -101,49 +101,6 @@ fn failure(journald: &PrivateJournald, ip: Ipv4Addr, port: u32) {
 /// An attacker's last failure: its address, when it was handed to
 /// journald, and the daemon's `waited_for_cpu_ms` then.
 type Sent = (Ipv4Addr, Instant, f64);
-
-/// The daemon's stderr lines, on a channel, and the process.
-struct Daemon {
-    child: std::process::Child,
-    lines: mpsc::Receiver<String>,
-}
-
-impl Daemon {
-    fn start(config: &Path, journald: &PrivateJournald) -> Daemon {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_banwarden"))
-            .args(["run", "--config"])
-            .arg(config)
-            .args(["--journal-namespace", journald.namespace()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let pipe = child.stderr.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let daemon = Daemon { child, lines };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let line = daemon.lines.recv_timeout(deadline.saturating_duration_since(Instant::now())).unwrap();
-            if line.contains("started, judging entries") {
-                return daemon;
-            }
-        }
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        // SAFETY: kill(2) of our own child, by its PID, not yet reaped.
-        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
-        let _ = self.child.wait();
-    }
-}
 
 /// The identity of the counters file (replaced at each save).
 fn counters_file(storage: &Path) -> Option<(u64, i64, i64)> {
@@ -231,7 +188,7 @@ fn main() {
     let storage = state.path().join("storage");
     let config = state.path().join("banwarden.json");
     std::fs::write(&config, sandbox_config(root(), &storage)).unwrap();
-    let daemon = Daemon::start(&config, &journald);
+    let daemon = RunningDaemon::start(&config, &journald, Duration::from_secs(30));
     let pid = daemon.child.id();
     std::thread::sleep(Duration::from_millis(500));
     let at_start = Memory::of(pid);

@@ -130,5 +130,4 @@ mod tests {
         assert_eq!(refusal(&list, net("198.51.101.0/24")), None);
         assert_eq!(refusal(&list, net("2001:db8::/64")), None, "families never overlap");
     }
-
 }
