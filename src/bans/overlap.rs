@@ -116,7 +116,6 @@ impl Bans {
         now: u64,
         warn: &mut dyn FnMut(String),
     ) -> Result<usize, StoreError> {
-        let never_ban = self.never_ban.clone();
         let Some(store) = self.existing_store(set.backend(), warn)? else { return Ok(0) };
         if store.covering(net, now)?.iter().any(|r| r.set == *set) {
             return Ok(0);
@@ -139,7 +138,7 @@ impl Bans {
         let elements: Vec<KernelBan> = plan
             .send
             .iter()
-            .filter(|r| super::refusal(&never_ban, r.net).is_none())
+            .filter(|r| super::refusal(&self.never_ban, r.net).is_none())
             .map(|r| restoring(r, now))
             .collect();
         self.deferred.add(plan.deferred);
