@@ -4,7 +4,9 @@
 //!
 //! - [`cmd`]: one file per subcommand; the only users of `anyhow`
 //! - [`cli`]: the command line (clap), with value parsers for addresses, durations and sets
+//! - [`api`]: the REST and Redis-protocol servers that ban and allow on request, in a tokio runtime of their own
 //! - [`daemon`]: the event loop of `run`: journal in, effects out, position saved
+//! - [`door`]: the loop's one door for outside work: a bounded queue and an eventfd, replies once durable; the published bans
 //! - [`counters_file`]: the counters saved with the position and taken back at start
 //! - [`outbox`]: mail and the daily report carried out for the daemon, never blocking it
 //! - [`mail`]: MIME messages and the sendmail worker that sends them without blocking the loop
@@ -34,6 +36,7 @@
 //! checks every `crate::` path against this list).
 
 pub mod actions;
+pub mod api;
 pub mod bans;
 pub mod cli;
 pub mod cmd;
@@ -41,6 +44,7 @@ pub mod config;
 pub mod counters_file;
 pub mod daemon;
 pub mod diag;
+pub mod door;
 pub mod durable;
 pub mod effect;
 pub mod entry;

@@ -40,7 +40,8 @@ impl Ban {
         match refusal(never_ban, net) {
             Some(Refusal::NeverBan) => return Err(ActionError::NeverBan(net)),
             Some(Refusal::NotAPeer) => return Err(ActionError::NotAPeer(net)),
-            None => {}
+            // Only the ban service knows the allow sets.
+            Some(Refusal::Allowed) | None => {}
         }
         let set = if net.is_ipv6() { &self.set_v6 } else { &self.set_v4 };
         let (lifetime, origin) = (self.lifetime, self.origin.clone());

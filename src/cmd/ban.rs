@@ -61,6 +61,9 @@ pub fn run(file: &ConfigFile, args: &BanArgs) -> anyhow::Result<Exit> {
             eprintln!("error: {ip} is on the never-ban list (neverBan, or one of this host's addresses): not banned")
         }
         Outcome::Refused(Refusal::NotAPeer) => eprintln!("error: {ip} is never a peer's address: not banned"),
+        Outcome::Refused(Refusal::Allowed) => {
+            eprintln!("error: {ip} is allowed for now (an allow set holds it): not banned; lift the accept first")
+        }
         Outcome::NotStored(e) => eprintln!(
             "error: {ip} is banned in {set} {lifetime}, but the store could not record it: {e}; \
              the ban will not survive a reboot"

@@ -7,6 +7,7 @@
 //! stops at the first problem; [`ConfigError::Invalid`] lists them all, each
 //! with its place ([`problem`]).
 
+pub mod api;
 pub mod args;
 pub mod json;
 mod locate;

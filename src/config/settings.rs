@@ -16,7 +16,9 @@ pub const DEFAULT_STORAGE: &str = "/var/lib/banwarden";
 pub const DEFAULT_IDENTIFIER: &str = "banwarden";
 
 /// Keys this module reads; `actions` is read by the workflow compiler.
-pub const KNOWN_KEYS: [&str; 12] = [
+pub const KNOWN_KEYS: [&str; 14] = [
+    "api",
+    "resp",
     "actions",
     "storage",
     "debug",
@@ -82,6 +84,10 @@ pub struct Settings {
     /// Most keys each counter holds (`counterMaxKeys`); `None`: an equal
     /// share of `actions::counter::DEFAULT_TOTAL_KEYS`.
     pub counter_max_keys: Option<usize>,
+    /// `api`: the REST servers (see [`super::api`]); `None`: none run.
+    pub api: Option<super::api::ApiSettings>,
+    /// `resp`: the Redis-protocol servers; `None`: none run.
+    pub resp: Option<super::api::RespSettings>,
 }
 
 impl Default for Settings {
@@ -98,6 +104,8 @@ impl Default for Settings {
             never_ban_local: true,
             journal_other_machines: false,
             counter_max_keys: None,
+            api: None,
+            resp: None,
         }
     }
 }
@@ -163,6 +171,8 @@ pub fn read(top: &[(&str, &Json)], problems: &mut Problems) -> Settings {
                 other => problems
                     .error(&here, format!("expected a whole number of keys greater than 0, found {}", describe(other))),
             },
+            "api" => s.api = super::api::read_api(value, here, problems),
+            "resp" => s.resp = super::api::read_resp(value, here, problems),
             "nftBan" => {
                 problems.warn(&here, "banwarden writes nftables sets through netlink; the \"nft\" command is not used")
             }

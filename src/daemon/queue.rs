@@ -174,8 +174,8 @@ impl BanQueue {
             let (cause, what) = match outcome {
                 Outcome::Banned(_) | Outcome::Kept(_) => unreachable!("not a failure"),
                 Outcome::Refused(Refusal::NeverBan) => (format!("{} is on the never-ban list", request.net), "refused"),
-                Outcome::Refused(Refusal::NotAPeer) => {
-                    (format!("{} is never a peer's address", request.net), "refused")
+                Outcome::Refused(why @ (Refusal::NotAPeer | Refusal::Allowed)) => {
+                    (format!("{} {why}", request.net), "refused")
                 }
                 Outcome::NotStored(e) => (e.to_string(), "in the kernel but not stored: it will not survive a reboot"),
                 Outcome::Failed { store, kernel } => (format!("{kernel}; and not stored: {store}"), "not banned"),

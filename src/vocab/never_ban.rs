@@ -22,6 +22,19 @@ pub enum Refusal {
     NeverBan,
     /// Never a peer's address (see [`super::is_peer`]).
     NotAPeer,
+    /// An allow set holds it (or part of it) for now: the ban service
+    /// refuses bans of what an API `accept` let in, until that ends.
+    Allowed,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Refusal::NeverBan => "is on the never-ban list (neverBan, or one of this host's addresses)",
+            Refusal::NotAPeer => "is never a peer's address",
+            Refusal::Allowed => "is allowed (an allow set holds it)",
+        })
+    }
 }
 
 /// Why `net` may not be banned at all, if so: the one test that a rule's
