@@ -1,0 +1,1 @@
+//! STUB (helper A): rustls server configuration from PEM files, TLS 1.2+.
