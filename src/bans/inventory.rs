@@ -220,7 +220,7 @@ impl Bans {
                 None => match self.existing_store(backend, warn)? {
                     Some(store) => {
                         let mut own: Vec<Record> = (store.lookup(net, now)?.into_iter())
-                            .map(|(set, until)| Record { net, set, until, start: 0 })
+                            .map(|(set, until)| Record { net, set, until, start: 0, by: None })
                             .collect();
                         own.extend(store.covering(net, now)?);
                         own

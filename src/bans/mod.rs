@@ -142,6 +142,9 @@ pub struct Bans {
     pairs: HashMap<SetRef, SetPair>,
     /// Networks whose end lets covered bans into the kernel (see [`cover`]).
     deferred: cover::Deferred,
+    /// The allow sets (API accepts): what they hold is never banned while
+    /// it is there, and requests into them skip the never-ban list.
+    allow: Vec<SetRef>,
 }
 
 impl Bans {
@@ -166,6 +169,7 @@ impl Bans {
             clock,
             pairs: HashMap::new(),
             deferred: cover::Deferred::default(),
+            allow: Vec::new(),
         }
     }
 
@@ -173,6 +177,35 @@ impl Bans {
     /// [`SetPair`]).
     pub fn set_pairs(&mut self, pairs: Vec<SetPair>) {
         self.pairs = pairs.into_iter().map(|p| (p.set.clone(), p)).collect();
+    }
+
+    /// The allow sets of the configuration (`api.sets` accepts).
+    pub fn set_allow_sets(&mut self, sets: Vec<SetRef>) {
+        self.allow = sets;
+    }
+
+    /// Whether `set` is an allow set.
+    pub fn is_allow_set(&self, set: &SetRef) -> bool {
+        self.allow.contains(set)
+    }
+
+    /// Whether a live accept overlaps `net` (see [`Refusal::Allowed`]).
+    fn allowed(&mut self, net: Network, now: u64, warn: &mut dyn FnMut(String)) -> bool {
+        if self.allow.is_empty() {
+            return false;
+        }
+        for backend in Backend::ALL {
+            if !self.allow.iter().any(|s| s.backend() == backend) {
+                continue;
+            }
+            let allow = std::mem::take(&mut self.allow);
+            let found = matches!(self.existing_store(backend, warn), Ok(Some(store)) if store.overlaps_known(net, &allow, now));
+            self.allow = allow;
+            if found {
+                return true;
+            }
+        }
+        false
     }
 
     /// The never-ban list of a reloaded configuration, or of this host's
@@ -282,7 +315,16 @@ impl Bans {
     /// order.
     pub fn ban(&mut self, requests: &[BanRequest], warn: &mut dyn FnMut(String)) -> Vec<Outcome> {
         let now = self.now_us();
-        let refusals: Vec<Option<Refusal>> = requests.iter().map(|r| refusal(&self.never_ban, r.net)).collect();
+        // An accept is refused nothing; a ban, what the never-ban list or
+        // a live accept holds.
+        let refusals: Vec<Option<Refusal>> = requests
+            .iter()
+            .map(|r| match self.allow.contains(&r.set) {
+                true => None,
+                false => refusal(&self.never_ban, r.net)
+                    .or_else(|| self.allowed(r.net, now, warn).then_some(Refusal::Allowed)),
+            })
+            .collect();
         // The refused keep this outcome; every other one is settled below.
         let mut outcomes: Vec<Outcome> =
             refusals.iter().map(|why| Outcome::Refused(why.unwrap_or(Refusal::NeverBan))).collect();
@@ -298,7 +340,7 @@ impl Bans {
                 .iter()
                 .map(|&i| {
                     let r = &requests[i];
-                    Record { net: r.net, set: r.set.clone(), until: r.lifetime.end(now), start: now }
+                    Record { net: r.net, set: r.set.clone(), until: r.lifetime.end(now), start: now, by: r.origin.tag() }
                 })
                 .collect();
             let mut decide = |current: Option<Until>, j: usize| match current {

@@ -265,7 +265,7 @@ fn an_import_never_shortens_a_stored_ban() {
     let set = nft("ip t s");
     let mut w = world(&[&set], &[]);
     w.bans.ban(&[request("192.0.2.1", &set, None), request("192.0.2.2", &set, Some(60))], &mut no_warnings);
-    let record = |text: &str, until| Record { net: ip(text), set: set.clone(), until, start: NOW };
+    let record = |text: &str, until| Record { net: ip(text), set: set.clone(), until, start: NOW, by: None };
     let imported = w
         .bans
         .import(
@@ -368,7 +368,7 @@ fn a_stored_address_of_the_other_family_goes_to_the_set_of_its_pair() {
     ]);
     // As a Pyruse store holds an IPv4-mapped address in the IPv6 set (read
     // as the IPv4 address it stands for).
-    let record = |text: &str, set: &SetRef| Record { net: ip(text), set: set.clone(), until: Until::Forever, start: 0 };
+    let record = |text: &str, set: &SetRef| Record { net: ip(text), set: set.clone(), until: Until::Forever, start: 0, by: None };
     w.bans.import(&[record("192.0.2.9", &v6), record("2001:db8::9", &v6)], &mut no_warnings).unwrap();
     let report = w.bans.restore_all(&mut |_, _, _| {}, &mut no_warnings).unwrap();
     assert_eq!(report.moved, [(ip("192.0.2.9"), v6.clone(), v4.clone())]);
@@ -489,4 +489,37 @@ fn is_locked(path: &std::path::Path) -> bool {
     let file = std::fs::File::open(path).unwrap();
     // SAFETY: flock on a descriptor we own; released when `file` closes.
     unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) != 0 }
+}
+
+#[test]
+fn what_an_allow_set_holds_is_never_banned_while_it_is_there() {
+    let (drop, allow) = (nft("inet t drop4"), nft("inet t allow4"));
+    let mut w = world(&[&drop, &allow], &["198.51.100.0/24"]);
+    w.bans.set_allow_sets(vec![allow.clone()]);
+    let outcomes = w.bans.ban(
+        &[
+            request("192.0.2.0/28", &allow, Some(3600)),
+            // An accept of a never-ban address is no ban: not refused.
+            request("198.51.100.9", &allow, None),
+        ],
+        &mut no_warnings,
+    );
+    assert!(outcomes.iter().all(|o| matches!(o, Outcome::Banned(_))), "{outcomes:?}");
+    let outcomes = w.bans.ban(
+        &[
+            request("192.0.2.7", &drop, Some(60)),
+            // Overlapping an accept: refused too.
+            request("192.0.2.0/24", &drop, Some(60)),
+            request("203.0.113.1", &drop, Some(60)),
+        ],
+        &mut no_warnings,
+    );
+    assert!(matches!(outcomes[0], Outcome::Refused(Refusal::Allowed)), "{:?}", outcomes[0]);
+    assert!(matches!(outcomes[1], Outcome::Refused(Refusal::Allowed)), "{:?}", outcomes[1]);
+    assert!(matches!(outcomes[2], Outcome::Banned(_)), "{:?}", outcomes[2]);
+    assert_eq!(w.kernel.held(&drop), [ip("203.0.113.1")]);
+    // Once the accept has ended, the address is banned like any other.
+    w.clock.advance(3601 * 1_000_000);
+    let outcomes = w.bans.ban(&[request("192.0.2.7", &drop, Some(60))], &mut no_warnings);
+    assert!(matches!(outcomes[0], Outcome::Banned(_)), "{:?}", outcomes[0]);
 }

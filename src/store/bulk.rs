@@ -73,7 +73,7 @@ impl BulkStore {
                     // (No hashing at all when the log is empty, as after a compaction.)
                     let replaced = !changes.is_empty() && changes.contains_key(&(r.net, r.set.clone()));
                     if r.op.is_none() && !replaced {
-                        records.push(Record { net: r.net, set: r.set, until: r.until, start: r.start });
+                        records.push(Record { net: r.net, set: r.set, until: r.until, start: r.start, by: r.by });
                     }
                     true
                 })
@@ -104,7 +104,7 @@ impl BulkStore {
             for (i, r) in self.records.iter().enumerate() {
                 line.clear();
                 line.extend_from_slice(if i == 0 { b"\n  " } else { b",\n  " });
-                write_record(self.backend, &mut line, &mut names, None, (r.net, &r.set, r.until, r.start));
+                write_record(self.backend, &mut line, &mut names, None, r);
                 out.write_all(&line)?;
             }
             out.write_all(b"\n]\n")
@@ -144,7 +144,7 @@ pub(super) fn read_log(path: &Path, reader: &mut Reader) -> io::Result<Option<(L
         let parsed = std::str::from_utf8(text).map_err(|_| ()).and_then(|t| reader.record(t).map_err(|_| ()));
         match parsed {
             Ok(r) if r.op.as_deref() == Some("ban") => {
-                let record = Record { net: r.net, set: r.set.clone(), until: r.until, start: r.start };
+                let record = Record { net: r.net, set: r.set.clone(), until: r.until, start: r.start, by: r.by };
                 changes.insert((r.net, r.set), Some(record));
             }
             Ok(r) if r.op.as_deref() == Some("unban") => {
@@ -273,7 +273,7 @@ mod tests {
     }
 
     fn rec(ip: &str, set: &str, until: Until) -> Record {
-        Record { net: ip.parse().unwrap(), set: SetRef::parse_nft(set).unwrap(), until, start: 7_000_000 }
+        Record { net: ip.parse().unwrap(), set: SetRef::parse_nft(set).unwrap(), until, start: 7_000_000, by: None }
     }
 
     /// The store as the careful path reads it: every record, live or not, in the bulk order.

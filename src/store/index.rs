@@ -21,6 +21,7 @@ pub struct Slot {
     pub set: SetRef,
     pub until: Until,
     pub start: u64,
+    pub by: Option<std::sync::Arc<str>>,
 }
 
 #[derive(Default)]
@@ -52,7 +53,14 @@ impl Index {
 
     /// Records a ban, replacing the end of the same (address, set); returns
     /// the end it had.
-    pub fn insert(&mut self, ip: Network, set: &SetRef, until: Until, start: u64) -> Option<Until> {
+    pub fn insert(
+        &mut self,
+        ip: Network,
+        set: &SetRef,
+        until: Until,
+        start: u64,
+        by: Option<std::sync::Arc<str>>,
+    ) -> Option<Until> {
         let sets = self.by_ip.entry(ip).or_insert_with(|| {
             if !ip.is_host() {
                 *self.prefixes.entry((ip.is_ipv6(), ip.prefix_len())).or_default() += 1;
@@ -62,10 +70,11 @@ impl Index {
         let old = match sets.iter_mut().find(|slot| slot.set == *set) {
             Some(slot) => {
                 slot.start = start;
+                slot.by = by;
                 Some(std::mem::replace(&mut slot.until, until))
             }
             None => {
-                sets.push(Slot { set: set.clone(), until, start });
+                sets.push(Slot { set: set.clone(), until, start, by });
                 self.len += 1;
                 None
             }
@@ -79,11 +88,11 @@ impl Index {
         old
     }
 
-    /// Forgets a ban; returns its end and start.
-    pub fn remove(&mut self, ip: Network, set: &SetRef) -> Option<(Until, u64)> {
+    /// Forgets a ban; returns its end, start and origin.
+    pub fn remove(&mut self, ip: Network, set: &SetRef) -> Option<(Until, u64, Option<std::sync::Arc<str>>)> {
         let sets = self.by_ip.get_mut(&ip)?;
         let at = sets.iter().position(|slot| slot.set == *set)?;
-        let Slot { until, start, .. } = sets.swap_remove(at);
+        let Slot { until, start, by, .. } = sets.swap_remove(at);
         if sets.is_empty() {
             self.by_ip.remove(&ip);
             let key = (ip.is_ipv6(), ip.prefix_len());
@@ -98,7 +107,7 @@ impl Index {
             self.ends.remove(&(t, ip, set.clone()));
         }
         self.len -= 1;
-        Some((until, start))
+        Some((until, start, by))
     }
 
     /// Forgets the records that ended at or before `now_us`; how many.
@@ -171,20 +180,20 @@ mod tests {
         let a = SetRef::parse_nft("ip t a").unwrap();
         let b = SetRef::parse_nft("ip t b").unwrap();
         let mut index = Index::default();
-        assert_eq!(index.insert(ip("192.0.2.1"), &a, Until::At(30), 1), None);
-        assert_eq!(index.insert(ip("192.0.2.1"), &b, Until::Forever, 1), None);
-        assert_eq!(index.insert(ip("192.0.2.2"), &a, Until::At(10), 1), None);
+        assert_eq!(index.insert(ip("192.0.2.1"), &a, Until::At(30), 1, None), None);
+        assert_eq!(index.insert(ip("192.0.2.1"), &b, Until::Forever, 1, None), None);
+        assert_eq!(index.insert(ip("192.0.2.2"), &a, Until::At(10), 1, None), None);
         assert_eq!(index.len(), 3);
         assert_eq!(index.of(ip("192.0.2.1")).len(), 2);
         assert_eq!(get(&index, ip("192.0.2.1"), &b), Some(Until::Forever));
         assert_eq!(index.next_end(), Some(10));
         // A re-ban moves its end.
-        assert_eq!(index.insert(ip("192.0.2.2"), &a, Until::At(40), 1), Some(Until::At(10)));
+        assert_eq!(index.insert(ip("192.0.2.2"), &a, Until::At(40), 1, None), Some(Until::At(10)));
         assert_eq!(index.next_end(), Some(30));
         assert_eq!(index.drop_ended(35), 1, "only 192.0.2.1 in a ended");
         assert_eq!(get(&index, ip("192.0.2.1"), &a), None);
         assert_eq!(get(&index, ip("192.0.2.1"), &b), Some(Until::Forever), "permanent bans never end");
-        assert_eq!(index.remove(ip("192.0.2.2"), &a), Some((Until::At(40), 1)));
+        assert_eq!(index.remove(ip("192.0.2.2"), &a), Some((Until::At(40), 1, None)));
         assert_eq!(index.next_end(), None);
         assert_eq!(index.len(), 1);
         assert!(index.of(ip("192.0.2.2")).is_empty());
@@ -195,7 +204,7 @@ mod tests {
         let a = SetRef::parse_nft("ip t a").unwrap();
         let mut index = Index::default();
         for (key, end) in [("10.0.0.0/8", 1), ("10.1.0.0/16", 2), ("10.1.2.3", 3), ("10.2.0.9", 4), ("11.0.0.1", 5)] {
-            index.insert(ip(key), &a, Until::At(end), 1);
+            index.insert(ip(key), &a, Until::At(end), 1, None);
         }
         let keys = |it: Vec<(Network, &Slot)>| it.into_iter().map(|(n, _)| n.to_string()).collect::<Vec<_>>();
         assert_eq!(keys(index.covering(ip("10.1.2.3")).collect()), ["10.0.0.0/8", "10.1.0.0/16"]);

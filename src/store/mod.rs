@@ -58,6 +58,7 @@ mod tests;
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub use crate::vocab::Until;
 use crate::vocab::{Backend, Network, SetRef};
@@ -87,6 +88,10 @@ pub struct Record {
     /// kept as `"start"` beside Pyruse's keys: a ban put back later never
     /// gets more time than its own length, whatever the clock says then.
     pub start: u64,
+    /// Who decided its end (`rule sshd#3`, `cli root`, `api alice`: see
+    /// [`crate::vocab::Origin::tag`]), kept as `"by"` beside Pyruse's keys
+    /// (which Pyruse ignores); `None` when not known.
+    pub by: Option<Arc<str>>,
 }
 
 impl Record {
@@ -274,7 +279,7 @@ impl BanStore {
         for (i, item) in items.into_iter().enumerate() {
             match reader.record(item) {
                 Ok(record) => {
-                    self.records.insert(record.net, &record.set, record.until, record.start);
+                    self.records.insert(record.net, &record.set, record.until, record.start, record.by.clone());
                 }
                 Err(why) => {
                     self.warnings.push(format!(
@@ -297,7 +302,7 @@ impl BanStore {
             let parsed = std::str::from_utf8(line).map_err(|_| "not UTF-8".to_owned()).and_then(|l| reader.record(l));
             match parsed {
                 Ok(r) if r.op.as_deref() == Some("ban") => {
-                    self.records.insert(r.net, &r.set, r.until, r.start);
+                    self.records.insert(r.net, &r.set, r.until, r.start, r.by.clone());
                 }
                 Ok(r) if r.op.as_deref() == Some("unban") => {
                     self.records.remove(r.net, &r.set);
@@ -342,7 +347,7 @@ impl BanStore {
         out: &mut Vec<u8>,
         names: &mut SetNames,
         op: Option<&str>,
-        r: (Network, &SetRef, Until, u64),
+        r: &Record,
     ) {
         write_record(self.backend, out, names, op, r)
     }
@@ -358,12 +363,12 @@ impl BanStore {
         let mut lines = Vec::with_capacity(records.len() * 80);
         let mut names = SetNames::default();
         for r in records {
-            self.write_record(&mut lines, &mut names, Some("ban"), (r.net, &r.set, r.until, r.start));
+            self.write_record(&mut lines, &mut names, Some("ban"), r);
             lines.push(b'\n');
         }
         self.append_locked(&lines)?;
         for r in records {
-            self.records.insert(r.net, &r.set, r.until, r.start);
+            self.records.insert(r.net, &r.set, r.until, r.start, r.by.clone());
         }
         self.compact_if_due(now_us)
     }
@@ -394,12 +399,12 @@ impl BanStore {
         let mut lines = Vec::with_capacity(changed.len() * 80);
         let mut names = SetNames::default();
         for r in &changed {
-            self.write_record(&mut lines, &mut names, Some("ban"), (r.net, &r.set, r.until, r.start));
+            self.write_record(&mut lines, &mut names, Some("ban"), r);
             lines.push(b'\n');
         }
         self.append_locked(&lines)?;
         for r in &changed {
-            self.records.insert(r.net, &r.set, r.until, r.start);
+            self.records.insert(r.net, &r.set, r.until, r.start, r.by.clone());
         }
         self.compact_if_due(now_us)?;
         Ok(ends)
@@ -412,19 +417,19 @@ impl BanStore {
         let removed: Vec<Record> = keys
             .iter()
             .filter_map(|(ip, set)| {
-                let (until, start) = self.records.remove(*ip, set)?;
-                Some(Record { net: *ip, set: set.clone(), until, start })
+                let (until, start, by) = self.records.remove(*ip, set)?;
+                Some(Record { net: *ip, set: set.clone(), until, start, by })
             })
             .collect();
         let mut lines = Vec::new();
         let mut names = SetNames::default();
         for r in &removed {
-            self.write_record(&mut lines, &mut names, Some("unban"), (r.net, &r.set, r.until, r.start));
+            self.write_record(&mut lines, &mut names, Some("unban"), r);
             lines.push(b'\n');
         }
         if let Err(e) = self.append_locked(&lines) {
             for r in &removed {
-                self.records.insert(r.net, &r.set, r.until, r.start);
+                self.records.insert(r.net, &r.set, r.until, r.start, r.by.clone());
             }
             return Err(e);
         }
@@ -510,7 +515,7 @@ impl BanStore {
         text.push(b'[');
         for (i, (ip, slot)) in list.into_iter().enumerate() {
             text.extend_from_slice(if i == 0 { b"\n  " } else { b",\n  " });
-            self.write_record(&mut text, &mut names, None, (ip, &slot.set, slot.until, slot.start));
+            self.write_record(&mut text, &mut names, None, &record((ip, slot)));
         }
         text.extend_from_slice(b"\n]\n");
         crate::durable::replace_file(&self.snapshot, &text).map_err(self.io(&self.snapshot))?;
@@ -574,6 +579,15 @@ impl BanStore {
     }
 
     /// [`covering`](Self::covering) as this handle knows it.
+    /// Whether a live record of one of `sets` overlaps `net` (holds it,
+    /// is it, or lies inside it), from what is known (no file read).
+    pub fn overlaps_known(&self, net: Network, sets: &[SetRef], now_us: u64) -> bool {
+        let live = |slot: &index::Slot| slot.until.is_live(now_us) && sets.contains(&slot.set);
+        self.records.of(net).iter().any(live)
+            || self.records.covering(net).any(|(_, slot)| live(slot))
+            || self.records.inside(net).any(|(_, slot)| live(slot))
+    }
+
     pub fn covering_known(&self, net: Network, now_us: u64) -> Vec<Record> {
         self.records.covering(net).filter(|(_, slot)| slot.until.is_live(now_us)).map(record).collect()
     }
@@ -585,5 +599,5 @@ impl BanStore {
 }
 
 fn record((net, slot): (Network, &index::Slot)) -> Record {
-    Record { net, set: slot.set.clone(), until: slot.until, start: slot.start }
+    Record { net, set: slot.set.clone(), until: slot.until, start: slot.start, by: slot.by.clone() }
 }

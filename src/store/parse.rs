@@ -8,6 +8,13 @@
 //! `Value`, only to say precisely what is wrong with it.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Distinct origins shared by one reader.
+const MAX_ORIGINS: usize = 4096;
+/// A longer `"by"` is not an origin banwarden wrote: left out.
+const MAX_ORIGIN_LEN: usize = 256;
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -30,6 +37,9 @@ struct OnDisk<'a> {
     /// banwarden's own key: when the ban was decided.
     #[serde(default)]
     start: Option<f64>,
+    /// banwarden's own key: who decided the ban.
+    #[serde(default, borrow)]
+    by: Option<Cow<'a, str>>,
 }
 
 /// A record read, with its log operation if it had one.
@@ -40,6 +50,8 @@ pub struct Parsed {
     pub until: Until,
     /// When the ban was decided (µs), 0 when the record does not say.
     pub start: u64,
+    /// Who decided it (`"by"`), when the record says.
+    pub by: Option<Arc<str>>,
 }
 
 /// Reads records of one backend, remembering the last set name normalised
@@ -47,11 +59,14 @@ pub struct Parsed {
 pub struct Reader {
     backend: Backend,
     last_set: Option<(String, SetRef)>,
+    /// The origins read so far, each kept once (a store of 1,000,000 bans
+    /// holds a few dozen distinct ones).
+    origins: HashMap<String, Arc<str>>,
 }
 
 impl Reader {
     pub fn new(backend: Backend) -> Reader {
-        Reader { backend, last_set: None }
+        Reader { backend, last_set: None, origins: HashMap::new() }
     }
 
     /// One JSON object of the snapshot or the log, or why it is unusable.
@@ -65,7 +80,8 @@ impl Reader {
                 };
                 let set = set.ok_or_else(|| format!("no \"{}\" string", set_key(self.backend)))?;
                 let parsed = self.check(fields.op.map(Cow::into_owned), &fields.ip, set, Some(fields.timestamp))?;
-                Ok(Parsed { start: start_us(fields.start), ..parsed })
+                let by = fields.by.as_deref().and_then(|by| self.origin(by));
+                Ok(Parsed { start: start_us(fields.start), by, ..parsed })
             }
             Err(_) => self.record_leniently(text),
         }
@@ -90,7 +106,24 @@ impl Reader {
             .and_then(Value::as_str)
             .ok_or_else(|| format!("no \"{}\" string", set_key(self.backend)))?;
         let parsed = self.check(op, ip, set, item.get("timestamp").and_then(Value::as_f64))?;
-        Ok(Parsed { start: start_us(item.get("start").and_then(Value::as_f64)), ..parsed })
+        let by = item.get("by").and_then(Value::as_str).and_then(|by| self.origin(by));
+        Ok(Parsed { start: start_us(item.get("start").and_then(Value::as_f64)), by, ..parsed })
+    }
+
+    /// An origin as one shared string; past [`MAX_ORIGINS`] distinct ones
+    /// (a store edited by hand), each is its own.
+    fn origin(&mut self, by: &str) -> Option<Arc<str>> {
+        if by.is_empty() || by.len() > MAX_ORIGIN_LEN {
+            return None;
+        }
+        if let Some(shared) = self.origins.get(by) {
+            return Some(shared.clone());
+        }
+        let shared: Arc<str> = Arc::from(by);
+        if self.origins.len() < MAX_ORIGINS {
+            self.origins.insert(by.to_owned(), shared.clone());
+        }
+        Some(shared)
     }
 
     fn check(
@@ -114,7 +147,7 @@ impl Reader {
                 parsed
             }
         };
-        Ok(Parsed { op, net: ip, set, until, start: 0 })
+        Ok(Parsed { op, net: ip, set, until, start: 0, by: None })
     }
 }
 

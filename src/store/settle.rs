@@ -4,6 +4,7 @@
 //! cannot be written (the bans still go to the kernel).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::{Record, Until};
 use crate::vocab::{Network, SetRef};
@@ -20,26 +21,29 @@ pub fn settle_ends(
 ) -> (Vec<Until>, Vec<Record>) {
     // Per address and set: the stored end, the current end and its start,
     // the first request's index.
-    let mut current: HashMap<(Network, &SetRef), (Option<Until>, Option<Until>, u64, usize)> = HashMap::new();
+    let mut current: HashMap<(Network, &SetRef), (Option<Until>, Option<Until>, u64, usize, Option<Arc<str>>)> =
+        HashMap::new();
     let mut ends = Vec::with_capacity(asked.len());
     for (i, r) in asked.iter().enumerate() {
         let slot = current.entry((r.net, &r.set)).or_insert_with(|| {
             let end = stored(r.net, &r.set);
-            (end, end, 0, i)
+            (end, end, 0, i, None)
         });
         let end = decide(slot.1, i);
         if slot.1 != Some(end) {
             // The request whose end this is says when it was decided.
             slot.2 = if end == r.until && r.start > 0 { r.start } else { now_us };
+            // And who asked for it (the end is that request's).
+            slot.4 = if end == r.until { r.by.clone() } else { None };
         }
         slot.1 = Some(end);
         ends.push(end);
     }
     let mut changed: Vec<(usize, Record)> = current
         .into_iter()
-        .filter(|(_, (stored, now, _, _))| stored != now)
-        .map(|((ip, set), (_, end, start, first))| {
-            (first, Record { net: ip, set: set.clone(), until: end.expect("settled"), start })
+        .filter(|(_, (stored, now, _, _, _))| stored != now)
+        .map(|((ip, set), (_, end, start, first, by))| {
+            (first, Record { net: ip, set: set.clone(), until: end.expect("settled"), start, by })
         })
         .collect();
     changed.sort_unstable_by_key(|(first, _)| *first);

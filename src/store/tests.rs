@@ -14,7 +14,7 @@ fn set(path: &str) -> SetRef {
 }
 
 fn rec(ip_text: &str, path: &str, until: Until) -> Record {
-    Record { net: ip(ip_text), set: set(path), until, start: 0 }
+    Record { net: ip(ip_text), set: set(path), until, start: 0, by: None }
 }
 
 fn open(dir: &Path) -> BanStore {
@@ -298,7 +298,7 @@ fn a_ban_s_start_is_kept_and_caps_the_time_it_is_given_back() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = open(dir.path());
     let week = 7 * 86_400_000_000;
-    let record = Record { net: ip("192.0.2.1"), set: set("ip t s"), until: Until::At(NOW + week), start: NOW };
+    let record = Record { net: ip("192.0.2.1"), set: set("ip t s"), until: Until::At(NOW + week), start: NOW, by: None };
     store.ban(std::slice::from_ref(&record), NOW).unwrap();
     store.compact(NOW, true).unwrap();
     let text = std::fs::read_to_string(dir.path().join("action_nftBan.json")).unwrap();
@@ -314,4 +314,41 @@ fn a_ban_s_start_is_kept_and_caps_the_time_it_is_given_back() {
     assert_eq!(record.time_left(NOW + week / 2), Some(std::time::Duration::from_micros(week / 2)));
     let pyruse = Record { start: 0, ..record };
     assert!(pyruse.time_left(years_before).unwrap() > std::time::Duration::from_micros(week), "no start: no cap");
+}
+
+#[test]
+fn who_decided_a_ban_is_kept_beside_pyruses_keys_through_log_and_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path());
+    let by = |text: &str| Some(Arc::<str>::from(text));
+    let a = Record { by: by("api alice"), ..rec("192.0.2.7", "ip t ban4", Until::At(NOW + HOUR)) };
+    let b = Record { by: by("rule sshd#3"), ..rec("198.51.100.0/24", "ip t ban4", Until::Forever) };
+    store.ban(&[a.clone(), b.clone(), rec("192.0.2.8", "ip t ban4", Until::Forever)], NOW).unwrap();
+    let log = std::fs::read_to_string(dir.path().join("action_nftBan.json.log")).unwrap();
+    assert!(log.contains(r#""by": "api alice""#), "{log}");
+    // Read back from the log, then from a rewritten snapshot.
+    assert_eq!(open(dir.path()).lookup_record(ip("192.0.2.7")), a.by);
+    store.compact(NOW, false).unwrap();
+    let snapshot = std::fs::read_to_string(dir.path().join("action_nftBan.json")).unwrap();
+    assert!(snapshot.contains(r#""by": "rule sshd#3""#), "{snapshot}");
+    let reopened = open(dir.path());
+    assert_eq!(reopened.lookup_record(ip("198.51.100.0/24")), b.by);
+    assert_eq!(reopened.lookup_record(ip("192.0.2.8")), None, "no origin written, none read");
+    // A "by" that is not a string, or absurdly long, is left out, not an error.
+    std::fs::write(
+        dir.path().join("action_nftBan.json"),
+        format!(r#"[{{"IP": "192.0.2.9", "nfSet": "ip t ban4", "timestamp": 0, "by": "{}"}}]"#, "x".repeat(300)),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("action_nftBan.json.log"), "").unwrap();
+    let odd = open(dir.path());
+    assert!(odd.warnings.is_empty(), "{:?}", odd.warnings);
+    assert_eq!(odd.lookup_record(ip("192.0.2.9")), None);
+}
+
+impl BanStore {
+    /// The origin of the one record of `net` (test helper).
+    fn lookup_record(&self, net: Network) -> Option<Arc<str>> {
+        self.records.of(net).first().and_then(|slot| slot.by.clone())
+    }
 }

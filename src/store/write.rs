@@ -3,8 +3,8 @@
 
 use std::collections::HashMap;
 
-use super::{set_key, Until};
-use crate::vocab::{Backend, Network, SetRef};
+use super::{set_key, Record, Until};
+use crate::vocab::{Backend, SetRef};
 
 /// Pyruse's `timestamp`: seconds (a float), 0 for permanent.
 pub(super) fn write_until(until: Until, out: &mut Vec<u8>) {
@@ -22,9 +22,9 @@ pub(super) fn write_record(
     out: &mut Vec<u8>,
     names: &mut SetNames,
     op: Option<&str>,
-    r: (Network, &SetRef, Until, u64),
+    r: &Record,
 ) {
-    let (ip, set, until, start) = r;
+    let (ip, set, until, start) = (r.net, &r.set, r.until, r.start);
     use std::io::Write;
     out.push(b'{');
     if let Some(op) = op {
@@ -37,6 +37,10 @@ pub(super) fn write_record(
     if start > 0 {
         out.extend_from_slice(b", \"start\": ");
         write_until(Until::At(start), out);
+    }
+    if let Some(by) = &r.by {
+        out.extend_from_slice(b", \"by\": ");
+        serde_json::to_writer(&mut *out, &**by).expect("a string serialises");
     }
     out.push(b'}');
 }

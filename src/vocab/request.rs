@@ -121,6 +121,21 @@ impl fmt::Display for Origin {
     }
 }
 
+impl Origin {
+    /// The origin as the store keeps it (`"by"`): `rule sshd#3`, `cli
+    /// root`, `api alice`, `fleet web-2`; `None` for a ban put back from
+    /// the store (it keeps the origin it has).
+    pub fn tag(&self) -> Option<Arc<str>> {
+        match self {
+            Origin::Rule { chain, step } => Some(format!("rule {chain}#{step}").into()),
+            Origin::Cli { user } => Some(format!("cli {user}").into()),
+            Origin::Api { user } => Some(format!("api {user}").into()),
+            Origin::Fleet { host } => Some(format!("fleet {host}").into()),
+            Origin::Store => None,
+        }
+    }
+}
+
 /// A ban to make: an address or network for a set, for a time, and who
 /// asked.
 #[derive(Clone, Debug, PartialEq, Eq)]
