@@ -503,6 +503,22 @@ impl Bans {
         Ok(imported)
     }
 
+    /// The live records of `sets` in the store (what the APIs' listing
+    /// starts from).
+    pub fn live_in(&mut self, sets: &[SetRef], warn: &mut dyn FnMut(String)) -> Result<Vec<Record>, StoreError> {
+        let now = self.now_us();
+        let mut found = Vec::new();
+        for backend in Backend::ALL {
+            if !sets.iter().any(|s| s.backend() == backend) {
+                continue;
+            }
+            if let Some(store) = self.existing_store(backend, warn)? {
+                found.extend(store.live_in(sets, now)?);
+            }
+        }
+        Ok(found)
+    }
+
     /// The live bans of `ip` (the address or network itself) in the store,
     /// by set.
     pub fn lookup(&mut self, ip: Network, warn: &mut dyn FnMut(String)) -> Result<Vec<(SetRef, Until)>, StoreError> {

@@ -114,15 +114,6 @@ impl ApiSettings {
     pub fn all_sets(&self) -> impl Iterator<Item = (Target, &SetRef)> + '_ {
         self.sets.iter().flat_map(|s| s.ipv4.iter().chain(s.ipv6.iter()).map(move |set| (s.target, set)))
     }
-
-    /// The allow sets: what no ban may touch while they hold it.
-    pub fn allow_sets(&self) -> Vec<SetRef> {
-        let mut sets: Vec<SetRef> =
-            self.all_sets().filter(|(t, _)| *t == Target::Accept).map(|(_, s)| s.clone()).collect();
-        sets.sort();
-        sets.dedup();
-        sets
-    }
 }
 
 /// The default `api.sets`: the sets the shipped ruleset
@@ -171,4 +162,53 @@ pub fn read_resp(value: &super::json::Json, here: super::Location, problems: &mu
     let _ = value;
     problems.error(&here, "not read yet");
     None
+}
+
+impl super::Settings {
+    /// The sets the API servers write, when any is configured: `api.sets`,
+    /// or the default ones when only `resp` is.
+    pub fn api_sets(&self) -> Vec<ApiSet> {
+        match (&self.api, &self.resp) {
+            (Some(api), _) => api.sets.clone(),
+            (None, Some(_)) => default_sets(),
+            (None, None) => Vec::new(),
+        }
+    }
+
+    /// The allow sets among them: what no ban may touch while they hold it.
+    pub fn allow_sets(&self) -> Vec<SetRef> {
+        let sets = self.api_sets();
+        let mut allow: Vec<SetRef> = sets
+            .iter()
+            .filter(|s| s.target == Target::Accept)
+            .flat_map(|s| s.ipv4.iter().chain(s.ipv6.iter()).cloned())
+            .collect();
+        allow.sort();
+        allow.dedup();
+        allow
+    }
+}
+
+impl super::Settings {
+    /// What the API's sets must be in the kernel (they take networks and
+    /// timed bans), for the checks at start and reload.
+    pub fn api_set_needs(&self) -> Vec<crate::firewall::check::SetNeed> {
+        let mut needs = Vec::new();
+        for (i, s) in self.api_sets().iter().enumerate() {
+            for (set, ipv6) in [(&s.ipv4, false), (&s.ipv6, true)] {
+                let Some(set) = set else { continue };
+                needs.push(crate::firewall::check::SetNeed {
+                    set: set.clone(),
+                    ipv6,
+                    timeout: true,
+                    networks: true,
+                    place: Some(match self.api.is_some() {
+                        true => format!("api.sets[{i}]"),
+                        false => "the API's default sets".into(),
+                    }),
+                });
+            }
+        }
+        needs
+    }
 }

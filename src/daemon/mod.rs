@@ -36,8 +36,14 @@
 //! kernel's notifications, on a socket polled with the journal too
 //! (`addresses.rs`): the never-ban list changes with them, without a reload.
 //!
+//! Work from outside the journal (the APIs' bans, accepts and unbans)
+//! comes through the [`crate::door::Door`], whose eventfd is polled with
+//! the journal too and whose flag is looked at between two entries: it is
+//! carried out in the next batch, answered once durable, and the bans of
+//! the APIs' sets are published for their servers (`outside.rs`).
+//!
 //! Service: SIGTERM/SIGINT stop it and SIGHUP loads the configuration again
-//! ([`signals`], `reload.rs`); systemd hears READY, STATUS, RELOADING and
+//! ([`signals`], `reload.rs`; SIGHUP wakes the door too); systemd hears READY, STATUS, RELOADING and
 //! watchdog keep-alives from the loop through the [`Notifier`], and the
 //! loop never waits longer than the keep-alive period allows.
 //!
@@ -56,6 +62,7 @@
 mod addresses;
 mod chores;
 mod due;
+mod outside;
 mod owner;
 mod queue;
 mod reconcile;
@@ -141,6 +148,8 @@ pub enum DaemonError {
     Socket { path: String, error: std::io::Error },
     #[error(transparent)]
     Storage(#[from] owner::LockError),
+    #[error("cannot make the loop's door (eventfd): {0}")]
+    Door(std::io::Error),
 }
 
 /// What a run did, for the final log line.
@@ -150,6 +159,8 @@ pub struct Totals {
     pub effects: u64,
     pub bans: u64,
     pub step_errors: u64,
+    /// Ban and accept requests that came through the door.
+    pub requests: u64,
 }
 
 pub struct Daemon {
@@ -178,6 +189,14 @@ pub struct Daemon {
     addresses: Option<crate::localaddr::Follow>,
     config_file: Option<ConfigFile>,
     clock: Arc<dyn Clock>,
+    /// Work from outside the journal (see [`crate::door`]).
+    door: Arc<crate::door::Door>,
+    /// The live bans of the APIs' sets, published for their servers.
+    listing: Arc<crate::door::Listing>,
+    /// Reloads that took, so far.
+    reloads: u64,
+    /// Told of each reload that took (see `outside.rs`).
+    reload_hook: Option<Box<dyn FnMut(&Settings)>>,
     /// This daemon's hold on the storage directory (see `owner`).
     _storage: owner::StorageLock,
 }
@@ -253,11 +272,14 @@ impl Daemon {
         release_mapped_journal_pages();
         let writer = JournalWriter::for_source(&options.source)
             .map_err(|error| DaemonError::Socket { path: "(unbound)".into(), error })?;
-        let needs: Vec<SetNeed> = sets.iter().map(|u| u.need()).collect();
+        let mut needs: Vec<SetNeed> = sets.iter().map(|u| u.need()).collect();
+        needs.extend(settings.api_set_needs());
         for problem in bans.check_sets(&needs) {
             diag!(Warning, "{problem}");
         }
-        let reconciler = Reconciler::new(sets.iter().map(|u| u.set.clone()), clock.clone());
+        let reconciler = Reconciler::new(watched(&sets, &settings), clock.clone());
+        let door = crate::door::Door::new(crate::door::CAPACITY).map_err(DaemonError::Door)?;
+        signals::wake_with(door.fd());
         let mut daemon = Daemon {
             queue: BanQueue::new(bans),
             reconciler,
@@ -277,8 +299,14 @@ impl Daemon {
             notifier: Notifier::none(),
             config_file: options.config.clone(),
             clock,
+            door,
+            listing: Arc::default(),
+            reload_hook: None,
+            reloads: 0,
             _storage: storage_lock,
         };
+        // Before any ban: accepts protect, and the listing starts full.
+        daemon.serve_sets();
         // Before any ban is judged or put back: the addresses as they are now.
         daemon.follow_addresses(daemon.settings.never_ban_local);
         daemon.share_never_ban();
@@ -360,8 +388,9 @@ impl Daemon {
         while !stop.load(Ordering::Relaxed) {
             let now = self.clock.instant();
             self.notifier.keep_alive(now);
-            if signals::take_reload() {
-                self.reload();
+            let reloads = self.reloads;
+            self.outside_work();
+            if self.reloads != reloads {
                 // The new rules may name other fields.
                 entry = self.workflow.new_entry();
             }
@@ -371,6 +400,8 @@ impl Daemon {
             if now >= self.due.store_retry {
                 self.due.store_retry = now + STORE_RETRY_EVERY;
                 self.store_unstored();
+                // (The same minute's pace suits the listing's cleaning.)
+                self.purge_listing();
             }
             if now >= self.due.firewall {
                 self.firewall_changed(now);
@@ -493,16 +524,20 @@ impl Daemon {
         if let Some(t) = self.queue.bans().next_uncover() {
             timeout = timeout.min(Duration::from_micros(t.saturating_sub(self.clock.now_us())));
         }
+        if self.door.has_work() {
+            return;
+        }
         let addresses = self.addresses.as_ref().map(|a| a.fd());
-        let (Some(journal), true) = (self.reader.fd(), self.firewall_fd.is_some() || addresses.is_some()) else {
+        let Some(journal) = self.reader.fd() else {
             let _ = self.reader.wait(timeout);
             return;
         };
         // Absent descriptors are -1, which poll(2) skips.
         let pollfd = |fd: Option<libc::c_int>| libc::pollfd { fd: fd.unwrap_or(-1), events: libc::POLLIN, revents: 0 };
-        let mut fds = [pollfd(Some(journal)), pollfd(self.firewall_fd), pollfd(addresses)];
+        let door = Some(self.door.fd());
+        let mut fds = [pollfd(Some(journal)), pollfd(self.firewall_fd), pollfd(addresses), pollfd(door)];
         let ms = timeout.as_micros().div_ceil(1000).min(libc::c_int::MAX as u128) as libc::c_int;
-        // SAFETY: three live pollfds, their count passed.
+        // SAFETY: four live pollfds, their count passed.
         unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
         if fds[1].revents != 0 {
             self.due.firewall = self.clock.instant();
@@ -517,6 +552,9 @@ impl Daemon {
     /// Step: stopping. What is pending goes out and everything is saved.
     fn shut_down(mut self) -> Totals {
         self.notifier.stopping();
+        // What came through the door before the stop is carried out and
+        // answered.
+        self.outside_work();
         self.flush_bans();
         self.outbox.flush();
         if self.due.unsaved {
@@ -557,6 +595,13 @@ impl Daemon {
         let status = self.status_line();
         self.notifier.status(&status);
     }
+}
+
+/// The sets whose bans are put back when someone else takes them out: the
+/// rules' and the APIs'.
+fn watched(sets: &[crate::config::SetUse], settings: &Settings) -> Vec<crate::vocab::SetRef> {
+    let api = settings.api_sets().into_iter().flat_map(|s| s.ipv4.into_iter().chain(s.ipv6));
+    sets.iter().map(|u| u.set.clone()).chain(api).collect()
 }
 
 /// The reconciler's lines, to the diagnostics.

@@ -14,10 +14,17 @@
 //! to the kernel; the queue keeps it and stores it at the next flush that
 //! finds the store writable (and at least once a minute, see the loop), so
 //! that it survives a reboot after all. At most [`MAX_UNSTORED`] are kept.
+//!
+//! Bans that came through the door (the APIs) carry a reply: it hears
+//! their outcomes once the batch is stored and in the kernel. The live bans
+//! of the sets the APIs serve are published in the [`Listing`] as they are
+//! made.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::bans::{Bans, Failure, Outcome, Refusal};
+use crate::door::{Listed, Listing, Reply};
 use crate::store::Record;
 use crate::vocab::{BanRequest, SetRef};
 
@@ -81,6 +88,10 @@ pub struct BanQueue {
     /// When the store was last offered them (µs), so that a full disk costs
     /// one try a second, not one per flush.
     unstored_tried: u64,
+    /// Who waits for the outcomes of `pending[from..from + len]`.
+    replies: Vec<(usize, usize, Reply<Vec<Outcome>>)>,
+    /// Where the live bans of the APIs' sets are published, and those sets.
+    listing: Option<(Arc<Listing>, Vec<crate::vocab::SetRef>)>,
 }
 
 impl BanQueue {
@@ -93,7 +104,22 @@ impl BanQueue {
             unstored: Vec::new(),
             unstored_dropped: 0,
             unstored_tried: 0,
+            replies: Vec::new(),
+            listing: None,
         }
+    }
+
+    /// Publishes the bans of `sets` in `listing` from now on.
+    pub fn publish(&mut self, listing: Arc<Listing>, sets: Vec<crate::vocab::SetRef>) {
+        self.listing = Some((listing, sets));
+    }
+
+    /// Queues bans whose outcomes `reply` hears, in order, once carried
+    /// out; whether the batch is now full.
+    pub fn push_with_reply(&mut self, requests: Vec<BanRequest>, reply: Reply<Vec<Outcome>>) -> bool {
+        self.replies.push((self.pending.len(), requests.len(), reply));
+        self.pending.extend(requests);
+        self.pending.len() >= BAN_BATCH
     }
 
     /// Bans in the kernel (or meant for it) that the store has not
@@ -162,6 +188,25 @@ impl BanQueue {
         let requests = std::mem::take(&mut self.pending);
         let now = self.bans.now_us();
         let outcomes = self.bans.ban(&requests, warn);
+        // Durable and in the kernel: the published bans first, so that a
+        // client reading after its reply sees its ban.
+        if let Some((listing, sets)) = &self.listing {
+            let made = requests.iter().zip(&outcomes).filter(|(r, _)| sets.contains(&r.set)).filter_map(|(r, o)| {
+                let until = match o {
+                    Outcome::Banned(until) => *until,
+                    // In the kernel, though not stored.
+                    Outcome::NotStored(_) => r.lifetime.end(now),
+                    Outcome::Kept(until) if listing.get(&r.set, r.net, now).is_none() => *until,
+                    _ => return None,
+                };
+                let origin = r.origin.tag().unwrap_or_else(|| "".into());
+                Some((r.set.clone(), r.net, Listed { until, origin, start: now }))
+            });
+            listing.put(made.collect::<Vec<_>>());
+        }
+        for (from, len, reply) in self.replies.drain(..) {
+            reply(outcomes[from..from + len].to_vec());
+        }
         for (request, outcome) in requests.iter().zip(outcomes) {
             if matches!(outcome, Outcome::NotStored(_) | Outcome::Failed { .. }) {
                 self.keep_unstored(request, now);

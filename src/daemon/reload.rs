@@ -8,7 +8,9 @@
 //! so; each keeps the new rules' `counterMaxKeys`); the reader copies the
 //! fields the new rules name; the never-ban list (the new `neverBan`, this
 //! host's addresses as followed now), mail settings and identifier follow; the
-//! sets the new rules name are watched for firewall reloads (`reconcile`).
+//! sets the new rules name are watched for firewall reloads (`reconcile`);
+//! the APIs' sets, allow sets and listing follow the new `api`, and the
+//! API servers are told (new users, certificates read again).
 //!
 //! What does not change without a restart: the storage directory (the
 //! store, cursor and counters stay where they are, and a warning says so),
@@ -89,14 +91,15 @@ impl Daemon {
         self.queue.bans().set_never_ban(settings.never_ban.clone());
         self.queue.bans().set_pairs(pairs);
         self.outbox.set_email(settings.email.clone());
-        let needs: Vec<SetNeed> = sets.iter().map(|u| u.need()).collect();
+        let mut needs: Vec<SetNeed> = sets.iter().map(|u| u.need()).collect();
+        needs.extend(settings.api_set_needs());
         for problem in self.queue.bans().check_sets(&needs) {
             diag!(Warning, "{problem}");
         }
         // The sets the new rules name are watched from now on; listening
         // anew (it had failed, or no nftables set was concerned), what was
         // missed meanwhile is made good.
-        self.reconciler.set_named(sets.iter().map(|u| u.set.clone()));
+        self.reconciler.set_named(super::watched(&sets, &settings));
         if self.watch_firewall() {
             self.reconciler.all(self.queue.bans(), Some(Backend::Nft), Occasion::Listening, &mut super::log);
         }
@@ -106,6 +109,13 @@ impl Daemon {
         self.observer = Default::default();
         self.workflow = workflow;
         self.settings = settings;
+        // The APIs' sets, allow sets and listing as the new file says, and
+        // their servers told.
+        self.serve_sets();
+        if let Some(hook) = &mut self.reload_hook {
+            hook(&self.settings);
+        }
+        self.reloads += 1;
         diag!(Info, "reloaded {}: {stats}", path.display());
         let status = self.status_line();
         self.notifier.ready(&status);

@@ -5,9 +5,11 @@
 //! The handlers only set a flag, which is async-signal-safe; the event loop
 //! reads the flags between entries. They are installed without SA_RESTART,
 //! so a wait for the journal in progress returns at once (EINTR) and the
-//! loop sees the request without waiting out its timeout.
+//! loop sees the request without waiting out its timeout. SIGHUP also
+//! wakes the loop's door ([`wake_with`]), so a reload asked for while the
+//! loop waits is acted on at once, however long the wait.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 /// Set by SIGTERM and SIGINT.
 pub static STOP: AtomicBool = AtomicBool::new(false);
@@ -18,8 +20,24 @@ extern "C" fn request_stop(_signal: libc::c_int) {
     STOP.store(true, Ordering::Relaxed);
 }
 
+/// The eventfd SIGHUP writes to (-1: none).
+static WAKE: AtomicI32 = AtomicI32::new(-1);
+
 extern "C" fn request_reload(_signal: libc::c_int) {
     RELOAD.store(true, Ordering::Relaxed);
+    let fd = WAKE.load(Ordering::Relaxed);
+    if fd >= 0 {
+        let one: u64 = 1;
+        // SAFETY: write(2) is async-signal-safe; 8 bytes from a live u64.
+        unsafe { libc::write(fd, (&one as *const u64).cast(), 8) };
+    }
+}
+
+/// Makes SIGHUP wake this eventfd (the loop's door) besides setting its
+/// flag. The descriptor must stay open for as long as the handler may run
+/// (the door lives as long as the process's daemon).
+pub fn wake_with(fd: std::os::fd::RawFd) {
+    WAKE.store(fd, Ordering::Relaxed);
 }
 
 /// Installs the handlers for SIGTERM, SIGINT and SIGHUP.

@@ -245,3 +245,83 @@ fn a_new_never_ban_list_reaches_the_rules_and_the_bans_already_queued() {
     assert!(kernel.held(&set).is_empty(), "the ban service refused the queued ban: {:?}", kernel.calls());
     assert_eq!((daemon.queue.banned(), daemon.queue.failed()), (0, 1));
 }
+
+#[test]
+fn the_door_serves_bans_accepts_and_unbans_beside_the_journal() {
+    use crate::config::api::{ApiSet, ApiSettings, Target};
+    use crate::bans::Outcome;
+    use crate::door::Command as Door;
+    use crate::vocab::{BanRequest, Lifetime, Network, Origin};
+    use std::sync::mpsc;
+
+    let dir = tempfile::tempdir().unwrap();
+    let attackers = 200;
+    let Some((mut config, source, storage)) = after_the_marker(dir.path(), attackers) else { return };
+    let (ban4, drop4, allow4) =
+        (SetRef::parse_nft("ip t ban4").unwrap(), SetRef::parse_nft("ip t api4").unwrap(), SetRef::parse_nft("ip t ok4").unwrap());
+    let set = |target, ipv4: &SetRef| ApiSet { target, chain: "input".into(), interface: None, ipv4: Some(ipv4.clone()), ipv6: None };
+    config.settings.api =
+        Some(ApiSettings { sets: vec![set(Target::Drop, &drop4), set(Target::Accept, &allow4)], ..Default::default() });
+    let kernel = FakeKernel::with_sets(&[&ban4, &drop4, &allow4]);
+    let clock = Arc::new(FixedClock::new(NOW));
+    let options = Options { source, from_tail: false, config: None };
+    let stop = AtomicBool::new(false);
+    let request = |ip: &str, set: &SetRef| BanRequest {
+        net: Network::target(ip).unwrap(),
+        set: set.clone(),
+        lifetime: Lifetime::from_seconds(Some(600)),
+        origin: Origin::Api { user: "alice".into() },
+        replace: false,
+    };
+    std::thread::scope(|scope| {
+        let (theirs, their_clock, stop) = (kernel.clone(), clock.clone(), &stop);
+        let (tx, rx) = mpsc::channel();
+        scope.spawn(move || {
+            let daemon = Daemon::open_with_kernel(config, &options, Box::new(theirs), their_clock).unwrap();
+            tx.send((daemon.door(), daemon.listing())).unwrap();
+            daemon.run(stop)
+        });
+        let (door, listing) = rx.recv().unwrap();
+        // A failed assertion below must still stop the loop, or the scope
+        // would wait for it forever.
+        struct StopOnDrop<'a>(&'a AtomicBool);
+        impl Drop for StopOnDrop<'_> {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::Relaxed);
+            }
+        }
+        let _stop = StopOnDrop(stop);
+        let ask = |requests: Vec<BanRequest>| {
+            let (tx, rx) = mpsc::channel();
+            door.send(Door::Ban { requests, reply: Box::new(move |o| tx.send(o).unwrap()) }).unwrap();
+            rx.recv_timeout(Duration::from_secs(10)).expect("a reply")
+        };
+        let accepted = ask(vec![request("10.9.9.0/24", &allow4)]);
+        assert!(matches!(accepted[..], [Outcome::Banned(_)]), "{accepted:?}");
+        // Replied once stored and in the kernel.
+        assert_eq!(kernel.held(&allow4), [Network::target("10.9.9.0/24").unwrap()]);
+        let outcomes = ask(vec![request("10.9.9.7", &drop4), request("203.0.113.8", &drop4)]);
+        assert!(matches!(outcomes[0], Outcome::Refused(crate::bans::Refusal::Allowed)), "{outcomes:?}");
+        assert!(matches!(outcomes[1], Outcome::Banned(_)), "{outcomes:?}");
+        let listed = listing.get(&drop4, Network::target("203.0.113.8").unwrap(), NOW).expect("published");
+        assert_eq!(&*listed.origin, "api alice");
+        assert_eq!(listing.count(&allow4, NOW), 1);
+        // Shorter: nothing changes (the ban in place ends later).
+        let shorter = BanRequest { lifetime: Lifetime::from_seconds(Some(60)), ..request("203.0.113.8", &drop4) };
+        assert!(matches!(ask(vec![shorter])[..], [Outcome::Kept(_)]));
+        let (tx, rx) = mpsc::channel();
+        let net = Network::target("203.0.113.8").unwrap();
+        let origin = Origin::Api { user: "alice".into() };
+        let reply = Box::new(move |r: Result<Vec<crate::bans::Lifted>, String>| tx.send(r).unwrap());
+        door.send(Door::Unban { net, sets: vec![drop4.clone()], origin, reply }).unwrap();
+        let lifted = rx.recv_timeout(Duration::from_secs(10)).unwrap().unwrap();
+        assert!(lifted[0].was_stored && lifted[0].kernel.is_ok());
+        assert!(kernel.held(&drop4).is_empty() && listing.get(&drop4, net, NOW).is_none());
+        // The journal's bans went out meanwhile, through the same path.
+        let all_banned = (0..1000).any(|_| kernel.held(&ban4).len() == attackers as usize - 1 || sleep_5ms());
+        stop.store(true, Ordering::Relaxed);
+        assert!(all_banned, "{}", kernel.held(&ban4).len());
+    });
+    let stored = std::fs::read_to_string(storage.join("action_nftBan.json.log")).unwrap();
+    assert!(stored.contains(r#""by": "api alice""#), "{stored}");
+}

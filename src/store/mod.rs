@@ -543,6 +543,14 @@ impl BanStore {
         Ok(out)
     }
 
+    /// The live records of `sets` only, in no particular order.
+    pub fn live_in(&mut self, sets: &[SetRef], now_us: u64) -> Result<Vec<Record>, StoreError> {
+        let _guard = self.locked()?;
+        self.catch_up()?;
+        let mine = |slot: &index::Slot| slot.until.is_live(now_us) && sets.contains(&slot.set);
+        Ok(self.records.iter().filter(|(_, slot)| mine(slot)).map(record).collect())
+    }
+
     /// [`live`](Self::live) in no particular order (cheaper for a million).
     pub fn live_unsorted(&mut self, now_us: u64) -> Result<Vec<Record>, StoreError> {
         let _guard = self.locked()?;
