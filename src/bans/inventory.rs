@@ -39,6 +39,8 @@ pub struct Row {
     /// The network of the same set whose element holds this stored ban in
     /// the kernel (see `cover`): not a gap.
     pub covered_by: Option<Network>,
+    /// Who decided the stored ban (see [`Record::by`]).
+    pub by: Option<Arc<str>>,
 }
 
 pub struct Inventory {
@@ -89,6 +91,8 @@ pub struct Look {
     pub net: Network,
     /// From the store: when the ban of `net` ends (None: not stored).
     pub until: Option<Until>,
+    /// Who decided the stored ban.
+    pub by: Option<Arc<str>>,
     /// What the kernel's lookup of the address asked about says.
     pub kernel: Result<Held, Arc<FirewallError>>,
 }
@@ -123,6 +127,7 @@ impl Bans {
                     kernel_error: None,
                     unrestorable: None,
                     covered_by: None,
+                    by: r.by.clone(),
                 };
                 by_set.entry(r.set).or_default().insert(r.net, row);
             }
@@ -147,6 +152,7 @@ impl Bans {
                                     kernel_error: None,
                                     unrestorable: None,
                                     covered_by: None,
+                                    by: None,
                                 })
                                 .left = Some(left);
                         }
@@ -207,7 +213,7 @@ impl Bans {
         warn: &mut dyn FnMut(String),
     ) -> Result<Vec<Look>, StoreError> {
         let now = self.now_us();
-        let mut stored: Vec<(SetRef, Network, Until)> = Vec::new();
+        let mut stored: Vec<(SetRef, Network, Until, Option<Arc<str>>)> = Vec::new();
         for backend in Backend::ALL {
             // Searched in the files, unless already open or not plain
             // (`store::scan`): opening a large store costs seconds.
@@ -219,16 +225,14 @@ impl Bans {
                 Some(records) => records,
                 None => match self.existing_store(backend, warn)? {
                     Some(store) => {
-                        let mut own: Vec<Record> = (store.lookup(net, now)?.into_iter())
-                            .map(|(set, until)| Record { net, set, until, start: 0, by: None })
-                            .collect();
+                        let mut own: Vec<Record> = store.records_of(net, now)?;
                         own.extend(store.covering(net, now)?);
                         own
                     }
                     None => Vec::new(),
                 },
             };
-            stored.extend(records.into_iter().filter(|r| r.until.is_live(now)).map(|r| (r.set, r.net, r.until)));
+            stored.extend(records.into_iter().filter(|r| r.until.is_live(now)).map(|r| (r.set, r.net, r.until, r.by)));
         }
         stored.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
         let mut sets: BTreeSet<SetRef> = stored.iter().map(|s| s.0.clone()).collect();
@@ -241,7 +245,7 @@ impl Bans {
         }
         let mut looks: Vec<Look> = stored
             .into_iter()
-            .map(|(set, at, until)| Look { kernel: answers[&set].clone(), set, net: at, until: Some(until) })
+            .map(|(set, at, until, by)| Look { kernel: answers[&set].clone(), set, net: at, until: Some(until), by })
             .collect();
         for set in kernel_only {
             let element = match &answers[&set] {
@@ -250,7 +254,7 @@ impl Bans {
                 // Not held, or the set cannot be read: not a ban of it.
                 _ => continue,
             };
-            looks.push(Look { kernel: answers[&set].clone(), set, net: element, until: None });
+            looks.push(Look { kernel: answers[&set].clone(), set, net: element, until: None, by: None });
         }
         Ok(looks)
     }

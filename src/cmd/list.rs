@@ -68,6 +68,7 @@ fn rows_json(out: &mut impl Write, rows: &[Row]) -> std::io::Result<()> {
             "kernel_error": row.kernel_error.as_ref().map(|e| e.to_string()),
             "unrestorable": row.unrestorable,
             "covered_by": row.covered_by.map(|net| net.to_string()),
+            "by": row.by.as_deref(),
         });
         writeln!(out, "{obj}")?;
     }
@@ -83,7 +84,7 @@ fn ends(until: Option<Until>) -> String {
 }
 
 fn header(out: &mut impl Write) -> std::io::Result<()> {
-    writeln!(out, "{:<40} {:<28} {:<33} {:<14} NOTE", "ADDRESS", "SET", "ENDS (store)", "LEFT (kernel)")
+    writeln!(out, "{:<40} {:<28} {:<33} {:<14} {:<20} NOTE", "ADDRESS", "SET", "ENDS (store)", "LEFT (kernel)", "BY")
 }
 
 fn table(out: &mut impl Write, rows: &[Row]) -> std::io::Result<()> {
@@ -108,7 +109,8 @@ fn table(out: &mut impl Write, rows: &[Row]) -> std::io::Result<()> {
             (None, false, true) => "not in the store (will not survive a reboot)".to_owned(),
             _ => String::new(),
         };
-        writeln!(out, "{:<40} {:<28} {:<33} {:<14} {note}", row.ip, row.set.to_string(), ends(row.until), left)?;
+        let by = row.by.as_deref().unwrap_or("-");
+        writeln!(out, "{:<40} {:<28} {:<33} {:<14} {by:<20} {note}", row.ip, row.set.to_string(), ends(row.until), left)?;
     }
     Ok(())
 }
@@ -154,6 +156,7 @@ fn address(out: &mut impl Write, net: Network, looks: &[Look], json: bool) -> st
                 "seconds_left": left,
                 "seconds_left_known": left_known,
                 "kernel_error": look.kernel.as_ref().err().map(|e| e.to_string()),
+                "by": look.by.as_deref(),
             });
             writeln!(out, "{obj}")?;
         }
@@ -180,7 +183,15 @@ fn address(out: &mut impl Write, net: Network, looks: &[Look], json: bool) -> st
         };
         let unstored = look.until.is_none().then(|| "not in the store (will not survive a reboot)".to_owned());
         let note = [inside, kernel, unstored].into_iter().flatten().collect::<Vec<_>>().join("; ");
-        writeln!(out, "{:<40} {:<28} {:<33} {:<14} {note}", look.net, look.set.to_string(), ends(look.until), left)?;
+        let by = look.by.as_deref().unwrap_or("-");
+        writeln!(
+            out,
+            "{:<40} {:<28} {:<33} {:<14} {by:<20} {note}",
+            look.net,
+            look.set.to_string(),
+            ends(look.until),
+            left
+        )?;
     }
     Ok(())
 }

@@ -96,6 +96,8 @@ fn admin_of(config: Config) -> anyhow::Result<Admin> {
     act_as_storage_owner(&config.settings.storage)?;
     let mut bans = Bans::new(&config.settings.storage, config.settings.never_ban.clone(), clock());
     bans.set_pairs(config.set_pairs());
+    // A ban by hand respects the API's accepts as the daemon does.
+    bans.set_allow_sets(config.settings.allow_sets());
     Ok(Admin { config, bans })
 }
 

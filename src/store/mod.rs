@@ -572,6 +572,13 @@ impl BanStore {
             .collect())
     }
 
+    /// [`lookup`](Self::lookup), as whole records.
+    pub fn records_of(&mut self, ip: Network, now_us: u64) -> Result<Vec<Record>, StoreError> {
+        let _guard = self.locked()?;
+        self.catch_up()?;
+        Ok(self.records.of(ip).iter().filter(|slot| slot.until.is_live(now_us)).map(|s| record((ip, s))).collect())
+    }
+
     /// The live bans of the networks that hold `net` (itself excluded).
     pub fn covering(&mut self, net: Network, now_us: u64) -> Result<Vec<Record>, StoreError> {
         let _guard = self.locked()?;
