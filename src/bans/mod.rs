@@ -145,6 +145,8 @@ pub struct Bans {
     /// The allow sets (API accepts): what they hold is never banned while
     /// it is there, and requests into them skip the never-ban list.
     allow: Vec<SetRef>,
+    /// Others' writes to the stores taken in, as of the last `refresh`.
+    others_seen: u64,
 }
 
 impl Bans {
@@ -170,6 +172,7 @@ impl Bans {
             pairs: HashMap::new(),
             deferred: cover::Deferred::default(),
             allow: Vec::new(),
+            others_seen: 0,
         }
     }
 
@@ -501,6 +504,19 @@ impl Bans {
             imported += ends.iter().zip(&mine).filter(|(end, r)| **end == r.until).count();
         }
         Ok(imported)
+    }
+
+    /// Takes in what others wrote to the open stores; whether anything
+    /// changed (see [`BanStore::refresh`]).
+    pub fn refresh(&mut self, warn: &mut dyn FnMut(String)) -> bool {
+        let mut others = 0;
+        for store in self.stores.values_mut() {
+            match store.refresh() {
+                Ok(n) => others += n,
+                Err(e) => warn(e.to_string()),
+            }
+        }
+        std::mem::replace(&mut self.others_seen, others) != others
     }
 
     /// The live records of `sets` in the store (what the APIs' listing

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::{
     ACTIVE_FOR, ADDRESSES_EVERY, COUNTERS_EVERY, FIREWALL_EVERY, IPSET_CHECK_EVERY, POLL_ACTIVE, POLL_IDLE,
-    RENEW_EVERY, SAVE_EVERY, STORE_RETRY_EVERY,
+    RENEW_EVERY, SAVE_EVERY, STORE_CHECK_EVERY, STORE_RETRY_EVERY,
 };
 
 /// The loop's deadlines, all on the monotonic clock.
@@ -28,6 +28,8 @@ pub(super) struct Due {
     /// Look at the kernel's address notifications then; set to now when
     /// the wait sees them queued.
     pub(super) addresses: Instant,
+    /// Look for what others wrote to the store then.
+    pub(super) store_check: Instant,
     /// Count the ipset sets against the store then.
     pub(super) ipset_check: Instant,
     /// When the last entry came: the loop polls fast for [`ACTIVE_FOR`]
@@ -45,6 +47,7 @@ impl Due {
             store_retry: now + STORE_RETRY_EVERY,
             firewall: now + FIREWALL_EVERY,
             ipset_check: now + IPSET_CHECK_EVERY,
+            store_check: now + STORE_CHECK_EVERY,
             addresses: now + ADDRESSES_EVERY,
             // Start as if an entry had just come: a daemon (re)started
             // during an attack sees the next lines within milliseconds, not
@@ -60,5 +63,6 @@ impl Due {
         wait.min(self.renewal.saturating_duration_since(now))
             .min(self.store_retry.saturating_duration_since(now))
             .min(self.ipset_check.saturating_duration_since(now))
+            .min(self.store_check.saturating_duration_since(now))
     }
 }

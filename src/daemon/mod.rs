@@ -126,6 +126,9 @@ const STORE_RETRY_EVERY: Duration = Duration::from_secs(60);
 /// often the firewall's changes are looked at: one `recv` that finds nothing
 /// costs a microsecond.
 const FIREWALL_EVERY: Duration = Duration::from_millis(50);
+/// How often the store's files are looked at for what others wrote (two
+/// `stat`s), so that the APIs' listing follows a `ban` or `unban` by hand.
+const STORE_CHECK_EVERY: Duration = Duration::from_secs(1);
 /// While entries flow, how often the kernel's address notifications are
 /// looked at (the same price: one `recv`).
 const ADDRESSES_EVERY: Duration = Duration::from_millis(50);
@@ -402,6 +405,9 @@ impl Daemon {
                 self.store_unstored();
                 // (The same minute's pace suits the listing's cleaning.)
                 self.purge_listing();
+            }
+            if now >= self.due.store_check {
+                self.store_changed();
             }
             if now >= self.due.firewall {
                 self.firewall_changed(now);

@@ -122,6 +122,17 @@ impl Daemon {
         self.queue.publish(self.listing.clone(), sets);
     }
 
+    /// Starts the listing over when someone else changed the store (an
+    /// `unban` or `ban` by hand while the daemon runs), so that the APIs
+    /// show what the store holds. Looked at once a second.
+    pub(super) fn store_changed(&mut self) {
+        self.due.store_check = self.clock.instant() + STORE_CHECK_EVERY;
+        let changed = self.queue.bans().refresh(&mut |w| diag!(Warning, "{w}"));
+        if changed && !self.settings.api_sets().is_empty() {
+            self.serve_sets();
+        }
+    }
+
     /// Forgets the listing's ended bans (once a minute).
     pub(super) fn purge_listing(&mut self) {
         self.listing.purge(self.clock.now_us());

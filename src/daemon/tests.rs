@@ -129,6 +129,7 @@ fn the_waits_follow_the_deadlines() {
     assert_eq!(due.wait(clock.instant()), Duration::ZERO, "the ipset check is overdue");
     // As the loop does once it has counted the ipsets.
     due.ipset_check = clock.instant() + IPSET_CHECK_EVERY;
+    due.store_check = clock.instant() + POLL_IDLE;
     assert_eq!(due.wait(clock.instant()), POLL_IDLE, "a quiet journal is waited for a second at a time");
     due.renewal = clock.instant() + Duration::from_millis(300);
     assert_eq!(due.wait(clock.instant()), Duration::from_millis(300), "no wait past a deadline");
@@ -317,6 +318,15 @@ fn the_door_serves_bans_accepts_and_unbans_beside_the_journal() {
         let lifted = rx.recv_timeout(Duration::from_secs(10)).unwrap().unwrap();
         assert!(lifted[0].was_stored && lifted[0].kernel.is_ok());
         assert!(kernel.held(&drop4).is_empty() && listing.get(&drop4, net, NOW).is_none());
+        // An unban by hand (another writer of the store) reaches the
+        // listing within a second.
+        let other = Network::target("198.51.100.77").unwrap();
+        assert!(matches!(ask(vec![request("198.51.100.77", &drop4)])[..], [Outcome::Banned(_)]));
+        let mut by_hand = crate::store::BanStore::open(&storage, crate::vocab::Backend::Nft).unwrap();
+        assert_eq!(by_hand.unban(&[(other, drop4.clone())], NOW).unwrap().len(), 1);
+        clock.advance(STORE_CHECK_EVERY.as_micros() as u64);
+        let gone = (0..1000).any(|_| listing.get(&drop4, other, NOW).is_none() || sleep_5ms());
+        assert!(gone, "the listing follows the store");
         // The journal's bans went out meanwhile, through the same path.
         let all_banned = (0..1000).any(|_| kernel.held(&ban4).len() == attackers as usize - 1 || sleep_5ms());
         stop.store(true, Ordering::Relaxed);

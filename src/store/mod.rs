@@ -148,6 +148,8 @@ pub struct BanStore {
     /// The lock, while a caller holds the store across several steps
     /// ([`hold`](Self::hold)).
     held: Option<File>,
+    /// Times others' writes were taken in (see [`refresh`](Self::refresh)).
+    others: u64,
 }
 
 /// The file name stem of a backend's store.
@@ -179,6 +181,7 @@ impl BanStore {
             unreadable: None,
             rejected: Vec::new(),
             held: None,
+            others: 0,
         };
         let _guard = store.locked()?;
         store.reload()?;
@@ -329,12 +332,27 @@ impl BanStore {
         }
     }
 
+    /// Takes in what others wrote (the `ban`/`unban` commands, an edit by
+    /// hand) since we last looked (two `stat`s when nothing changed, no
+    /// lock taken then); how many times others' writes were taken in so
+    /// far, by this or by any operation (which all catch up first).
+    pub fn refresh(&mut self) -> Result<u64, StoreError> {
+        let now = Meta::of(&self.snapshot, &self.log);
+        if now.snapshot != self.known.snapshot || now.log_id != self.known.log_id || now.log_len != self.known.log_len {
+            let _guard = self.locked()?;
+            self.catch_up()?;
+        }
+        Ok(self.others)
+    }
+
     /// Takes in what others wrote since we last looked (under the lock).
     fn catch_up(&mut self) -> Result<(), StoreError> {
         let now = Meta::of(&self.snapshot, &self.log);
         if now.snapshot != self.known.snapshot || now.log_id != self.known.log_id || now.log_len < self.known.log_len {
+            self.others += 1;
             self.reload()?;
         } else if now.log_len > self.known.log_len {
+            self.others += 1;
             let tail = files::read_from(&self.log, self.known.log_len).map_err(self.io(&self.log))?;
             self.apply_log(&tail);
             self.known.log_len = now.log_len;
