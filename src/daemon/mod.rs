@@ -133,6 +133,9 @@ const STORE_CHECK_EVERY: Duration = Duration::from_secs(1);
 /// looked at (the same price: one `recv`).
 const ADDRESSES_EVERY: Duration = Duration::from_millis(50);
 
+/// What the daemon calls with the new settings after a reload that took.
+pub type ReloadHook = Box<dyn FnMut(&Settings)>;
+
 #[derive(Clone, Debug)]
 pub struct Options {
     pub source: Source,
@@ -199,7 +202,7 @@ pub struct Daemon {
     /// Reloads that took, so far.
     reloads: u64,
     /// Told of each reload that took (see `outside.rs`).
-    reload_hook: Option<Box<dyn FnMut(&Settings)>>,
+    reload_hook: Option<ReloadHook>,
     /// This daemon's hold on the storage directory (see `owner`).
     _storage: owner::StorageLock,
 }

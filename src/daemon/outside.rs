@@ -31,7 +31,7 @@ impl Daemon {
 
     /// Called with the new settings after each reload that took (the API
     /// servers put them in force).
-    pub fn on_reload(mut self, hook: Box<dyn FnMut(&Settings)>) -> Daemon {
+    pub fn on_reload(mut self, hook: ReloadHook) -> Daemon {
         self.reload_hook = Some(hook);
         self
     }

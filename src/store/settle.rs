@@ -19,10 +19,10 @@ pub fn settle_ends(
     decide: &mut dyn FnMut(Option<Until>, usize) -> Until,
     stored: impl Fn(Network, &SetRef) -> Option<Until>,
 ) -> (Vec<Until>, Vec<Record>) {
-    // Per address and set: the stored end, the current end and its start,
-    // the first request's index.
-    let mut current: HashMap<(Network, &SetRef), (Option<Until>, Option<Until>, u64, usize, Option<Arc<str>>)> =
-        HashMap::new();
+    // Per address and set: the stored end, the current end, its start, the
+    // first request's index, who asked for the current end.
+    type Slot = (Option<Until>, Option<Until>, u64, usize, Option<Arc<str>>);
+    let mut current: HashMap<(Network, &SetRef), Slot> = HashMap::new();
     let mut ends = Vec::with_capacity(asked.len());
     for (i, r) in asked.iter().enumerate() {
         let slot = current.entry((r.net, &r.set)).or_insert_with(|| {
