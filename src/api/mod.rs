@@ -36,7 +36,10 @@ use crate::config::api::{ApiSettings, RespSettings};
 pub enum Peer {
     Tcp(std::net::SocketAddr),
     /// A Unix socket's peer, by its credentials (SO_PEERCRED).
-    Unix { uid: u32, pid: i32 },
+    Unix {
+        uid: u32,
+        pid: i32,
+    },
 }
 
 /// The settings in force, replaced whole at each reload of the

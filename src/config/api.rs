@@ -9,7 +9,10 @@
 
 use std::path::PathBuf;
 
-use crate::vocab::{Network, SetRef};
+use super::args::Args;
+use super::json::{dedup_pairs, Json};
+use super::problem::{Location, Problems};
+use crate::vocab::{Backend, Network, SetRef};
 
 /// Where a server listens.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -121,7 +124,8 @@ impl ApiSettings {
 /// and timeouts.
 pub fn default_sets() -> Vec<ApiSet> {
     let nft = |name: &str| SetRef::parse_nft(&format!("inet banwarden {name}")).ok();
-    let set = |target, four, six| ApiSet { target, chain: "input".into(), interface: None, ipv4: nft(four), ipv6: nft(six) };
+    let set =
+        |target, four, six| ApiSet { target, chain: "input".into(), interface: None, ipv4: nft(four), ipv6: nft(six) };
     vec![set(Target::Drop, "api_drop4", "api_drop6"), set(Target::Accept, "api_accept4", "api_accept6")]
 }
 
@@ -129,7 +133,13 @@ impl ApiSettings {
     /// The set a request about `net` writes into, for rfw's target, chain
     /// and interface (`None`: any); or why there is none (a 4xx for the
     /// client: never a silent ban everywhere).
-    pub fn set_for(&self, target: Target, chain: &str, interface: Option<&str>, net: Network) -> Result<&SetRef, String> {
+    pub fn set_for(
+        &self,
+        target: Target,
+        chain: &str,
+        interface: Option<&str>,
+        net: Network,
+    ) -> Result<&SetRef, String> {
         let what = match target {
             Target::Drop => "drop",
             Target::Accept => "accept",
@@ -150,18 +160,121 @@ impl ApiSettings {
     }
 }
 
+/// The keys of `api`, for the reference's test and the warnings.
+pub const API_KEYS: [&str; 9] =
+    ["http", "https", "tls", "users", "clients", "defaultExpire", "nonRestful", "socket", "sets"];
+/// The keys of `resp`.
+pub const RESP_KEYS: [&str; 5] = ["listen", "listenTls", "tls", "password", "socket"];
+/// The keys of an `api.sets` entry. `nfSetIPv4`/`nfSetIPv6` are accepted as
+/// another spelling of the nft ban action's `nftSetIPv4`/`nftSetIPv6`.
+pub const SET_KEYS: [&str; 9] =
+    ["target", "chain", "interface", "nftSetIPv4", "nftSetIPv6", "nfSetIPv4", "nfSetIPv6", "ipSetIPv4", "ipSetIPv6"];
+/// rfw's chains.
+pub const CHAINS: [&str; 3] = ["input", "output", "forward"];
+
 /// Reads `api`; what is wrong goes to `problems`, each with its place.
-pub fn read_api(value: &super::json::Json, here: super::Location, problems: &mut super::Problems) -> Option<ApiSettings> {
-    let _ = value;
-    problems.error(&here, "not read yet");
-    None
+pub fn read_api(value: &Json, here: Location, problems: &mut Problems) -> Option<ApiSettings> {
+    let errors = problems.errors.len();
+    let mut args = Args::new(Some(value), here.clone(), problems);
+    let mut api = ApiSettings {
+        http: listeners(&mut args, "http", problems),
+        https: listeners(&mut args, "https", problems),
+        tls: args.get("tls").and_then(|v| tls_files(v, sub(&here, "tls"), problems)),
+        sets: default_sets(),
+        ..ApiSettings::default()
+    };
+    if let Some(users) = args.get("users") {
+        api.users = read_users(users, &args.at("users"), problems);
+    }
+    if let Some(clients) = args.opt_string_list("clients", problems) {
+        for (i, text) in clients.iter().enumerate() {
+            match Network::parse(text) {
+                Ok(net) => api.clients.push(net),
+                Err(e) => problems.error(&args.at("clients"), format!("item {i}: {e}")),
+            }
+        }
+    }
+    match args.opt_seconds("defaultExpire", problems) {
+        Some(0) | None => {}
+        Some(secs) if secs > crate::vocab::KERNEL_MAX_TIMEOUT.as_secs() => problems.error(
+            &args.at("defaultExpire"),
+            format!("{secs} s is longer than the kernel can time a ban; 0 means permanent"),
+        ),
+        Some(secs) => api.default_expire = Some(secs),
+    }
+    match args.get("nonRestful") {
+        None => {}
+        Some(Json::Bool(b)) => api.non_restful = *b,
+        Some(other) => {
+            problems.error(&args.at("nonRestful"), format!("expected true or false, found {}", other.type_name()))
+        }
+    }
+    if let Some(socket) = args.get("socket") {
+        api.socket = socket_access(socket, sub(&here, "socket"), problems);
+    }
+    if let Some(sets) = args.get("sets") {
+        api.sets = read_sets(sets, &here, problems);
+    }
+    let tcp = api.http.iter().chain(&api.https).find(|l| matches!(l, Listen::Tcp(_)));
+    if let (Some(Listen::Tcp(addr)), true) = (tcp, api.users.is_empty()) {
+        problems.error(
+            &args.at("users"),
+            format!(
+                "the TCP listener {addr} needs users: every request over TCP must authenticate \
+                 (make a password hash with `banwarden hash-password`; a unix: socket needs none)"
+            ),
+        );
+    }
+    if !api.https.is_empty() && api.tls.is_none() {
+        problems.error(&args.at("tls"), "\"https\" listeners need \"tls\": {\"certificate\": ..., \"key\": ...}");
+    }
+    if api.tls.is_some() && api.https.is_empty() {
+        problems.warn(&args.at("tls"), "no \"https\" listener uses it");
+    }
+    if !api.clients.is_empty() && api.https.is_empty() {
+        problems.warn(&args.at("clients"), "only the \"https\" listeners check it, and there are none");
+    }
+    args.finish(problems);
+    (problems.errors.len() == errors).then_some(api)
 }
 
 /// Reads `resp`; what is wrong goes to `problems`, each with its place.
-pub fn read_resp(value: &super::json::Json, here: super::Location, problems: &mut super::Problems) -> Option<RespSettings> {
-    let _ = value;
-    problems.error(&here, "not read yet");
-    None
+pub fn read_resp(value: &Json, here: Location, problems: &mut Problems) -> Option<RespSettings> {
+    let errors = problems.errors.len();
+    let mut args = Args::new(Some(value), here.clone(), problems);
+    let mut resp = RespSettings {
+        listen: listeners(&mut args, "listen", problems),
+        listen_tls: listeners(&mut args, "listenTls", problems),
+        tls: args.get("tls").and_then(|v| tls_files(v, sub(&here, "tls"), problems)),
+        ..RespSettings::default()
+    };
+    if let Some(password) = args.opt_string("password", problems) {
+        match check_hash(password) {
+            Ok(()) => resp.password = Some(password.to_owned()),
+            Err(e) => problems.error(&args.at("password"), e),
+        }
+    }
+    if let Some(socket) = args.get("socket") {
+        resp.socket = socket_access(socket, sub(&here, "socket"), problems);
+    }
+    let tcp = resp.listen.iter().chain(&resp.listen_tls).find(|l| matches!(l, Listen::Tcp(_)));
+    if let (Some(Listen::Tcp(addr)), true) = (tcp, resp.password.is_none() && !args.has("password")) {
+        problems.error(
+            &args.at("password"),
+            format!(
+                "the TCP listener {addr} needs a password: clients must AUTH over TCP \
+                 (make a hash with `banwarden hash-password`; a unix: socket needs none)"
+            ),
+        );
+    }
+    if !resp.listen_tls.is_empty() && resp.tls.is_none() {
+        problems.error(&args.at("tls"), "\"listenTls\" listeners need \"tls\": {\"certificate\": ..., \"key\": ...}");
+    }
+    if resp.tls.is_some() && resp.listen_tls.is_empty() {
+        problems.warn(&args.at("tls"), "no \"listenTls\" listener uses it");
+    }
+    args.finish(problems);
+    (problems.errors.len() == errors).then_some(resp)
 }
 
 impl super::Settings {
@@ -212,3 +325,202 @@ impl super::Settings {
         needs
     }
 }
+/// The place of a nested object: `key "api.tls"`.
+fn sub(here: &Location, name: &str) -> Location {
+    let key = here.key.as_deref().unwrap_or_default();
+    Location::key(&format!("{key}.{name}"))
+}
+
+fn listeners(args: &mut Args, name: &'static str, problems: &mut Problems) -> Vec<Listen> {
+    let mut out = Vec::new();
+    for (i, text) in args.opt_string_list(name, problems).unwrap_or_default().iter().enumerate() {
+        match parse_listen(text) {
+            Ok(listen) if out.contains(&listen) => {
+                problems.warn(&args.at(name), format!("item {i}: {text:?} is given twice"));
+            }
+            Ok(listen) => out.push(listen),
+            Err(e) => problems.error(&args.at(name), format!("item {i}: {e}")),
+        }
+    }
+    out
+}
+
+/// A listen address: `unix:/absolute/path`, `IPv4:PORT` or `[IPv6]:PORT`.
+pub fn parse_listen(text: &str) -> Result<Listen, String> {
+    if let Some(path) = text.strip_prefix("unix:") {
+        return match path.starts_with('/') && path.len() > 1 && !path.contains('\0') {
+            // sun_path holds 108 bytes with the final NUL (unix(7)).
+            true if path.len() < 108 => Ok(Listen::Unix(PathBuf::from(path))),
+            true => Err(format!("{text:?}: a Unix socket path is at most 107 bytes (unix(7))")),
+            false => Err(format!("{text:?}: expected unix: followed by an absolute path")),
+        };
+    }
+    text.parse::<std::net::SocketAddr>().map(Listen::Tcp).map_err(|_| {
+        format!("{text:?}: expected unix:/path, IPv4:PORT or [IPv6]:PORT (such as 127.0.0.1:8080 or [::1]:8080)")
+    })
+}
+
+fn tls_files(value: &Json, here: Location, problems: &mut Problems) -> Option<TlsFiles> {
+    let mut args = Args::new(Some(value), here, problems);
+    let mut path = |name: &'static str, problems: &mut Problems| {
+        let text = args.string(name, problems)?;
+        match text.starts_with('/') {
+            true => Some(PathBuf::from(text)),
+            false => {
+                problems.error(&args.at(name), format!("{text:?}: expected an absolute path"));
+                None
+            }
+        }
+    };
+    let certificate = path("certificate", problems);
+    let key = path("key", problems);
+    args.finish(problems);
+    Some(TlsFiles { certificate: certificate?, key: key? })
+}
+
+fn read_users(value: &Json, here: &Location, problems: &mut Problems) -> Vec<ApiUser> {
+    let Json::Object(pairs) = value else {
+        problems
+            .error(here, format!("expected an object of user names and password hashes, found {}", value.type_name()));
+        return Vec::new();
+    };
+    let (pairs, duplicates) = dedup_pairs(pairs);
+    for dup in duplicates {
+        problems.warn(here, format!("user {dup:?} given twice; the last hash is used"));
+    }
+    let mut users = Vec::new();
+    for (name, hash) in pairs {
+        if name.is_empty() || name.contains(':') || name.chars().any(char::is_control) {
+            // Basic auth splits "user:password" at the first colon (RFC 7617).
+            problems.error(here, format!("user {name:?}: a user name is not empty and has no colon"));
+            continue;
+        }
+        match hash.as_str().ok_or_else(|| format!("expected a password hash, found {}", hash.type_name())) {
+            Ok(text) => match check_hash(text) {
+                Ok(()) => users.push(ApiUser { name: name.to_owned(), hash: text.to_owned() }),
+                Err(e) => problems.error(here, format!("user {name:?}: {e}")),
+            },
+            Err(e) => problems.error(here, format!("user {name:?}: {e}")),
+        }
+    }
+    users
+}
+
+/// Accepts only an argon2 hash in the PHC string format.
+pub fn check_hash(text: &str) -> Result<(), String> {
+    let plain = "plain text passwords are not accepted: make a hash with `banwarden hash-password`";
+    if !text.starts_with("$argon2") {
+        return Err(format!("not an argon2 password hash; {plain}"));
+    }
+    let bad = |why: String| format!("not a valid argon2 PHC hash ({why}); {plain}");
+    let hash = argon2::PasswordHash::new(text).map_err(|e| bad(e.to_string()))?;
+    argon2::Algorithm::try_from(hash.algorithm).map_err(|e| bad(e.to_string()))?;
+    argon2::Params::try_from(&hash).map_err(|e| bad(e.to_string()))?;
+    match (hash.salt, hash.hash) {
+        (Some(_), Some(_)) => Ok(()),
+        _ => Err(bad("no salt or no hash".into())),
+    }
+}
+
+fn socket_access(value: &Json, here: Location, problems: &mut Problems) -> SocketAccess {
+    let mut access = SocketAccess::default();
+    let mut args = Args::new(Some(value), here, problems);
+    let mode = match args.get("mode") {
+        None => None,
+        Some(Json::String(s)) => u32::from_str_radix(s, 8).ok().filter(|_| !s.is_empty()),
+        // A number is read as written: 660 means 0660, as chmod reads it.
+        Some(Json::Number(n)) => n.as_u64().and_then(|n| u32::from_str_radix(&n.to_string(), 8).ok()),
+        Some(_) => Some(u32::MAX),
+    };
+    match mode {
+        Some(mode) if mode <= 0o777 => access.mode = mode,
+        Some(_) => problems.error(&args.at("mode"), "expected an octal file mode such as \"0660\""),
+        None if args.has("mode") => problems.error(&args.at("mode"), "expected an octal file mode such as \"0660\""),
+        None => {}
+    }
+    if let Some(group) = args.opt_string("group", problems) {
+        match group.is_empty() {
+            true => problems.error(&args.at("group"), "expected a group name or number"),
+            false => access.group = Some(group.to_owned()),
+        }
+    }
+    args.finish(problems);
+    access
+}
+
+fn read_sets(value: &Json, here: &Location, problems: &mut Problems) -> Vec<ApiSet> {
+    let Json::Array(items) = value else {
+        problems.error(&here.with_arg("sets"), format!("expected a list of sets, found {}", value.type_name()));
+        return Vec::new();
+    };
+    let mut sets: Vec<ApiSet> = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let place = sub(here, &format!("sets[{i}]"));
+        let Some(set) = read_set(item, place.clone(), problems) else { continue };
+        if sets.iter().any(|s| (s.target, &s.chain, &s.interface) == (set.target, &set.chain, &set.interface)) {
+            problems.error(&place, "another entry has the same target, chain and interface");
+            continue;
+        }
+        sets.push(set);
+    }
+    sets
+}
+
+fn read_set(value: &Json, here: Location, problems: &mut Problems) -> Option<ApiSet> {
+    let errors = problems.errors.len();
+    let mut args = Args::new(Some(value), here.clone(), problems);
+    let target = match args.string("target", problems) {
+        Some("drop") => Some(Target::Drop),
+        Some("accept") => Some(Target::Accept),
+        Some(other) => {
+            problems.error(&args.at("target"), format!("{other:?}: expected \"drop\" or \"accept\""));
+            None
+        }
+        None => None,
+    };
+    let chain = args.opt_string("chain", problems).unwrap_or("input");
+    if !CHAINS.contains(&chain) {
+        problems.error(&args.at("chain"), format!("{chain:?}: expected \"input\", \"output\" or \"forward\""));
+    }
+    let interface = match args.opt_string("interface", problems) {
+        None | Some("any") => None,
+        // IFNAMSIZ is 16 with the final NUL (netdevice(7)).
+        Some(name) if !name.is_empty() && name.len() < 16 && !name.contains(['/', ' ', '\0']) => Some(name.to_owned()),
+        Some(name) => {
+            problems.error(&args.at("interface"), format!("{name:?}: expected \"any\" or an interface name"));
+            None
+        }
+    };
+    let mut family = |names: [&'static str; 3], problems: &mut Problems| -> Option<SetRef> {
+        let mut found = None;
+        for (name, backend) in names.into_iter().zip([Backend::Nft, Backend::Nft, Backend::Ipset]) {
+            let Some(text) = args.opt_string(name, problems) else { continue };
+            if found.is_some() {
+                problems.error(&args.at(name), "a second set for the same family: give one");
+                continue;
+            }
+            match SetRef::parse(backend, text) {
+                Ok(set) => found = Some(set),
+                Err(e) => problems.error(&args.at(name), e),
+            }
+        }
+        found
+    };
+    let ipv4 = family(["nftSetIPv4", "nfSetIPv4", "ipSetIPv4"], problems);
+    let ipv6 = family(["nftSetIPv6", "nfSetIPv6", "ipSetIPv6"], problems);
+    if ipv4.is_none() && ipv6.is_none() && problems.errors.len() == errors {
+        problems.error(&here, "no set: give nftSetIPv4/nftSetIPv6 or ipSetIPv4/ipSetIPv6");
+    }
+    args.finish(problems);
+    (problems.errors.len() == errors).then(|| ApiSet {
+        target: target.expect("no error means a target"),
+        chain: chain.to_owned(),
+        interface,
+        ipv4,
+        ipv6,
+    })
+}
+
+#[cfg(test)]
+#[path = "api_tests.rs"]
+mod tests;
