@@ -25,10 +25,15 @@ pub mod auth;
 pub mod listen;
 pub mod resp;
 pub mod rest;
+mod runtime;
 pub mod tls;
+
+pub use listen::{Inherited, Service};
+pub use runtime::{start, Servers, CONNECTIONS_MAX, HANDSHAKE_TIMEOUT, STOP_GRACE};
 
 use std::sync::RwLock;
 
+use crate::config;
 use crate::config::api::{ApiSettings, RespSettings};
 
 /// Who is on the other end of a connection.
@@ -51,6 +56,48 @@ pub struct Live {
     pub users: auth::Users,
     /// `resp.password`, ready to check.
     pub resp_password: Option<auth::Password>,
+    /// `api.tls`, read: what the `api.https` listeners present.
+    pub api_tls: Option<Arc<rustls::ServerConfig>>,
+    /// `resp.tls`, read: what the `resp.listenTls` listeners present.
+    pub resp_tls: Option<Arc<rustls::ServerConfig>>,
+}
+
+impl Live {
+    /// Settings ready to serve: users and password ready to check,
+    /// certificates and keys read (the errors name the file).
+    pub fn from_settings(api: Option<ApiSettings>, resp: Option<RespSettings>) -> Result<Live, String> {
+        let users = auth::Users::new(api.as_ref().map(|a| &a.users[..]).unwrap_or_default());
+        let resp_password = match resp.as_ref().and_then(|r| r.password.as_deref()) {
+            Some(hash) => Some(auth::Password::new(hash).map_err(|e| format!("resp.password: {e}"))?),
+            None => None,
+        };
+        let api_tls = match api.as_ref().and_then(|a| a.tls.as_ref()) {
+            Some(files) => Some(tls::server_config(files, &[tls::ALPN_HTTP1]).map_err(|e| format!("api.tls: {e}"))?),
+            None => None,
+        };
+        let resp_tls = match resp.as_ref().and_then(|r| r.tls.as_ref()) {
+            Some(files) => Some(tls::server_config(files, &[]).map_err(|e| format!("resp.tls: {e}"))?),
+            None => None,
+        };
+        Ok(Live { api, resp, users, resp_password, api_tls, resp_tls })
+    }
+
+    /// Every listener these settings ask for, with its service and the
+    /// access of its Unix socket.
+    pub fn listeners(&self) -> Vec<(Service, config::api::Listen, config::api::SocketAccess)> {
+        let mut out = Vec::new();
+        if let Some(api) = &self.api {
+            let with = |service| move |l: &config::api::Listen| (service, l.clone(), api.socket.clone());
+            out.extend(api.http.iter().map(with(Service::Http)));
+            out.extend(api.https.iter().map(with(Service::Https)));
+        }
+        if let Some(resp) = &self.resp {
+            let with = |service| move |l: &config::api::Listen| (service, l.clone(), resp.socket.clone());
+            out.extend(resp.listen.iter().map(with(Service::Resp)));
+            out.extend(resp.listen_tls.iter().map(with(Service::RespTls)));
+        }
+        out
+    }
 }
 
 /// The state every connection reads.

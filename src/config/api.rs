@@ -523,4 +523,4 @@ fn read_set(value: &Json, here: Location, problems: &mut Problems) -> Option<Api
 
 #[cfg(test)]
 #[path = "api_tests.rs"]
-mod tests;
+pub mod tests;
