@@ -39,6 +39,9 @@ pub enum Command {
     Report(ReportArgs),
     /// Import the ban stores of a Pyruse storage directory
     Migrate(MigrateArgs),
+    /// Print the argon2id hash of a password, for api.users and resp.password (reads one
+    /// line from standard input, or prompts twice without echo on a terminal)
+    HashPassword,
 }
 
 #[derive(Debug, Args)]

@@ -25,6 +25,9 @@ _banwarden() {
             banwarden,check)
                 cmd="banwarden__subcmd__check"
                 ;;
+            banwarden,hash-password)
+                cmd="banwarden__subcmd__hash__subcmd__password"
+                ;;
             banwarden,help)
                 cmd="banwarden__subcmd__help"
                 ;;
@@ -55,6 +58,9 @@ _banwarden() {
             banwarden__subcmd__help,check)
                 cmd="banwarden__subcmd__help__subcmd__check"
                 ;;
+            banwarden__subcmd__help,hash-password)
+                cmd="banwarden__subcmd__help__subcmd__hash__subcmd__password"
+                ;;
             banwarden__subcmd__help,help)
                 cmd="banwarden__subcmd__help__subcmd__help"
                 ;;
@@ -83,7 +89,7 @@ _banwarden() {
 
     case "${cmd}" in
         banwarden)
-            opts="-c -h -V --config --help --version check replay run boot ban unban list report migrate help"
+            opts="-c -h -V --config --help --version check replay run boot ban unban list report migrate hash-password help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -178,8 +184,30 @@ _banwarden() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        banwarden__subcmd__hash__subcmd__password)
+            opts="-c -h --config --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         banwarden__subcmd__help)
-            opts="check replay run boot ban unban list report migrate help"
+            opts="check replay run boot ban unban list report migrate hash-password help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -221,6 +249,20 @@ _banwarden() {
             return 0
             ;;
         banwarden__subcmd__help__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        banwarden__subcmd__help__subcmd__hash__subcmd__password)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

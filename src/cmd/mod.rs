@@ -5,6 +5,7 @@ mod ban;
 mod boot;
 mod check;
 pub mod exit;
+mod hash_password;
 mod list;
 mod migrate;
 mod owner;
@@ -22,6 +23,10 @@ use crate::time::{Clock, SystemClock};
 pub use exit::Exit;
 
 pub fn run(cli: Cli) -> anyhow::Result<Exit> {
+    if let Command::HashPassword = cli.command {
+        // Needs no configuration, and says nothing about where it would be.
+        return hash_password::run();
+    }
     // SAFETY: geteuid cannot fail and has no side effects.
     let euid = unsafe { libc::geteuid() };
     let Some(file) = ConfigFile::locate(cli.config.as_deref(), euid) else {
@@ -45,6 +50,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::List(args) => list::run(&file, &args),
         Command::Report(args) => report::run(&file, &args),
         Command::Migrate(args) => migrate::run(&file, &args),
+        Command::HashPassword => unreachable!("dispatched above"),
     }
 }
 

@@ -309,3 +309,37 @@ fn the_benchmark_corpus_is_deterministic_and_consistent() {
         .expect("python3 runs");
     assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
 }
+
+#[test]
+fn hash_password_makes_what_the_api_accepts_and_plain_text_is_refused() {
+    let out = banwarden(&["hash-password"], b"correct horse battery\n");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let hash = text(&out.stdout).trim().to_owned();
+    assert!(hash.starts_with("$argon2id$v=19$"), "{hash}");
+    let empty = banwarden(&["hash-password"], b"\n");
+    assert_eq!(empty.status.code(), Some(2), "an empty password is refused");
+
+    let dir = TestDir::new();
+    let config = |users: &str| {
+        format!(
+            r#"{{"api": {{"http": ["127.0.0.1:8080", "unix:/run/banwarden/api.sock"], "users": {users}}},
+                "actions": {{"a": [{{"action": "action_noop"}}]}}}}"#
+        )
+    };
+    dir.config(&config(&format!(r#"{{"alice": "{hash}"}}"#)));
+    let out = dir.banwarden(&["check"], b"");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!text(&out.stderr).contains("warning"), "{}", text(&out.stderr));
+
+    dir.config(&config(r#"{"alice": "correct horse battery"}"#));
+    let out = dir.banwarden(&["check"], b"");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains(r#"key "api", arg "users": user "alice": not an argon2 password hash"#), "{stderr}");
+    assert!(stderr.contains("banwarden hash-password"), "{stderr}");
+    assert!(!stderr.contains("correct horse"), "the password is not echoed: {stderr}");
+
+    dir.config(&config("{}"));
+    let stderr = text(&dir.banwarden(&["check"], b"").stderr);
+    assert!(stderr.contains("the TCP listener 127.0.0.1:8080 needs users"), "{stderr}");
+}
