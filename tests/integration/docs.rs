@@ -33,6 +33,10 @@ fn accepted_names() -> Vec<&'static str> {
     let mut names: Vec<&'static str> = banwarden::config::settings::KNOWN_KEYS.to_vec();
     names.extend(banwarden::filters::NAMES);
     names.extend(banwarden::actions::NAMES);
+    // The members of `api` and `resp`, their sets, TLS files and sockets.
+    use banwarden::config::api::{API_KEYS, RESP_KEYS, SET_KEYS};
+    names.extend(API_KEYS.iter().chain(&RESP_KEYS).chain(&SET_KEYS));
+    names.extend(["certificate", "key", "mode", "group"]);
     names
 }
 
@@ -271,9 +275,12 @@ fn the_extractors_find_what_they_should() {
 // Installed paths the docs name
 
 /// Files the docs name that the administrator makes, not the package.
-const MADE_BY_THE_USER: [&str; 1] = [
+const MADE_BY_THE_USER: [&str; 3] = [
     // packaging/systemd/mail/smtp-relay.conf: msmtp's configuration.
     "/etc/banwarden/msmtprc",
+    // doc/configuration.md: the API's certificate and key, the administrator's own.
+    "/etc/banwarden/api.crt",
+    "/etc/banwarden/api.key",
 ];
 
 /// Every file under `dir` (in its subdirectories too), sorted.
