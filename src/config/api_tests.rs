@@ -183,3 +183,35 @@ fn listen_addresses() {
     assert!(parse_listen(&format!("unix:/{}", "x".repeat(120))).unwrap_err().contains("107 bytes"));
     assert!(parse_listen("unix:").is_err());
 }
+
+#[test]
+fn the_api_sets_are_checked_in_the_kernel_with_the_rules_sets() {
+    let text = r#"{"api": {"http": ["unix:/run/banwarden/api.sock"],
+                           "sets": [{"target": "drop", "nftSetIPv4": "inet t drop4", "nftSetIPv6": "inet t drop6"},
+                                    {"target": "accept", "ipSetIPv4": "allow4"}]},
+                   "actions": {"a": [{"action": "action_nftBan",
+                                      "args": {"IP": "x", "nftSetIPv4": "inet t rules4", "nftSetIPv6": "inet t rules6"}}]}}"#;
+    let config = crate::config::compile(text, "test").unwrap();
+    let uses: Vec<(String, bool, bool, bool, String)> = config
+        .sets
+        .iter()
+        .map(|u| (u.set.to_string(), u.ipv6, u.timeout, u.networks, u.location.to_string()))
+        .collect();
+    let api = |set: &str, ipv6, place: &str| (set.to_owned(), ipv6, true, true, format!(r#"key "api", arg "{place}""#));
+    assert_eq!(uses[2..], [
+        api("inet t drop4", false, "IPv4 set of sets[0]"),
+        api("inet t drop6", true, "IPv6 set of sets[0]"),
+        api("allow4", false, "IPv4 set of sets[1]"),
+    ]);
+    assert_eq!(uses[0].0, "inet t rules4");
+    assert!(config.sets[2..].iter().all(|u| u.field.is_none()));
+    assert_eq!(config.sets[2].pair.as_ref().unwrap().to_string(), "inet t drop6");
+    // Without api.sets: the shipped ruleset's four sets.
+    let config = crate::config::compile(
+        r#"{"api": {"http": ["unix:/run/a.sock"]}, "actions": {"a": [{"action": "action_noop"}]}}"#,
+        "test",
+    )
+    .unwrap();
+    let names: Vec<String> = config.sets.iter().map(|u| u.set.to_string()).collect();
+    assert_eq!(names, ["inet banwarden api_drop4", "inet banwarden api_drop6", "inet banwarden api_accept4", "inet banwarden api_accept6"]);
+}
