@@ -27,11 +27,15 @@ fn sigterm_blocked() -> bool {
     }
 }
 
+/// Connections [`Tell`] has served in this process.
+static SERVED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 impl Serve for Tell {
     async fn serve<S>(stream: S, peer: Peer, service: Service, _: Arc<Shared>)
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
+        SERVED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let pool = tokio::task::spawn_blocking(sigterm_blocked).await.unwrap();
         let mut stream = BufReader::new(stream);
         let line = format!("{service:?} {peer:?} blocked={} pool={pool}\n", sigterm_blocked());
@@ -226,4 +230,72 @@ fn live_settings_name_the_bad_file() {
     let resp = RespSettings { password: Some("plain".into()), ..RespSettings::default() };
     let e = Live::from_settings(None, Some(resp)).err().unwrap();
     assert!(e.starts_with("resp.password: not an argon2 password hash"), "{e}");
+}
+
+/// The test's name, for the child that runs it again.
+const ACTIVATED: &str = "api::runtime::tests::socket_activation_hands_the_listener_over";
+
+/// systemd-socket-activate(1) listens, and on the first connection starts
+/// this test binary again with the socket (LISTEN_PID, LISTEN_FDS,
+/// LISTEN_FDNAMES), as systemd does for a socket unit; the child adopts it
+/// and serves the waiting connection.
+#[test]
+fn socket_activation_hands_the_listener_over() {
+    if let Ok(address) = std::env::var("BANWARDEN_TEST_ACTIVATED") {
+        return activated(&address);
+    }
+    let tool = std::path::Path::new("/usr/bin/systemd-socket-activate");
+    if !crate::testenv::require(tool.exists(), "systemd-socket-activate (package systemd) is not installed") {
+        return;
+    }
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = free.local_addr().unwrap();
+    drop(free);
+    let mut child = std::process::Command::new(tool)
+        .arg(format!("--listen={address}"))
+        .arg("--fdname=api.http")
+        .arg(format!("--setenv=BANWARDEN_TEST_ACTIVATED={address}"))
+        .arg(std::env::current_exe().unwrap())
+        .args(["--exact", ACTIVATED, "--nocapture", "--test-threads=1"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stream = None;
+    for _ in 0..200 {
+        match std::net::TcpStream::connect(address) {
+            Ok(s) => {
+                stream = Some(s);
+                break;
+            }
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(10)),
+        }
+    }
+    let stream = stream.expect("systemd-socket-activate listens");
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(&stream), &mut line).unwrap();
+    assert!(line.starts_with("Http Tcp(127.0.0.1:"), "{line:?}");
+    drop(stream);
+    let status = child.wait().unwrap();
+    assert!(status.success(), "the activated child failed: {status}");
+}
+
+/// The child: adopts the socket systemd-socket-activate passed.
+fn activated(address: &str) {
+    let inherited = Inherited::from_env();
+    assert!(std::env::var_os("LISTEN_FDS").is_none() && std::env::var_os("LISTEN_PID").is_none());
+    assert!(!inherited.is_empty(), "LISTEN_FDS was for this process");
+    let listen = Listen::Tcp(address.parse().unwrap());
+    let api = ApiSettings { http: vec![listen.clone()], users: user(), ..ApiSettings::default() };
+    let servers = start_with::<Tell>(shared(api, RespSettings::default()), inherited, 8).unwrap();
+    assert_eq!(servers.listening(), [(Service::Http, listen)]);
+    // The parent's connection waited in the adopted socket's queue.
+    for _ in 0..1_000 {
+        if SERVED.load(std::sync::atomic::Ordering::SeqCst) >= 1 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(SERVED.load(std::sync::atomic::Ordering::SeqCst), 1);
+    servers.stop();
 }

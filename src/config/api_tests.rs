@@ -198,11 +198,14 @@ fn the_api_sets_are_checked_in_the_kernel_with_the_rules_sets() {
         .map(|u| (u.set.to_string(), u.ipv6, u.timeout, u.networks, u.location.to_string()))
         .collect();
     let api = |set: &str, ipv6, place: &str| (set.to_owned(), ipv6, true, true, format!(r#"key "api", arg "{place}""#));
-    assert_eq!(uses[2..], [
-        api("inet t drop4", false, "IPv4 set of sets[0]"),
-        api("inet t drop6", true, "IPv6 set of sets[0]"),
-        api("allow4", false, "IPv4 set of sets[1]"),
-    ]);
+    assert_eq!(
+        uses[2..],
+        [
+            api("inet t drop4", false, "IPv4 set of sets[0]"),
+            api("inet t drop6", true, "IPv6 set of sets[0]"),
+            api("allow4", false, "IPv4 set of sets[1]"),
+        ]
+    );
     assert_eq!(uses[0].0, "inet t rules4");
     assert!(config.sets[2..].iter().all(|u| u.field.is_none()));
     assert_eq!(config.sets[2].pair.as_ref().unwrap().to_string(), "inet t drop6");
@@ -213,5 +216,13 @@ fn the_api_sets_are_checked_in_the_kernel_with_the_rules_sets() {
     )
     .unwrap();
     let names: Vec<String> = config.sets.iter().map(|u| u.set.to_string()).collect();
-    assert_eq!(names, ["inet banwarden api_drop4", "inet banwarden api_drop6", "inet banwarden api_accept4", "inet banwarden api_accept6"]);
+    assert_eq!(
+        names,
+        [
+            "inet banwarden api_drop4",
+            "inet banwarden api_drop6",
+            "inet banwarden api_accept4",
+            "inet banwarden api_accept6"
+        ]
+    );
 }
