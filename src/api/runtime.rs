@@ -271,10 +271,8 @@ where
 /// `api.clients`: when set, only these networks reach the HTTPS servers.
 fn client_allowed(live: &Live, peer: &Peer) -> bool {
     let Peer::Tcp(addr) = peer else { return true };
-    match live.api.as_ref().map(|a| &a.clients) {
-        Some(clients) if !clients.is_empty() => clients.iter().any(|net| net.contains(addr.ip())),
-        _ => true,
-    }
+    let clients = live.api.as_ref().map(|a| &a.clients[..]).unwrap_or_default();
+    clients.is_empty() || clients.iter().any(|net| net.contains(addr.ip()))
 }
 
 /// Blocks the signals the daemon's loop handles in the calling thread; the
