@@ -260,11 +260,10 @@ where
     // The configuration check makes TLS listeners come with their files.
     let Some(config) = config else { return };
     let acceptor = tokio_rustls::TlsAcceptor::from(config);
-    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-        Ok(Ok(tls)) => H::serve(tls, peer, service, shared).await,
-        // A failed or slow handshake is the client's problem, and a
-        // scanner's daily noise: not logged.
-        Ok(Err(_)) | Err(_) => {}
+    // A failed or slow handshake is the client's problem, and a scanner's
+    // daily noise: not logged.
+    if let Ok(Ok(tls)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+        H::serve(tls, peer, service, shared).await;
     }
 }
 
