@@ -299,3 +299,70 @@ fn activated(address: &str) {
     assert_eq!(SERVED.load(std::sync::atomic::Ordering::SeqCst), 1);
     servers.stop();
 }
+
+#[tokio::test]
+async fn a_silent_client_is_closed_after_the_handshake_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let (files, _) = self_signed(dir.path());
+    let api = ApiSettings { https: vec![any_port()], tls: Some(files), users: user(), ..ApiSettings::default() };
+    let servers = start_with::<Tell>(shared(api, RespSettings::default()), Inherited::none(), 8).unwrap();
+    let mut silent = tcp(&address(&servers, Service::Https, false)).await;
+    let clock = crate::time::SystemClock;
+    let start = crate::time::Clock::instant(&clock);
+    let mut buf = [0u8; 16];
+    let read = tokio::time::timeout(HANDSHAKE_TIMEOUT * 2, tokio::io::AsyncReadExt::read(&mut silent, &mut buf)).await;
+    let waited = crate::time::Clock::instant(&clock) - start;
+    assert!(matches!(read, Ok(Ok(0)) | Ok(Err(_))), "closed: {read:?}");
+    assert!(waited >= HANDSHAKE_TIMEOUT - std::time::Duration::from_millis(500), "closed after {waited:?}");
+}
+
+/// The test's name, for the child that runs it again.
+const EMFILE: &str = "api::runtime::tests::out_of_descriptors_is_logged_once_and_accepting_resumes";
+
+/// Run again in a child (it changes the process's descriptor limit): the
+/// child fills its descriptor table so that accept(2) fails with EMFILE,
+/// then frees it; its stderr must tell the episode once, and its end.
+#[test]
+fn out_of_descriptors_is_logged_once_and_accepting_resumes() {
+    if std::env::var_os("BANWARDEN_TEST_EMFILE").is_some() {
+        return out_of_descriptors();
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", EMFILE, "--nocapture", "--test-threads=1"])
+        .env("BANWARDEN_TEST_EMFILE", "1")
+        .env_remove("JOURNAL_STREAM")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 passed"), "the child ran the test");
+    assert_eq!(stderr.matches("cannot accept connections: ").count(), 1, "{stderr}");
+    assert!(stderr.contains("Too many open files"), "{stderr}");
+    assert_eq!(stderr.matches("accepting connections again").count(), 1, "{stderr}");
+}
+
+fn out_of_descriptors() {
+    let api = ApiSettings { http: vec![any_port()], users: user(), ..ApiSettings::default() };
+    let servers = start_with::<Tell>(shared(api, RespSettings::default()), Inherited::none(), 8).unwrap();
+    let Listen::Tcp(addr) = address(&servers, Service::Http, false) else { unreachable!() };
+    // A low limit, filled with descriptors of /dev/null but for one, which
+    // the client's socket takes.
+    let limit = libc::rlimit { rlim_cur: 256, rlim_max: 256 };
+    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) }, 0);
+    let mut filler = Vec::new();
+    while let Ok(f) = std::fs::File::open("/dev/null") {
+        filler.push(f);
+    }
+    filler.pop();
+    let client = std::net::TcpStream::connect(addr).unwrap();
+    client.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    // The server cannot take the connection: several tries, 100 ms apart.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(SERVED.load(std::sync::atomic::Ordering::SeqCst), 0);
+    filler.truncate(filler.len().saturating_sub(16));
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(&client), &mut line).unwrap();
+    assert!(line.starts_with("Http Tcp(127.0.0.1:"), "{line:?}");
+    drop(client);
+    servers.stop();
+}
