@@ -200,23 +200,32 @@ fn socket_of(fd: OwnedFd) -> Socket {
     }
 }
 
-/// The socket for `listen`: adopted from `inherited`, or bound now.
+/// The socket for `listen`: adopted from `inherited`, or bound now; with
+/// the path of the socket file made, if it was bound to one (the servers
+/// remove it when they stop; a file systemd made is systemd's).
 pub fn open(
     listen: &Listen,
     service: Service,
     access: &SocketAccess,
     inherited: &mut Inherited,
-) -> Result<Socket, String> {
-    let socket = match inherited.adopt(listen, service) {
-        Some(socket) => socket,
-        None => bind(listen, access).map_err(|e| format!("{} {}: {e}", service.key(), display(listen)))?,
+) -> Result<(Socket, Option<PathBuf>), String> {
+    let (socket, made) = match inherited.adopt(listen, service) {
+        Some(socket) => (socket, None),
+        None => {
+            let socket = bind(listen, access).map_err(|e| format!("{} {}: {e}", service.key(), display(listen)))?;
+            let made = match listen {
+                Listen::Unix(path) => Some(path.clone()),
+                Listen::Tcp(_) => None,
+            };
+            (socket, made)
+        }
     };
     let set_nonblocking = match &socket {
         Socket::Tcp(l) => l.set_nonblocking(true),
         Socket::Unix(l) => l.set_nonblocking(true),
     };
     set_nonblocking.map_err(|e| format!("{} {}: {e}", service.key(), display(listen)))?;
-    Ok(socket)
+    Ok((socket, made))
 }
 
 fn bind(listen: &Listen, access: &SocketAccess) -> Result<Socket, String> {
@@ -283,14 +292,6 @@ fn group_id(group: &str) -> Result<libc::gid_t, String> {
     }
 }
 
-/// The path of a Unix socket bound here, to remove when the servers stop.
-pub fn owned_path(listen: &Listen, adopted: bool) -> Option<PathBuf> {
-    match (listen, adopted) {
-        (Listen::Unix(path), false) => Some(path.clone()),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -304,7 +305,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("api.sock");
         let access = SocketAccess { mode: 0o600, group: Some(unsafe { libc::getgid() }.to_string()) };
-        let first = open(&unix(&path), Service::Http, &access, &mut Inherited::none()).unwrap();
+        let (first, made) = open(&unix(&path), Service::Http, &access, &mut Inherited::none()).unwrap();
+        assert_eq!(made.as_deref(), Some(path.as_path()));
         let meta = std::fs::metadata(&path).unwrap();
         assert_eq!(meta.permissions().mode() & 0o777, 0o600);
         // Still listening: not taken over.
@@ -312,7 +314,7 @@ mod tests {
         assert_eq!(e, format!("api.http unix:{}: another program listens on this socket", path.display()));
         drop(first);
         // Left behind by a crash: replaced.
-        let again = open(&unix(&path), Service::Resp, &SocketAccess::default(), &mut Inherited::none()).unwrap();
+        let (again, _) = open(&unix(&path), Service::Resp, &SocketAccess::default(), &mut Inherited::none()).unwrap();
         assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o660);
         assert_eq!(again.local().unwrap(), unix(&path));
         // Not a socket: left alone.
@@ -350,11 +352,13 @@ mod tests {
             (OwnedFd::from(stray), Some("other".into())),
             (OwnedFd::from(not_listening), None),
         ]);
-        let a = open(&tcp_addr, Service::Http, &SocketAccess::default(), &mut inherited).unwrap();
+        let (a, made) = open(&tcp_addr, Service::Http, &SocketAccess::default(), &mut inherited).unwrap();
+        assert_eq!(made, None);
         assert_eq!(a.local().unwrap(), tcp_addr);
         // Named for the service, at another path than the configuration's.
         let elsewhere = unix(&dir.path().join("configured.sock"));
-        let b = open(&elsewhere, Service::Resp, &SocketAccess::default(), &mut inherited).unwrap();
+        let (b, made) = open(&elsewhere, Service::Resp, &SocketAccess::default(), &mut inherited).unwrap();
+        assert_eq!(made, None, "systemd's socket file is systemd's");
         assert_eq!(b.local().unwrap(), unix(&path));
         assert!(!dir.path().join("configured.sock").exists(), "adopted, not bound");
         let left = inherited.leftovers();

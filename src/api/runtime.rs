@@ -12,6 +12,7 @@
 //! episode with a short pause between tries, never a busy loop.
 
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -86,11 +87,17 @@ pub(crate) fn start_with<H: Serve>(
         .spawn(move || {
             block_daemon_signals();
             let live = thread_shared.live();
-            let mut sockets = Vec::new();
+            let mut sockets: Vec<(Service, Listen, Socket, Option<PathBuf>)> = Vec::new();
             for (service, listen, access) in live.listeners() {
                 match listen::open(&listen, service, &access, &mut inherited) {
-                    Ok(socket) => sockets.push((service, listen, socket)),
-                    Err(e) => return drop(report.send(Err(e))),
+                    Ok((socket, made)) => sockets.push((service, listen, socket, made)),
+                    Err(e) => {
+                        // Leaves no socket file behind that no one serves.
+                        for made in sockets.into_iter().filter_map(|s| s.3) {
+                            let _ = std::fs::remove_file(made);
+                        }
+                        return drop(report.send(Err(e)));
+                    }
                 }
             }
             for warning in inherited.leftovers() {
@@ -129,7 +136,7 @@ type Report = std::sync::mpsc::Sender<Result<Vec<(Service, Listen, Listen)>, Str
 /// Registers the sockets, reports them open, accepts until told to stop,
 /// then gives the connections under way [`STOP_GRACE`].
 async fn serve<H: Serve>(
-    sockets: Vec<(Service, Listen, Socket)>,
+    sockets: Vec<(Service, Listen, Socket, Option<PathBuf>)>,
     shared: Arc<Shared>,
     stopped: watch::Receiver<bool>,
     report: Report,
@@ -138,7 +145,7 @@ async fn serve<H: Serve>(
     let permits = Arc::new(Semaphore::new(connections_max));
     let mut listening = Vec::new();
     let mut loops = Vec::new();
-    for (service, listen, socket) in sockets {
+    for (service, listen, socket, owned) in sockets {
         let local = socket.local().unwrap_or_else(|_| listen.clone());
         let what = format!("{} {}", service.key(), listen::display(&local));
         let listener = match socket {
@@ -149,7 +156,6 @@ async fn serve<H: Serve>(
             Ok(listener) => listener,
             Err(e) => return drop(report.send(Err(format!("{what}: {e}")))),
         };
-        let owned = listen::owned_path(&listen, false).filter(|_| local == listen);
         listening.push((service, listen, local));
         let (shared, permits, stopped) = (shared.clone(), permits.clone(), stopped.clone());
         loops.push(tokio::spawn(accept_loop::<H>(listener, service, what, shared, permits, stopped, owned)));
@@ -190,7 +196,7 @@ async fn accept_loop<H: Serve>(
     shared: Arc<Shared>,
     permits: Arc<Semaphore>,
     mut stopped: watch::Receiver<bool>,
-    owned: Option<std::path::PathBuf>,
+    owned: Option<PathBuf>,
 ) {
     let mut failing = false;
     loop {

@@ -214,9 +214,13 @@ async fn over_the_connection_limit_a_client_is_closed_at_once() {
 fn a_bind_error_fails_the_start_with_the_address() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap();
-    let api = ApiSettings { http: vec![Listen::Tcp(addr)], users: user(), ..ApiSettings::default() };
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("api.sock");
+    let http = vec![Listen::Unix(sock.clone()), Listen::Tcp(addr)];
+    let api = ApiSettings { http, users: user(), ..ApiSettings::default() };
     let e = start_with::<Tell>(shared(api, RespSettings::default()), Inherited::none(), 8).err().unwrap();
     assert!(e.starts_with(&format!("api.http {addr}: cannot listen: ")), "{e}");
+    assert!(!sock.exists(), "the socket bound before the failure is removed");
 }
 
 #[test]
