@@ -370,3 +370,20 @@ fn out_of_descriptors() {
     drop(client);
     servers.stop();
 }
+
+#[tokio::test]
+async fn a_stop_waits_for_open_connections_a_few_seconds_only() {
+    let api = ApiSettings { http: vec![any_port()], users: user(), ..ApiSettings::default() };
+    let servers = start_with::<Tell>(shared(api, RespSettings::default()), Inherited::none(), 8).unwrap();
+    let http = address(&servers, Service::Http, false);
+    let mut held = BufReader::new(tcp(&http).await);
+    let mut line = String::new();
+    held.read_line(&mut line).await.unwrap();
+    let clock = crate::time::SystemClock;
+    let start = crate::time::Clock::instant(&clock);
+    tokio::task::spawn_blocking(move || servers.stop()).await.unwrap();
+    let took = crate::time::Clock::instant(&clock) - start;
+    assert!(took >= STOP_GRACE && took < STOP_GRACE + std::time::Duration::from_secs(2), "{took:?}");
+    line.clear();
+    assert_eq!(held.read_line(&mut line).await.unwrap_or(0), 0, "the held connection is closed");
+}
