@@ -2,7 +2,8 @@
 //! (socket activation, sd_listen_fds(3)).
 //!
 //! A configured address whose socket systemd passed (same local address, or
-//! a `FileDescriptorName=` equal to the service's name) is adopted instead
+//! a `FileDescriptorName=` naming the service: `api`, `api-https`, `resp`,
+//! `resp-tls`, as the shipped socket units do) is adopted instead
 //! of bound, so the service's sandbox can forbid `AF_INET` and binding
 //! privileges. A Unix socket that banwarden binds replaces a stale file
 //! left by a crash (but not a socket something still answers on), and gets
@@ -30,8 +31,18 @@ pub enum Service {
 }
 
 impl Service {
-    /// The configuration key, also the `FileDescriptorName=` that hands a
-    /// socket to this service.
+    /// The `FileDescriptorName=` that hands a socket to this service (the
+    /// shipped socket units use them).
+    pub fn fd_name(self) -> &'static str {
+        match self {
+            Service::Http => "api",
+            Service::Https => "api-https",
+            Service::Resp => "resp",
+            Service::RespTls => "resp-tls",
+        }
+    }
+
+    /// The configuration key, for messages.
     pub fn key(self) -> &'static str {
         match self {
             Service::Http => "api.http",
@@ -129,7 +140,7 @@ impl Inherited {
             .fds
             .iter()
             .position(|(fd, _)| describe(fd).is_some_and(|l| l == *listen))
-            .or_else(|| self.fds.iter().position(|(_, name)| name.as_deref() == Some(service.key())))?;
+            .or_else(|| self.fds.iter().position(|(_, name)| name.as_deref() == Some(service.fd_name())))?;
         let (fd, _) = self.fds.remove(at);
         Some(socket_of(fd))
     }
@@ -348,7 +359,7 @@ mod tests {
         let not_listening = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         let mut inherited = Inherited::from_fds(vec![
             (OwnedFd::from(tcp), None),
-            (OwnedFd::from(by_name), Some("resp.listen".into())),
+            (OwnedFd::from(by_name), Some("resp".into())),
             (OwnedFd::from(stray), Some("other".into())),
             (OwnedFd::from(not_listening), None),
         ]);

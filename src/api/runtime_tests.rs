@@ -257,7 +257,7 @@ fn socket_activation_hands_the_listener_over() {
     drop(free);
     let mut child = std::process::Command::new(tool)
         .arg(format!("--listen={address}"))
-        .arg("--fdname=api.http")
+        .arg("--fdname=api")
         .arg(format!("--setenv=BANWARDEN_TEST_ACTIVATED={address}"))
         .arg(std::env::current_exe().unwrap())
         .args(["--exact", ACTIVATED, "--nocapture", "--test-threads=1"])

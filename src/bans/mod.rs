@@ -202,7 +202,8 @@ impl Bans {
                 continue;
             }
             let allow = std::mem::take(&mut self.allow);
-            let found = matches!(self.existing_store(backend, warn), Ok(Some(store)) if store.overlaps_known(net, &allow, now));
+            let found =
+                matches!(self.existing_store(backend, warn), Ok(Some(store)) if store.overlaps_known(net, &allow, now));
             self.allow = allow;
             if found {
                 return true;
@@ -343,7 +344,13 @@ impl Bans {
                 .iter()
                 .map(|&i| {
                     let r = &requests[i];
-                    Record { net: r.net, set: r.set.clone(), until: r.lifetime.end(now), start: now, by: r.origin.tag() }
+                    Record {
+                        net: r.net,
+                        set: r.set.clone(),
+                        until: r.lifetime.end(now),
+                        start: now,
+                        by: r.origin.tag(),
+                    }
                 })
                 .collect();
             let mut decide = |current: Option<Until>, j: usize| match current {

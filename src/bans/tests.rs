@@ -368,7 +368,13 @@ fn a_stored_address_of_the_other_family_goes_to_the_set_of_its_pair() {
     ]);
     // As a Pyruse store holds an IPv4-mapped address in the IPv6 set (read
     // as the IPv4 address it stands for).
-    let record = |text: &str, set: &SetRef| Record { net: ip(text), set: set.clone(), until: Until::Forever, start: 0, by: None };
+    let record = |text: &str, set: &SetRef| Record {
+        net: ip(text),
+        set: set.clone(),
+        until: Until::Forever,
+        start: 0,
+        by: None,
+    };
     w.bans.import(&[record("192.0.2.9", &v6), record("2001:db8::9", &v6)], &mut no_warnings).unwrap();
     let report = w.bans.restore_all(&mut |_, _, _| {}, &mut no_warnings).unwrap();
     assert_eq!(report.moved, [(ip("192.0.2.9"), v6.clone(), v4.clone())]);

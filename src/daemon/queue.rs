@@ -176,7 +176,13 @@ impl BanQueue {
             return;
         }
         let until = request.lifetime.end(now);
-        self.unstored.push(Record { net: request.net, set: request.set.clone(), until, start: now, by: request.origin.tag() });
+        self.unstored.push(Record {
+            net: request.net,
+            set: request.set.clone(),
+            until,
+            start: now,
+            by: request.origin.tag(),
+        });
     }
 
     /// Carries out the queued bans; `error` hears the throttled failure

@@ -360,13 +360,7 @@ impl BanStore {
         Ok(())
     }
 
-    fn write_record(
-        &self,
-        out: &mut Vec<u8>,
-        names: &mut SetNames,
-        op: Option<&str>,
-        r: &Record,
-    ) {
+    fn write_record(&self, out: &mut Vec<u8>, names: &mut SetNames, op: Option<&str>, r: &Record) {
         write_record(self.backend, out, names, op, r)
     }
 

@@ -17,13 +17,7 @@ pub(super) fn write_until(until: Until, out: &mut Vec<u8>) {
 /// One record as a JSON object, written straight into `out` (the store
 /// writes 100,000s of them in a flood: no `Value` tree per record).
 /// Log lines carry an `op`; snapshot entries do not.
-pub(super) fn write_record(
-    backend: Backend,
-    out: &mut Vec<u8>,
-    names: &mut SetNames,
-    op: Option<&str>,
-    r: &Record,
-) {
+pub(super) fn write_record(backend: Backend, out: &mut Vec<u8>, names: &mut SetNames, op: Option<&str>, r: &Record) {
     let (ip, set, until, start) = (r.net, &r.set, r.until, r.start);
     use std::io::Write;
     out.push(b'{');
