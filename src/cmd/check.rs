@@ -15,16 +15,19 @@ pub fn run(file: &ConfigFile, args: &CheckArgs) -> anyhow::Result<Exit> {
     }
     // Only asks the kernel: the service opens no store for this.
     let mut bans = Bans::new(&config.settings.storage, config.settings.never_ban.clone(), clock());
-    let needs: Vec<SetNeed> = config.sets.iter().map(|u| u.need()).collect();
+    // The rules' sets, and the API servers' (as `run` checks them).
+    let mut needs: Vec<SetNeed> = config.sets.iter().map(|u| u.need()).collect();
+    needs.extend(config.settings.api_set_needs());
     let problems = bans.check_sets(&needs);
     for problem in &problems {
         eprintln!("error: {problem}");
     }
     if problems.is_empty() {
-        let mut distinct: Vec<_> = config.sets.iter().map(|s| &s.set).collect();
+        let mut distinct: Vec<_> = needs.iter().map(|n| &n.set).collect();
         distinct.sort();
         distinct.dedup();
-        crate::out!("kernel: the {} set(s) named by the rules are ready", distinct.len())?;
+        let by = if config.settings.api_sets().is_empty() { "the rules" } else { "the rules and the API" };
+        crate::out!("kernel: the {} set(s) named by {by} are ready", distinct.len())?;
         Ok(Exit::Success)
     } else {
         eprintln!("kernel: {} set problem(s)", problems.len());

@@ -110,7 +110,14 @@ fn table(out: &mut impl Write, rows: &[Row]) -> std::io::Result<()> {
             _ => String::new(),
         };
         let by = row.by.as_deref().unwrap_or("-");
-        writeln!(out, "{:<40} {:<28} {:<33} {:<14} {by:<20} {note}", row.ip, row.set.to_string(), ends(row.until), left)?;
+        writeln!(
+            out,
+            "{:<40} {:<28} {:<33} {:<14} {by:<20} {note}",
+            row.ip,
+            row.set.to_string(),
+            ends(row.until),
+            left
+        )?;
     }
     Ok(())
 }

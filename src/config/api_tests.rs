@@ -185,37 +185,35 @@ fn listen_addresses() {
 }
 
 #[test]
-fn the_api_sets_are_checked_in_the_kernel_with_the_rules_sets() {
+fn the_api_sets_need_timeouts_and_networks() {
     let text = r#"{"api": {"http": ["unix:/run/banwarden/api.sock"],
                            "sets": [{"target": "drop", "nftSetIPv4": "inet t drop4", "nftSetIPv6": "inet t drop6"},
                                     {"target": "accept", "ipSetIPv4": "allow4"}]},
-                   "actions": {"a": [{"action": "action_nftBan",
-                                      "args": {"IP": "x", "nftSetIPv4": "inet t rules4", "nftSetIPv6": "inet t rules6"}}]}}"#;
+                   "actions": {"a": [{"action": "action_noop"}]}}"#;
     let config = crate::config::compile(text, "test").unwrap();
-    let uses: Vec<(String, bool, bool, bool, String)> = config
-        .sets
-        .iter()
-        .map(|u| (u.set.to_string(), u.ipv6, u.timeout, u.networks, u.location.to_string()))
+    let needs: Vec<(String, bool, bool, bool, Option<String>)> = config
+        .settings
+        .api_set_needs()
+        .into_iter()
+        .map(|n| (n.set.to_string(), n.ipv6, n.timeout, n.networks, n.place))
         .collect();
-    let api = |set: &str, ipv6, place: &str| (set.to_owned(), ipv6, true, true, format!(r#"key "api", arg "{place}""#));
+    let need = |set: &str, ipv6, place: &str| (set.to_owned(), ipv6, true, true, Some(place.to_owned()));
     assert_eq!(
-        uses[2..],
+        needs,
         [
-            api("inet t drop4", false, "IPv4 set of sets[0]"),
-            api("inet t drop6", true, "IPv6 set of sets[0]"),
-            api("allow4", false, "IPv4 set of sets[1]"),
+            need("inet t drop4", false, "api.sets[0]"),
+            need("inet t drop6", true, "api.sets[0]"),
+            need("allow4", false, "api.sets[1]"),
         ]
     );
-    assert_eq!(uses[0].0, "inet t rules4");
-    assert!(config.sets[2..].iter().all(|u| u.field.is_none()));
-    assert_eq!(config.sets[2].pair.as_ref().unwrap().to_string(), "inet t drop6");
+    assert_eq!(config.settings.allow_sets().iter().map(|s| s.to_string()).collect::<Vec<_>>(), ["allow4"]);
     // Without api.sets: the shipped ruleset's four sets.
     let config = crate::config::compile(
         r#"{"api": {"http": ["unix:/run/a.sock"]}, "actions": {"a": [{"action": "action_noop"}]}}"#,
         "test",
     )
     .unwrap();
-    let names: Vec<String> = config.sets.iter().map(|u| u.set.to_string()).collect();
+    let names: Vec<String> = config.settings.api_set_needs().iter().map(|n| n.set.to_string()).collect();
     assert_eq!(
         names,
         [

@@ -39,8 +39,7 @@ pub struct Config {
     pub workflow: Workflow,
     pub warnings: Vec<Problem>,
     pub stats: Stats,
-    /// Every firewall set a ban action or the API writes to, for the
-    /// startup check.
+    /// Every firewall set a ban action writes to, for the startup check.
     pub sets: Vec<SetUse>,
 }
 
@@ -55,8 +54,8 @@ pub struct SetUse {
     pub location: Location,
     /// The action's set for the other address family.
     pub pair: Option<crate::vocab::SetRef>,
-    /// The field the action bans (`None`: a set of `api.sets`).
-    pub field: Option<crate::fields::FieldId>,
+    /// The field the action bans.
+    pub field: crate::fields::FieldId,
     /// That field holds networks (an `action_network` writes it), so the
     /// set must take them.
     pub networks: bool,
@@ -181,28 +180,8 @@ fn compile_root(root: &Json, problems: &mut Problems) -> Option<(Settings, Workf
             return None;
         }
     };
-    let (workflow, stats, mut sets) = compile_chains(chains, &settings, problems)?;
-    if let Some(api) = &settings.api {
-        sets.extend(api_set_uses(api));
-    }
+    let (workflow, stats, sets) = compile_chains(chains, &settings, problems)?;
     Some((settings, workflow, stats, sets))
-}
-
-/// The sets of `api.sets`, checked in the kernel like the rules' sets: a
-/// request may give an expiry and a network, so each needs timeouts and
-/// intervals.
-fn api_set_uses(api: &api::ApiSettings) -> Vec<SetUse> {
-    let mut uses = Vec::new();
-    for (i, entry) in api.sets.iter().enumerate() {
-        for (ipv6, set, pair) in [(false, &entry.ipv4, &entry.ipv6), (true, &entry.ipv6, &entry.ipv4)] {
-            let Some(set) = set else { continue };
-            let arg = format!("{} set of sets[{i}]", if ipv6 { "IPv6" } else { "IPv4" });
-            let location = Location::key("api").with_arg(&arg);
-            let (timeout, networks, pair) = (true, true, pair.clone());
-            uses.push(SetUse { set: set.clone(), ipv6, timeout, location, pair, field: None, networks });
-        }
-    }
-    uses
 }
 
 /// One step's raw parts, before linking.
@@ -283,7 +262,7 @@ fn compile_chains(
     // A set takes networks when its action bans a field that an
     // `action_network` writes networks to (for that family).
     for u in &mut sets {
-        if let Some(&(v4, v6)) = u.field.and_then(|f| cx.network_fields.get(&f)) {
+        if let Some(&(v4, v6)) = cx.network_fields.get(&u.field) {
             u.networks = if u.ipv6 { v6 } else { v4 };
         }
     }

@@ -334,15 +334,7 @@ fn record_sets(
             // family belongs (an IPv4-mapped one in a Pyruse store's IPv6 set).
             let pair = sets[usize::from(!ipv6)].0.clone();
             let networks = false; // settled once every step is compiled
-            cx.sets.push(super::SetUse {
-                set: set.clone(),
-                ipv6,
-                timeout,
-                location,
-                pair,
-                field: Some(field),
-                networks,
-            });
+            cx.sets.push(super::SetUse { set: set.clone(), ipv6, timeout, location, pair, field, networks });
         }
     }
 }

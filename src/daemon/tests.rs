@@ -249,8 +249,8 @@ fn a_new_never_ban_list_reaches_the_rules_and_the_bans_already_queued() {
 
 #[test]
 fn the_door_serves_bans_accepts_and_unbans_beside_the_journal() {
-    use crate::config::api::{ApiSet, ApiSettings, Target};
     use crate::bans::Outcome;
+    use crate::config::api::{ApiSet, ApiSettings, Target};
     use crate::door::Command as Door;
     use crate::vocab::{BanRequest, Lifetime, Network, Origin};
     use std::sync::mpsc;
@@ -258,9 +258,18 @@ fn the_door_serves_bans_accepts_and_unbans_beside_the_journal() {
     let dir = tempfile::tempdir().unwrap();
     let attackers = 200;
     let Some((mut config, source, storage)) = after_the_marker(dir.path(), attackers) else { return };
-    let (ban4, drop4, allow4) =
-        (SetRef::parse_nft("ip t ban4").unwrap(), SetRef::parse_nft("ip t api4").unwrap(), SetRef::parse_nft("ip t ok4").unwrap());
-    let set = |target, ipv4: &SetRef| ApiSet { target, chain: "input".into(), interface: None, ipv4: Some(ipv4.clone()), ipv6: None };
+    let (ban4, drop4, allow4) = (
+        SetRef::parse_nft("ip t ban4").unwrap(),
+        SetRef::parse_nft("ip t api4").unwrap(),
+        SetRef::parse_nft("ip t ok4").unwrap(),
+    );
+    let set = |target, ipv4: &SetRef| ApiSet {
+        target,
+        chain: "input".into(),
+        interface: None,
+        ipv4: Some(ipv4.clone()),
+        ipv6: None,
+    };
     config.settings.api =
         Some(ApiSettings { sets: vec![set(Target::Drop, &drop4), set(Target::Accept, &allow4)], ..Default::default() });
     let kernel = FakeKernel::with_sets(&[&ban4, &drop4, &allow4]);

@@ -20,8 +20,8 @@ fn check_kernel_checks_the_api_sets_for_timeouts_and_networks() {
     let expected = [
         // ban4 has timeouts but takes single addresses only, and a request may name a network.
         r#"nftables set "ip banwarden ban4" takes single addresses only, but it receives networks here"#,
-        r#"(used at key "api", arg "IPv4 set of sets[0]")"#,
-        r#"ipset "bwtest_allow4" does not exist; create it with: ipset create bwtest_allow4 hash:net family inet timeout 0 maxelem 1048576 (used at key "api", arg "IPv4 set of sets[1]")"#,
+        r#"(used at api.sets[0])"#,
+        r#"ipset "bwtest_allow4" does not exist; create it with: ipset create bwtest_allow4 hash:net family inet timeout 0 maxelem 1048576 (used at api.sets[1])"#,
     ];
     for line in expected {
         assert!(stderr.contains(line), "missing {line:?} in:\n{stderr}");
