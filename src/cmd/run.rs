@@ -1,18 +1,24 @@
-//! `banwarden run`: follow the journal and judge every new entry.
+//! `banwarden run`: follow the journal and judge every new entry, and serve
+//! the APIs (`api`, `resp`) when the configuration asks for them.
+
+use std::rc::Rc;
 
 use anyhow::Context as _;
 
 use super::{load_config, owner, Exit};
+use crate::api::listen::Inherited;
+use crate::api::{Context, Live, Servers, Shared};
 use crate::cli::RunArgs;
-use crate::config::ConfigFile;
+use crate::config::{ConfigFile, Settings};
 use crate::daemon::{signals, Daemon, Options};
 use crate::diag;
 use crate::journal::sd::Source;
 use crate::notify::Notifier;
 
 pub fn run(file: &ConfigFile, args: &RunArgs) -> anyhow::Result<Exit> {
-    // First: it changes the environment, which only a single thread may do.
+    // First: they change the environment, which only a single thread may do.
     let notifier = Notifier::from_env();
+    let inherited = Inherited::from_env();
     let Some(config) = load_config(file) else { return Ok(Exit::Invalid) };
     // Root running the daemon by hand on the service's storage: act as the
     // service's user, which reads the journal through its group.
@@ -24,16 +30,60 @@ pub fn run(file: &ConfigFile, args: &RunArgs) -> anyhow::Result<Exit> {
         *other_machines = config.settings.journal_other_machines;
     }
     let options = Options { source, from_tail: args.from_tail, config: Some(file.clone()) };
-    let daemon = Daemon::open(config, &options, super::clock())?.with_notifier(notifier);
+    let serve = config.settings.api.is_some() || config.settings.resp.is_some();
+    let (api, resp) = (config.settings.api.clone(), config.settings.resp.clone());
+    let mut daemon = Daemon::open(config, &options, super::clock())?.with_notifier(notifier);
+    // The servers' thread comes after every change of the process's
+    // identity and environment above (capabilities and ids are per thread),
+    // and after the daemon has opened its door.
+    let servers = match serve {
+        true => {
+            let live = Live::from_settings(api, resp).map_err(anyhow::Error::msg)?;
+            let context = Context { door: daemon.door(), listing: daemon.listing(), clock: super::clock() };
+            let servers = crate::api::start(Shared::new(context, live), inherited).map_err(anyhow::Error::msg)?;
+            for (service, listen) in servers.listening() {
+                diag!(Info, "serving {} on {}", service.key(), crate::api::listen::display(&listen));
+            }
+            Some(Rc::new(servers))
+        }
+        false => {
+            for warning in inherited.leftovers() {
+                diag!(Warning, "{warning}");
+            }
+            None
+        }
+    };
+    let hook = servers.clone();
+    daemon = daemon.on_reload(Box::new(move |settings: &Settings| reload(hook.as_deref(), settings)));
     diag!(Info, "started, judging entries of {}", options.source.describe());
     let totals = daemon.run(&signals::STOP);
+    // The loop has answered what came through its door; the servers stop
+    // taking more (and dropping them waits for the connections under way).
+    drop(servers);
     diag!(
         Info,
-        "stopped: {} entries judged, {} effects, {} bans, {} step errors",
+        "stopped: {} entries judged, {} effects, {} bans, {} step errors, {} API requests",
         totals.judged,
         totals.effects,
         totals.bans,
-        totals.step_errors
+        totals.step_errors,
+        totals.requests
     );
     Ok(Exit::Success)
+}
+
+/// The servers take the reloaded settings; with certificates that cannot
+/// be read, they keep the old ones (and say why).
+fn reload(servers: Option<&Servers>, settings: &Settings) {
+    let serve = settings.api.is_some() || settings.resp.is_some();
+    let Some(servers) = servers.filter(|_| serve) else {
+        if serve != servers.is_some() {
+            diag!(Warning, "api or resp changed from absent to present or back: that takes effect when banwarden restarts");
+        }
+        return;
+    };
+    match Live::from_settings(settings.api.clone(), settings.resp.clone()) {
+        Ok(live) => servers.reload(live),
+        Err(e) => diag!(Err, "the servers keep their settings: {e}"),
+    }
 }
