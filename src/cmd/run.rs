@@ -78,7 +78,10 @@ fn reload(servers: Option<&Servers>, settings: &Settings) {
     let serve = settings.api.is_some() || settings.resp.is_some();
     let Some(servers) = servers.filter(|_| serve) else {
         if serve != servers.is_some() {
-            diag!(Warning, "api or resp changed from absent to present or back: that takes effect when banwarden restarts");
+            diag!(
+                Warning,
+                "api or resp changed from absent to present or back: that takes effect when banwarden restarts"
+            );
         }
         return;
     };

@@ -16,8 +16,8 @@
 //! the configuration accepts documented, every example valid (`docs`), the
 //! example configurations replayed over their sample journals, ban by ban
 //! (`examples`), the man page, completions and Debian package (`package`,
-//! whose dpkg half needs root and cargo-deb), the API's sets checked in the kernel
-//! (`api_config`), and the architecture map of
+//! whose dpkg half needs root and cargo-deb), the API servers' sockets and sets with the real
+//! daemon (`api_config`), and the architecture map of
 //! src/lib.rs against the code's imports (`architecture`). Tests that need
 //! root or a program skip without it, or fail under `CI=true`
 //! (`util::require`).
