@@ -133,7 +133,13 @@ fn ban_stage() {
         let mut store = BanStore::open(dir.path(), Backend::Nft).unwrap();
         let records: Vec<Record> = requests
             .iter()
-            .map(|r| Record { net: r.net, set: r.set.clone(), until: Until::At(now + 3_600_000_000), start: now })
+            .map(|r| Record {
+                net: r.net,
+                set: r.set.clone(),
+                until: Until::At(now + 3_600_000_000),
+                start: now,
+                by: r.origin.tag(),
+            })
             .collect();
         let start = Instant::now();
         for chunk in records.chunks(BATCH) {
@@ -513,6 +519,7 @@ fn stored_bans(dir: &Path, count: u32) -> std::path::PathBuf {
             set: set.clone(),
             until: if i % 10 == 0 { Until::Forever } else { Until::At(now + 86_400_000_000) },
             start: now,
+            by: Some("rule bench#0".into()),
         })
         .collect();
     store.ban(&records, now).unwrap();
