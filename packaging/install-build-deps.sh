@@ -12,7 +12,9 @@ set -eu
 # must render without warnings).
 # Packaging: dpkg-dev (dpkg-shlibdeps finds the .deb's dependencies).
 # Benchmarks: time (GNU time: a command's peak RSS, `make bench`).
-packages="pkg-config libsystemd-dev libnftnl-dev libmnl-dev python3 iproute2 util-linux nftables ipset systemd-journal-remote systemd-container debootstrap groff-base dpkg-dev time"
+# The Redis-protocol server's tests and benchmark: redis-tools (redis-cli,
+# --pipe, --tls), python3-redis (redis-py), openssl (the tests' own CA).
+packages="pkg-config libsystemd-dev libnftnl-dev libmnl-dev python3 iproute2 util-linux nftables ipset systemd-journal-remote systemd-container debootstrap groff-base dpkg-dev time redis-tools python3-redis openssl"
 
 missing=""
 for p in $packages; do
