@@ -1,6 +1,7 @@
 //! banwarden's one integration-test binary: the real binary driven like a
 //! user would (`cli`), the linking rules checked against an independent
-//! reference walk (`linking`), the no-allocation promise (`alloc`), and the
+//! reference walk (`linking`), the no-allocation promise (`alloc`), the
+//! Redis-protocol server driven by redis-cli and redis-py (`api_resp`), and the
 //! journal followed live and replayed from files (`follow`, on a private
 //! journald: `journald`), and bans in the real kernel, in network
 //! namespaces of their own (`bans`), forged lines (a local user's, a
@@ -24,6 +25,7 @@
 
 mod alloc;
 mod api_config;
+mod api_resp;
 mod architecture;
 mod bans;
 mod cli;
