@@ -351,7 +351,7 @@ fn ten_thousand_hostile_commands_leave_only_parsed_addresses_in_the_kernel() {
             _ => (1 + lcg.next() % 3600).to_string(),
         };
         let words: Vec<&str> = match name {
-            "TTL.DROP.INSERT" | "ttl_drop_insert" if ttl.parse::<u64>().is_ok_and(|t| t >= 1 && t < 1 << 40) => {
+            "TTL.DROP.INSERT" | "ttl_drop_insert" if ttl.parse::<u64>().is_ok_and(|t| (1..1 << 40).contains(&t)) => {
                 vec![name, &arg, &ttl]
             }
             "TTL.DROP.INSERT" | "ttl_drop_insert" => {
