@@ -57,8 +57,12 @@ pub const FRAME_TIMEOUT: Duration = Duration::from_secs(30);
 /// an argument's bytes; many would be arrays nested in arrays, which the
 /// decoder would descend into one stack frame each.
 pub const MAX_MARKS: usize = 8;
-/// Bytes read at a time.
-const READ_CHUNK: usize = 64 * 1024;
+/// Bytes read at a time by a connection that sends now and then.
+const READ_CHUNK: usize = 16 * 1024;
+/// Bytes read at a time by one that keeps the buffer full (a bulk load):
+/// enough for [`MAX_BATCH`] inserts of about 50 bytes, so that batches
+/// reach their size.
+const BULK_CHUNK: usize = 256 * 1024;
 
 /// Serves the Redis protocol on one accepted connection (TLS already done,
 /// if any) until the client is gone or says QUIT.
@@ -81,6 +85,8 @@ struct Connection<S> {
     /// Bytes of `input` already tried by the decoder without a complete
     /// frame: it tries again only once a line end has arrived after them.
     tried: usize,
+    /// The last read filled all the room it had: a bulk load.
+    bulk: bool,
 }
 
 impl<S> Connection<S>
@@ -95,6 +101,7 @@ where
             output: BytesMut::new(),
             deadline: None,
             tried: 0,
+            bulk: false,
         }
     }
 
@@ -125,7 +132,13 @@ where
             if !self.input.is_empty() && self.deadline.is_none() {
                 self.deadline = Some(Box::pin(tokio::time::sleep(FRAME_TIMEOUT)));
             }
-            self.input.reserve(READ_CHUNK);
+            if self.input.is_empty() && !self.bulk && self.input.capacity() > READ_CHUNK {
+                // A bulk load is over: its buffer goes back.
+                self.input = BytesMut::new();
+            }
+            let chunk = if self.bulk { BULK_CHUNK } else { READ_CHUNK };
+            self.input.reserve(chunk);
+            let room = self.input.capacity() - self.input.len();
             let read = match self.deadline.as_mut() {
                 None => self.stream.read_buf(&mut self.input).await?,
                 Some(deadline) => tokio::select! {
@@ -141,6 +154,7 @@ where
             if read == 0 {
                 return Ok(());
             }
+            self.bulk = read == room;
         }
     }
 
