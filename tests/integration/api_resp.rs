@@ -259,6 +259,10 @@ pipe.execute_command("drop_insert", "not-an-address")
 results = pipe.execute(raise_on_error=False)
 print(sum(1 for x in results if x == 1), sum(1 for x in results if isinstance(x, redis.ResponseError)))
 print(results[-1])
+tx = r.pipeline()  # redis-py's default: MULTI ... EXEC
+tx.execute_command("drop_insert", "192.0.2.71")
+tx.execute_command("accept_insert", "198.51.100.71")
+print(tx.execute())
 "#;
     let said = server.python(script);
     let lines: Vec<&str> = said.lines().collect();
@@ -266,8 +270,10 @@ print(results[-1])
     assert_eq!(lines[1], "1", "a TTL ban made permanent is a change");
     assert_eq!(lines[2], "1000 1");
     assert!(lines[3].starts_with("not an address or network"), "{said}");
+    assert_eq!(lines[4], "[1, 1]");
     let v4 = server.set("api_drop4");
-    assert_eq!(v4.len(), N as usize + 1 + 1000);
+    assert_eq!(v4.len(), N as usize + 1 + 1000 + 1);
+    assert_eq!(server.set("api_accept4"), ["198.51.100.71"]);
     let list = server.list();
     assert!(list.contains("10.1.134.159") && list.contains("172.16.3.231"), "the pipe's last and python's last in list");
     server.still_judges_the_journal("203.0.113.51");

@@ -29,6 +29,11 @@ pub enum Request {
     /// `COMMAND`, `COMMAND DOCS`: redis-cli asks at start for its hints.
     Command,
     Info,
+    /// `MULTI`, `EXEC`, `DISCARD`: redis-py's default pipeline wraps its
+    /// commands in them.
+    Multi,
+    Exec,
+    Discard,
 }
 
 impl Request {
@@ -119,6 +124,9 @@ pub fn parse(args: &[&[u8]]) -> Result<Request, String> {
         "client" => Request::Client,
         "command" => Request::Command,
         "info" => Request::Info,
+        "multi" => Request::Multi,
+        "exec" => Request::Exec,
+        "discard" => Request::Discard,
         _ => {
             let listed: Vec<String> = rest.iter().take(3).map(|a| quote(a)).collect();
             return Err(format!(
@@ -261,6 +269,8 @@ mod tests {
         assert!(p("select 1").is_err());
         assert_eq!(p("CLIENT SETNAME x"), Ok(Request::Client));
         assert_eq!(p("COMMAND DOCS"), Ok(Request::Command));
+        assert_eq!(p("multi"), Ok(Request::Multi));
+        assert_eq!(p("EXEC"), Ok(Request::Exec));
         assert!(p("QUIT").unwrap().before_auth() && !p("PING").unwrap().before_auth());
     }
 }

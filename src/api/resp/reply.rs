@@ -18,6 +18,8 @@ pub enum Out {
     /// An error line, its code first (`ERR ...`, `BUSY ...`, `NOAUTH ...`).
     Error(String),
     EmptyArray,
+    /// `EXEC`'s replies.
+    Array(Vec<Out>),
     /// `HELLO`'s description of the server, in the protocol asked for.
     Hello { protocol: u8 },
 }
@@ -30,29 +32,23 @@ pub const REDIS_VERSION: &str = "7.0.0";
 
 /// Appends `out` to `buf` in the wire format.
 pub fn encode(out: &Out, buf: &mut BytesMut) {
-    let frame = match out {
+    // A frame built here from known parts always encodes.
+    if let Out::Hello { protocol: 3 } = out {
+        let _ = redis_protocol::resp3::encode::complete::extend_encode(buf, &hello3(), false);
+    } else {
+        let _ = redis_protocol::resp2::encode::extend_encode(buf, &frame(out), false);
+    }
+}
+
+/// The RESP2 frame of a reply (`HELLO 3` aside: see [`hello3`]).
+fn frame(out: &Out) -> Frame2 {
+    match out {
         Out::Int(n) => Frame2::Integer(*n),
         Out::Status(s) => Frame2::SimpleString(Bytes::from_static(s.as_bytes())),
         Out::Bulk(b) => Frame2::BulkString(b.clone()),
         Out::Error(e) => Frame2::Error(super::command::one_line(e).into()),
         Out::EmptyArray => Frame2::Array(Vec::new()),
-        Out::Hello { protocol: 3 } => {
-            let map: FrameMap<Frame3, Frame3> = hello_fields(3)
-                .into_iter()
-                .map(|(k, v)| {
-                    let value = match v {
-                        Value::Text(t) => Frame3::BlobString { data: t, attributes: None },
-                        Value::Number(n) => Frame3::Number { data: n, attributes: None },
-                        Value::Empty => Frame3::Array { data: Vec::new(), attributes: None },
-                    };
-                    (Frame3::BlobString { data: Bytes::from_static(k.as_bytes()), attributes: None }, value)
-                })
-                .collect();
-            let frame = Frame3::Map { data: map, attributes: None };
-            // A frame built here from known parts always encodes.
-            let _ = redis_protocol::resp3::encode::complete::extend_encode(buf, &frame, false);
-            return;
-        }
+        Out::Array(items) => Frame2::Array(items.iter().map(frame).collect()),
         Out::Hello { protocol } => Frame2::Array(
             hello_fields(*protocol)
                 .into_iter()
@@ -66,9 +62,23 @@ pub fn encode(out: &Out, buf: &mut BytesMut) {
                 })
                 .collect(),
         ),
-    };
-    // A frame built here from known parts always encodes.
-    let _ = redis_protocol::resp2::encode::extend_encode(buf, &frame, false);
+    }
+}
+
+/// `HELLO 3`'s answer: a RESP3 map.
+fn hello3() -> Frame3 {
+    let map: FrameMap<Frame3, Frame3> = hello_fields(3)
+        .into_iter()
+        .map(|(k, v)| {
+            let value = match v {
+                Value::Text(t) => Frame3::BlobString { data: t, attributes: None },
+                Value::Number(n) => Frame3::Number { data: n, attributes: None },
+                Value::Empty => Frame3::Array { data: Vec::new(), attributes: None },
+            };
+            (Frame3::BlobString { data: Bytes::from_static(k.as_bytes()), attributes: None }, value)
+        })
+        .collect();
+    Frame3::Map { data: map, attributes: None }
 }
 
 enum Value {
@@ -108,6 +118,7 @@ mod tests {
         assert_eq!(wire(Out::Bulk(Bytes::from_static(b"hi"))), "$2\r\nhi\r\n");
         assert_eq!(wire(Out::Error("ERR bad\r\nthing".into())), "-ERR bad  thing\r\n");
         assert_eq!(wire(Out::EmptyArray), "*0\r\n");
+        assert_eq!(wire(Out::Array(vec![Out::Int(1), Out::Error("ERR x".into())])), "*2\r\n:1\r\n-ERR x\r\n");
         let two = wire(Out::Hello { protocol: 2 });
         assert!(two.starts_with("*14\r\n$6\r\nserver\r\n$9\r\nbanwarden\r\n"), "{two}");
         let three = wire(Out::Hello { protocol: 3 });

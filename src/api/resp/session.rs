@@ -35,6 +35,10 @@ pub struct Session {
     user: String,
     /// 2 or 3, as `HELLO` chose.
     protocol: u8,
+    /// The commands of a `MULTI` waiting for `EXEC`.
+    queued: Option<Vec<Request>>,
+    /// A command of the `MULTI` was refused: `EXEC` carries out nothing.
+    aborted: bool,
 }
 
 /// What a command leaves the connection to do.
@@ -52,19 +56,90 @@ impl Session {
             Peer::Unix { uid, .. } => (true, format!("redis:uid={uid}")),
             Peer::Tcp(_) => (false, "redis:default".to_string()),
         };
-        Session { shared, peer, authenticated, user, protocol: 2 }
+        Session { shared, peer, authenticated, user, protocol: 2, queued: None, aborted: false }
     }
 
     /// Carries out `requests` (parsed, or the error that parsing gave) in
     /// order, appending one reply each to `out`.
     pub async fn run(&mut self, requests: Vec<Result<Request, String>>, out: &mut BytesMut) -> Next {
+        let mut replies = Vec::with_capacity(requests.len());
+        let next = self.transact(requests, &mut replies).await;
+        for reply in &replies {
+            encode(reply, out);
+        }
+        next
+    }
+
+    /// `MULTI` ... `EXEC` around the rest: commands between them are
+    /// answered `QUEUED` and carried out at `EXEC` (in one batch, like any
+    /// pipeline: the loop is the only writer, so nothing can come between
+    /// them that a transaction would have to keep out).
+    async fn transact(&mut self, requests: Vec<Result<Request, String>>, replies: &mut Vec<Out>) -> Next {
+        let mut plain = Vec::new();
+        for request in requests {
+            let transactional = matches!(request, Ok(Request::Multi | Request::Exec | Request::Discard));
+            if self.queued.is_none() && !transactional {
+                plain.push(request);
+                continue;
+            }
+            if self.carry_out(std::mem::take(&mut plain), replies).await == Next::Close {
+                return Next::Close;
+            }
+            let reply = match (self.queued.as_mut(), request) {
+                (_, Ok(Request::Quit)) => {
+                    replies.push(Out::Status("OK"));
+                    return Next::Close;
+                }
+                (_, Ok(_)) if !self.authenticated => Out::Error("NOAUTH Authentication required.".into()),
+                (None, Ok(Request::Multi)) => {
+                    self.queued = Some(Vec::new());
+                    self.aborted = false;
+                    Out::Status("OK")
+                }
+                (None, _) => Out::Error("ERR EXEC or DISCARD without MULTI".into()),
+                (Some(_), Ok(Request::Multi)) => Out::Error("ERR MULTI calls can not be nested".into()),
+                (Some(_), Ok(Request::Discard)) => {
+                    self.queued = None;
+                    Out::Status("OK")
+                }
+                (Some(_), Ok(Request::Exec)) => {
+                    let queued = self.queued.take().unwrap_or_default();
+                    if self.aborted {
+                        Out::Error("EXECABORT Transaction discarded because of previous errors.".into())
+                    } else {
+                        let mut inner = Vec::with_capacity(queued.len());
+                        let next = self.carry_out(queued.into_iter().map(Ok).collect(), &mut inner).await;
+                        replies.push(Out::Array(inner));
+                        if next == Next::Close {
+                            return Next::Close;
+                        }
+                        continue;
+                    }
+                }
+                (Some(queue), Ok(request)) => {
+                    queue.push(request);
+                    Out::Status("QUEUED")
+                }
+                (Some(_), Err(e)) => {
+                    self.aborted = true;
+                    Out::Error(e)
+                }
+            };
+            replies.push(reply);
+        }
+        self.carry_out(plain, replies).await
+    }
+
+    /// Carries out requests outside a transaction, in order: runs of
+    /// inserts together, the rest one by one.
+    async fn carry_out(&mut self, requests: Vec<Result<Request, String>>, replies: &mut Vec<Out>) -> Next {
         let mut rest = requests.as_slice();
         while let Some(first) = rest.first() {
             // A run of inserts, with the parse errors among them (a bad
             // line in a `--pipe` load must not cut the batch in pieces).
             let run = rest.iter().take_while(|r| self.authenticated && r.as_ref().map_or(true, Request::is_insert)).count();
             if run > 0 {
-                self.inserts(&rest[..run], out).await;
+                self.inserts(&rest[..run], replies).await;
                 rest = &rest[run..];
                 continue;
             }
@@ -75,12 +150,12 @@ impl Session {
                     Out::Error("NOAUTH Authentication required.".into())
                 }
                 Ok(Request::Quit) => {
-                    encode(&Out::Status("OK"), out);
+                    replies.push(Out::Status("OK"));
                     return Next::Close;
                 }
                 Ok(request) => self.one(request).await,
             };
-            encode(&reply, out);
+            replies.push(reply);
         }
         Next::Continue
     }
@@ -115,6 +190,7 @@ impl Session {
             Request::Select | Request::Client => Out::Status("OK"),
             Request::Command => Out::EmptyArray,
             Request::Info => Out::Bulk(self.info().into()),
+            Request::Multi | Request::Exec | Request::Discard => unreachable!("transactions are handled in transact"),
         }
     }
 
@@ -150,7 +226,7 @@ impl Session {
 
     /// A run of inserts (and parse errors): the inserts go to the loop in
     /// one command; the replies keep the order of the requests.
-    async fn inserts(&mut self, run: &[Result<Request, String>], out: &mut BytesMut) {
+    async fn inserts(&mut self, run: &[Result<Request, String>], replies: &mut Vec<Out>) {
         let live = self.shared.live();
         let defaults;
         let api = match &live.api {
@@ -197,7 +273,7 @@ impl Session {
                 },
                 (Ok(_), Err(out)) => out.clone(),
             };
-            encode(&reply, out);
+            replies.push(reply);
         }
     }
 

@@ -309,3 +309,34 @@ async fn a_full_door_is_busy() {
     assert!(ask(&mut c, "drop_insert 192.0.2.1").await.starts_with("-BUSY"));
     assert!(ask(&mut c, "accept_delete 192.0.2.1").await.starts_with("-BUSY"));
 }
+
+#[tokio::test]
+async fn multi_exec_as_redis_py_pipelines_send_them() {
+    let (shared, state) = daemon();
+    let mut c = connect(&shared, unix());
+    let mut pipe = cmd("MULTI");
+    pipe.extend(cmd("drop_insert 192.0.2.1"));
+    pipe.extend(cmd("ttl_drop_insert 192.0.2.2 60"));
+    pipe.extend(cmd("drop_insert nope"));
+    pipe.extend(cmd("EXEC"));
+    c.write_all(&pipe).await.unwrap();
+    let replies = lines(&mut c, 5).await;
+    assert_eq!(replies[..3], ["+OK", "+QUEUED", "+QUEUED"]);
+    assert!(replies[3].starts_with("-ERR not an address"));
+    assert!(replies[4].starts_with("-EXECABORT"), "{replies:?}");
+    assert!(state.bans.lock().unwrap().0.is_empty(), "an aborted transaction bans nothing");
+    let mut pipe = cmd("MULTI");
+    pipe.extend(cmd("drop_insert 192.0.2.1"));
+    pipe.extend(cmd("ttl_drop_insert 192.0.2.2 60"));
+    pipe.extend(cmd("ping"));
+    pipe.extend(cmd("EXEC"));
+    c.write_all(&pipe).await.unwrap();
+    let replies = lines(&mut c, 8).await;
+    assert_eq!(replies, ["+OK", "+QUEUED", "+QUEUED", "+QUEUED", "*3", ":1", ":1", "+PONG"]);
+    let (bans, commands) = state.bans.lock().unwrap().clone();
+    assert_eq!((bans.len(), commands), (2, 1), "the transaction's inserts went in one batch");
+    assert_eq!(ask(&mut c, "EXEC").await, "-ERR EXEC or DISCARD without MULTI");
+    c.write_all(&[cmd("MULTI"), cmd("drop_insert 192.0.2.3"), cmd("DISCARD")].concat()).await.unwrap();
+    assert_eq!(lines(&mut c, 3).await, ["+OK", "+QUEUED", "+OK"]);
+    assert_eq!(state.bans.lock().unwrap().0.len(), 2, "discarded");
+}
