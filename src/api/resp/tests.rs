@@ -180,6 +180,8 @@ async fn a_pipeline_is_one_batch_answered_in_order() {
         };
         pipe.extend(cmd(&line));
     }
+    // What redis-cli --pipe ends with: an empty line, then its ECHO.
+    pipe.extend(b"\r\n");
     pipe.extend(cmd("ECHO the-end"));
     c.write_all(&pipe).await.unwrap();
     let replies = lines(&mut c, 1002).await;
