@@ -184,6 +184,8 @@ async fn a_pipeline_is_one_batch_answered_in_order() {
     pipe.extend(b"\r\n");
     pipe.extend(cmd("ECHO the-end"));
     c.write_all(&pipe).await.unwrap();
+    // The client is done sending: everything is still answered.
+    c.shutdown().await.unwrap();
     let replies = lines(&mut c, 1002).await;
     assert_eq!(replies.len(), 1002, "{:?}", &replies[replies.len().saturating_sub(3)..]);
     assert!(replies[..500].iter().all(|r| r == ":1"));
