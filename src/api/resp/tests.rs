@@ -8,8 +8,8 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 
 use super::*;
-use crate::api::auth::Users;
 use crate::api::{Context, Live};
+use crate::config::api::RespSettings;
 use crate::bans::Outcome;
 use crate::door::{Command, Door, Listing};
 use crate::time::FixedClock;
@@ -29,7 +29,7 @@ fn daemon() -> (Arc<Shared>, Loop) {
     let door = Door::new(crate::door::CAPACITY).unwrap();
     let shared = Shared::new(
         Context { door: door.clone(), listing: Arc::new(Listing::default()), clock: Arc::new(FixedClock::new(1_000_000)) },
-        Live { api: None, resp: None, users: Users::new(&[]), resp_password: None },
+        Live::from_settings(None, None).unwrap(),
     );
     let state = Loop { bans: Default::default(), unbans: Default::default() };
     let (bans, unbans) = (state.bans.clone(), state.unbans.clone());
@@ -201,7 +201,8 @@ async fn a_pipeline_is_one_batch_answered_in_order() {
 #[tokio::test]
 async fn tcp_needs_auth_first() {
     let (shared, state) = daemon();
-    let mut c = connect(&shared, Peer::Tcp("192.0.2.50:5000".parse().unwrap()));
+    let tcp = || Peer::Tcp("192.0.2.50:5000".parse().unwrap());
+    let mut c = connect(&shared, tcp());
     assert_eq!(ask(&mut c, "drop_insert 192.0.2.1").await, "-NOAUTH Authentication required.");
     assert_eq!(ask(&mut c, "PING").await, "-NOAUTH Authentication required.");
     assert!(ask(&mut c, "HELLO 3").await.starts_with("-NOAUTH"));
@@ -209,6 +210,19 @@ async fn tcp_needs_auth_first() {
     assert!(ask(&mut c, "AUTH guess").await.starts_with("-WRONGPASS"));
     assert!(state.bans.lock().unwrap().0.is_empty());
     assert_eq!(ask(&mut c, "QUIT").await, "+OK");
+
+    let resp = RespSettings { password: Some(crate::api::auth::hash("s3cret")), ..RespSettings::default() };
+    shared.replace(Live::from_settings(None, Some(resp)).unwrap());
+    let mut c = connect(&shared, tcp());
+    assert!(ask(&mut c, "AUTH default guess").await.starts_with("-WRONGPASS"));
+    assert_eq!(ask(&mut c, "AUTH s3cret").await, "+OK");
+    assert_eq!(ask(&mut c, "drop_insert 192.0.2.1").await, ":1");
+    let mut c = connect(&shared, tcp());
+    c.write_all(&cmd("HELLO 3 AUTH ops s3cret")).await.unwrap();
+    assert_eq!(lines(&mut c, 15).await[0], "%7");
+    assert_eq!(ask(&mut c, "drop_insert 192.0.2.2").await, ":1");
+    let origins: Vec<Origin> = state.bans.lock().unwrap().0.iter().map(|b| b.origin.clone()).collect();
+    assert_eq!(origins, [Origin::Api { user: "redis:default".into() }, Origin::Api { user: "redis:ops".into() }]);
 }
 
 #[tokio::test]
@@ -306,7 +320,7 @@ async fn a_full_door_is_busy() {
     let door = Door::new(1).unwrap();
     let shared = Shared::new(
         Context { door: door.clone(), listing: Arc::new(Listing::default()), clock: Arc::new(FixedClock::new(0)) },
-        Live { api: None, resp: None, users: Users::new(&[]), resp_password: None },
+        Live::from_settings(None, None).unwrap(),
     );
     door.send(Command::Reload).unwrap();
     let mut c = connect(&shared, unix());
