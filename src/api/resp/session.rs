@@ -18,7 +18,7 @@ use crate::bans::{Lifted, Outcome};
 use crate::config::api::{default_sets, ApiSettings, Target};
 use crate::diag;
 use crate::door::Command;
-use crate::vocab::{BanRequest, Network, Origin};
+use crate::vocab::{BanRequest, Lifetime, Network, Origin, Until};
 
 /// How long a failed `AUTH` holds its connection before the answer, so
 /// guessing goes at one try a second per connection.
@@ -237,14 +237,20 @@ impl Session {
             }
         };
         // Each request's reply: ready now (an error), or the outcome of
-        // the ban at that index.
-        let mut slots: Vec<Result<(usize, Network), Out>> = Vec::with_capacity(run.len());
+        // the ban at that index, and whether it was permanent already.
+        let mut slots: Vec<Result<(usize, Network, bool), Out>> = Vec::with_capacity(run.len());
         let mut bans = Vec::new();
+        let (listing, now) = (&self.shared.context.listing, self.shared.context.clock.now_us());
         for request in run {
             slots.push(match request {
                 Err(e) => Err(Out::Error(e.clone())),
                 Ok(Request::Insert { target, net, lifetime }) => match api.set_for(*target, "input", None, *net) {
                     Ok(set) => {
+                        // The ban service answers a permanent ban asked
+                        // again as made (its end is the one asked for); the
+                        // listing tells that it was so already: 0.
+                        let already = *lifetime == Lifetime::Forever
+                            && listing.get(set, *net, now).is_some_and(|held| held.until == Until::Forever);
                         bans.push(BanRequest {
                             net: *net,
                             set: set.clone(),
@@ -252,7 +258,7 @@ impl Session {
                             origin: self.origin(),
                             replace: false,
                         });
-                        Ok((bans.len() - 1, *net))
+                        Ok((bans.len() - 1, *net, already))
                     }
                     Err(e) => Err(Out::Error(format!("ERR {e}"))),
                 },
@@ -267,7 +273,8 @@ impl Session {
         for slot in slots {
             let reply = match (slot, &outcomes) {
                 (Err(out), _) => out,
-                (Ok((i, net)), Ok(outcomes)) => match outcomes.get(i) {
+                (Ok((i, net, already)), Ok(outcomes)) => match outcomes.get(i) {
+                    Some(Outcome::Banned(Until::Forever)) if already => Out::Int(0),
                     Some(outcome) => reply_of(net, outcome),
                     None => Out::Error(STOPPING.into()),
                 },

@@ -358,3 +358,17 @@ async fn multi_exec_as_redis_py_pipelines_send_them() {
     assert_eq!(lines(&mut c, 3).await, ["+OK", "+QUEUED", "+OK"]);
     assert_eq!(state.bans.lock().unwrap().0.len(), 2, "discarded");
 }
+
+#[tokio::test]
+async fn a_permanent_ban_asked_again_is_zero() {
+    let (shared, _state) = daemon();
+    // The loop's listing holds it for ever; the loop itself (as the ban
+    // service does) answers Banned(Forever) again.
+    let set = SetRef::parse_nft("inet banwarden api_drop4").unwrap();
+    let net: Network = "192.0.2.44".parse().unwrap();
+    let listed = crate::door::Listed { until: Until::Forever, origin: "api x".into(), start: 0 };
+    shared.context.listing.reset([(set, [(net, listed)].into())].into());
+    let mut c = connect(&shared, unix());
+    assert_eq!(ask(&mut c, "drop_insert 192.0.2.44").await, ":0");
+    assert_eq!(ask(&mut c, "ttl_drop_insert 192.0.2.45 60").await, ":1");
+}
