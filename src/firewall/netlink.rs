@@ -149,6 +149,16 @@ impl NfnlSocket {
     }
 
     /// An int SOL_SOCKET option.
+    pub(super) fn get_socket_opt(&self, name: libc::c_int) -> io::Result<libc::c_int> {
+        let mut value: libc::c_int = 0;
+        let mut len = size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: the option value is a live c_int, its size passed and updated.
+        check(unsafe {
+            libc::getsockopt(self.fd(), libc::SOL_SOCKET, name, (&mut value as *mut libc::c_int).cast(), &mut len)
+        })?;
+        Ok(value)
+    }
+
     pub(super) fn set_socket_opt(&self, name: libc::c_int, value: libc::c_int) -> io::Result<()> {
         // SAFETY: the option value is a live c_int of the size passed.
         check(unsafe {

@@ -21,6 +21,9 @@ const BUFFER_BYTES: libc::c_int = 4 << 20;
 
 pub struct NlSocket {
     sock: NfnlSocket,
+    /// The largest datagram the kernel takes from it: netlink_sendmsg
+    /// refuses more than the send buffer less 32 bytes (EMSGSIZE).
+    largest: usize,
 }
 
 impl NlSocket {
@@ -36,7 +39,14 @@ impl NlSocket {
                 let _ = sock.set_socket_opt(plain, BUFFER_BYTES);
             }
         }
-        Ok(NlSocket { sock })
+        // The kernel reports the buffer it keeps (twice what was asked).
+        let largest = sock.get_socket_opt(libc::SO_SNDBUF).map_or(0, |b| usize::try_from(b).unwrap_or(0));
+        Ok(NlSocket { sock, largest: largest.saturating_sub(32) })
+    }
+
+    /// The largest transaction it can send in one datagram.
+    pub fn largest_datagram(&self) -> usize {
+        self.largest
     }
 
     /// The socket's port id, which the kernel writes in the notifications of

@@ -145,7 +145,7 @@ fn plan_respects_message_and_transaction_limits() {
         .collect();
     let work = vec![Work { set: &s4, slot: 0, elems: v4 }, Work { set: &s6, slot: 1, elems: v6 }];
     for steps in 1..=3 {
-        let txs = plan(&work, steps);
+        let txs = plan(&work, steps, TX_BYTES);
         let mut next = [0usize, 0];
         for tx in &txs {
             let mut w = Writer::default();
