@@ -24,6 +24,7 @@
 
 mod alloc;
 mod api_config;
+mod api_rest;
 mod architecture;
 mod bans;
 mod cli;
