@@ -19,7 +19,8 @@ of 10,000 and 100,000 bans, issue 13), fail2ban (benches/fail2ban.py, on 200,000
 2,000 bans: fail2ban is slow enough that larger sizes alone would pass the
 15-minute budget; benches/fail2ban/README.md), spray (benches/spray.rs:
 10,000,000 distinct addresses through the daemon at 25,000 a second, one
-run of about 7 minutes, so its figures are single runs). Needs root: network
+run of about 7 minutes, so its figures are single runs), rest
+(benches/rest.rs: wrk over loopback TLS, 64 connections and one). Needs root: network
 namespaces and private journald instances (nothing of the host's firewall
 or journal is touched). --render-only rewrites the page from the last
 results.
@@ -70,6 +71,9 @@ GOALS = [
     # the sprayer, a ban may wait behind a backlog of the spray (100 ms of
     # it is 2,500 entries), never behind a save of the counters.
     ("spray.kernel.p99", "<", 100, 14, "an attacker's ban during the spray: journal to kernel, p99"),
+    ("rest.c64.rate", ">=", 20_000, 15, "REST bans over TLS, 64 connections"),
+    ("rest.c64.p99", "<", 10, 15, "REST ban acknowledged (stored and in the kernel), 64 connections, p99"),
+    ("rest.c1.p99", "<", 2, 15, "a lone REST ban acknowledged, p99"),
 ]
 
 
@@ -116,6 +120,7 @@ STEPS = [
     ("bans", "cargo bench --bench bans", cargo_bench("bans")),
     ("fail2ban", "python3 benches/fail2ban.py --entries 200000 --bans 2000", fail2ban),
     ("spray", "cargo bench --bench spray", cargo_bench("spray")),
+    ("rest", "cargo bench --bench rest", cargo_bench("rest")),
 ]
 
 
