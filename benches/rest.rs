@@ -68,8 +68,25 @@ fn run(cmd: &mut Command) -> String {
 
 fn certificates(dir: &Path) {
     let openssl = |args: &[&str]| run(Command::new("openssl").current_dir(dir).args(args));
-    openssl(&["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
-        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", "key.pem", "-out", "cert.pem"]);
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+        "-keyout",
+        "key.pem",
+        "-out",
+        "cert.pem",
+    ]);
 }
 
 fn hash(password: &str) -> String {
@@ -114,7 +131,8 @@ fn wrk(connections: u32, threads: u32, slot: u32, dir: &Path) -> Run {
         .arg("https://127.0.0.1:7394/")
         .args(["--", &slot.to_string()]));
     let field = |prefix: &str| out.lines().find_map(|l| l.trim().strip_prefix(prefix).map(|r| r.trim().to_owned()));
-    let requests = out.lines().find_map(|l| l.trim().split_once(" requests in ").map(|(n, _)| n.parse::<u64>().unwrap()));
+    let requests =
+        out.lines().find_map(|l| l.trim().split_once(" requests in ").map(|(n, _)| n.parse::<u64>().unwrap()));
     Run {
         rate: field("Requests/sec:").unwrap_or_else(|| panic!("wrk: {out}")).parse().unwrap(),
         p50: ms(&field("50%").unwrap()),
@@ -174,9 +192,27 @@ fn main() {
         let pick = |f: fn(&Run) -> f64| runs.iter().map(f).collect::<Vec<f64>>();
         let what = if connections == 1 { "one connection" } else { "64 connections" };
         let extra = serde_json::json!({"connections": connections, "threads": threads, "seconds": SECONDS});
-        report::figure(&format!("rest.{label}.rate"), &format!("REST bans over TLS, {what}"), "bans/s", &pick(|r| r.rate), extra.clone());
-        report::figure(&format!("rest.{label}.p50"), &format!("REST ban acknowledged, {what}, p50"), "ms", &pick(|r| r.p50), extra.clone());
-        report::figure(&format!("rest.{label}.p99"), &format!("REST ban acknowledged, {what}, p99"), "ms", &pick(|r| r.p99), extra);
+        report::figure(
+            &format!("rest.{label}.rate"),
+            &format!("REST bans over TLS, {what}"),
+            "bans/s",
+            &pick(|r| r.rate),
+            extra.clone(),
+        );
+        report::figure(
+            &format!("rest.{label}.p50"),
+            &format!("REST ban acknowledged, {what}, p50"),
+            "ms",
+            &pick(|r| r.p50),
+            extra.clone(),
+        );
+        report::figure(
+            &format!("rest.{label}.p99"),
+            &format!("REST ban acknowledged, {what}, p99"),
+            "ms",
+            &pick(|r| r.p99),
+            extra,
+        );
     }
     let in_set = run(Command::new("nft").args(["-j", "list", "set", "inet", "bwbench", "drop4"]));
     let elements = in_set.matches("\"elem\"").count();

@@ -58,13 +58,55 @@ fn run(cmd: &mut Command) -> String {
 /// A CA and a server certificate for 127.0.0.1, made with `openssl`.
 fn certificates(dir: &Path) {
     let openssl = |args: &[&str]| run(Command::new("openssl").current_dir(dir).args(args));
-    openssl(&["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
-        "-subj", "/CN=banwarden test CA", "-keyout", "ca.key", "-out", "ca.crt"]);
-    openssl(&["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=127.0.0.1",
-        "-keyout", "server.key", "-out", "server.csr"]);
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=banwarden test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+    ]);
     std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
-    openssl(&["x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2",
-        "-extfile", "san.ext", "-out", "server.crt"]);
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "san.ext",
+        "-out",
+        "server.crt",
+    ]);
 }
 
 impl Api {
@@ -190,7 +232,8 @@ print("\n".join(bad)); sys.exit(1 if bad else 0)
 
 #[test]
 fn every_v1_route_is_in_the_openapi_file() {
-    let spec: Value = serde_json::from_str(&std::fs::read_to_string(super::util::root().join("doc/openapi.json")).unwrap()).unwrap();
+    let spec: Value =
+        serde_json::from_str(&std::fs::read_to_string(super::util::root().join("doc/openapi.json")).unwrap()).unwrap();
     let documented: Vec<&str> = spec["paths"].as_object().unwrap().keys().map(String::as_str).collect();
     let mut served = banwarden::api::rest::v1::PATHS.to_vec();
     served.sort();
@@ -259,7 +302,8 @@ fn rfw_urls_and_v1_over_the_socket_and_tls() {
     let (status, body) = api.unix("POST", "/v1/bans", Some(items));
     assert_eq!(status, 409, "{body}");
     answers.push(("/v1/bans", "post", status, body.clone()));
-    let results: Vec<&str> = body["results"].as_array().unwrap().iter().map(|r| r["result"].as_str().unwrap()).collect();
+    let results: Vec<&str> =
+        body["results"].as_array().unwrap().iter().map(|r| r["result"].as_str().unwrap()).collect();
     assert_eq!(results, ["banned", "banned", "refused"]);
     let (status, body) = api.unix("POST", "/v1/bans", Some(r#"{"address": "203.0.113.30", "duration": 60}"#));
     assert_eq!((status, &body["result"]), (200, &json!("kept")), "a shorter ban changes nothing: {body}");
@@ -317,7 +361,11 @@ fn raw(socket: &Path, request: &[u8], close_write: bool) -> u16 {
 }
 
 fn put(socket: &Path, net: &str) -> u16 {
-    raw(socket, format!("PUT /drop/input/any/{net}?expire=1h HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").as_bytes(), false)
+    raw(
+        socket,
+        format!("PUT /drop/input/any/{net}?expire=1h HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").as_bytes(),
+        false,
+    )
 }
 
 fn failed_password(ip: &str) -> super::journald::Entry {
@@ -344,14 +392,17 @@ fn journal_bans_and_api_bans_at_once_lose_nothing() {
             });
         }
     });
-    let banned = |family: &str, set: &str| api.ns.elements(family, set).into_iter().map(|(e, _)| e).collect::<std::collections::BTreeSet<_>>();
+    let banned = |family: &str, set: &str| {
+        api.ns.elements(family, set).into_iter().map(|(e, _)| e).collect::<std::collections::BTreeSet<_>>()
+    };
     let all_journal = wait_until(60, || banned("ip", "ban4").len() as u32 >= N);
     assert!(all_journal, "journal bans: {} of {N}", banned("ip", "ban4").len());
     let api_set = banned("inet", "api_drop4");
     assert_eq!(api_set.len() as u32, N, "every API ban is in the kernel, and nothing else");
     assert!((0..N).all(|i| api_set.contains(&api_ip(i)) && banned("ip", "ban4").contains(&journal_ip(i))));
     let stored = api.stored();
-    assert!((0..N).all(|i| stored.contains(&format!("\"{}\"", api_ip(i))) && stored.contains(&format!("\"{}\"", journal_ip(i)))));
+    assert!((0..N)
+        .all(|i| stored.contains(&format!("\"{}\"", api_ip(i))) && stored.contains(&format!("\"{}\"", journal_ip(i)))));
     api.stop();
 }
 
@@ -366,9 +417,18 @@ fn hostile(seed: u64) -> (Vec<u8>, bool) {
         x % n
     };
     const NASTY: [&str; 12] = [
-        "1.2.3.4}; flush ruleset", "1.2.3.4%0aflush%20ruleset", "%00", "0.0.0.0/0", "::/0", "255.255.255.255",
-        "999.1.1.1", "1.2.3.4/33", "-1", "1.2.3.4 } ; add element inet banwarden api_drop4 { 6.6.6.6 }",
-        "%ff%fe", "224.0.0.1",
+        "1.2.3.4}; flush ruleset",
+        "1.2.3.4%0aflush%20ruleset",
+        "%00",
+        "0.0.0.0/0",
+        "::/0",
+        "255.255.255.255",
+        "999.1.1.1",
+        "1.2.3.4/33",
+        "-1",
+        "1.2.3.4 } ; add element inet banwarden api_drop4 { 6.6.6.6 }",
+        "%ff%fe",
+        "224.0.0.1",
     ];
     let nasty = NASTY[next(NASTY.len() as u64) as usize];
     let huge = "9".repeat(1 + next(20_000) as usize);
@@ -397,7 +457,10 @@ fn hostile(seed: u64) -> (Vec<u8>, bool) {
         1 => format!("POST /v1/bans HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n{body}"),
         2 => format!("{method} {path}\r\n\r\n"),
         3 => format!("{method} {path} HTTP/1.1\r\nhost: x\r\nx: {}\r\n\r\n", "a".repeat(next(40_000) as usize)),
-        _ => format!("{method} {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}", body.len()),
+        _ => format!(
+            "{method} {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        ),
     };
     (request.into_bytes(), true)
 }

@@ -131,14 +131,16 @@ pub async fn gate(State(Ctx { shared }): State<Ctx>, mut request: Request, next:
     };
     let ip = match conn.peer {
         Peer::Unix { uid, .. } => {
-            request.extensions_mut().insert(Caller(unix_user(uid)));
+            let name = conn.unix_user.as_deref().map_or_else(|| unix_user(uid), str::to_owned);
+            request.extensions_mut().insert(Caller(name));
             return next.run(request).await;
         }
         Peer::Tcp(addr) => crate::vocab::normalize(addr.ip()),
     };
     if conn.tls && !api.clients.is_empty() && !crate::vocab::any_contains(&api.clients, ip) {
         crate::diag!(Warning, "api: refused a request from {ip}: not inside api.clients");
-        return Answer::error(StatusCode::FORBIDDEN, format!("{ip} is not one of the clients (api.clients)")).into_response();
+        return Answer::error(StatusCode::FORBIDDEN, format!("{ip} is not one of the clients (api.clients)"))
+            .into_response();
     }
     let Some((user, password)) = request.headers().get(header::AUTHORIZATION).and_then(credentials) else {
         return unauthorized("basic authentication is needed (api.users)");

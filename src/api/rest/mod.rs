@@ -51,6 +51,9 @@ pub struct Ctx {
 pub struct Conn {
     pub peer: Peer,
     pub tls: bool,
+    /// A Unix socket peer's user name (`uid N` when it has none), looked
+    /// up once per connection.
+    pub unix_user: Option<Arc<str>>,
 }
 
 /// Who asked, once [`gate`] let the request in: the basic-auth user, or
@@ -78,7 +81,11 @@ pub async fn serve_connection<S>(stream: S, peer: Peer, tls: bool, shared: Arc<S
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let app = router(shared).layer(Extension(Conn { peer: peer.clone(), tls }));
+    let unix_user = match peer {
+        Peer::Unix { uid, .. } => Some(gate::unix_user(uid).into()),
+        Peer::Tcp(_) => None,
+    };
+    let app = router(shared).layer(Extension(Conn { peer, tls, unix_user }));
     let served = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_TIME)

@@ -84,7 +84,12 @@ pub async fn ban(door: &Door, requests: Vec<BanRequest>) -> Result<Vec<Outcome>,
 }
 
 /// Lifts `net` from `sets` through the loop.
-pub async fn unban(door: &Door, net: Network, sets: Vec<SetRef>, origin: Origin) -> Result<Result<Vec<Lifted>, String>, NotDone> {
+pub async fn unban(
+    door: &Door,
+    net: Network,
+    sets: Vec<SetRef>,
+    origin: Origin,
+) -> Result<Result<Vec<Lifted>, String>, NotDone> {
     let (tx, rx) = oneshot::channel();
     let command = Command::Unban { net, sets, origin, reply: Box::new(move |lifted| drop(tx.send(lifted))) };
     door.send(command).map_err(|Busy(_)| NotDone::Busy)?;
@@ -139,7 +144,9 @@ pub fn outcome_item(net: Network, set: &SetRef, outcome: &Outcome, now_us: u64) 
         }
         Outcome::NotStored(e) => failed(&mut item, format!("in the kernel, but not stored (lost at reboot): {e}")),
         Outcome::KernelFailed(e) => failed(&mut item, format!("stored, but the kernel refused it: {e}")),
-        Outcome::Failed { store, kernel } => failed(&mut item, format!("not stored ({store}) nor in the kernel ({kernel})")),
+        Outcome::Failed { store, kernel } => {
+            failed(&mut item, format!("not stored ({store}) nor in the kernel ({kernel})"))
+        }
     };
     (status, item)
 }

@@ -63,7 +63,9 @@ pub(super) fn interface(word: &str) -> Result<Option<String>, String> {
         && word.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'@' | b'+'));
     match valid {
         true => Ok(Some(word.to_owned())),
-        false => Err(format!("{word:?} is not an interface name (at most {IFNAME_MAX} letters, digits, - _ . @ +) nor any")),
+        false => {
+            Err(format!("{word:?} is not an interface name (at most {IFNAME_MAX} letters, digits, - _ . @ +) nor any"))
+        }
     }
 }
 
@@ -110,7 +112,9 @@ pub fn parse_path(path: &str) -> Result<Path, String> {
     let net = Network::target(&text)?;
     if !rest.is_empty() {
         return Err(match chain {
-            "forward" => "a forward rule's output interface or destination is not supported: api.sets map a source only".into(),
+            "forward" => {
+                "a forward rule's output interface or destination is not supported: api.sets map a source only".into()
+            }
             _ => format!("too many parts after the address for the {chain} chain"),
         });
     }
@@ -204,7 +208,12 @@ pub async fn handle(
     };
     let Path::Rule(rule) = path else { unreachable!("matched above") };
     if let Some(answer) = ignored(api, rule.net) {
-        crate::diag!(Notice, "api: ignored a request of {} about {}: a client network (api.clients)", caller.0, rule.net);
+        crate::diag!(
+            Notice,
+            "api: ignored a request of {} about {}: a client network (api.clients)",
+            caller.0,
+            rule.net
+        );
         return answer;
     }
     let set = match api.set_for(rule.target, rule.chain, rule.interface.as_deref(), rule.net) {
@@ -289,10 +298,22 @@ mod tests {
         assert_eq!(parse_path("/LIST/Input/"), Ok(Path::List(Some("input"))));
         assert_eq!(parse_path("/drop/input/any/11.22.33.44"), Ok(rule(Target::Drop, "input", None, "11.22.33.44")));
         assert_eq!(parse_path("/DROP/INPUT/ANY/11.22.33.44/"), Ok(rule(Target::Drop, "input", None, "11.22.33.44")));
-        assert_eq!(parse_path("/drop/input/eth0/11.22.33.44"), Ok(rule(Target::Drop, "input", Some("eth0"), "11.22.33.44")));
-        assert_eq!(parse_path("/accept/input/any/192.168.0.0/24"), Ok(rule(Target::Accept, "input", None, "192.168.0.0/24")));
-        assert_eq!(parse_path("/drop/output/any/2001:db8::/32"), Ok(rule(Target::Drop, "output", None, "2001:db8::/32")));
-        assert_eq!(parse_path("/drop/forward/ppp/1.2.3.0/24"), Ok(rule(Target::Drop, "forward", Some("ppp"), "1.2.3.0/24")));
+        assert_eq!(
+            parse_path("/drop/input/eth0/11.22.33.44"),
+            Ok(rule(Target::Drop, "input", Some("eth0"), "11.22.33.44"))
+        );
+        assert_eq!(
+            parse_path("/accept/input/any/192.168.0.0/24"),
+            Ok(rule(Target::Accept, "input", None, "192.168.0.0/24"))
+        );
+        assert_eq!(
+            parse_path("/drop/output/any/2001:db8::/32"),
+            Ok(rule(Target::Drop, "output", None, "2001:db8::/32"))
+        );
+        assert_eq!(
+            parse_path("/drop/forward/ppp/1.2.3.0/24"),
+            Ok(rule(Target::Drop, "forward", Some("ppp"), "1.2.3.0/24"))
+        );
     }
 
     #[test]

@@ -77,7 +77,13 @@ fn answer(command: Command, seen: &Mutex<Seen>) {
         Command::Unban { net, sets, origin, reply } => {
             let lifted = sets
                 .iter()
-                .map(|set| Lifted { set: set.clone(), was_stored: true, still_covered: None, let_in: 0, kernel: Ok(()) })
+                .map(|set| Lifted {
+                    set: set.clone(),
+                    was_stored: true,
+                    still_covered: None,
+                    let_in: 0,
+                    kernel: Ok(()),
+                })
                 .collect();
             seen.lock().unwrap().unbans.push((net, sets, origin));
             reply(Ok(lifted));
@@ -203,8 +209,14 @@ async fn rfw_delete_list_and_non_restful() {
     assert_eq!(r.status, 200);
     let rows = r.body.as_array().unwrap();
     assert_eq!(rows.len(), 2, "{}", r.body);
-    assert_eq!((&rows[0]["target"], &rows[0]["source"], &rows[0]["expires"]), (&"DROP".into(), &"11.22.33.44".into(), &5.into()));
-    assert_eq!((&rows[1]["target"], &rows[1]["num"], &rows[1]["expires"]), (&"ACCEPT".into(), &"2".into(), &Value::Null));
+    assert_eq!(
+        (&rows[0]["target"], &rows[0]["source"], &rows[0]["expires"]),
+        (&"DROP".into(), &"11.22.33.44".into(), &5.into())
+    );
+    assert_eq!(
+        (&rows[1]["target"], &rows[1]["num"], &rows[1]["expires"]),
+        (&"ACCEPT".into(), &"2".into(), &Value::Null)
+    );
     let r = call(&rig.shared, ROOT, "GET", "/list/output", "").await;
     assert_eq!(r.body, Value::Array(vec![]));
     let r = call(&rig.shared, ROOT, "GET", "/v1/bans?within=11.0.0.0/8", "").await;
@@ -277,7 +289,9 @@ async fn a_full_queue_is_a_503_with_retry_after() {
 async fn tcp_needs_credentials_and_https_a_client_address() {
     let rig = rig(api(|a| a.clients = vec!["10.9.0.0/16".parse().unwrap()]), 100, true);
     let peer = |ip: &str| Peer::Tcp(format!("{ip}:5000").parse().unwrap());
-    let raw = |auth: &str| format!("PUT /drop/input/any/11.22.33.44 HTTP/1.1\r\nhost: x\r\nconnection: close\r\n{auth}\r\n").into_bytes();
+    let raw = |auth: &str| {
+        format!("PUT /drop/input/any/11.22.33.44 HTTP/1.1\r\nhost: x\r\nconnection: close\r\n{auth}\r\n").into_bytes()
+    };
     let r = call_raw(&rig.shared, peer("10.9.0.1"), false, raw("")).await;
     assert_eq!(r.status, 401);
     assert!(r.head.to_ascii_lowercase().contains("www-authenticate: basic"), "{}", r.head);

@@ -15,8 +15,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, Uri};
 use axum::Extension;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -153,11 +153,20 @@ async fn post(ctx: Ctx, caller: Caller, target: Target, body: Body) -> Answer {
             Checked::Ignored(answer) => (answer.status, answer.body),
             Checked::Send(request, reason) => {
                 let Some(outcome) = outcomes.next() else {
-                    return Answer::error(StatusCode::INTERNAL_SERVER_ERROR, "the daemon gave fewer outcomes than requests");
+                    return Answer::error(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "the daemon gave fewer outcomes than requests",
+                    );
                 };
                 if let Some(reason) = reason {
                     let reason: String = reason.chars().take(REASON_MAX).collect();
-                    crate::diag!(Info, "api: {} asked for {} in {}, reason {reason:?}", caller.0, request.net, request.set);
+                    crate::diag!(
+                        Info,
+                        "api: {} asked for {} in {}, reason {reason:?}",
+                        caller.0,
+                        request.net,
+                        request.set
+                    );
                 }
                 reply::outcome_item(request.net, &request.set, &outcome, now)
             }
@@ -174,7 +183,12 @@ async fn post(ctx: Ctx, caller: Caller, target: Target, body: Body) -> Answer {
 /// The sets a `DELETE` or `GET` reads: the one `chain`/`interface` map to
 /// when either is given, else every set of the target (of `net`'s family
 /// when there is one).
-fn sets_of(api: &ApiSettings, target: Target, query: &HashMap<String, String>, net: Option<Network>) -> Result<Vec<(SetRef, String, Option<String>)>, String> {
+fn sets_of(
+    api: &ApiSettings,
+    target: Target,
+    query: &HashMap<String, String>,
+    net: Option<Network>,
+) -> Result<Vec<(SetRef, String, Option<String>)>, String> {
     let chain = query.get("chain").map(|c| rfw::chain(c)).transpose()?;
     let interface = query.get("interface").map(|i| rfw::interface(i)).transpose()?;
     let mut sets: Vec<(SetRef, String, Option<String>)> = Vec::new();
@@ -205,7 +219,7 @@ fn sets_of(api: &ApiSettings, target: Target, query: &HashMap<String, String>, n
 }
 
 async fn delete(ctx: Ctx, caller: Caller, target: Target, text: String, query: HashMap<String, String>) -> Answer {
-    let net = match Network::target(text.strip_prefix('/').unwrap_or(&text)) {
+    let net = match Network::target(&text) {
         Ok(net) => net,
         Err(e) => return Answer::bad(e),
     };
@@ -268,7 +282,22 @@ fn get(ctx: Ctx, target: Target, query: HashMap<String, String>) -> Answer {
     Answer::ok(json!({ "entries": entries }))
 }
 
-type Q = Query<HashMap<String, String>>;
+/// The query's parameters, or a 400 that says what is wrong.
+fn query(uri: &Uri) -> Result<HashMap<String, String>, Answer> {
+    Query::<HashMap<String, String>>::try_from_uri(uri)
+        .map(|Query(q)| q)
+        .map_err(|e| Answer::bad(format!("query: {e}")))
+}
+
+/// The network after `prefix` in the path, percent-decoded (so
+/// `203.0.113.0%2F24` and `203.0.113.0/24` both work).
+fn network_text(uri: &Uri, prefix: &str) -> Result<String, Answer> {
+    let rest = uri.path().strip_prefix(prefix).unwrap_or_default();
+    percent_encoding::percent_decode_str(rest)
+        .decode_utf8()
+        .map(|t| t.into_owned())
+        .map_err(|_| Answer::bad("the network is not UTF-8 once decoded"))
+}
 
 pub async fn post_bans(State(ctx): State<Ctx>, Extension(caller): Extension<Caller>, body: Body) -> Answer {
     post(ctx, caller, Target::Drop, body).await
@@ -278,18 +307,25 @@ pub async fn post_accepts(State(ctx): State<Ctx>, Extension(caller): Extension<C
     post(ctx, caller, Target::Accept, body).await
 }
 
-pub async fn delete_bans(State(ctx): State<Ctx>, Extension(caller): Extension<Caller>, Path(net): Path<String>, Query(q): Q) -> Answer {
-    delete(ctx, caller, Target::Drop, net, q).await
+async fn delete_of(ctx: Ctx, caller: Caller, target: Target, uri: Uri, prefix: &str) -> Answer {
+    match (network_text(&uri, prefix), query(&uri)) {
+        (Ok(net), Ok(q)) => delete(ctx, caller, target, net, q).await,
+        (Err(answer), _) | (_, Err(answer)) => answer,
+    }
 }
 
-pub async fn delete_accepts(State(ctx): State<Ctx>, Extension(caller): Extension<Caller>, Path(net): Path<String>, Query(q): Q) -> Answer {
-    delete(ctx, caller, Target::Accept, net, q).await
+pub async fn delete_bans(State(ctx): State<Ctx>, Extension(caller): Extension<Caller>, uri: Uri) -> Answer {
+    delete_of(ctx, caller, Target::Drop, uri, "/v1/bans/").await
 }
 
-pub async fn get_bans(State(ctx): State<Ctx>, Query(q): Q) -> Answer {
-    get(ctx, Target::Drop, q)
+pub async fn delete_accepts(State(ctx): State<Ctx>, Extension(caller): Extension<Caller>, uri: Uri) -> Answer {
+    delete_of(ctx, caller, Target::Accept, uri, "/v1/accepts/").await
 }
 
-pub async fn get_accepts(State(ctx): State<Ctx>, Query(q): Q) -> Answer {
-    get(ctx, Target::Accept, q)
+pub async fn get_bans(State(ctx): State<Ctx>, uri: Uri) -> Answer {
+    query(&uri).map_or_else(|a| a, |q| get(ctx, Target::Drop, q))
+}
+
+pub async fn get_accepts(State(ctx): State<Ctx>, uri: Uri) -> Answer {
+    query(&uri).map_or_else(|a| a, |q| get(ctx, Target::Accept, q))
 }
