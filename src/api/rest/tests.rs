@@ -35,6 +35,11 @@ fn api(edit: impl FnOnce(&mut ApiSettings)) -> ApiSettings {
     api
 }
 
+/// Settings in force with this `api` and no users.
+fn live(api: ApiSettings) -> Live {
+    Live { api: Some(api), resp: None, users: auth::Users::new(&[]), resp_password: None }
+}
+
 /// A server state whose door is drained by a task of the test (none when
 /// `drain` is false: the queue then fills up).
 fn rig(api: ApiSettings, capacity: usize, drain: bool) -> Rig {
@@ -42,7 +47,7 @@ fn rig(api: ApiSettings, capacity: usize, drain: bool) -> Rig {
     let listing = Arc::new(Listing::default());
     let clock = Arc::new(FixedClock::new(NOW));
     let context = Context { door: door.clone(), listing, clock };
-    let live = Live { api: Some(api), resp: None, users: auth::Users::new(&[]), resp_password: None };
+    let live = live(api);
     let seen = Arc::new(Mutex::new(Seen::default()));
     if drain {
         let seen = seen.clone();
@@ -188,12 +193,7 @@ async fn rfw_delete_list_and_non_restful() {
     let r = call(&rig.shared, ROOT, "GET", "/drop/input/any/11.22.33.44?modify=insert", "").await;
     assert_eq!(r.status, 400, "GET needs api.nonRestful");
     assert!(rig.seen.lock().unwrap().bans.is_empty());
-    rig.shared.replace(Live {
-        api: Some(api(|a| a.non_restful = true)),
-        resp: None,
-        users: auth::Users::new(&[]),
-        resp_password: None,
-    });
+    rig.shared.replace(live(api(|a| a.non_restful = true)));
     let r = call(&rig.shared, ROOT, "GET", "/drop/input/any/11.22.33.44?modify=insert&expire=600s", "").await;
     assert_eq!((r.status, &r.body["result"]), (200, &Value::from("banned")));
     let r = call(&rig.shared, ROOT, "GET", "/drop/input/any/11.22.33.44?modify=delete", "").await;
