@@ -273,6 +273,17 @@ async fn v1_bad_bodies_are_refused_whole() {
     let big = format!(r#"{{"address":"1.2.3.4","reason":"{}"}}"#, "x".repeat(BODY_LIMIT));
     let r = call(&rig.shared, ROOT, "POST", "/v1/bans", &big).await;
     assert_eq!(r.status, 413);
+    let chunked = format!("POST /v1/bans HTTP/1.1\r\nhost: x\r\nconnection: close\r\ntransfer-encoding: chunked\r\n\r\n{:x}\r\n{big}\r\n0\r\n\r\n", big.len());
+    let r = call_raw(&rig.shared, ROOT, false, chunked.into_bytes()).await;
+    assert_eq!(r.status, 413, "chunked, over the limit");
+    let r = call_raw(
+        &rig.shared,
+        ROOT,
+        false,
+        b"POST /v1/bans HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n".to_vec(),
+    )
+    .await;
+    assert_eq!(r.status, 400, "broken chunks");
     assert!(rig.seen.lock().unwrap().bans.is_empty());
 }
 

@@ -97,12 +97,26 @@ fn check(item: Item, target: Target, api: &ApiSettings, user: &str) -> Result<Ch
 async fn read_body(body: Body) -> Result<axum::body::Bytes, Answer> {
     match tokio::time::timeout(BODY_TIME, axum::body::to_bytes(body, BODY_LIMIT)).await {
         Err(_) => Err(Answer::error(StatusCode::REQUEST_TIMEOUT, "the body took too long to arrive")),
-        Ok(Err(_)) => Err(Answer::error(
+        Ok(Err(e)) if too_long(&e) => Err(Answer::error(
             StatusCode::PAYLOAD_TOO_LARGE,
-            format!("the body is over {BODY_LIMIT} bytes (or broken): send fewer items at once"),
+            format!("the body is over {BODY_LIMIT} bytes: send fewer items at once"),
         )),
+        Ok(Err(e)) => Err(Answer::bad(format!("the body could not be read: {e}"))),
         Ok(Ok(bytes)) => Ok(bytes),
     }
+}
+
+/// Whether reading a body failed on [`BODY_LIMIT`] (rather than on broken
+/// framing).
+fn too_long(e: &axum::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if c.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
 }
 
 async fn post(ctx: Ctx, caller: Caller, target: Target, body: Body) -> Answer {
