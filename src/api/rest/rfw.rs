@@ -20,7 +20,7 @@ use axum::Extension;
 use serde_json::{json, Value};
 
 use super::reply::{self, Answer};
-use super::{Caller, Conn, Ctx};
+use super::{Caller, Ctx};
 use crate::config::api::{ApiSettings, Target};
 use crate::vocab::{BanRequest, Lifetime, Network, Origin};
 
@@ -165,13 +165,7 @@ pub fn ignored(api: &ApiSettings, net: Network) -> Option<Answer> {
 const HELP: &str = "banwarden's rfw interface: PUT|DELETE /drop|accept/{chain}/{interface|any}/{address}[/{mask}][?expire=600|10m|24h|1d], GET /list[/{chain}]; JSON API under /v1 (doc/api.md)";
 
 /// Every request outside `/v1`.
-pub async fn handle(
-    State(ctx): State<Ctx>,
-    Extension(caller): Extension<Caller>,
-    Extension(_conn): Extension<Conn>,
-    method: Method,
-    uri: Uri,
-) -> Answer {
+pub async fn handle(State(ctx): State<Ctx>, Extension(caller): Extension<Caller>, method: Method, uri: Uri) -> Answer {
     let decoded = match percent_encoding::percent_decode_str(uri.path()).decode_utf8() {
         Ok(p) => p.into_owned(),
         Err(_) => return Answer::bad("the path is not UTF-8 once decoded"),
@@ -254,9 +248,15 @@ pub async fn handle(
 fn list(ctx: &Ctx, api: &ApiSettings, chain: Option<&'static str>) -> Answer {
     let now = ctx.shared.context.clock.now_us();
     let mut rows = Vec::new();
+    let mut seen: Vec<&crate::vocab::SetRef> = Vec::new();
     for entry in api.sets.iter().filter(|s| chain.is_none_or(|c| s.chain.eq_ignore_ascii_case(c))) {
         let iface = entry.interface.as_deref().unwrap_or("*");
         for set in entry.ipv4.iter().chain(entry.ipv6.iter()) {
+            // Two entries of api.sets may share a set: its bans once.
+            if seen.contains(&set) {
+                continue;
+            }
+            seen.push(set);
             for (net, listed) in ctx.shared.context.listing.list(set, None, now, usize::MAX) {
                 let any = if net.is_ipv6() { "::/0" } else { "0.0.0.0/0" };
                 let output = entry.chain.eq_ignore_ascii_case("output");

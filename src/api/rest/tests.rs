@@ -334,3 +334,19 @@ async fn broken_framing_and_slow_headers_end_the_connection() {
     task.await.unwrap();
     assert!(rig.seen.lock().unwrap().bans.is_empty());
 }
+
+#[tokio::test]
+async fn an_idle_keep_alive_connection_is_closed() {
+    let rig = rig(api(|_| {}), 100, true);
+    let (mut client, server) = tokio::io::duplex(64 * 1024);
+    let task = tokio::spawn(serve_connection(server, ROOT, false, rig.shared.clone()));
+    client.write_all(b"GET /list HTTP/1.1\r\nhost: x\r\n\r\n").await.unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = client.read(&mut buf).await.unwrap();
+    assert!(buf[..n].starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&buf[..n]));
+    tokio::time::pause();
+    tokio::time::advance(HEADER_TIME + std::time::Duration::from_secs(1)).await;
+    let n = tokio::time::timeout(std::time::Duration::from_secs(1), client.read(&mut buf)).await;
+    assert!(matches!(n, Ok(Ok(0))), "closed after {HEADER_TIME:?} idle: {n:?}");
+    task.await.unwrap();
+}
