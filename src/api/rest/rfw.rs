@@ -346,4 +346,43 @@ mod tests {
         }
         assert!(parse_expire("999999999999d").unwrap_err().contains("kernel"));
     }
+
+    #[test]
+    fn fuzzed_paths_never_panic_and_a_rule_holds_a_parsed_network_only() {
+        const ALPHABET: &[&str] = &[
+            "/", "drop", "accept", "list", "input", "forward", "any", "eth0", "1", "2", "0", "255", "24", ".", ":",
+            "::", "ff", " ", "}", ";", "%", "é", "\n", "\0", "s", "m", "d", "-", "[", "]",
+        ];
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |n: usize| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % n as u64) as usize
+        };
+        let mut rules = 0;
+        for _ in 0..10_000 {
+            // A rule's shape, each part a likely word or fuzz.
+            let mut fuzz = |words: &[&str], n: usize| match next(3) {
+                0 => (0..next(n)).map(|_| ALPHABET[next(ALPHABET.len())]).collect::<String>(),
+                _ => words[next(words.len())].to_owned(),
+            };
+            let octets: String = ["1", ".", "2", ".", "0", ".", "255", ":", "ff", "::"][..].join("");
+            let parts = [
+                fuzz(&["drop", "accept", "DROP", "list"], 3),
+                fuzz(&["input", "output", "forward"], 3),
+                fuzz(&["any", "eth0", "ppp"], 3),
+                fuzz(&["203.0.113.7", "203.0.113.0", "2001:db8::", "::ffff:203.0.113.7", &octets], 8),
+                fuzz(&["24", "32", "64", "0", "", "33"], 3),
+                fuzz(&["", "eth1", "5.5.5.5"], 2),
+            ];
+            let path = format!("/{}", parts[..2 + next(5)].join("/"));
+            if let Ok(Path::Rule(rule)) = parse_path(&path) {
+                rules += 1;
+                assert_eq!(Network::target(&rule.net.to_string()), Ok(rule.net), "{path:?}");
+            }
+            let _ = parse_expire(&path[1..]);
+        }
+        assert!(rules > 200, "only {rules} of the paths were rules: is the generator broken?");
+    }
 }
