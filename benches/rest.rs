@@ -58,7 +58,9 @@ function request()
 end
 "#;
 
-const SETS: &str = "table inet bwbench { set drop4 { type ipv4_addr; flags timeout; }; set drop6 { type ipv6_addr; flags timeout; }; }";
+/// The API's sets: they must take networks and timed bans (the daemon
+/// checks both at start).
+const SETS: &str = "table inet bwbench { set drop4 { type ipv4_addr; flags interval,timeout; }; set drop6 { type ipv6_addr; flags interval,timeout; }; }";
 
 fn run(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
