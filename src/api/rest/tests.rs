@@ -37,7 +37,7 @@ fn api(edit: impl FnOnce(&mut ApiSettings)) -> ApiSettings {
 
 /// Settings in force with this `api` and no users.
 fn live(api: ApiSettings) -> Live {
-    Live { api: Some(api), resp: None, users: auth::Users::new(&[]), resp_password: None }
+    Live::from_settings(Some(api), None).unwrap()
 }
 
 /// A server state whose door is drained by a task of the test (none when
@@ -349,4 +349,16 @@ async fn an_idle_keep_alive_connection_is_closed() {
     let n = tokio::time::timeout(std::time::Duration::from_secs(1), client.read(&mut buf)).await;
     assert!(matches!(n, Ok(Ok(0))), "closed after {HEADER_TIME:?} idle: {n:?}");
     task.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_good_password_over_tcp_bans_in_the_users_name() {
+    let user = crate::config::api::ApiUser { name: "alice".into(), hash: auth::hash("s3cret") };
+    let rig = rig(api(|a| a.users = vec![user]), 100, true);
+    let peer = Peer::Tcp("10.7.0.1:4000".parse().unwrap());
+    // alice:s3cret
+    let raw = b"PUT /drop/input/any/11.22.33.44 HTTP/1.1\r\nhost: x\r\nconnection: close\r\nauthorization: Basic YWxpY2U6czNjcmV0\r\n\r\n";
+    let r = call_raw(&rig.shared, peer, true, raw.to_vec()).await;
+    assert_eq!((r.status, &r.body["result"]), (200, &Value::from("banned")), "{}", r.body);
+    assert_eq!(rig.seen.lock().unwrap().bans[0][0].origin, Origin::Api { user: "alice".into() });
 }
