@@ -20,7 +20,8 @@ of 10,000 and 100,000 bans, issue 13), fail2ban (benches/fail2ban.py, on 200,000
 15-minute budget; benches/fail2ban/README.md), spray (benches/spray.rs:
 10,000,000 distinct addresses through the daemon at 25,000 a second, one
 run of about 7 minutes, so its figures are single runs), resp (benches/resp.rs:
-`redis-cli --pipe` of 1,000,000 distinct TTL_DROP_INSERT into the daemon). Needs root: network
+`redis-cli --pipe` of 1,000,000 distinct TTL_DROP_INSERT into the daemon), rest
+(benches/rest.rs: wrk over loopback TLS, 64 connections and one). Needs root: network
 namespaces and private journald instances (nothing of the host's firewall
 or journal is touched). --render-only rewrites the page from the last
 results.
@@ -72,6 +73,9 @@ GOALS = [
     # it is 2,500 entries), never behind a save of the counters.
     ("spray.kernel.p99", "<", 100, 14, "an attacker's ban during the spray: journal to kernel, p99"),
     ("resp.pipe", ">=", 200_000, 15, "Redis protocol in bulk: redis-cli --pipe of 1,000,000 TTL_DROP_INSERT into kernel and store"),
+    ("rest.c64.rate", ">=", 20_000, 15, "REST bans over TLS, 64 connections"),
+    ("rest.c64.p99", "<", 10, 15, "REST ban acknowledged (stored and in the kernel), 64 connections, p99"),
+    ("rest.c1.p99", "<", 2, 15, "a lone REST ban acknowledged, p99"),
 ]
 
 
@@ -119,6 +123,7 @@ STEPS = [
     ("fail2ban", "python3 benches/fail2ban.py --entries 200000 --bans 2000", fail2ban),
     ("spray", "cargo bench --bench spray", cargo_bench("spray")),
     ("resp", "cargo bench --bench resp", cargo_bench("resp")),
+    ("rest", "cargo bench --bench rest", cargo_bench("rest")),
 ]
 
 

@@ -9,12 +9,16 @@ set -eu
 # namespaces), nftables and ipset (to read sets back), systemd-journal-remote
 # (journal files from export text), systemd-container and debootstrap (the
 # units under a real systemd, in a container), groff-base (the man page
-# must render without warnings).
+# must render without warnings), curl, openssl and python3-jsonschema (the REST
+# API driven by a real client over TLS, its answers checked against
+# doc/openapi.json).
 # Packaging: dpkg-dev (dpkg-shlibdeps finds the .deb's dependencies).
-# Benchmarks: time (GNU time: a command's peak RSS, `make bench`).
-# The Redis-protocol server's tests and benchmark: redis-tools (redis-cli,
-# --pipe, --tls), python3-redis (redis-py), openssl (the tests' own CA).
-packages="pkg-config libsystemd-dev libnftnl-dev libmnl-dev python3 iproute2 util-linux nftables ipset systemd-journal-remote systemd-container debootstrap groff-base dpkg-dev time redis-tools python3-redis openssl"
+# Benchmarks: time (GNU time: a command's peak RSS, `make bench`), wrk (REST
+# bans over TLS, `make bench`).
+# The API servers' tests and benchmarks: redis-tools (redis-cli, --pipe,
+# --tls), python3-redis (redis-py), openssl (the tests' own CA), curl,
+# python3-jsonschema (answers checked against doc/openapi.json).
+packages="pkg-config libsystemd-dev libnftnl-dev libmnl-dev python3 iproute2 util-linux nftables ipset systemd-journal-remote systemd-container debootstrap groff-base dpkg-dev time redis-tools python3-redis openssl wrk curl python3-jsonschema"
 
 missing=""
 for p in $packages; do

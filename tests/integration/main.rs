@@ -26,6 +26,7 @@
 mod alloc;
 mod api_config;
 mod api_resp;
+mod api_rest;
 mod architecture;
 mod bans;
 mod cli;
