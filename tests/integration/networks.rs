@@ -327,6 +327,6 @@ fn the_shipped_ruleset_loads_over_the_table_before_network_sets() {
         }
     }
     let rules = banwarden_rules(&ns);
-    assert_eq!(rules.len(), 16, "a drop rule per set: {rules:?}");
+    assert_eq!(rules.len(), 20, "a rule per set: {rules:?}");
     assert!(rules.iter().any(|r| r == "ip6 saddr @ssh_net6 drop"), "{rules:?}");
 }

@@ -287,10 +287,11 @@ fn other_tables(ns: &Netns) -> String {
     listing
 }
 
-/// The rules of banwarden's chain, one per line, without handles.
+/// The rules of banwarden's chain (the allow sets' accepts, the ban sets'
+/// drops), one per line, in order, without handles.
 pub fn banwarden_rules(ns: &Netns) -> Vec<String> {
     let chain = nft_in(ns, &["list", "chain", "inet", "banwarden", "input"]);
-    chain.lines().map(str::trim).filter(|l| l.ends_with(" drop")).map(str::to_owned).collect()
+    chain.lines().map(str::trim).filter(|l| l.ends_with(" drop") || l.ends_with(" accept")).map(str::to_owned).collect()
 }
 
 /// The file's top-level commands name no table but its own, and none
