@@ -480,6 +480,8 @@ fn inspect(deb: &Path) {
         "./usr/bin/banwarden",
         "./lib/systemd/system/banwarden.service",
         "./lib/systemd/system/banwarden-boot.service",
+        "./lib/systemd/system/banwarden-api.socket",
+        "./lib/systemd/system/banwarden-resp.socket",
         "./usr/lib/sysusers.d/banwarden.conf",
         "./usr/lib/tmpfiles.d/banwarden.conf",
         "./etc/banwarden/banwarden.json",
@@ -500,6 +502,8 @@ fn inspect(deb: &Path) {
         "./usr/share/doc/banwarden/examples/mail-local-mta.conf",
         "./usr/share/doc/banwarden/examples/mail-smtp-relay.conf",
         "./usr/share/doc/banwarden/examples/boot-load-ruleset.conf",
+        "./usr/share/doc/banwarden/examples/api-tcp.conf",
+        "./usr/share/doc/banwarden/examples/banwarden-api-tcp.socket",
     ] {
         assert!(paths.contains(&expected), "{expected} not in the package:\n{listing}");
     }
@@ -611,6 +615,7 @@ fn install_and_check(dir: &Path, deb: &Path) {
     let group = std::fs::read_to_string(dir.join("etc/group")).unwrap();
     let journal = group.lines().find(|l| l.starts_with("systemd-journal:")).expect("group systemd-journal");
     assert!(journal.rsplit(':').next().unwrap().split(',').any(|m| m == "banwarden"), "{journal}");
+    assert!(group.lines().any(|l| l.starts_with("banwarden-api:")), "the group of the API's sockets:\n{group}");
 
     let state = std::fs::metadata(dir.join("var/lib/banwarden")).expect("var/lib/banwarden");
     assert_eq!((state.uid(), state.gid(), state.mode() & 0o7777), (uid, gid, 0o750));
@@ -621,6 +626,11 @@ fn install_and_check(dir: &Path, deb: &Path) {
         let link = dir.join("etc/systemd/system").join(wants).join(unit);
         let target = std::fs::read_link(&link).unwrap_or_else(|e| panic!("{}: {e}", link.display()));
         assert_eq!(target, Path::new("/lib/systemd/system").join(unit));
+    }
+    // The API's sockets are shipped disabled: the API is off until configured.
+    for socket in ["banwarden-api.socket", "banwarden-resp.socket"] {
+        let link = dir.join("etc/systemd/system/sockets.target.wants").join(socket);
+        assert!(std::fs::symlink_metadata(&link).is_err(), "{} enabled by the install", link.display());
     }
 
     let bin = dir.join("usr/bin/banwarden");
