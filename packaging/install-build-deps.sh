@@ -13,6 +13,9 @@ set -eu
 # Packaging: dpkg-dev (dpkg-shlibdeps finds the .deb's dependencies).
 # Benchmarks: time (GNU time: a command's peak RSS, `make bench`).
 packages="pkg-config libsystemd-dev libnftnl-dev libmnl-dev python3 iproute2 util-linux nftables ipset systemd-journal-remote systemd-container debootstrap groff-base dpkg-dev time"
+# The container test of the units: curl asks the REST API over
+# banwarden-api.socket.
+packages="$packages curl"
 
 missing=""
 for p in $packages; do
