@@ -403,7 +403,8 @@ fn debian_package_builds_installs_and_purges() {
 /// (good, refused, bare SIGHUP), the watchdog, stop/restart, the bans
 /// back after nftables.service reloads, restarts or stops and starts
 /// (Debian's /etc/nftables.conf, `flush ruleset` first; the daemon running
-/// or not) while banwarden's units never start nftables.service, the
+/// or not) while banwarden's units never start nftables.service, the REST
+/// API through banwarden-api.socket (curl on the Unix socket), the
 /// restore at boot, and that nothing allowed trips the system call filter.
 /// The Debian tree is made once with debootstrap under target/nspawn
 /// (about 2 minutes).
