@@ -417,8 +417,9 @@ ADDR=203.0.113.77
 CODE=$(api PUT /drop/input/any/$ADDR)
 check "curl -X PUT http://localhost/drop/input/any/$ADDR on $API_SOCK: 2xx [$CODE $(body)]" "$(jctl -b -u banwarden -n 10 -o cat)" \
     eval '[[ "$CODE" =~ ^2 ]]'
-check "... $ADDR in inet banwarden api_drop4, and in 'banwarden list'" "$(C banwarden list 2>&1 | tail -5)" \
-    eval 'in_set api_drop4 $ADDR && C banwarden list 2>/dev/null | grep -qF "$ADDR"'
+# The socket's peer is root (the host's curl): list's BY column names it.
+check "... $ADDR in inet banwarden api_drop4, and in 'banwarden list' as decided by 'api root'" "$(C banwarden list 2>&1 | tail -5)" \
+    eval 'in_set api_drop4 $ADDR && C banwarden list 2>/dev/null | grep -F "$ADDR" | grep -qE "api (root|uid 0)"'
 CODE=$(api DELETE /drop/input/any/$ADDR)
 check "curl -X DELETE /drop/input/any/$ADDR: 2xx, gone from api_drop4 [$CODE $(body)]" "" \
     eval '[[ "$CODE" =~ ^2 ]] && ! in_set api_drop4 $ADDR'
