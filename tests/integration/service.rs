@@ -258,6 +258,9 @@ fn the_units_verify_and_are_rated_ok_or_better() {
     for drop_in in ["mail/local-mta.conf", "mail/smtp-relay.conf", "api/tcp.conf"] {
         let dir = tempfile::tempdir().unwrap();
         let units = units_here(dir.path(), Some(&root().join("packaging/systemd").join(drop_in)));
+        let out = Command::new("systemd-analyze").args(["verify", "--man=no"]).arg(&units[0]).output().unwrap();
+        let said = text(&out.stdout) + &text(&out.stderr);
+        assert!(out.status.success() && said.is_empty(), "banwarden.service with {drop_in}: {said}");
         let level = exposure(&units[0]);
         assert!(level <= 2.0, "banwarden.service with {drop_in}: exposure {level}");
     }
