@@ -13,11 +13,11 @@ set -eu
 # Packaging: dpkg-dev (dpkg-shlibdeps finds the .deb's dependencies).
 # Benchmarks: time (GNU time: a command's peak RSS, `make bench`).
 packages="pkg-config libsystemd-dev libnftnl-dev libmnl-dev python3 iproute2 util-linux nftables ipset systemd-journal-remote systemd-container debootstrap groff-base dpkg-dev time"
+
+missing=""
 # The container test of the units: curl asks the REST API over
 # banwarden-api.socket.
 packages="$packages curl"
-
-missing=""
 for p in $packages; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
