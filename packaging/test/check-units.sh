@@ -387,6 +387,7 @@ phase "8b. the REST API through banwarden-api.socket (socket activation)"
 # (the base tree has no curl); as host root it connects as root would.
 API_SOCK=/run/banwarden/api.sock
 api() { # api METHOD PATH: prints curl's HTTP status; the body goes to $WORK/api.body
+    rm -f "$WORK/api.body"
     curl -sS -o "$WORK/api.body" -w '%{http_code}' --max-time 30 --unix-socket "/proc/$LEADER/root$API_SOCK" \
         -X "$1" "http://localhost$2" 2>>"$LOGDIR/curl.log"
 }
