@@ -21,6 +21,9 @@ set -eu
 packages="pkg-config libsystemd-dev libnftnl-dev libmnl-dev python3 iproute2 util-linux nftables ipset systemd-journal-remote systemd-container debootstrap groff-base dpkg-dev time redis-tools python3-redis openssl wrk curl python3-jsonschema"
 
 missing=""
+# The container test of the units: curl asks the REST API over
+# banwarden-api.socket.
+packages="$packages curl"
 for p in $packages; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done

@@ -21,8 +21,8 @@
 #   WATCHDOG_WAIT=65            seconds the daemon must survive with WatchdogSec=30s
 #   SECCOMP_KILL=1              extra phase: denied system calls kill (SIGSYS) instead
 #                               of EPERM, and dmesg is searched for seccomp audit lines
-# Needs root, systemd-container and debootstrap (apt-get install systemd-container
-# debootstrap). Works without systemd on the host (no machined: --register=no
+# Needs root, systemd-container, debootstrap and curl (apt-get install systemd-container
+# debootstrap curl: the host's curl talks to the API through /proc/LEADER/root). Works without systemd on the host (no machined: --register=no
 # --keep-unit, the container in a cgroup of its own).
 set -u
 BIN=${1:?usage: check-units.sh BINARY REPO_ROOT}
@@ -189,16 +189,21 @@ if [ -n "$DEB" ]; then
         eval 'chroot "$ROOT" id -nG banwarden | grep -qw systemd-journal'
     check "the package enabled banwarden.service and banwarden-boot.service" "" \
         eval 'chroot "$ROOT" systemctl is-enabled banwarden.service banwarden-boot.service >/dev/null 2>&1'
+    S=$(chroot "$ROOT" systemctl is-enabled banwarden-api.socket banwarden-resp.socket 2>&1 | tr '\n' ' ')
+    check "the package shipped banwarden-api.socket and banwarden-resp.socket disabled [$S]" "" test "$S" = "disabled disabled "
+    check "the package made the group banwarden-api" "" eval 'chroot "$ROOT" getent group banwarden-api >/dev/null'
     chroot "$ROOT" systemctl enable nftables.service >/dev/null 2>&1 || die "enable nftables failed"
 else
     install -m0755 "$BIN" "$ROOT/usr/bin/banwarden"
-    install -m0644 "$REPO/packaging/systemd/banwarden.service" "$REPO/packaging/systemd/banwarden-boot.service" "$ROOT/etc/systemd/system/"
+    install -m0644 "$REPO/packaging/systemd/banwarden.service" "$REPO/packaging/systemd/banwarden-boot.service" \
+        "$REPO/packaging/systemd/banwarden-api.socket" "$REPO/packaging/systemd/banwarden-resp.socket" "$ROOT/etc/systemd/system/"
     install -d -m0755 "$ROOT/etc/banwarden"
     install -m0644 "$REPO/etc/banwarden/banwarden.json" "$ROOT/etc/banwarden/banwarden.json"
     install -m0644 "$REPO/etc/nftables/banwarden.nft" "$ROOT/etc/banwarden/banwarden.nft"
     chroot "$ROOT" getent passwd banwarden >/dev/null ||
         chroot "$ROOT" useradd --system --home-dir /var/lib/banwarden --no-create-home --shell /usr/sbin/nologin \
             --user-group --groups systemd-journal banwarden || die "useradd failed"
+    chroot "$ROOT" getent group banwarden-api >/dev/null || chroot "$ROOT" groupadd --system banwarden-api || die "groupadd failed"
     chroot "$ROOT" systemctl enable nftables.service banwarden.service banwarden-boot.service >/dev/null 2>&1 || die "enable failed"
 fi
 # README's setup: Debian's own /etc/nftables.conf, which starts with
@@ -244,6 +249,19 @@ for u in $ASSESS; do
     SC=$(C systemd-analyze security --no-pager "$u" 2>&1 | sed -n 's/.*Overall exposure level for .*: \([0-9.]*\).*/\1/p')
     check "systemd-analyze security $u <= 2.0 (got ${SC:-?})" "" awk -v s="${SC:-99}" 'BEGIN { exit !(s <= 2.0) }'
 done
+# With the drop-in for TCP listeners the daemon binds itself, as
+# doc/security.md gives it.
+if [ -n "$DEB" ]; then TCPCONF=$ROOT/usr/share/doc/banwarden/examples/api-tcp.conf
+else TCPCONF=$REPO/packaging/systemd/api/tcp.conf; fi
+check "drop-in shipped: ${TCPCONF#$ROOT}" "" test -f "$TCPCONF"
+mkdir -p "$ROOT/etc/systemd/system/banwarden.service.d"
+cp "$TCPCONF" "$ROOT/etc/systemd/system/banwarden.service.d/api-tcp.conf"
+C systemctl daemon-reload
+SC=$(C systemd-analyze security --no-pager banwarden.service 2>&1 | sed -n 's/.*Overall exposure level for .*: \([0-9.]*\).*/\1/p')
+AF=$(unit_prop banwarden RestrictAddressFamilies)
+check "systemd-analyze security banwarden.service with api-tcp.conf <= 2.0 (got ${SC:-?}; families: $AF)" "" \
+    eval 'awk -v s="${SC:-99}" "BEGIN { exit !(s <= 2.0) }" && [[ "$AF" =~ AF_INET6 ]]'
+rm -rf "$ROOT/etc/systemd/system/banwarden.service.d"; C systemctl daemon-reload
 check "nftables.service loaded the ruleset (set inet banwarden ssh_ban4 exists)" "$(C nft list tables 2>&1)" \
     eval 'C nft list set inet banwarden ssh_ban4 >/dev/null 2>&1'
 S="$(unit_prop banwarden-boot ActiveState)/$(unit_prop banwarden-boot SubState)/$(unit_prop banwarden-boot Result)"
@@ -363,6 +381,76 @@ check "keep-alives received (WatchdogTimestamp advanced)" "" test "$W1" -gt "$W0
 WD=$(jctl -b | grep -iE 'watchdog timeout|SIGABRT' )
 check "no watchdog timeout in the journal" "$WD" test -z "$WD"
 phase_end "watchdog"
+
+phase "8b. the REST API through banwarden-api.socket (socket activation)"
+# The host's curl reaches the container's socket through the leader's root
+# (the base tree has no curl); as host root it connects as root would.
+API_SOCK=/run/banwarden/api.sock
+api() { # api METHOD PATH: prints curl's HTTP status; the body goes to $WORK/api.body
+    rm -f "$WORK/api.body"
+    curl -sS -o "$WORK/api.body" -w '%{http_code}' --max-time 30 --unix-socket "/proc/$LEADER/root$API_SOCK" \
+        -X "$1" "http://localhost$2" 2>>"$LOGDIR/curl.log"
+}
+body() { head -c 300 "$WORK/api.body" 2>/dev/null; }
+connects_as() { # connects_as USER: USER may connect to the socket (perl-base is in the container)
+    C runuser -u "$1" -- perl -MIO::Socket::UNIX -e 'exit(IO::Socket::UNIX->new(Peer => $ARGV[0]) ? 0 : 1)' "$API_SOCK"
+}
+cp "$ROOT/etc/banwarden/banwarden.json" "$WORK/banwarden.json.noapi"
+sed -i 's|^  "storage": |  "api": {"http": ["unix:/run/banwarden/api.sock"]},\n  "storage": |' "$ROOT/etc/banwarden/banwarden.json"
+OUT=$(C banwarden check 2>&1); RC=$?
+check "banwarden.json with \"api\": {\"http\": [\"unix:$API_SOCK\"]}: banwarden check exit 0" "$OUT" test $RC = 0
+# As the unit's comment says: systemd refuses to start a socket unit whose
+# service is already running ("Socket service ... already active").
+C systemctl enable banwarden-api.socket >/dev/null 2>&1 && C systemctl stop banwarden && C systemctl start banwarden-api.socket; RC=$?
+M=$(C stat -c '%a %U %G' "$API_SOCK" 2>&1)
+check "systemctl enable, stop banwarden, start banwarden-api.socket: exit 0, $API_SOCK mode 660 root:banwarden-api [$M]" \
+    "$(jctl -b -u banwarden-api.socket -o cat | tail -3)" eval '[ $RC = 0 ] && [ "$M" = "660 root banwarden-api" ]'
+C systemctl start banwarden; RC=$?
+AF=$(unit_prop banwarden RestrictAddressFamilies)
+FDS=$(C cat /proc/"$(unit_prop banwarden MainPID)"/environ 2>/dev/null | tr '\0' '\n' | grep -c '^LISTEN_FDNAMES=api$')
+check "start banwarden: active, the socket passed as 'api', sandbox as shipped (RestrictAddressFamilies=$AF)" \
+    "$(jctl -b -u banwarden -n 10 -o cat)" \
+    eval '[ $RC = 0 ] && [ "$(unit_prop banwarden ActiveState)" = active ] && [ "$FDS" = 1 ] && ! [[ "$AF" =~ INET ]]'
+C useradd --no-create-home --groups banwarden-api apiuser 2>/dev/null; C useradd --no-create-home stranger 2>/dev/null
+check "a member of banwarden-api may connect, another user may not" "" eval 'connects_as apiuser && ! connects_as stranger'
+
+ADDR=203.0.113.77
+CODE=$(api PUT /drop/input/any/$ADDR)
+check "curl -X PUT http://localhost/drop/input/any/$ADDR on $API_SOCK: 2xx [$CODE $(body)]" "$(jctl -b -u banwarden -n 10 -o cat)" \
+    eval '[[ "$CODE" =~ ^2 ]]'
+# The socket's peer is root (the host's curl): list's BY column names it.
+check "... $ADDR in inet banwarden api_drop4, and in 'banwarden list' as decided by 'api root'" "$(C banwarden list 2>&1 | tail -5)" \
+    eval 'in_set api_drop4 $ADDR && C banwarden list 2>/dev/null | grep -F "$ADDR" | grep -qE "api (root|uid 0)"'
+CODE=$(api DELETE /drop/input/any/$ADDR)
+check "curl -X DELETE /drop/input/any/$ADDR: 2xx, gone from api_drop4 [$CODE $(body)]" "" \
+    eval '[[ "$CODE" =~ ^2 ]] && ! in_set api_drop4 $ADDR'
+
+# An accept: banwarden's own rules no longer ban the address while it holds.
+ALLOWED=203.0.113.200
+CODE=$(api PUT /accept/input/any/203.0.113.192/26)
+check "curl -X PUT /accept/input/any/203.0.113.192/26: 2xx, in api_accept4 [$CODE $(body)]" "" \
+    eval '[[ "$CODE" =~ ^2 ]] && in_set api_accept4 203.0.113.192/26'
+brute_force sshd "Failed password for root from $ALLOWED port 4300%d ssh2"
+sleep 2
+check "5 sshd failures of $ALLOWED, inside the accept: not banned" "$(set_line ssh_ban4 $ALLOWED)" eval '! in_set ssh_ban4 $ALLOWED'
+CODE=$(api DELETE /accept/input/any/203.0.113.192/26)
+brute_force sshd "Failed password for root from $ALLOWED port 4400%d ssh2"
+check "accept lifted [$CODE]: 5 more failures ban $ALLOWED" "$(jctl -b -u banwarden -n 5 -o cat)" \
+    eval '[[ "$CODE" =~ ^2 ]] && wait_until 10 in_set ssh_ban4 $ALLOWED'
+
+# Socket activation proper: a request while the daemon is stopped starts it.
+C systemctl stop banwarden
+S=$(unit_prop banwarden ActiveState)
+CODE=$(api PUT "/drop/input/any/203.0.113.78?expire=10m")
+check "daemon stopped [$S]: a PUT on the socket starts it and is answered [$CODE $(body)]" "$(jctl -b -u banwarden -n 10 -o cat)" \
+    eval '[ "$S" = inactive ] && [[ "$CODE" =~ ^2 ]] && [ "$(unit_prop banwarden ActiveState)" = active ] && set_line api_drop4 203.0.113.78 | grep -q "expires"'
+
+C systemctl disable --now banwarden-api.socket >/dev/null 2>&1
+cp "$WORK/banwarden.json.noapi" "$ROOT/etc/banwarden/banwarden.json"
+C systemctl restart banwarden; RC=$?
+check "socket disabled, api removed from the configuration: banwarden restarts" "" \
+    eval '[ $RC = 0 ] && [ "$(unit_prop banwarden ActiveState)" = active ]'
+phase_end "api socket"
 
 phase "9. restart, stop, boot restore"
 T0=$(now); C systemctl restart banwarden; RC=$?

@@ -23,6 +23,7 @@
 //! root or a program skip without it, or fail under `CI=true`
 //! (`util::require`).
 
+mod allow_sets;
 mod alloc;
 mod api_config;
 mod api_resp;

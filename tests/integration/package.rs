@@ -287,10 +287,11 @@ fn other_tables(ns: &Netns) -> String {
     listing
 }
 
-/// The rules of banwarden's chain, one per line, without handles.
+/// The rules of banwarden's chain (the allow sets' accepts, the ban sets'
+/// drops), one per line, in order, without handles.
 pub fn banwarden_rules(ns: &Netns) -> Vec<String> {
     let chain = nft_in(ns, &["list", "chain", "inet", "banwarden", "input"]);
-    chain.lines().map(str::trim).filter(|l| l.ends_with(" drop")).map(str::to_owned).collect()
+    chain.lines().map(str::trim).filter(|l| l.ends_with(" drop") || l.ends_with(" accept")).map(str::to_owned).collect()
 }
 
 /// The file's top-level commands name no table but its own, and none
@@ -402,7 +403,8 @@ fn debian_package_builds_installs_and_purges() {
 /// (good, refused, bare SIGHUP), the watchdog, stop/restart, the bans
 /// back after nftables.service reloads, restarts or stops and starts
 /// (Debian's /etc/nftables.conf, `flush ruleset` first; the daemon running
-/// or not) while banwarden's units never start nftables.service, the
+/// or not) while banwarden's units never start nftables.service, the REST
+/// API through banwarden-api.socket (curl on the Unix socket), the
 /// restore at boot, and that nothing allowed trips the system call filter.
 /// The Debian tree is made once with debootstrap under target/nspawn
 /// (about 2 minutes).
@@ -479,6 +481,8 @@ fn inspect(deb: &Path) {
         "./usr/bin/banwarden",
         "./lib/systemd/system/banwarden.service",
         "./lib/systemd/system/banwarden-boot.service",
+        "./lib/systemd/system/banwarden-api.socket",
+        "./lib/systemd/system/banwarden-resp.socket",
         "./usr/lib/sysusers.d/banwarden.conf",
         "./usr/lib/tmpfiles.d/banwarden.conf",
         "./etc/banwarden/banwarden.json",
@@ -499,6 +503,8 @@ fn inspect(deb: &Path) {
         "./usr/share/doc/banwarden/examples/mail-local-mta.conf",
         "./usr/share/doc/banwarden/examples/mail-smtp-relay.conf",
         "./usr/share/doc/banwarden/examples/boot-load-ruleset.conf",
+        "./usr/share/doc/banwarden/examples/api-tcp.conf",
+        "./usr/share/doc/banwarden/examples/banwarden-api-tcp.socket",
     ] {
         assert!(paths.contains(&expected), "{expected} not in the package:\n{listing}");
     }
@@ -610,6 +616,7 @@ fn install_and_check(dir: &Path, deb: &Path) {
     let group = std::fs::read_to_string(dir.join("etc/group")).unwrap();
     let journal = group.lines().find(|l| l.starts_with("systemd-journal:")).expect("group systemd-journal");
     assert!(journal.rsplit(':').next().unwrap().split(',').any(|m| m == "banwarden"), "{journal}");
+    assert!(group.lines().any(|l| l.starts_with("banwarden-api:")), "the group of the API's sockets:\n{group}");
 
     let state = std::fs::metadata(dir.join("var/lib/banwarden")).expect("var/lib/banwarden");
     assert_eq!((state.uid(), state.gid(), state.mode() & 0o7777), (uid, gid, 0o750));
@@ -620,6 +627,11 @@ fn install_and_check(dir: &Path, deb: &Path) {
         let link = dir.join("etc/systemd/system").join(wants).join(unit);
         let target = std::fs::read_link(&link).unwrap_or_else(|e| panic!("{}: {e}", link.display()));
         assert_eq!(target, Path::new("/lib/systemd/system").join(unit));
+    }
+    // The API's sockets are shipped disabled: the API is off until configured.
+    for socket in ["banwarden-api.socket", "banwarden-resp.socket"] {
+        let link = dir.join("etc/systemd/system/sockets.target.wants").join(socket);
+        assert!(std::fs::symlink_metadata(&link).is_err(), "{} enabled by the install", link.display());
     }
 
     let bin = dir.join("usr/bin/banwarden");

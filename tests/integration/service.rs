@@ -253,11 +253,33 @@ fn the_units_verify_and_are_rated_ok_or_better() {
         let level = exposure(unit);
         assert!(level <= 2.0, "{}: exposure {level}", unit.display());
     }
-    // With a mail drop-in, each as doc/security.md gives it.
-    for drop_in in ["local-mta.conf", "smtp-relay.conf"] {
+    // With a mail drop-in, each as doc/security.md gives it, and with the
+    // API's TCP drop-in.
+    for drop_in in ["mail/local-mta.conf", "mail/smtp-relay.conf", "api/tcp.conf"] {
         let dir = tempfile::tempdir().unwrap();
-        let units = units_here(dir.path(), Some(&root().join("packaging/systemd/mail").join(drop_in)));
+        let units = units_here(dir.path(), Some(&root().join("packaging/systemd").join(drop_in)));
+        let out = Command::new("systemd-analyze").args(["verify", "--man=no"]).arg(&units[0]).output().unwrap();
+        let said = text(&out.stdout) + &text(&out.stderr);
+        assert!(out.status.success() && said.is_empty(), "banwarden.service with {drop_in}: {said}");
         let level = exposure(&units[0]);
         assert!(level <= 2.0, "banwarden.service with {drop_in}: exposure {level}");
+    }
+    // The socket units (shipped, and the TCP example) beside the service
+    // they start.
+    let sockets = ["banwarden-api.socket", "banwarden-resp.socket", "api/banwarden-api-tcp.socket"].map(|socket| {
+        let path = dir.path().join(Path::new(socket).file_name().unwrap());
+        std::fs::copy(root().join("packaging/systemd").join(socket), &path).unwrap();
+        path
+    });
+    let out = Command::new("systemd-analyze")
+        .args(["verify", "--man=no"])
+        .args(&sockets)
+        .env("SYSTEMD_UNIT_PATH", format!("{}:", dir.path().display()))
+        .output()
+        .unwrap();
+    assert!(out.status.success() && out.stderr.is_empty(), "{}{}", text(&out.stdout), text(&out.stderr));
+    for socket in &sockets {
+        let unit = std::fs::read_to_string(socket).unwrap();
+        assert!(unit.contains("\nService=banwarden.service\n"), "{}: {unit}", socket.display());
     }
 }
