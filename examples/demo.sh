@@ -20,7 +20,7 @@ MACHINE_ID=$(cat /etc/machine-id)
 JOURNALD_PID="" HOLDER_PID="" DAEMON_PID=""
 
 [ "$(id -u)" = 0 ] || { echo "demo: needs root (network namespace, journald instance)" >&2; exit 1; }
-for tool in ip nft logger journalctl python3 "$JOURNALD"; do
+for tool in ip nft logger journalctl python3 curl redis-cli "$JOURNALD"; do
     command -v "$tool" > /dev/null || { echo "demo: $tool is missing (make deps installs it)" >&2; exit 1; }
 done
 
@@ -76,6 +76,10 @@ own = chains["Route banwarden's own ban messages"]
 uid0 = {"filter": "filter_equals", "args": {"field": "_UID", "value": 0}}
 own[:] = [uid0 if step["args"]["field"] == "_SYSTEMD_UNIT" else step for step in own]
 config["storage"] = sys.argv[2] + "/state"
+# The API servers on Unix sockets of the sandbox (no password: the
+# socket's mode guards them).
+config["api"] = {"http": ["unix:" + sys.argv[2] + "/api.sock"]}
+config["resp"] = {"listen": ["unix:" + sys.argv[2] + "/resp.sock"]}
 json.dump(config, sys.stdout, indent=1)
 EOF
 in_ns() { ip netns exec "$NETNS" "$@"; }
@@ -133,6 +137,17 @@ fi
 
 say "what the journal holds under the name banwarden (the daemon's lines, read back for recidive, and the forgery, which came through syslog, not from the daemon)"
 journalctl --namespace "$NAME" --no-pager -o short-precise SYSLOG_IDENTIFIER=banwarden
+
+say "other programs ban through the daemon: rfw's URL with curl, RedisPushIptables' command with redis-cli"
+for _ in $(seq 100); do [ -S "$WORK/api.sock" ] && [ -S "$WORK/resp.sock" ] && break; sleep 0.05; done
+curl -sS --unix-socket "$WORK/api.sock" -X PUT "http://localhost/drop/input/any/198.51.100.23?expire=10m"; echo
+redis-cli -s "$WORK/resp.sock" ttl_drop_insert 198.51.100.0/28 600
+say "an accept: 203.0.113.99 is allowed, and the rules' ban of it is refused while it is"
+curl -sS --unix-socket "$WORK/api.sock" -X PUT "http://localhost/accept/input/any/203.0.113.99?expire=1h"; echo
+attack 203.0.113.99
+for _ in $(seq 100); do grep -q "203.0.113.99 is allowed" "$WORK/daemon.log" && break; sleep 0.05; done
+grep "203.0.113.99 is allowed" "$WORK/daemon.log" || { echo "demo: the accept did not stop the ban" >&2; exit 1; }
+in_ns nft list set inet banwarden api_drop4 | sed -n 's/^[[:space:]]*elements = /nft list set inet banwarden api_drop4: /p'
 
 say "banwarden list: the store and the kernel side by side"
 banwarden list
