@@ -67,13 +67,14 @@ mod owner;
 mod queue;
 mod reconcile;
 mod reload;
+mod watch;
 pub mod signals;
 #[cfg(test)]
 mod tests;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::actions::News;
 use crate::bans::Bans;
@@ -283,7 +284,7 @@ impl Daemon {
         for problem in bans.check_sets(&needs) {
             diag!(Warning, "{problem}");
         }
-        let reconciler = Reconciler::new(watched(&sets, &settings), clock.clone());
+        let reconciler = Reconciler::new(watch::watched(&sets, &settings), clock.clone());
         let door = crate::door::Door::new(crate::door::CAPACITY).map_err(DaemonError::Door)?;
         signals::wake_with(door.fd());
         let mut daemon = Daemon {
@@ -330,32 +331,6 @@ impl Daemon {
             diag!(Err, "looking for bans covered by a network: {e}");
         }
         Ok(daemon)
-    }
-
-    /// Starts hearing nf_tables' notifications, if nftables sets are
-    /// concerned and it has not started yet (at start, and after a reload
-    /// whose rules name one). Without them (no permission to join the
-    /// group), nftables sets are only looked at when the daemon starts.
-    /// Whether it started now.
-    fn watch_firewall(&mut self) -> bool {
-        if self.watching || !self.reconciler.wants_nft(self.queue.bans(), &mut log) {
-            return false;
-        }
-        match self.queue.bans().watch() {
-            Ok(fd) => {
-                self.watching = true;
-                self.firewall_fd = fd;
-                true
-            }
-            Err(e) => {
-                diag!(
-                    Warning,
-                    "cannot hear nftables changes ({e}): bans a firewall reload takes out of nftables sets come \
-                     back only when banwarden starts again or `banwarden boot` runs"
-                );
-                false
-            }
-        }
     }
 
     /// Reports to the service manager through `notifier` (see [`Notifier`]).
@@ -495,34 +470,6 @@ impl Daemon {
         }
     }
 
-    /// Step: the firewall changed (or it is time to look): the bans someone
-    /// else took out go back (`reconcile`). The bans gathered so far go out
-    /// first, so that what is put back is what the store holds now.
-    fn firewall_changed(&mut self, now: Instant) {
-        self.due.firewall = now + FIREWALL_EVERY;
-        if !self.watching {
-            return;
-        }
-        match self.queue.bans().changes() {
-            Ok(changes) if changes.is_empty() => {}
-            Ok(changes) => {
-                self.flush_bans();
-                self.reconciler.changes(self.queue.bans(), changes, &mut log);
-            }
-            // The socket itself failed (the kernel closed it): said once;
-            // a reload of the configuration listens again.
-            Err(e) => {
-                diag!(
-                    Err,
-                    "{e}; no longer listening to nftables changes until the configuration is reloaded: bans a \
-                     firewall reload takes out come back when banwarden starts again or `banwarden boot` runs"
-                );
-                self.watching = false;
-                self.firewall_fd = None;
-            }
-        }
-    }
-
     /// Step: wait for the journal (see the module doc for how long), and
     /// for the firewall's and the addresses' news: their descriptors are
     /// polled with the journal's, so a firewall reload or a new address is
@@ -604,13 +551,6 @@ impl Daemon {
         let status = self.status_line();
         self.notifier.status(&status);
     }
-}
-
-/// The sets whose bans are put back when someone else takes them out: the
-/// rules' and the APIs'.
-fn watched(sets: &[crate::config::SetUse], settings: &Settings) -> Vec<crate::vocab::SetRef> {
-    let api = settings.api_sets().into_iter().flat_map(|s| s.ipv4.into_iter().chain(s.ipv6));
-    sets.iter().map(|u| u.set.clone()).chain(api).collect()
 }
 
 /// The reconciler's lines, to the diagnostics.

@@ -99,7 +99,7 @@ impl Daemon {
         // The sets the new rules name are watched from now on; listening
         // anew (it had failed, or no nftables set was concerned), what was
         // missed meanwhile is made good.
-        self.reconciler.set_named(super::watched(&sets, &settings));
+        self.reconciler.set_named(super::watch::watched(&sets, &settings));
         if self.watch_firewall() {
             self.reconciler.all(self.queue.bans(), Some(Backend::Nft), Occasion::Listening, &mut super::log);
         }
