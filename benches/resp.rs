@@ -3,8 +3,8 @@
 //! distinct `TTL_DROP_INSERT ADDRESS 3600` into `banwarden run` over its
 //! Unix socket, timed from the first byte sent to the last reply, each
 //! command answered only once its ban is stored (`fsync`) and in the
-//! kernel set (`inet banwarden api_drop4`, interval and timeout flags as
-//! the shipped ruleset makes it). Each run starts from an empty store and
+//! kernel set (`inet banwarden api_drop4`, a hash set with timeouts as
+//! the shipped ruleset makes it; networks would go to `api_drop_net4`). Each run starts from an empty store and
 //! set. The first run checks `banwarden list` for every ban.
 //!
 //! Run: `cargo bench --bench resp` (or `make bench`, which writes
@@ -34,8 +34,10 @@ use report::{figure, RUNS};
 const N: u32 = 1_000_000;
 
 const SETS: &str = "table inet banwarden {
-    set api_drop4 { type ipv4_addr; flags interval,timeout; }
-    set api_drop6 { type ipv6_addr; flags interval,timeout; }
+    set api_drop4 { type ipv4_addr; flags timeout; }
+    set api_drop6 { type ipv6_addr; flags timeout; }
+    set api_drop_net4 { type ipv4_addr; flags interval,timeout; }
+    set api_drop_net6 { type ipv6_addr; flags interval,timeout; }
     set api_accept4 { type ipv4_addr; flags interval,timeout; }
     set api_accept6 { type ipv6_addr; flags interval,timeout; }
 }";

@@ -58,9 +58,9 @@ function request()
 end
 "#;
 
-/// The API's sets: they must take networks and timed bans (the daemon
-/// checks both at start).
-const SETS: &str = "table inet bwbench { set drop4 { type ipv4_addr; flags interval,timeout; }; set drop6 { type ipv6_addr; flags interval,timeout; }; }";
+/// The API's sets, shaped as the shipped ones: single addresses in hash
+/// sets with timeouts, networks in interval sets (the daemon checks both).
+const SETS: &str = "table inet bwbench { set drop4 { type ipv4_addr; flags timeout; }; set drop6 { type ipv6_addr; flags timeout; }; set net4 { type ipv4_addr; flags interval,timeout; }; set net6 { type ipv6_addr; flags interval,timeout; }; }";
 
 fn run(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
@@ -170,7 +170,8 @@ fn main() {
             "https": ["127.0.0.1:7394"],
             "tls": {"certificate": dir.join("cert.pem"), "key": dir.join("key.pem")},
             "users": {"alice": hash(PASSWORD)},
-            "sets": [{"target": "drop", "nfSetIPv4": "inet bwbench drop4", "nfSetIPv6": "inet bwbench drop6"}],
+            "sets": [{"target": "drop", "nfSetIPv4": "inet bwbench drop4", "nfSetIPv6": "inet bwbench drop6",
+                      "nftSetIPv4Networks": "inet bwbench net4", "nftSetIPv6Networks": "inet bwbench net6"}],
         },
     });
     let config_path = dir.join("banwarden.json");

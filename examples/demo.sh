@@ -147,7 +147,9 @@ curl -sS --unix-socket "$WORK/api.sock" -X PUT "http://localhost/accept/input/an
 attack 203.0.113.99
 for _ in $(seq 100); do grep -q "203.0.113.99 is allowed" "$WORK/daemon.log" && break; sleep 0.05; done
 grep "203.0.113.99 is allowed" "$WORK/daemon.log" || { echo "demo: the accept did not stop the ban" >&2; exit 1; }
-in_ns nft list set inet banwarden api_drop4 | sed -n 's/^[[:space:]]*elements = /nft list set inet banwarden api_drop4: /p'
+for set in api_drop4 api_drop_net4; do
+    in_ns nft list set inet banwarden $set | sed -n "s/^[[:space:]]*elements = /nft list set inet banwarden $set: /p"
+done
 
 say "banwarden list: the store and the kernel side by side"
 banwarden list

@@ -57,6 +57,27 @@ pub struct ApiSet {
     pub interface: Option<String>,
     pub ipv4: Option<SetRef>,
     pub ipv6: Option<SetRef>,
+    /// Where networks go (`nftSetIPv4Networks`...), when apart from single
+    /// addresses: an interval set's kernel commit walks the whole set at
+    /// every transaction, a hash set's does not, so a large set of single
+    /// addresses stays fast beside a small one of networks.
+    pub ipv4_networks: Option<SetRef>,
+    pub ipv6_networks: Option<SetRef>,
+}
+
+impl ApiSet {
+    /// Every set of the entry: (set, holds IPv6, receives networks).
+    pub fn sets(&self) -> impl Iterator<Item = (&SetRef, bool, bool)> + '_ {
+        let apart = |n: &Option<SetRef>| n.is_none();
+        [
+            (self.ipv4.as_ref(), false, apart(&self.ipv4_networks)),
+            (self.ipv6.as_ref(), true, apart(&self.ipv6_networks)),
+            (self.ipv4_networks.as_ref(), false, true),
+            (self.ipv6_networks.as_ref(), true, true),
+        ]
+        .into_iter()
+        .filter_map(|(set, ipv6, networks)| set.map(|s| (s, ipv6, networks)))
+    }
 }
 
 /// Unix socket permissions for the listeners given as `unix:` paths.
@@ -115,7 +136,7 @@ pub struct RespSettings {
 impl ApiSettings {
     /// Every set the API writes, for the kernel check and the listing.
     pub fn all_sets(&self) -> impl Iterator<Item = (Target, &SetRef)> + '_ {
-        self.sets.iter().flat_map(|s| s.ipv4.iter().chain(s.ipv6.iter()).map(move |set| (s.target, set)))
+        self.sets.iter().flat_map(|s| s.sets().map(move |(set, _, _)| (s.target, set)))
     }
 }
 
@@ -124,9 +145,23 @@ impl ApiSettings {
 /// and timeouts.
 pub fn default_sets() -> Vec<ApiSet> {
     let nft = |name: &str| SetRef::parse_nft(&format!("inet banwarden {name}")).ok();
-    let set =
-        |target, four, six| ApiSet { target, chain: "input".into(), interface: None, ipv4: nft(four), ipv6: nft(six) };
-    vec![set(Target::Drop, "api_drop4", "api_drop6"), set(Target::Accept, "api_accept4", "api_accept6")]
+    let set = |target, four, six| ApiSet {
+        target,
+        chain: "input".into(),
+        interface: None,
+        ipv4: nft(four),
+        ipv6: nft(six),
+        ipv4_networks: None,
+        ipv6_networks: None,
+    };
+    // Bans: single addresses in hash sets, networks in interval sets (see
+    // `ApiSet::ipv4_networks`); accepts are few, one interval set each.
+    let drop = ApiSet {
+        ipv4_networks: nft("api_drop_net4"),
+        ipv6_networks: nft("api_drop_net6"),
+        ..set(Target::Drop, "api_drop4", "api_drop6")
+    };
+    vec![drop, set(Target::Accept, "api_accept4", "api_accept6")]
 }
 
 impl ApiSettings {
@@ -152,9 +187,11 @@ impl ApiSettings {
                 None => format!("no set is configured for {what} on chain {chain} (api.sets)"),
                 Some(i) => format!("no set is configured for {what} on chain {chain}, interface {i} (api.sets)"),
             })?;
-        let (set, family) = match net.is_ipv6() {
-            true => (&entry.ipv6, "IPv6"),
-            false => (&entry.ipv4, "IPv4"),
+        let (set, family) = match (net.is_ipv6(), net.is_host()) {
+            (true, false) if entry.ipv6_networks.is_some() => (&entry.ipv6_networks, "IPv6"),
+            (false, false) if entry.ipv4_networks.is_some() => (&entry.ipv4_networks, "IPv4"),
+            (true, _) => (&entry.ipv6, "IPv6"),
+            (false, _) => (&entry.ipv4, "IPv4"),
         };
         set.as_ref().ok_or_else(|| format!("no {family} set is configured for {what} on chain {chain} (api.sets)"))
     }
@@ -167,8 +204,23 @@ pub const API_KEYS: [&str; 9] =
 pub const RESP_KEYS: [&str; 5] = ["listen", "listenTls", "tls", "password", "socket"];
 /// The keys of an `api.sets` entry. `nfSetIPv4`/`nfSetIPv6` are accepted as
 /// another spelling of the nft ban action's `nftSetIPv4`/`nftSetIPv6`.
-pub const SET_KEYS: [&str; 9] =
-    ["target", "chain", "interface", "nftSetIPv4", "nftSetIPv6", "nfSetIPv4", "nfSetIPv6", "ipSetIPv4", "ipSetIPv6"];
+pub const SET_KEYS: [&str; 15] = [
+    "target",
+    "chain",
+    "interface",
+    "nftSetIPv4",
+    "nftSetIPv6",
+    "nfSetIPv4",
+    "nfSetIPv6",
+    "ipSetIPv4",
+    "ipSetIPv6",
+    "nftSetIPv4Networks",
+    "nftSetIPv6Networks",
+    "nfSetIPv4Networks",
+    "nfSetIPv6Networks",
+    "ipSetIPv4Networks",
+    "ipSetIPv6Networks",
+];
 /// rfw's chains.
 pub const CHAINS: [&str; 3] = ["input", "output", "forward"];
 
@@ -294,7 +346,7 @@ impl super::Settings {
         let mut allow: Vec<SetRef> = sets
             .iter()
             .filter(|s| s.target == Target::Accept)
-            .flat_map(|s| s.ipv4.iter().chain(s.ipv6.iter()).cloned())
+            .flat_map(|s| s.sets().map(|(set, _, _)| set.clone()).collect::<Vec<_>>())
             .collect();
         allow.sort();
         allow.dedup();
@@ -308,13 +360,12 @@ impl super::Settings {
     pub fn api_set_needs(&self) -> Vec<crate::firewall::check::SetNeed> {
         let mut needs = Vec::new();
         for (i, s) in self.api_sets().iter().enumerate() {
-            for (set, ipv6) in [(&s.ipv4, false), (&s.ipv6, true)] {
-                let Some(set) = set else { continue };
+            for (set, ipv6, networks) in s.sets() {
                 needs.push(crate::firewall::check::SetNeed {
                     set: set.clone(),
                     ipv6,
                     timeout: true,
-                    networks: true,
+                    networks,
                     place: Some(match self.api.is_some() {
                         true => format!("api.sets[{i}]"),
                         false => "the API's default sets".into(),
@@ -508,6 +559,13 @@ fn read_set(value: &Json, here: Location, problems: &mut Problems) -> Option<Api
     };
     let ipv4 = family(["nftSetIPv4", "nfSetIPv4", "ipSetIPv4"], problems);
     let ipv6 = family(["nftSetIPv6", "nfSetIPv6", "ipSetIPv6"], problems);
+    let ipv4_networks = family(["nftSetIPv4Networks", "nfSetIPv4Networks", "ipSetIPv4Networks"], problems);
+    let ipv6_networks = family(["nftSetIPv6Networks", "nfSetIPv6Networks", "ipSetIPv6Networks"], problems);
+    for (networks, name, plain) in [(&ipv4_networks, "IPv4", &ipv4), (&ipv6_networks, "IPv6", &ipv6)] {
+        if networks.is_some() && plain.is_none() {
+            problems.error(&here, format!("a set for {name} networks but none for single {name} addresses"));
+        }
+    }
     if ipv4.is_none() && ipv6.is_none() && problems.errors.len() == errors {
         problems.error(&here, "no set: give nftSetIPv4/nftSetIPv6 or ipSetIPv4/ipSetIPv6");
     }
@@ -518,6 +576,8 @@ fn read_set(value: &Json, here: Location, problems: &mut Problems) -> Option<Api
         interface,
         ipv4,
         ipv6,
+        ipv4_networks,
+        ipv6_networks,
     })
 }
 

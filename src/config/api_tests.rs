@@ -219,8 +219,39 @@ fn the_api_sets_need_timeouts_and_networks() {
         [
             "inet banwarden api_drop4",
             "inet banwarden api_drop6",
+            "inet banwarden api_drop_net4",
+            "inet banwarden api_drop_net6",
             "inet banwarden api_accept4",
             "inet banwarden api_accept6"
         ]
     );
+}
+
+#[test]
+fn networks_may_have_sets_of_their_own() {
+    let config = crate::config::compile(
+        r#"{"api": {"http": ["unix:/run/a.sock"], "sets": [{"target": "drop",
+              "nftSetIPv4": "inet t drop4", "nftSetIPv4Networks": "inet t net4", "ipSetIPv6": "drop6"}]},
+            "actions": {"a": [{"action": "action_noop"}]}}"#,
+        "test",
+    )
+    .unwrap();
+    let needs: Vec<(String, bool)> =
+        config.settings.api_set_needs().into_iter().map(|n| (n.set.to_string(), n.networks)).collect();
+    // The hash set needs no intervals once networks go elsewhere; the IPv6
+    // set without a networks' set takes both.
+    assert_eq!(needs, [("inet t drop4".into(), false), ("drop6".into(), true), ("inet t net4".into(), true)]);
+    let api = config.settings.api.as_ref().unwrap();
+    let set = |net: &str| api.set_for(Target::Drop, "input", None, net.parse().unwrap()).unwrap().to_string();
+    assert_eq!(set("192.0.2.1"), "inet t drop4");
+    assert_eq!(set("192.0.2.0/24"), "inet t net4");
+    assert_eq!(set("2001:db8::/64"), "drop6");
+    let refused = crate::config::compile(
+        r#"{"api": {"http": ["unix:/run/a.sock"], "sets": [{"target": "drop", "nftSetIPv6Networks": "inet t net6"}]},
+            "actions": {"a": [{"action": "action_noop"}]}}"#,
+        "test",
+    );
+    let Err(crate::config::ConfigError::Invalid { errors, .. }) = refused else { panic!("accepted") };
+    let wanted = "a set for IPv6 networks but none for single IPv6 addresses";
+    assert!(errors.iter().any(|e| e.to_string().contains(wanted)), "{errors:?}");
 }

@@ -98,7 +98,7 @@ impl Daemon {
         let api_sets = self.settings.api_sets();
         let sets: Vec<SetRef> = {
             let mut sets: Vec<SetRef> =
-                api_sets.iter().flat_map(|s| s.ipv4.iter().chain(s.ipv6.iter()).cloned()).collect();
+                api_sets.iter().flat_map(|s| s.sets().map(|(set, _, _)| set.clone()).collect::<Vec<_>>()).collect();
             sets.sort();
             sets.dedup();
             sets

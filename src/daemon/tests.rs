@@ -269,6 +269,8 @@ fn the_door_serves_bans_accepts_and_unbans_beside_the_journal() {
         interface: None,
         ipv4: Some(ipv4.clone()),
         ipv6: None,
+        ipv4_networks: None,
+        ipv6_networks: None,
     };
     config.settings.api =
         Some(ApiSettings { sets: vec![set(Target::Drop, &drop4), set(Target::Accept, &allow4)], ..Default::default() });

@@ -1,7 +1,7 @@
 //! The shipped ruleset's API sets in the real kernel: `api_accept4/6` let
 //! an address through banwarden's chain whatever ban set also holds it,
 //! but another table's drop still stops it (an accept ends one base chain
-//! only); `api_drop4/6` drop like the other ban sets; and the file loads
+//! only); `api_drop4/6` and `api_drop_net4/6` drop like the other ban sets; and the file loads
 //! over the table of the version before these sets, keeping its bans.
 //!
 //! Packets are real: UDP datagrams from an address on the namespace's
@@ -62,10 +62,12 @@ fn accept_sets_come_first_and_ban_sets_drop() {
     assert!(rules[2..].iter().all(|r| r.ends_with(" drop")), "every accept before every drop: {rules:?}");
     assert!(rules.contains(&"ip saddr @api_drop4 drop".to_owned()), "{rules:?}");
     assert!(rules.contains(&"ip6 saddr @api_drop6 drop".to_owned()), "{rules:?}");
+    assert!(rules.contains(&"ip saddr @api_drop_net4 drop".to_owned()), "{rules:?}");
+    assert!(rules.contains(&"ip6 saddr @api_drop_net6 drop".to_owned()), "{rules:?}");
 
     for (address, ban, api_drop, accept, network) in [
-        (V4, "ssh_ban4", "api_drop4", "api_accept4", "192.0.2.0/24"),
-        (V6, "ssh_ban6", "api_drop6", "api_accept6", "2001:db8::/64"),
+        (V4, "ssh_ban4", "api_drop_net4", "api_accept4", "192.0.2.0/24"),
+        (V6, "ssh_ban6", "api_drop_net6", "api_accept6", "2001:db8::/64"),
     ] {
         let add =
             |set: &str, element: &str| ns.nft_script(&format!("add element inet banwarden {set} {{ {element} }}"));
@@ -128,11 +130,16 @@ fn the_shipped_ruleset_loads_over_the_table_before_the_api_sets() {
     nft_in(&ns, &["-f", root().join(RULESET).to_str().unwrap()]);
     assert_eq!(ns.elements("inet", "ssh_ban4"), [("192.0.2.7".to_owned(), None)], "the ban stays");
     assert_eq!(ns.elements("inet", "ssh_net6"), [("2001:db8:7::/48".to_owned(), None)], "the ban stays");
-    for set in ["api_drop4", "api_drop6", "api_accept4", "api_accept6"] {
+    for set in ["api_drop_net4", "api_drop_net6", "api_accept4", "api_accept6"] {
         let listed = nft_in(&ns, &["list", "set", "inet", "banwarden", set]);
         assert!(listed.contains("flags interval,timeout"), "{set}: {listed}");
     }
+    // Single addresses in hash sets: their commit does not walk the set.
+    for set in ["api_drop4", "api_drop6"] {
+        let listed = nft_in(&ns, &["list", "set", "inet", "banwarden", set]);
+        assert!(listed.contains("flags timeout") && !listed.contains("interval"), "{set}: {listed}");
+    }
     let rules = banwarden_rules(&ns);
-    assert_eq!(rules.len(), 20, "{rules:?}");
+    assert_eq!(rules.len(), 22, "{rules:?}");
     assert!(rules[0].ends_with("@api_accept4 accept"), "{rules:?}");
 }

@@ -19,8 +19,10 @@ use super::util::{require, text, wait_until, Daemon};
 
 /// The sets the shipped ruleset makes for the API (`default_sets()`).
 const API_SETS: &str = "table inet banwarden {
-    set api_drop4 { type ipv4_addr; flags interval,timeout; }
-    set api_drop6 { type ipv6_addr; flags interval,timeout; }
+    set api_drop4 { type ipv4_addr; flags timeout; }
+    set api_drop6 { type ipv6_addr; flags timeout; }
+    set api_drop_net4 { type ipv4_addr; flags interval,timeout; }
+    set api_drop_net6 { type ipv6_addr; flags interval,timeout; }
     set api_accept4 { type ipv4_addr; flags interval,timeout; }
     set api_accept6 { type ipv6_addr; flags interval,timeout; }
 }";
@@ -197,7 +199,7 @@ fn redis_cli_over_the_unix_socket_tcp_and_tls() {
     assert_eq!(server.cli(&[&tls[..], &["TTL_DROP_INSERT", "192.0.2.3", "600"]].concat()), "1");
 
     assert_eq!(server.set("api_drop4"), ["192.0.2.1", "192.0.2.2", "192.0.2.3"]);
-    assert_eq!(server.set("api_drop6"), ["2001:db8:7::/48"]);
+    assert_eq!(server.set("api_drop_net6"), ["2001:db8:7::/48"]);
     assert_eq!(server.set("api_accept4"), ["198.51.100.0/24"]);
     let timeouts = server.ns.elements("inet", "api_drop4");
     assert_eq!(timeouts[0].1, None, "drop_insert is permanent");
@@ -419,6 +421,7 @@ fn ten_thousand_hostile_commands_leave_only_parsed_addresses_in_the_kernel() {
     in_kernel.sort();
     assert_eq!(in_kernel, wanted, "only the parsed addresses sent are in the kernel");
     assert!(server.set("api_drop6").is_empty() && server.set("api_accept6").is_empty());
+    assert!(server.set("api_drop_net4").is_empty() && server.set("api_drop_net6").is_empty());
     for element in server.set("api_accept4") {
         assert!(element.parse::<std::net::IpAddr>().is_ok(), "{element}");
     }

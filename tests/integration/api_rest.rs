@@ -23,8 +23,10 @@ use super::util::{require, text, wait_until, Daemon};
 /// The sets the default `api.sets` write, and the journal rules' sets.
 const API_SETS: &str = "
 table inet banwarden {
-  set api_drop4 { type ipv4_addr; flags interval,timeout; }
-  set api_drop6 { type ipv6_addr; flags interval,timeout; }
+  set api_drop4 { type ipv4_addr; flags timeout; }
+  set api_drop6 { type ipv6_addr; flags timeout; }
+  set api_drop_net4 { type ipv4_addr; flags interval,timeout; }
+  set api_drop_net6 { type ipv6_addr; flags interval,timeout; }
   set api_accept4 { type ipv4_addr; flags interval,timeout; }
   set api_accept6 { type ipv6_addr; flags interval,timeout; }
 }
@@ -256,7 +258,9 @@ fn rfw_urls_and_v1_over_the_socket_and_tls() {
     ] {
         let (status, body) = api.unix("PUT", path, None);
         assert_eq!((status, &body["result"]), (200, &json!("banned")), "{path}: {body}");
-        let kernel = api.in_set("api_drop4", net).unwrap_or_else(|| panic!("{net} not in api_drop4"));
+        // Single addresses in the hash set, networks in the interval set.
+        let set = if net.contains('/') { "api_drop_net4" } else { "api_drop4" };
+        let kernel = api.in_set(set, net).unwrap_or_else(|| panic!("{net} not in {set}"));
         let secs = kernel.expect("a timeout");
         assert!(secs <= left && secs + 30 > left, "{net}: {secs} s left, {left} asked");
         assert!(api.listed(net).contains(net), "banwarden list {net}");
@@ -264,7 +268,7 @@ fn rfw_urls_and_v1_over_the_socket_and_tls() {
     }
     let (status, body) = api.unix("PUT", "/drop/input/any/2001:db8:bad::/48", None);
     assert_eq!(status, 200, "{body}");
-    assert!(api.ns.elements("inet", "api_drop6").iter().any(|(e, _)| e == "2001:db8:bad::/48"));
+    assert!(api.ns.elements("inet", "api_drop_net6").iter().any(|(e, _)| e == "2001:db8:bad::/48"));
     // Refused, unmapped, ignored: nothing in the kernel.
     for (path, status_wanted) in [
         ("/drop/input/eth0/203.0.113.20", 400),
@@ -317,7 +321,7 @@ fn rfw_urls_and_v1_over_the_socket_and_tls() {
     let (status, body) = api.unix("DELETE", "/v1/bans/203.0.115.0%2F24", None);
     assert_eq!(status, 200, "{body}");
     answers.push(("/v1/bans/{network}", "delete", status, body));
-    assert!(api.in_set("api_drop4", "203.0.115.0/24").is_none());
+    assert!(api.in_set("api_drop_net4", "203.0.115.0/24").is_none());
     let (status, body) = api.unix("POST", "/v1/accepts", Some(r#"{"address": "2001:db8:600d::1", "duration": "1d"}"#));
     assert_eq!(status, 200, "{body}");
     answers.push(("/v1/accepts", "post", status, body));
@@ -516,7 +520,7 @@ fn hostile_input_is_refused_and_the_journal_still_judged() {
     // accept of 224.0.0.1 is a request like any other; a ban of it is
     // refused, a ban of 1.2.3.4 with a short expiry goes through).
     const PARSED: [&str; 5] = ["1.2.3.4", "224.0.0.1", "255.255.255.255", "::/0", "0.0.0.0/0"];
-    for set in ["api_drop4", "api_drop6", "api_accept4", "api_accept6"] {
+    for set in ["api_drop4", "api_drop6", "api_drop_net4", "api_drop_net6", "api_accept4", "api_accept6"] {
         for (element, _) in api.ns.elements("inet", set) {
             assert!(PARSED.contains(&element.as_str()), "{set} holds {element}");
         }

@@ -272,7 +272,7 @@ fn the_daemon_bans_an_attacker_rotating_through_its_64() {
     let Some(journald) = PrivateJournald::start() else { return };
     let Some(ns) = Netns::new(BY_NETWORK_RULES) else { return };
     nft_in(&ns, &["-f", root().join(RULESET).to_str().unwrap()]);
-    assert_eq!(banwarden_rules(&ns).len(), 20, "a rule per set of the shipped file");
+    assert_eq!(banwarden_rules(&ns).len(), 22, "a rule per set of the shipped file");
     let check = ns.banwarden(&["check", "--kernel"]);
     assert!(check.status.success(), "{}{}", text(&check.stdout), text(&check.stderr));
     let run = ns.run(&journald);
@@ -327,6 +327,6 @@ fn the_shipped_ruleset_loads_over_the_table_before_network_sets() {
         }
     }
     let rules = banwarden_rules(&ns);
-    assert_eq!(rules.len(), 20, "a rule per set: {rules:?}");
+    assert_eq!(rules.len(), 22, "a rule per set: {rules:?}");
     assert!(rules.iter().any(|r| r == "ip6 saddr @ssh_net6 drop"), "{rules:?}");
 }

@@ -334,7 +334,7 @@ impl Session {
                 Target::Drop => "drop",
                 Target::Accept => "accept",
             };
-            for set in entry.ipv4.iter().chain(entry.ipv6.iter()) {
+            for (set, _, _) in entry.sets() {
                 let count = self.shared.context.listing.count(set, now);
                 text.push_str(&format!("{target}:{set}={count}\r\n"));
             }

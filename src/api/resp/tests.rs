@@ -143,7 +143,8 @@ async fn bans_and_accepts_go_to_the_api_sets_with_integer_replies() {
     let sets: Vec<String> = bans.iter().map(|b| b.set.to_string()).collect();
     assert_eq!(
         sets,
-        ["inet banwarden api_drop4", "inet banwarden api_drop4", "inet banwarden api_drop6", "inet banwarden api_accept4"]
+        // A network goes to the networks' set (see `default_sets`).
+        ["inet banwarden api_drop4", "inet banwarden api_drop4", "inet banwarden api_drop_net6", "inet banwarden api_accept4"]
     );
     assert_eq!(bans[0].lifetime, Lifetime::Forever, "drop_insert is permanent, as in RedisPushIptables");
     assert_eq!(bans[2].lifetime, Lifetime::For(Duration::from_secs(600)));

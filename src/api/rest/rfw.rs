@@ -251,7 +251,7 @@ fn list(ctx: &Ctx, api: &ApiSettings, chain: Option<&'static str>) -> Answer {
     let mut seen: Vec<&crate::vocab::SetRef> = Vec::new();
     for entry in api.sets.iter().filter(|s| chain.is_none_or(|c| s.chain.eq_ignore_ascii_case(c))) {
         let iface = entry.interface.as_deref().unwrap_or("*");
-        for set in entry.ipv4.iter().chain(entry.ipv6.iter()) {
+        for (set, _, _) in entry.sets() {
             // Two entries of api.sets may share a set: its bans once.
             if seen.contains(&set) {
                 continue;

@@ -150,7 +150,7 @@ async fn rfw_put_bans_into_the_api_set_with_its_expiry() {
     assert_eq!(all[0].origin, Origin::Api { user: "root".into() });
     assert_eq!((all[1].net, all[1].set.clone()), ("203.0.113.0/24".parse().unwrap(), set("api_accept4")));
     assert_eq!(all[1].lifetime, Lifetime::from_seconds(Some(86_400)));
-    assert_eq!(all[2].set, set("api_drop6"));
+    assert_eq!(all[2].set, set("api_drop_net6"), "a network, into the networks' set");
 }
 
 #[tokio::test]
@@ -189,7 +189,7 @@ async fn rfw_delete_list_and_non_restful() {
     let rig = rig(api(|_| {}), 100, true);
     let r = call(&rig.shared, ROOT, "DELETE", "/drop/input/any/11.22.33.0/24", "").await;
     assert_eq!((r.status, &r.body["result"]), (200, &Value::from("lifted")), "{}", r.body);
-    assert_eq!(rig.seen.lock().unwrap().unbans[0].1, [set("api_drop4")]);
+    assert_eq!(rig.seen.lock().unwrap().unbans[0].1, [set("api_drop_net4")], "a network, from the networks' set");
     let r = call(&rig.shared, ROOT, "GET", "/drop/input/any/11.22.33.44?modify=insert", "").await;
     assert_eq!(r.status, 400, "GET needs api.nonRestful");
     assert!(rig.seen.lock().unwrap().bans.is_empty());
@@ -251,7 +251,9 @@ async fn v1_batches_a_list_into_one_command_and_answers_per_item() {
     assert_eq!(r.status, 200, "{}", r.body);
     let seen = rig.seen.lock().unwrap();
     assert_eq!(seen.unbans[0].0, "11.22.33.0/24".parse().unwrap());
-    assert_eq!((seen.unbans[1].0, &seen.unbans[1].1), ("2001:db8::/32".parse().unwrap(), &vec![set("api_drop6")]));
+    // /v1 lifts a network from the sets of its family that take networks.
+    let lifted_from = vec![set("api_drop_net6")];
+    assert_eq!((seen.unbans[1].0, &seen.unbans[1].1), ("2001:db8::/32".parse().unwrap(), &lifted_from));
 }
 
 #[tokio::test]

@@ -196,7 +196,7 @@ async fn post(ctx: Ctx, caller: Caller, target: Target, body: Body) -> Answer {
 
 /// The sets a `DELETE` or `GET` reads: the one `chain`/`interface` map to
 /// when either is given, else every set of the target (of `net`'s family
-/// when there is one).
+/// when there is one, and only those that take networks when it is one).
 fn sets_of(
     api: &ApiSettings,
     target: Target,
@@ -215,10 +215,14 @@ fn sets_of(
                 continue;
             }
         }
-        let family: Vec<&SetRef> = match net.map(|n| n.is_ipv6()) {
-            Some(true) => entry.ipv6.iter().collect(),
-            Some(false) => entry.ipv4.iter().collect(),
-            None => entry.ipv4.iter().chain(entry.ipv6.iter()).collect(),
+        // A network is only in the sets that take networks.
+        let family: Vec<&SetRef> = match net {
+            Some(n) => entry
+                .sets()
+                .filter(|(_, ipv6, networks)| *ipv6 == n.is_ipv6() && (n.is_host() || *networks))
+                .map(|(set, _, _)| set)
+                .collect(),
+            None => entry.sets().map(|(set, _, _)| set).collect(),
         };
         for set in family {
             if !sets.iter().any(|(s, _, _)| s == set) {
@@ -272,7 +276,10 @@ fn get(ctx: Ctx, target: Target, query: HashMap<String, String>) -> Answer {
     let Some(api) = live.api.as_ref() else {
         return Answer::error(StatusCode::SERVICE_UNAVAILABLE, "the API is not configured (api)");
     };
-    let sets = match sets_of(api, target, &query, within) {
+    // Every set of the family: addresses inside `within` are in the sets
+    // of single addresses too.
+    let family = within.map(|w| Network::host(w.first()));
+    let sets = match sets_of(api, target, &query, family) {
         Ok(sets) => sets,
         Err(e) => return Answer::bad(e),
     };
