@@ -30,7 +30,7 @@ pub fn run(file: &ConfigFile, args: &RunArgs) -> anyhow::Result<Exit> {
         *other_machines = config.settings.journal_other_machines;
     }
     let options = Options { source, from_tail: args.from_tail, config: Some(file.clone()) };
-    let serve = config.settings.api.is_some() || config.settings.resp.is_some();
+    let serve = config.settings.serves_api();
     let (api, resp) = (config.settings.api.clone(), config.settings.resp.clone());
     let mut daemon = Daemon::open(config, &options, super::clock())?.with_notifier(notifier);
     // The servers' thread comes after every change of the process's
@@ -75,7 +75,7 @@ pub fn run(file: &ConfigFile, args: &RunArgs) -> anyhow::Result<Exit> {
 /// The servers take the reloaded settings; with certificates that cannot
 /// be read, they keep the old ones (and say why).
 fn reload(servers: Option<&Servers>, settings: &Settings) {
-    let serve = settings.api.is_some() || settings.resp.is_some();
+    let serve = settings.serves_api();
     let Some(servers) = servers.filter(|_| serve) else {
         if serve != servers.is_some() {
             diag!(

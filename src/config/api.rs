@@ -133,13 +133,6 @@ pub struct RespSettings {
     pub socket: SocketAccess,
 }
 
-impl ApiSettings {
-    /// Every set the API writes, for the kernel check and the listing.
-    pub fn all_sets(&self) -> impl Iterator<Item = (Target, &SetRef)> + '_ {
-        self.sets.iter().flat_map(|s| s.sets().map(move |(set, _, _)| (s.target, set)))
-    }
-}
-
 /// The default `api.sets`: the sets the shipped ruleset
 /// (`etc/nftables/banwarden.nft`) makes for the API, which take networks
 /// and timeouts.
@@ -330,6 +323,11 @@ pub fn read_resp(value: &Json, here: Location, problems: &mut Problems) -> Optio
 }
 
 impl super::Settings {
+    /// Whether an API server is configured (`api` or `resp`).
+    pub fn serves_api(&self) -> bool {
+        self.api.is_some() || self.resp.is_some()
+    }
+
     /// The sets the API servers write, when any is configured: `api.sets`,
     /// or the default ones when only `resp` is.
     pub fn api_sets(&self) -> Vec<ApiSet> {
@@ -340,17 +338,23 @@ impl super::Settings {
         }
     }
 
+    /// Every set of them (of `target` only, when given), each once, in
+    /// order: what the listing follows and the firewall watch puts back.
+    pub fn api_set_refs(&self, target: Option<Target>) -> Vec<SetRef> {
+        let entries = self.api_sets();
+        let mut sets: Vec<SetRef> = entries
+            .iter()
+            .filter(|s| target.is_none_or(|t| s.target == t))
+            .flat_map(|s| s.sets().map(|(set, _, _)| set.clone()))
+            .collect();
+        sets.sort();
+        sets.dedup();
+        sets
+    }
+
     /// The allow sets among them: what no ban may touch while they hold it.
     pub fn allow_sets(&self) -> Vec<SetRef> {
-        let sets = self.api_sets();
-        let mut allow: Vec<SetRef> = sets
-            .iter()
-            .filter(|s| s.target == Target::Accept)
-            .flat_map(|s| s.sets().map(|(set, _, _)| set.clone()).collect::<Vec<_>>())
-            .collect();
-        allow.sort();
-        allow.dedup();
-        allow
+        self.api_set_refs(Some(Target::Accept))
     }
 }
 

@@ -95,14 +95,7 @@ impl Daemon {
     /// The sets the APIs serve, followed by the listing and the ban
     /// service (allow sets) from now on, and what the store holds of them.
     pub(super) fn serve_sets(&mut self) {
-        let api_sets = self.settings.api_sets();
-        let sets: Vec<SetRef> = {
-            let mut sets: Vec<SetRef> =
-                api_sets.iter().flat_map(|s| s.sets().map(|(set, _, _)| set.clone()).collect::<Vec<_>>()).collect();
-            sets.sort();
-            sets.dedup();
-            sets
-        };
+        let sets = self.settings.api_set_refs(None);
         self.queue.bans().set_allow_sets(self.settings.allow_sets());
         let mut held: HashMap<SetRef, BTreeMap<Network, Listed>> =
             sets.iter().map(|s| (s.clone(), BTreeMap::new())).collect();
@@ -128,7 +121,7 @@ impl Daemon {
     pub(super) fn store_changed(&mut self) {
         self.due.store_check = self.clock.instant() + STORE_CHECK_EVERY;
         let changed = self.queue.bans().refresh(&mut |w| diag!(Warning, "{w}"));
-        if changed && !self.settings.api_sets().is_empty() {
+        if changed && self.settings.serves_api() {
             self.serve_sets();
         }
     }

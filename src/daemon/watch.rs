@@ -65,6 +65,6 @@ impl Daemon {
 /// The sets whose bans are put back when someone else takes them out: the
 /// rules' and the APIs'.
 pub(super) fn watched(sets: &[crate::config::SetUse], settings: &Settings) -> Vec<crate::vocab::SetRef> {
-    let api = settings.api_sets().into_iter().flat_map(|s| s.sets().map(|(set, _, _)| set.clone()).collect::<Vec<_>>());
+    let api = settings.api_set_refs(None);
     sets.iter().map(|u| u.set.clone()).chain(api).collect()
 }

@@ -573,15 +573,7 @@ impl BanStore {
     /// The live bans of one address, by set: one lookup in the index, after
     /// taking in what others wrote (two `stat`s when nothing changed).
     pub fn lookup(&mut self, ip: Network, now_us: u64) -> Result<Vec<(SetRef, Until)>, StoreError> {
-        let _guard = self.locked()?;
-        self.catch_up()?;
-        Ok(self
-            .records
-            .of(ip)
-            .iter()
-            .filter(|slot| slot.until.is_live(now_us))
-            .map(|s| (s.set.clone(), s.until))
-            .collect())
+        Ok(self.records_of(ip, now_us)?.into_iter().map(|r| (r.set, r.until)).collect())
     }
 
     /// [`lookup`](Self::lookup), as whole records.
