@@ -9,23 +9,14 @@
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use super::bans::{Netns, SSH_RULES};
 use super::journald::PrivateJournald;
-use super::util::{require, text, wait_until, Daemon};
+use super::util::{require, test_ca, text, wait_until, Daemon, API_SETS};
 
-/// The sets the shipped ruleset makes for the API (`default_sets()`).
-const API_SETS: &str = "table inet banwarden {
-    set api_drop4 { type ipv4_addr; flags timeout; }
-    set api_drop6 { type ipv6_addr; flags timeout; }
-    set api_drop_net4 { type ipv4_addr; flags interval,timeout; }
-    set api_drop_net6 { type ipv6_addr; flags interval,timeout; }
-    set api_accept4 { type ipv4_addr; flags interval,timeout; }
-    set api_accept6 { type ipv6_addr; flags interval,timeout; }
-}";
 
 const PASSWORD: &str = "correct horse battery";
 const PORT: &str = "6380";
@@ -54,21 +45,6 @@ fn tools() -> bool {
 }
 
 /// A CA and a certificate for 127.0.0.1 signed by it, in `dir`: (ca, cert, key).
-fn make_tls(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    let p = |name: &str| dir.join(name);
-    let openssl = |args: &[&str]| {
-        let out = Command::new("openssl").args(args).current_dir(dir).output().unwrap();
-        assert!(out.status.success(), "openssl {args:?}: {}", text(&out.stderr));
-    };
-    openssl(&["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=banwarden test CA"]);
-    openssl(&["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1"]);
-    std::fs::write(p("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
-    openssl(&[
-        "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.pem",
-        "-days", "2", "-extfile", "san.ext",
-    ]);
-    (p("ca.pem"), p("server.pem"), p("server.key"))
-}
 
 fn password_hash() -> String {
     let out = super::util::banwarden(&["hash-password"], format!("{PASSWORD}\n").as_bytes());
@@ -88,7 +64,7 @@ impl Server {
         ns.nft_script(API_SETS);
         let lo = Command::new("ip").args(["netns", "exec", &ns.name, "ip", "link", "set", "lo", "up"]).status().unwrap();
         assert!(lo.success());
-        let (ca, cert, key) = make_tls(ns.state.path());
+        let (ca, cert, key) = test_ca(ns.state.path());
         let socket = ns.state.path().join("resp.sock");
         let mut config: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&ns.config).unwrap()).unwrap();

@@ -18,19 +18,8 @@ use serde_json::{json, Value};
 
 use super::bans::{ok, Netns};
 use super::journald::PrivateJournald;
-use super::util::{require, text, wait_until, Daemon};
+use super::util::{require, test_ca, text, wait_until, Daemon, API_SETS};
 
-/// The sets the default `api.sets` write, and the journal rules' sets.
-const API_SETS: &str = "
-table inet banwarden {
-  set api_drop4 { type ipv4_addr; flags timeout; }
-  set api_drop6 { type ipv6_addr; flags timeout; }
-  set api_drop_net4 { type ipv4_addr; flags interval,timeout; }
-  set api_drop_net6 { type ipv6_addr; flags interval,timeout; }
-  set api_accept4 { type ipv4_addr; flags interval,timeout; }
-  set api_accept6 { type ipv6_addr; flags interval,timeout; }
-}
-";
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -57,59 +46,6 @@ fn run(cmd: &mut Command) -> String {
     text(&out.stdout)
 }
 
-/// A CA and a server certificate for 127.0.0.1, made with `openssl`.
-fn certificates(dir: &Path) {
-    let openssl = |args: &[&str]| run(Command::new("openssl").current_dir(dir).args(args));
-    openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=banwarden test CA",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.crt",
-    ]);
-    openssl(&[
-        "req",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-subj",
-        "/CN=127.0.0.1",
-        "-keyout",
-        "server.key",
-        "-out",
-        "server.csr",
-    ]);
-    std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
-    openssl(&[
-        "x509",
-        "-req",
-        "-in",
-        "server.csr",
-        "-CA",
-        "ca.crt",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-days",
-        "2",
-        "-extfile",
-        "san.ext",
-        "-out",
-        "server.crt",
-    ]);
-}
 
 impl Api {
     fn start(edit: impl FnOnce(&mut Value)) -> Option<Api> {
@@ -121,7 +57,7 @@ impl Api {
         ns.nft_script(API_SETS);
         run(Command::new("ip").args(["netns", "exec", &ns.name, "ip", "link", "set", "lo", "up"]));
         let dir = ns.state.path().to_owned();
-        certificates(&dir);
+        let (ca, certificate, key) = test_ca(&dir);
         let out = Command::new(env!("CARGO_BIN_EXE_banwarden"))
             .arg("hash-password")
             .stdin(std::process::Stdio::piped())
@@ -138,7 +74,7 @@ impl Api {
         let mut api = json!({
             "http": [format!("unix:{}", socket.display())],
             "https": ["127.0.0.1:7393"],
-            "tls": {"certificate": dir.join("server.crt"), "key": dir.join("server.key")},
+            "tls": {"certificate": certificate, "key": key},
             "users": {"alice": hash},
             "clients": ["127.0.0.0/8", "198.18.0.0/15"],
             "defaultExpire": 3600,
@@ -148,7 +84,7 @@ impl Api {
         std::fs::write(&ns.config, rules).unwrap();
         let daemon = ns.run(&journald);
         assert!(wait_until(10, || socket.exists()), "the API's socket never appeared");
-        Some(Api { ns, journald, daemon: Some(daemon), ca: dir.join("ca.crt"), socket })
+        Some(Api { ns, journald, daemon: Some(daemon), ca, socket })
     }
 
     /// curl over the Unix socket: (status, body).

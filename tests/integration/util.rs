@@ -257,3 +257,33 @@ fn an_unmet_requirement_in_child() {
     }
     unreachable!("require(false, ..) went on");
 }
+
+/// The sets the default `api.sets` write, shaped as the shipped ruleset
+/// makes them (`config::api::default_sets`), for the API servers' tests.
+pub const API_SETS: &str = "table inet banwarden {
+    set api_drop4 { type ipv4_addr; flags timeout; }
+    set api_drop6 { type ipv6_addr; flags timeout; }
+    set api_drop_net4 { type ipv4_addr; flags interval,timeout; }
+    set api_drop_net6 { type ipv6_addr; flags interval,timeout; }
+    set api_accept4 { type ipv4_addr; flags interval,timeout; }
+    set api_accept6 { type ipv6_addr; flags interval,timeout; }
+}";
+
+/// A test CA and a server certificate for 127.0.0.1 signed by it, made
+/// with `openssl` in `dir`: (CA certificate, server certificate, server key).
+pub fn test_ca(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl").args(args).current_dir(dir).output().unwrap();
+        assert!(out.status.success(), "openssl {args:?}: {}", text(&out.stderr));
+    };
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+    let ca = ["-days", "2", "-subj", "/CN=banwarden test CA", "-keyout", "ca.key", "-out", "ca.crt"];
+    openssl(&[&["req", "-x509"][..], &ec, &ca].concat());
+    openssl(&[&["req"][..], &ec, &["-subj", "/CN=127.0.0.1", "-keyout", "server.key", "-out", "server.csr"]].concat());
+    std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+    openssl(&[
+        "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2",
+        "-extfile", "san.ext", "-out", "server.crt",
+    ]);
+    (dir.join("ca.crt"), dir.join("server.crt"), dir.join("server.key"))
+}
