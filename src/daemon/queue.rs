@@ -189,6 +189,8 @@ impl BanQueue {
     /// lines, `warn` what the store found wrong in its files.
     pub fn flush(&mut self, error: &mut dyn FnMut(String), warn: &mut dyn FnMut(String)) {
         if self.pending.is_empty() {
+            // A command of no request still hears its (empty) answer.
+            self.replies.drain(..).for_each(|(_, _, reply)| reply(Vec::new()));
             return;
         }
         let requests = std::mem::take(&mut self.pending);
@@ -342,5 +344,15 @@ mod tests {
     fn powers_of_ten() {
         let logged: Vec<u64> = (1..=2000).filter(|&n| is_power_of_ten(n)).collect();
         assert_eq!(logged, [1, 10, 100, 1000]);
+    }
+
+    #[test]
+    fn a_command_of_no_request_is_answered_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut queue = queue(dir.path(), &FakeKernel::default(), &[]);
+        let (tx, rx) = std::sync::mpsc::channel();
+        queue.push_with_reply(Vec::new(), Box::new(move |outcomes| tx.send(outcomes.len()).unwrap()));
+        queue.flush(&mut |_| {}, &mut |_| {});
+        assert_eq!(rx.try_recv(), Ok(0));
     }
 }
