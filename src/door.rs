@@ -1,6 +1,7 @@
 //! The daemon's one door for work that does not come from the journal:
-//! bans, accepts and unbans asked for by the APIs (and later the fleet),
-//! and the reload a SIGHUP asks for.
+//! bans, accepts and unbans asked for by the APIs and the other hosts of
+//! the fleet, and the reload a SIGHUP asks for; and the hook through which
+//! the loop tells the fleet what this host decided ([`Decision`]).
 //!
 //! The event loop owns the ban path and must never wait on a network peer,
 //! so the servers hand it [`Command`]s through a bounded queue and an
@@ -17,7 +18,7 @@
 //! the sets the APIs serve in a [`Listing`], which the servers read under a
 //! read lock, without a round trip to the loop.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -35,9 +36,49 @@ pub enum Command {
     Ban { requests: Vec<BanRequest>, reply: Reply<Vec<Outcome>> },
     /// Lifts `net` from each of `sets` (store first, then the kernel).
     Unban { net: Network, sets: Vec<SetRef>, origin: Origin, reply: Reply<Result<Vec<Lifted>, String>> },
+    /// Entries of the fleet's stream, carried out in order; `position`
+    /// (the stream's ID of the last) is saved with the journal's cursor
+    /// once they are durable, and the reply hears one result per op.
+    Fleet { ops: Vec<FleetOp>, position: Option<String>, reply: Reply<Vec<Applied>> },
     /// Load the configuration again (what SIGHUP asks for).
     Reload,
 }
+
+/// One thing another host of the fleet asks this one to do.
+#[derive(Clone, Debug)]
+pub enum FleetOp {
+    /// A ban (its lifetime an absolute end: [`crate::vocab::Lifetime::EndsAt`]).
+    Ban(BanRequest),
+    /// An unban from one set.
+    Unban { net: Network, set: SetRef, origin: Origin },
+    /// After a resynchronisation from the fleet's snapshot: lift the bans
+    /// of `sets` that came from the fleet (`by` "fleet ...") and that the
+    /// snapshot no longer holds (unbanned while this host was behind).
+    Forget { sets: Vec<SetRef>, keep: HashSet<(SetRef, Network)> },
+}
+
+/// What became of a [`FleetOp`].
+#[derive(Clone, Debug)]
+pub enum Applied {
+    Ban(Outcome),
+    /// Whether it was stored (or why it failed).
+    Unban(Result<bool, String>),
+    /// Bans lifted.
+    Forgot(Result<usize, String>),
+}
+
+/// A change this host decided that its fleet settings share: a ban (with
+/// its settled end) or an unban. The loop hands them, durable, to the
+/// [`Announce`] hook, in the order they were made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    Ban { net: Network, set: SetRef, until: Until, origin: Origin },
+    Unban { net: Network, set: SetRef, origin: Origin },
+}
+
+/// Where the loop hands its [`Decision`]s: a plain callback that must not
+/// wait (the fleet's queues them for its own thread).
+pub type Announce = Box<dyn FnMut(Vec<Decision>) + Send>;
 
 impl Command {
     /// What the command weighs in the queue: its requests (a pipeline of
@@ -46,6 +87,7 @@ impl Command {
         match self {
             Command::Ban { requests, .. } => requests.len().max(1),
             Command::Unban { sets, .. } => sets.len().max(1),
+            Command::Fleet { ops, .. } => ops.len().max(1),
             Command::Reload => 1,
         }
     }
@@ -137,6 +179,22 @@ impl Door {
     /// Requests waiting (for status lines and tests).
     pub fn waiting(&self) -> usize {
         self.queue.lock().unwrap_or_else(|e| e.into_inner()).weight
+    }
+}
+
+/// The sets the loop knows (its rules', the APIs', `fleet.map`'s),
+/// published at start and at each reload for the fleet, which maps the
+/// fleet's set names to them.
+#[derive(Default)]
+pub struct KnownSets(RwLock<Vec<SetRef>>);
+
+impl KnownSets {
+    pub fn replace(&self, sets: Vec<SetRef>) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = sets;
+    }
+
+    pub fn get(&self) -> Vec<SetRef> {
+        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }
 

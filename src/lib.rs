@@ -5,6 +5,7 @@
 //! - [`cmd`]: one file per subcommand; the only users of `anyhow`
 //! - [`cli`]: the command line (clap), with value parsers for addresses, durations and sets
 //! - [`api`]: the REST and Redis-protocol servers that ban and allow on request, in a tokio runtime of their own
+//! - [`fleet`]: the bans shared with the other hosts through a Redis stream, in a tokio runtime of its own
 //! - [`daemon`]: the event loop of `run`: journal in, effects out, position saved
 //! - [`door`]: the loop's one door for outside work: a bounded queue and an eventfd, replies once durable; the published bans
 //! - [`counters_file`]: the counters saved with the position and taken back at start
@@ -51,6 +52,7 @@ pub mod entry;
 pub mod fields;
 pub mod filters;
 pub mod firewall;
+pub mod fleet;
 pub mod journal;
 pub mod localaddr;
 pub mod mail;

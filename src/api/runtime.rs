@@ -85,7 +85,7 @@ pub(crate) fn start_with<H: Serve>(
     let thread = std::thread::Builder::new()
         .name("banwarden-api".into())
         .spawn(move || {
-            block_daemon_signals();
+            crate::daemon::signals::block_in_this_thread();
             let live = thread_shared.live();
             let mut sockets: Vec<(Service, Listen, Socket, Option<PathBuf>)> = Vec::new();
             for (service, listen, access) in live.listeners() {
@@ -283,19 +283,6 @@ fn client_allowed(live: &Live, peer: &Peer) -> bool {
 /// Blocks the signals the daemon's loop handles in the calling thread; the
 /// threads it starts inherit the mask (pthread_sigmask(3)), so a signal
 /// sent to the process is never delivered to a runtime thread.
-fn block_daemon_signals() {
-    // SAFETY: `set` is a local initialised by sigemptyset; pthread_sigmask
-    // changes this thread's mask only.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        for signal in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
-            libc::sigaddset(&mut set, signal);
-        }
-        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
-    }
-}
-
 impl Servers {
     /// Where each listener listens (the port chosen, for port 0), with its
     /// service.

@@ -8,6 +8,7 @@
 //! with its place ([`problem`]).
 
 pub mod api;
+pub mod fleet;
 pub mod args;
 pub mod json;
 mod locate;

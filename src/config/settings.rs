@@ -16,9 +16,10 @@ pub const DEFAULT_STORAGE: &str = "/var/lib/banwarden";
 pub const DEFAULT_IDENTIFIER: &str = "banwarden";
 
 /// Keys this module reads; `actions` is read by the workflow compiler.
-pub const KNOWN_KEYS: [&str; 14] = [
+pub const KNOWN_KEYS: [&str; 15] = [
     "api",
     "resp",
+    "fleet",
     "actions",
     "storage",
     "debug",
@@ -88,6 +89,9 @@ pub struct Settings {
     pub api: Option<super::api::ApiSettings>,
     /// `resp`: the Redis-protocol servers; `None`: none run.
     pub resp: Option<super::api::RespSettings>,
+    /// `fleet`: the bans shared with other hosts through Redis (see
+    /// [`super::fleet`]); `None`: none are.
+    pub fleet: Option<super::fleet::FleetSettings>,
 }
 
 impl Default for Settings {
@@ -106,6 +110,7 @@ impl Default for Settings {
             counter_max_keys: None,
             api: None,
             resp: None,
+            fleet: None,
         }
     }
 }
@@ -173,6 +178,7 @@ pub fn read(top: &[(&str, &Json)], problems: &mut Problems) -> Settings {
             },
             "api" => s.api = super::api::read_api(value, here, problems),
             "resp" => s.resp = super::api::read_resp(value, here, problems),
+            "fleet" => s.fleet = super::fleet::read_fleet(value, here, problems),
             "nftBan" => {
                 problems.warn(&here, "banwarden writes nftables sets through netlink; the \"nft\" command is not used")
             }
@@ -201,7 +207,7 @@ pub fn read(top: &[(&str, &Json)], problems: &mut Problems) -> Settings {
     s
 }
 
-fn describe(value: &Json) -> String {
+pub(super) fn describe(value: &Json) -> String {
     match value {
         Json::Number(n) => n.to_string(),
         other => other.type_name().to_owned(),

@@ -62,6 +62,7 @@
 mod addresses;
 mod chores;
 mod due;
+mod fleet;
 mod outside;
 mod owner;
 mod queue;
@@ -204,6 +205,13 @@ pub struct Daemon {
     reloads: u64,
     /// Told of each reload that took (see `outside.rs`).
     reload_hook: Option<ReloadHook>,
+    /// The fleet's stream position, saved with the cursor.
+    fleet_position: Option<String>,
+    /// The cursor last saved or loaded: saved again with a new fleet
+    /// position when the journal has none to give.
+    last_cursor: Option<String>,
+    /// The sets the loop knows, for the fleet's names.
+    known_sets: Arc<crate::door::KnownSets>,
     /// This daemon's hold on the storage directory (see `owner`).
     _storage: owner::StorageLock,
 }
@@ -240,18 +248,12 @@ impl Daemon {
         crate::counters_file::restore(&mut workflow, &settings.storage, clock.now_us());
         let mut reader = JournalReader::open(&options.source, workflow.fields(), settings.decoder)?;
         let cursor_file = CursorFile::new(&settings.storage, &options.source);
-        let saved = if options.from_tail {
-            None
-        } else {
-            cursor_file.load().unwrap_or_else(|e| {
-                diag!(
-                    Warning,
-                    "cannot read the saved position {}: {e}; starting at the end",
-                    cursor_file.path().display()
-                );
-                None
-            })
-        };
+        let (loaded, fleet_position) = cursor_file.load_all().unwrap_or_else(|e| {
+            diag!(Warning, "cannot read the saved position {}: {e}; starting at the end", cursor_file.path().display());
+            (None, None)
+        });
+        let saved = if options.from_tail { None } else { loaded };
+        let mut last_cursor = saved.clone();
         match saved {
             None => {
                 reader.seek_tail()?;
@@ -259,9 +261,10 @@ impl Daemon {
                 // Keep that decision at once: a crash in the first second
                 // must not make the next start skip to a later end.
                 if let Ok(cursor) = reader.cursor() {
-                    if let Err(e) = cursor_file.save(&cursor) {
+                    if let Err(e) = cursor_file.save_with(&cursor, fleet_position.as_deref()) {
                         diag!(Err, "cannot save the journal position to {}: {e}", cursor_file.path().display());
                     }
+                    last_cursor = Some(cursor);
                 }
             }
             Some(cursor) => match reader.seek_after_cursor(&cursor)? {
@@ -284,7 +287,10 @@ impl Daemon {
         for problem in bans.check_sets(&needs) {
             diag!(Warning, "{problem}");
         }
-        let reconciler = Reconciler::new(watch::watched(&sets, &settings), clock.clone());
+        let watched = watch::watched(&sets, &settings);
+        let known_sets = Arc::new(crate::door::KnownSets::default());
+        known_sets.replace(watched.clone());
+        let reconciler = Reconciler::new(watched, clock.clone());
         let door = crate::door::Door::new(crate::door::CAPACITY).map_err(DaemonError::Door)?;
         signals::wake_with(door.fd());
         let mut daemon = Daemon {
@@ -310,6 +316,9 @@ impl Daemon {
             listing: Arc::default(),
             reload_hook: None,
             reloads: 0,
+            fleet_position,
+            last_cursor,
+            known_sets,
             _storage: storage_lock,
         };
         // Before any ban: accepts protect, and the listing starts full.
@@ -538,13 +547,21 @@ impl Daemon {
         if unreadable > 0 {
             diag!(Warning, "{unreadable} fields could not be read (corrupted journal objects?); those entries were judged without them");
         }
-        match self.reader.cursor() {
-            Ok(cursor) => {
-                if let Err(e) = self.cursor_file.save(&cursor) {
-                    diag!(Err, "cannot save the journal position to {}: {e}", self.cursor_file.path().display());
-                }
+        // With no entry read yet, the journal has no cursor to give: the
+        // last one saved goes with a new fleet position.
+        let cursor = match self.reader.cursor() {
+            Ok(cursor) => Some(cursor),
+            Err(e) if self.last_cursor.is_none() => {
+                diag!(Err, "{e}");
+                None
             }
-            Err(e) => diag!(Err, "{e}"),
+            Err(_) => self.last_cursor.clone(),
+        };
+        if let Some(cursor) = cursor {
+            if let Err(e) = self.cursor_file.save_with(&cursor, self.fleet_position.as_deref()) {
+                diag!(Err, "cannot save the journal position to {}: {e}", self.cursor_file.path().display());
+            }
+            self.last_cursor = Some(cursor);
         }
         self.due.unsaved = false;
         self.due.position = self.clock.instant() + SAVE_EVERY;

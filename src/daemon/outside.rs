@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use super::*;
 use crate::bans::UnbanFrom;
-use crate::door::{Command, Door, Listed, Listing};
+use crate::door::{Command, Decision, Door, Listed, Listing};
 use crate::vocab::{Network, Origin, SetRef};
 
 impl Daemon {
@@ -57,8 +57,14 @@ impl Daemon {
                 Command::Unban { net, sets, origin, reply } => {
                     // After the bans asked for before it.
                     self.flush_bans();
-                    reply(self.unban_for(net, sets, &origin));
+                    let done = self.unban_for(net, sets.clone(), &origin);
+                    if done.is_ok() {
+                        let decided = sets.into_iter().map(|set| Decision::Unban { net, set, origin: origin.clone() });
+                        self.queue.announce_unbans(decided);
+                    }
+                    reply(done);
                 }
+                Command::Fleet { ops, position, reply } => self.apply_fleet(ops, position, reply),
                 Command::Reload => reload = true,
             }
         }

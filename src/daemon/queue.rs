@@ -19,12 +19,16 @@
 //! their outcomes once the batch is stored and in the kernel. The live bans
 //! of the sets the APIs serve are published in the [`Listing`] as they are
 //! made.
+//!
+//! Bans the fleet settings share are handed to the fleet's hook once
+//! durable, with their settled ends, in order ([`Decision`]).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::bans::{Bans, Failure, Outcome, Refusal};
-use crate::door::{Listed, Listing, Reply};
+use crate::config::fleet::FleetSettings;
+use crate::door::{Announce, Decision, Listed, Listing, Reply};
 use crate::store::Record;
 use crate::vocab::{BanRequest, SetRef};
 
@@ -69,6 +73,13 @@ impl Failures {
     }
 }
 
+/// Whether the fleet settings share this decision: its origin, and its
+/// set's shared name.
+fn is_shared(fleet: &FleetSettings, decision: &Decision) -> bool {
+    let (Decision::Ban { set, origin, .. } | Decision::Unban { set, origin, .. }) = decision;
+    fleet.shares(origin) && fleet.shares_set(&fleet.shared_name(set))
+}
+
 fn is_power_of_ten(mut n: u64) -> bool {
     while n >= 10 && n % 10 == 0 {
         n /= 10;
@@ -92,6 +103,8 @@ pub struct BanQueue {
     replies: Vec<(usize, usize, Reply<Vec<Outcome>>)>,
     /// Where the live bans of the APIs' sets are published, and those sets.
     listing: Option<(Arc<Listing>, Vec<crate::vocab::SetRef>)>,
+    /// What the fleet shares, and where its decisions go.
+    share: Option<(FleetSettings, Announce)>,
 }
 
 impl BanQueue {
@@ -106,12 +119,35 @@ impl BanQueue {
             unstored_tried: 0,
             replies: Vec::new(),
             listing: None,
+            share: None,
         }
     }
 
     /// Publishes the bans of `sets` in `listing` from now on.
     pub fn publish(&mut self, listing: Arc<Listing>, sets: Vec<crate::vocab::SetRef>) {
         self.listing = Some((listing, sets));
+    }
+
+    /// Hands the bans `fleet` shares to `announce` from now on.
+    pub fn share(&mut self, fleet: FleetSettings, announce: Announce) {
+        self.share = Some((fleet, announce));
+    }
+
+    /// New fleet settings (a reload); `None`: nothing is shared any more.
+    pub fn reshare(&mut self, fleet: Option<FleetSettings>) {
+        match (fleet, self.share.take()) {
+            (Some(fleet), Some((_, announce))) => self.share = Some((fleet, announce)),
+            (_, _) => self.share = None,
+        }
+    }
+
+    /// Tells the fleet about unbans made here, if it shares them.
+    pub fn announce_unbans(&mut self, unbans: impl IntoIterator<Item = Decision>) {
+        let Some((fleet, announce)) = &mut self.share else { return };
+        let shared: Vec<Decision> = unbans.into_iter().filter(|d| is_shared(fleet, d)).collect();
+        if !shared.is_empty() {
+            announce(shared);
+        }
     }
 
     /// Queues bans whose outcomes `reply` hears, in order, once carried
@@ -211,6 +247,24 @@ impl BanQueue {
                 Some((r.set.clone(), r.net, Listed { until, origin, start: now }))
             });
             listing.put(made.collect::<Vec<_>>());
+        }
+        if let Some((fleet, announce)) = &mut self.share {
+            let decided: Vec<Decision> = requests
+                .iter()
+                .zip(&outcomes)
+                .filter_map(|(r, o)| {
+                    let until = match o {
+                        Outcome::Banned(until) => *until,
+                        Outcome::NotStored(_) | Outcome::KernelFailed(_) => r.lifetime.end(now),
+                        _ => return None,
+                    };
+                    let d = Decision::Ban { net: r.net, set: r.set.clone(), until, origin: r.origin.clone() };
+                    is_shared(fleet, &d).then_some(d)
+                })
+                .collect();
+            if !decided.is_empty() {
+                announce(decided);
+            }
         }
         for (from, len, reply) in self.replies.drain(..) {
             reply(outcomes[from..from + len].to_vec());

@@ -99,7 +99,12 @@ impl Daemon {
         // The sets the new rules name are watched from now on; listening
         // anew (it had failed, or no nftables set was concerned), what was
         // missed meanwhile is made good.
-        self.reconciler.set_named(super::watch::watched(&sets, &settings));
+        let watched = super::watch::watched(&sets, &settings);
+        self.known_sets.replace(watched.clone());
+        self.reconciler.set_named(watched);
+        // The fleet shares what the new file says (starting or stopping
+        // the fleet itself takes a restart: see `cmd/run.rs`).
+        self.queue.reshare(settings.fleet.clone());
         if self.watch_firewall() {
             self.reconciler.all(self.queue.bans(), Some(Backend::Nft), Occasion::Listening, &mut super::log);
         }

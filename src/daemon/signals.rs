@@ -64,3 +64,19 @@ pub fn install() -> std::io::Result<()> {
 pub fn take_reload() -> bool {
     RELOAD.swap(false, Ordering::Relaxed)
 }
+
+/// Blocks SIGTERM, SIGINT and SIGHUP in the calling thread (and the
+/// threads it starts), so that the loop's thread stays the one place they
+/// are handled: what the servers' and the fleet's threads call first.
+pub fn block_in_this_thread() {
+    // SAFETY: `set` is a local initialised by sigemptyset; pthread_sigmask
+    // changes this thread's mask only.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for signal in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
+            libc::sigaddset(&mut set, signal);
+        }
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    }
+}

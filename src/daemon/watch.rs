@@ -66,5 +66,9 @@ impl Daemon {
 /// rules' and the APIs'.
 pub(super) fn watched(sets: &[crate::config::SetUse], settings: &Settings) -> Vec<crate::vocab::SetRef> {
     let api = settings.api_set_refs(None);
-    sets.iter().map(|u| u.set.clone()).chain(api).collect()
+    let fleet = settings.fleet.iter().flat_map(|f| f.map.values().cloned());
+    let mut all: Vec<crate::vocab::SetRef> = sets.iter().map(|u| u.set.clone()).chain(api).chain(fleet).collect();
+    all.sort();
+    all.dedup();
+    all
 }

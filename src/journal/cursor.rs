@@ -41,19 +41,37 @@ impl CursorFile {
 
     /// The saved cursor, if any.
     pub fn load(&self) -> io::Result<Option<String>> {
+        Ok(self.load_all()?.0)
+    }
+
+    /// The saved cursor and the fleet's stream position saved with it
+    /// (a second line, `fleet ID`), each if any.
+    pub fn load_all(&self) -> io::Result<(Option<String>, Option<String>)> {
         match fs::read_to_string(&self.path) {
             Ok(text) => {
-                let cursor = text.trim();
-                Ok((!cursor.is_empty()).then(|| cursor.to_owned()))
+                let mut lines = text.lines();
+                let cursor = lines.next().map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned);
+                let fleet = lines.find_map(|l| l.strip_prefix("fleet ")).map(|p| p.trim().to_owned());
+                Ok((cursor, fleet.filter(|p| !p.is_empty())))
             }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok((None, None)),
             Err(e) => Err(e),
         }
     }
 
     /// Replaces the saved cursor, durably.
     pub fn save(&self, cursor: &str) -> io::Result<()> {
-        crate::durable::replace_file(&self.path, format!("{cursor}\n").as_bytes())
+        self.save_with(cursor, None)
+    }
+
+    /// Replaces the saved cursor and the fleet's position together, in one
+    /// crash-safe write: after a crash both are from the same instant.
+    pub fn save_with(&self, cursor: &str, fleet: Option<&str>) -> io::Result<()> {
+        let text = match fleet {
+            Some(position) => format!("{cursor}\nfleet {position}\n"),
+            None => format!("{cursor}\n"),
+        };
+        crate::durable::replace_file(&self.path, text.as_bytes())
     }
 }
 
@@ -81,6 +99,10 @@ mod tests {
         file.save("s=abc;i=2").unwrap();
         assert_eq!(file.load().unwrap().as_deref(), Some("s=abc;i=2"));
         assert!(!file.path().with_extension("cursor.tmp").exists());
+        file.save_with("s=abc;i=3", Some("1733000000000-7")).unwrap();
+        assert_eq!(file.load().unwrap().as_deref(), Some("s=abc;i=3"), "the cursor alone, as before");
+        let (cursor, fleet) = file.load_all().unwrap();
+        assert_eq!((cursor.as_deref(), fleet.as_deref()), (Some("s=abc;i=3"), Some("1733000000000-7")));
     }
 
     #[test]

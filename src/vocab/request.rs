@@ -44,6 +44,10 @@ impl Until {
 pub enum Lifetime {
     For(Duration),
     Forever,
+    /// An end decided elsewhere (by another host of the fleet), in
+    /// microseconds since the epoch: applying it twice, or late, changes
+    /// nothing, where a length would end later at each try.
+    EndsAt(u64),
 }
 
 /// The longest timeout the kernel holds: nf_tables counts it in
@@ -68,10 +72,13 @@ impl Lifetime {
         seconds.map_or(Lifetime::Forever, |s| Lifetime::For(Duration::from_secs(s)))
     }
 
-    /// Whole seconds, rounded up; `None` when permanent.
+    /// Whole seconds, rounded up; `None` when permanent. An end decided
+    /// elsewhere has no length of its own: its epoch seconds, rounded up
+    /// (only the rules' bans, which never have one, are shown by length).
     pub fn seconds(self) -> Option<u64> {
         match self {
             Lifetime::Forever => None,
+            Lifetime::EndsAt(t) => Some(t.div_ceil(1_000_000)),
             Lifetime::For(d) => Some(d.as_micros().div_ceil(1_000_000).try_into().unwrap_or(u64::MAX)),
         }
     }
@@ -80,6 +87,7 @@ impl Lifetime {
     pub fn end(self, now_us: u64) -> Until {
         match self {
             Lifetime::Forever => Until::Forever,
+            Lifetime::EndsAt(t) => Until::At(t),
             Lifetime::For(d) => Until::At(now_us.saturating_add(u64::try_from(d.as_micros()).unwrap_or(u64::MAX))),
         }
     }
@@ -87,6 +95,9 @@ impl Lifetime {
 
 impl fmt::Display for Lifetime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Lifetime::EndsAt(t) = self {
+            return write!(f, "until {}", t.div_ceil(1_000_000));
+        }
         match self.seconds() {
             None => f.write_str("for good"),
             Some(s) => write!(f, "for {s} s"),

@@ -49,6 +49,7 @@ fn daemon() -> (Arc<Shared>, Loop) {
                                 let until = match r.lifetime {
                                     Lifetime::Forever => Until::Forever,
                                     Lifetime::For(d) => Until::At(1_000_000 + d.as_micros() as u64),
+                                    Lifetime::EndsAt(t) => Until::At(t),
                                 };
                                 match held.get(&r.net) {
                                     Some(old) if *old >= until => Outcome::Kept(*old),
@@ -80,7 +81,7 @@ fn daemon() -> (Arc<Shared>, Loop) {
                         unbans.lock().unwrap().push((net, sets, origin));
                         reply(Ok(lifted));
                     }
-                    Command::Reload => {}
+                    Command::Reload | Command::Fleet { .. } => {}
                 }
             }
             tokio::time::sleep(Duration::from_millis(1)).await;
