@@ -34,6 +34,7 @@ mod cli;
 mod docs;
 mod durability;
 mod examples;
+mod fleet_faults;
 mod flood;
 mod follow;
 mod forged;

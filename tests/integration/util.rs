@@ -272,6 +272,11 @@ pub const API_SETS: &str = "table inet banwarden {
 /// A test CA and a server certificate for 127.0.0.1 signed by it, made
 /// with `openssl` in `dir`: (CA certificate, server certificate, server key).
 pub fn test_ca(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    test_ca_for(dir, "127.0.0.1")
+}
+
+/// [`test_ca`] with the server's certificate for the address `ip`.
+pub fn test_ca_for(dir: &Path, ip: &str) -> (PathBuf, PathBuf, PathBuf) {
     let openssl = |args: &[&str]| {
         let out = Command::new("openssl").args(args).current_dir(dir).output().unwrap();
         assert!(out.status.success(), "openssl {args:?}: {}", text(&out.stderr));
@@ -279,8 +284,9 @@ pub fn test_ca(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
     let ca = ["-days", "2", "-subj", "/CN=banwarden test CA", "-keyout", "ca.key", "-out", "ca.crt"];
     openssl(&[&["req", "-x509"][..], &ec, &ca].concat());
-    openssl(&[&["req"][..], &ec, &["-subj", "/CN=127.0.0.1", "-keyout", "server.key", "-out", "server.csr"]].concat());
-    std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+    let subject = format!("/CN={ip}");
+    openssl(&[&["req"][..], &ec, &["-subj", &subject, "-keyout", "server.key", "-out", "server.csr"]].concat());
+    std::fs::write(dir.join("san.ext"), format!("subjectAltName=IP:{ip}\n")).unwrap();
     openssl(&[
         "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2",
         "-extfile", "san.ext", "-out", "server.crt",
