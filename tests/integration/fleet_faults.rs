@@ -293,13 +293,18 @@ impl Host {
         self.ns.elements("inet", SET).into_iter().map(|(e, _)| e).collect()
     }
 
-    /// `fleet.status`, once the daemon has written it.
+    /// `fleet.status`, once the running daemon has written it (a file of
+    /// an earlier run, with another PID, is waited out).
     fn status(&self) -> serde_json::Value {
         let path = self.ns.storage().join("fleet.status");
+        let pid = self.daemon.as_ref().map(Daemon::pid);
         let mut status = None;
         // Replaced by rename: a read sees a whole file or none.
         wait_until(10, || {
-            status = std::fs::read(&path).ok().and_then(|b| serde_json::from_slice(&b).ok());
+            status = std::fs::read(&path)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+                .filter(|s| pid.is_none_or(|pid| s["pid"] == pid));
             status.is_some()
         });
         status.unwrap_or_else(|| panic!("{}: no {}", self.name, path.display()))
