@@ -288,8 +288,21 @@ pub fn test_ca_for(dir: &Path, ip: &str) -> (PathBuf, PathBuf, PathBuf) {
     openssl(&[&["req"][..], &ec, &["-subj", &subject, "-keyout", "server.key", "-out", "server.csr"]].concat());
     std::fs::write(dir.join("san.ext"), format!("subjectAltName=IP:{ip}\n")).unwrap();
     openssl(&[
-        "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2",
-        "-extfile", "san.ext", "-out", "server.crt",
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "san.ext",
+        "-out",
+        "server.crt",
     ]);
     (dir.join("ca.crt"), dir.join("server.crt"), dir.join("server.key"))
 }
