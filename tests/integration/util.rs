@@ -300,8 +300,21 @@ pub fn test_ca_for(dir: &Path, ips: &[&str]) -> (PathBuf, PathBuf, PathBuf) {
     let names: Vec<String> = ips.iter().map(|ip| format!("IP:{ip}")).collect();
     std::fs::write(dir.join("san.ext"), format!("subjectAltName={}\n", names.join(","))).unwrap();
     openssl(&[
-        "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2",
-        "-extfile", "san.ext", "-out", "server.crt",
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "san.ext",
+        "-out",
+        "server.crt",
     ]);
     (dir.join("ca.crt"), dir.join("server.crt"), dir.join("server.key"))
 }
