@@ -695,7 +695,7 @@ fn tls_and_an_acl_user_limited_to_the_fleet_keys() {
     hub.ip(&["addr", "add", &format!("{HUB}/24"), "dev", "br0"]);
     hub.ip(&["link", "set", "br0", "up"]);
     let pki = tempfile::tempdir().unwrap();
-    let (ca, cert, key) = super::util::test_ca_for(pki.path(), HUB);
+    let (ca, cert, key) = super::util::test_ca_for(pki.path(), &[HUB]);
     let paths = [&cert, &key, &ca].map(|p| p.to_str().unwrap().to_owned());
     let redis = Redis::start(
         &[
