@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 
 use super::bans::{ok, stored, Netns, NO_RULES};
 use super::journald::PrivateJournald;
-use super::util::{require, test_ca_for, text, wait_until, Daemon};
+use super::util::{require, test_ca_for, text, wait_until, Daemon, API_SETS};
 
 const REDIS_SERVER: &str = "/usr/bin/redis-server";
 /// The address of Redis's namespace on the bridge that linked hosts join
@@ -322,7 +322,7 @@ pub(crate) const SSHD_RULES: &str = r#"{"actions": {"sshd": [
 ]}, "storage": "STORAGE"}"#;
 
 /// One banwarden daemon of the fleet: its network namespace (with the
-/// sets of [`HOST_SETS`]), its private journald, its storage, its
+/// sets of [`HOST_SETS`] and the API's, [`API_SETS`]), its private journald, its storage, its
 /// configuration ([`SSHD_RULES`] and a `fleet` key). Its stderr (the
 /// daemon's log) is captured across restarts; its stdout is not used.
 pub(crate) struct Host {
@@ -348,6 +348,8 @@ impl Host {
     pub(crate) fn start(name: &str, redis: &Redis, edit: impl FnOnce(&mut Value)) -> Option<Host> {
         let journald = PrivateJournald::start()?;
         let ns = Netns::new(NO_RULES)?;
+        // The API's sets too, for hosts whose `edit` serves the API.
+        ns.nft_script(API_SETS);
         let addr = redis.net().map(|net| net.link(&ns.name));
         let mut config: Value =
             serde_json::from_str(&SSHD_RULES.replace("STORAGE", ns.storage().to_str().unwrap())).unwrap();
