@@ -19,7 +19,9 @@
 //! (`examples`), the man page, completions and Debian package (`package`,
 //! whose dpkg half needs root and cargo-deb), bans shared by three daemons
 //! through a Redis of the test's own, hostile stream entries refused
-//! (`fleet_three`, on the harness of `fleet`), the API servers' sockets and sets with the real
+//! (`fleet_three`, on the harness of `fleet`), the fleet under faults: Redis
+//! killed during a flood, a host stopped, the stream trimmed past it, a
+//! replica promoted, TLS and an ACL user (`fleet_faults`), the API servers' sockets and sets with the real
 //! daemon (`api_config`), and the architecture map of
 //! src/lib.rs against the code's imports (`architecture`). Tests that need
 //! root or a program skip without it, or fail under `CI=true`
