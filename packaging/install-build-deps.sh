@@ -18,9 +18,7 @@ set -eu
 # The API servers' tests and benchmarks: redis-tools (redis-cli, --pipe,
 # --tls), python3-redis (redis-py), openssl (the tests' own CA), curl,
 # python3-jsonschema (answers checked against doc/openapi.json).
-# The fleet's tests: redis-server, started by the tests themselves (never
-# the system service), and redis-tools.
-packages="pkg-config libsystemd-dev libnftnl-dev libmnl-dev python3 iproute2 util-linux nftables ipset systemd-journal-remote systemd-container debootstrap groff-base dpkg-dev time redis-server redis-tools python3-redis openssl wrk curl python3-jsonschema"
+packages="pkg-config libsystemd-dev libnftnl-dev libmnl-dev python3 iproute2 util-linux nftables ipset systemd-journal-remote systemd-container debootstrap groff-base dpkg-dev time redis-tools python3-redis openssl wrk curl python3-jsonschema"
 
 missing=""
 # The container test of the units: curl asks the REST API over

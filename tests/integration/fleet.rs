@@ -138,7 +138,12 @@ impl Redis {
     /// Makes the command line, then starts it; `ca_from`: the directory
     /// of an existing test CA (a replica's), else a new one is made;
     /// `primary`: the port of the primary it replicates (`--replicaof`).
-    fn launch(options: RedisOptions, net: Option<Arc<RedisNet>>, ca_from: Option<&Path>, primary: Option<u16>) -> Redis {
+    fn launch(
+        options: RedisOptions,
+        net: Option<Arc<RedisNet>>,
+        ca_from: Option<&Path>,
+        primary: Option<u16>,
+    ) -> Redis {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().to_str().unwrap().to_owned();
         let mut args: Vec<String> = vec![];
@@ -275,13 +280,8 @@ impl Redis {
     }
 
     fn cli_output(&self, args: &[&str]) -> Option<String> {
-        let out = Command::new("redis-cli")
-            .arg("-s")
-            .arg(self.socket())
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .ok()?;
+        let out =
+            Command::new("redis-cli").arg("-s").arg(self.socket()).args(args).stdin(Stdio::null()).output().ok()?;
         out.status.success().then(|| text(&out.stdout).trim().to_owned())
     }
 
