@@ -14,7 +14,7 @@
 //! reads on from the stream's last ID taken before the snapshot was read
 //! (what came meanwhile is applied twice, which changes nothing).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,6 +23,7 @@ use redis::Value;
 use tokio::sync::{oneshot, watch, RwLock};
 
 use super::link::{self, Shared, Throttle};
+use super::status::PerHost;
 use super::publish::snapshot_keys;
 use super::wire::{Fields, Op, Wire};
 use crate::bans::{Outcome, Refusal};
@@ -32,7 +33,7 @@ use crate::door::{Applied, Command, Door, FleetOp, KnownSets};
 use crate::vocab::{BanRequest, Lifetime, Network, Origin, SetRef, Until};
 
 /// Entries read at once (one command to the loop, one batch of bans).
-pub const READ_COUNT: usize = 1024;
+pub const READ_COUNT: usize = 4096;
 /// How long one read waits for entries.
 const BLOCK: Duration = Duration::from_secs(2);
 /// The wait before a command the full door gave back is tried again.
@@ -172,7 +173,9 @@ impl Follower {
     /// Gives `ops` to the loop and waits for its answer; then `position`
     /// is this host's.
     async fn hand_over(&mut self, ops: Vec<FleetOp>, position: String) -> Result<(), String> {
-        let hosts: Vec<(String, String)> = ops.iter().map(describe).collect();
+        // What the messages need, cheaply (a flood is 100,000 ops): the
+        // text is made only for a refusal that is logged.
+        let kept: Vec<FleetOp> = ops.iter().map(light).collect();
         let (tx, rx) = oneshot::channel();
         let mut command = Command::Fleet {
             ops,
@@ -189,7 +192,8 @@ impl Follower {
             }
         }
         let applied = rx.await.map_err(|_| "the daemon stopped before applying the fleet's entries".to_owned())?;
-        for ((host, what), result) in hosts.iter().zip(&applied) {
+        let mut counts: HashMap<&str, PerHost> = HashMap::new();
+        for (op, result) in kept.iter().zip(&applied) {
             if matches!(result, Applied::Forgot(Ok(_))) {
                 continue;
             }
@@ -199,18 +203,27 @@ impl Follower {
                 Applied::Unban(Err(e)) | Applied::Forgot(Err(e)) => Some(e.clone()),
                 _ => None,
             };
+            let host = op_host(op);
+            let count = counts.entry(host).or_default();
             match refused {
-                None => self.shared.update(|s| s.hosts.entry(host.clone()).or_default().applied += 1),
+                None => count.applied += 1,
                 Some(why) => {
-                    self.count_refused(host);
+                    count.refused += 1;
                     if let Some(n) = self.refusals.count(&format!("refused {host} {why}")) {
-                        diag!(Notice, "fleet: {host}'s {what} refused here: {why} ({n} such so far)");
+                        diag!(Notice, "fleet: {host}'s {} refused here: {why} ({n} such so far)", describe(op));
                     }
                 }
             }
         }
-        self.position = Some(position.clone());
-        self.shared.update(|s| s.position = Some(position));
+        self.shared.update(|s| {
+            for (host, c) in counts {
+                let total = s.hosts.entry(host.to_owned()).or_default();
+                total.applied += c.applied;
+                total.refused += c.refused;
+            }
+            s.position = Some(position.clone());
+        });
+        self.position = Some(position);
         Ok(())
     }
 
@@ -285,19 +298,29 @@ impl Follower {
     }
 }
 
-/// A host and what an op asks, for messages.
-fn describe(op: &FleetOp) -> (String, String) {
+/// An op without what only the loop needs (a resync's `keep`).
+fn light(op: &FleetOp) -> FleetOp {
     match op {
-        FleetOp::Ban(r) => (origin_host(&r.origin), format!("ban of {} in {}", r.net, r.set)),
-        FleetOp::Unban { net, set, origin } => (origin_host(origin), format!("unban of {net} in {set}")),
-        FleetOp::Forget { .. } => ("snapshot".to_owned(), "resynchronisation".to_owned()),
+        FleetOp::Forget { .. } => FleetOp::Forget { sets: Vec::new(), keep: HashSet::new() },
+        other => other.clone(),
     }
 }
 
-fn origin_host(origin: &Origin) -> String {
-    match origin {
-        Origin::Fleet { host } => host.clone(),
-        other => other.to_string(),
+/// What an op asks, for messages.
+fn describe(op: &FleetOp) -> String {
+    match op {
+        FleetOp::Ban(r) => format!("ban of {} in {}", r.net, r.set),
+        FleetOp::Unban { net, set, .. } => format!("unban of {net} in {set}"),
+        FleetOp::Forget { .. } => "resynchronisation".to_owned(),
+    }
+}
+
+/// The host an op comes from.
+fn op_host(op: &FleetOp) -> &str {
+    match op {
+        FleetOp::Ban(BanRequest { origin: Origin::Fleet { host }, .. })
+        | FleetOp::Unban { origin: Origin::Fleet { host }, .. } => host,
+        _ => "snapshot",
     }
 }
 
@@ -402,9 +425,10 @@ pub fn read_reply(reply: Value) -> Result<Vec<(String, Fields)>, String> {
             let mut pairs = Vec::new();
             match fields {
                 Some(Value::Array(items)) => {
-                    for kv in items.chunks(2) {
-                        if let [Value::BulkString(k), Value::BulkString(v)] = kv {
-                            pairs.push((k.clone(), v.clone()));
+                    let mut items = items.into_iter();
+                    while let (Some(k), Some(v)) = (items.next(), items.next()) {
+                        if let (Value::BulkString(k), Value::BulkString(v)) = (k, v) {
+                            pairs.push((k, v));
                         }
                     }
                 }
