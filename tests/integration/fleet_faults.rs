@@ -37,6 +37,8 @@ use super::util::{text, wait_until};
 const STREAM: &str = "banwarden:bans";
 /// The API's set for single IPv4 addresses, shared under that name.
 const SET: &str = "api_drop4";
+/// Lines the publisher sends in one script (`fleet::publish::BATCH`).
+const BATCH: usize = 1024;
 
 /// Host `name` of `redis`'s fleet serving the Redis-protocol API on a
 /// socket in `sockets`, sharing its API bans; `fleet` merged into its
@@ -293,8 +295,8 @@ fn redis_killed_during_a_flood_and_a_host_stopped_for_it() {
     // The stream: each decision at least once. A decision is there twice
     // only when the kill cut the reply to a batch Redis had written (A
     // could not know, and sent the batch again): identical copies, of at
-    // most one batch (512 entries, fleet::publish::BATCH), which the
-    // hosts applied as nothing new (their stores above).
+    // most one batch (the one in flight), which the hosts applied as
+    // nothing new (their stores above).
     let entries = redis.entries(STREAM);
     let mut copies: BTreeMap<String, Vec<&Vec<(String, String)>>> = BTreeMap::new();
     for (_, fields) in &entries {
@@ -306,7 +308,7 @@ fn redis_killed_during_a_flood_and_a_host_stopped_for_it() {
     for (net, c) in &twice {
         assert!(c.len() == 2 && c[0] == c[1], "{net}: {c:?}");
     }
-    assert!(twice.len() <= 512, "{} entries written twice: more than the one batch in flight", twice.len());
+    assert!(twice.len() <= BATCH, "{} entries written twice: more than the one batch in flight", twice.len());
     eprintln!("stream: {} entries for {} bans ({} written twice across the kill)", entries.len(), all.len(), twice.len());
     let live = redis.cli(&["HLEN", &format!("{STREAM}:live")]);
     assert_eq!(live, all.len().to_string(), "the snapshot of live bans");
