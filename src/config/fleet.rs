@@ -12,10 +12,10 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use super::api::sub;
 use super::args::Args;
 use super::json::{dedup_pairs, Json};
 use super::problem::{Location, Problems};
-use super::api::sub;
 use super::settings::describe;
 use crate::vocab::{Origin, SetRef};
 
