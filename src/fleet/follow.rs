@@ -229,8 +229,10 @@ impl Follower {
             // With a kind that holds no address, to count alike ones together.
             let refused = match result {
                 Applied::Ban(Outcome::Refused(why)) => Some((refusal_text(why), format!("{why:?}"))),
-                Applied::Ban(o) => o.failure().map(|f| ("failed (see the ban failure above)".to_owned(), format!("{f:?}"))),
-                Applied::Unfit(e) => Some((e.clone(), format!("unfit {}", op_set(op)))),
+                Applied::Ban(o) => {
+                    o.failure().map(|f| ("failed (see the ban failure above)".to_owned(), format!("{f:?}")))
+                }
+                Applied::Unfit(e) => Some((e.clone(), e.replace(&op_net(op), "NET"))),
                 Applied::Unban(Err(e)) | Applied::Forgot(Err(e)) => Some((e.clone(), "error".to_owned())),
                 _ => None,
             };
@@ -340,11 +342,11 @@ fn describe(op: &FleetOp) -> String {
     }
 }
 
-/// The set an op is for.
-fn op_set(op: &FleetOp) -> String {
+/// The address or network an op is for, as text.
+fn op_net(op: &FleetOp) -> String {
     match op {
-        FleetOp::Ban(r) => r.set.to_string(),
-        FleetOp::Unban { set, .. } => set.to_string(),
+        FleetOp::Ban(r) => r.net.to_string(),
+        FleetOp::Unban { net, .. } => net.to_string(),
         FleetOp::Forget { .. } => String::new(),
     }
 }
