@@ -322,8 +322,9 @@ pub(crate) const SSHD_RULES: &str = r#"{"actions": {"sshd": [
 ]}, "storage": "STORAGE"}"#;
 
 /// One banwarden daemon of the fleet: its network namespace (with the
-/// sets of [`HOST_SETS`] and the API's, [`API_SETS`]), its private journald, its storage, its
-/// configuration ([`SSHD_RULES`] and a `fleet` key). Its stderr (the
+/// sets of [`HOST_SETS`] and the API's, [`API_SETS`]), its private
+/// journald, its storage, its configuration ([`SSHD_RULES`] and a `fleet`
+/// key). Its stderr (the
 /// daemon's log) is captured across restarts; its stdout is not used.
 pub(crate) struct Host {
     /// Dropped first: the daemon before its namespace and journal.
