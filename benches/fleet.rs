@@ -29,7 +29,7 @@
 //! `benches/suite.py --only fleet`).
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 use std::process::Command;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -57,13 +57,15 @@ mod scale;
 /// Lone bans per run of (a), and the time between two.
 const BANS: u32 = 200;
 const SPACING: Duration = Duration::from_millis(25);
+/// The stream (`fleet.stream`'s default).
+const STREAM: &str = "banwarden:bans";
 /// Bans of one flood of (b).
 const FLOOD: u32 = 100_000;
 /// Hosts of (c), the steady rate of each, and its flood.
 const HOSTS: usize = 10;
 const STEADY_RATE: u32 = 500;
 const STEADY_SECONDS: u32 = 10;
-const SCALE_FLOOD: u32 = 20_000;
+const SCALE_FLOOD: u32 = 10_000;
 /// Bounds of a broken run, far above any measurement.
 const LONE_TIMEOUT: Duration = Duration::from_secs(5);
 const FLOOD_TIMEOUT: Duration = Duration::from_secs(120);
@@ -94,11 +96,22 @@ fn spread(samples: &[f64]) -> serde_json::Value {
 fn propagation_run(hosts: &[Host], run: u32) -> [Vec<f64>; 4] {
     let (tx, events) = mpsc::channel();
     let monitors: Vec<Monitor> = hosts.iter().enumerate().map(|(i, h)| Monitor::start(h, i, tx.clone())).collect();
-    // A monitor is listening once it shows an element added by hand.
-    let probe: IpAddr = Ipv4Addr::new(192, 0, 2, 1 + run as u8).into();
-    for host in hosts {
-        host.nft(&format!("add element {} {{ {probe} timeout 10s }}", rig::RULE_SET));
+    // A monitor is listening once it shows an element added by hand: one
+    // added before it subscribed would never show, hence a new one every
+    // 100 ms until each has shown one.
+    let mut ready = vec![false; hosts.len()];
+    for k in 1..=50u8 {
+        for (host, _) in hosts.iter().zip(&ready).filter(|(_, r)| !**r) {
+            host.nft(&format!("add element {} {{ 192.0.2.{k} timeout 10s }}", rig::RULE_SET));
+        }
+        while let Ok((h, ip, _)) = events.recv_timeout(Duration::from_millis(100)) {
+            ready[h] |= matches!(ip, IpAddr::V4(v4) if v4.octets()[..3] == [192, 0, 2]);
+        }
+        if ready.iter().all(|r| *r) {
+            break;
+        }
     }
+    assert!(ready.iter().all(|r| *r), "nft monitor never showed an element on some host: {ready:?}");
     let mut seen: HashMap<(usize, IpAddr), Instant> = HashMap::new();
     let mut wait_for = |ip: IpAddr, hosts: usize, deadline: Instant| -> Vec<Instant> {
         while (0..hosts).any(|h| !seen.contains_key(&(h, ip))) {
@@ -112,7 +125,6 @@ fn propagation_run(hosts: &[Host], run: u32) -> [Vec<f64>; 4] {
         }
         (0..hosts).map(|h| seen[&(h, ip)]).collect()
     };
-    wait_for(probe, hosts.len(), Instant::now() + LONE_TIMEOUT);
     let mut out: [Vec<f64>; 4] = Default::default();
     let origin = &hosts[0];
     for i in 0..BANS {
@@ -133,6 +145,7 @@ fn propagation_run(hosts: &[Host], run: u32) -> [Vec<f64>; 4] {
 fn propagation(hosts: &[Host]) {
     let mut pooled: [Vec<f64>; 4] = Default::default();
     let (mut p50, mut p99, mut origin50, mut origin99) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let load = rig::load();
     for run in 0..RUNS as u32 {
         let got = propagation_run(hosts, run);
         let fleet = sorted(got[3].clone());
@@ -153,7 +166,7 @@ fn propagation(hosts: &[Host]) {
         }
     }
     let extra = serde_json::json!({
-        "bans": pooled[3].len(), "runs": RUNS, "spacing_ms": SPACING.as_millis() as u64,
+        "bans": pooled[3].len(), "runs": RUNS, "spacing_ms": SPACING.as_millis() as u64, "load": [load, rig::load()],
         "pooled": {"a": spread(&pooled[0]), "b": spread(&pooled[1]), "c": spread(&pooled[2]), "fleet": spread(&pooled[3])},
     });
     let what = "(a) a lone ban in a's journal -> element in b's and c's kernel sets";
@@ -164,22 +177,39 @@ fn propagation(hosts: &[Host]) {
     figure("fleet.origin.p99", &format!("{what}, p99"), "ms", &origin99, extra);
 }
 
-fn flood(hosts: &[Host]) {
+fn flood(redis: &Redis, hosts: &[Host]) {
     let (mut slower, mut rate_a, mut rate_b, mut rate_c) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut rate_stream = Vec::new();
+    // CPU µs a ban: Redis, then each daemon (a takes, publishes and reads
+    // its own entries back; b and c read and apply).
+    let mut cpu: [Vec<f64>; 4] = Default::default();
+    let load_before = rig::load();
     for run in 0..RUNS as u32 {
         let base = FLOOD_BASE + run * 0x2_0000;
         let commands = ban_commands((0..FLOOD).map(|i| address(base + i)));
         let last: IpAddr = address(base + FLOOD - 1).into();
         let watchers: Vec<_> = hosts[1..].iter().map(|h| h.watch(API_SET, vec![last], FLOOD_TIMEOUT, Duration::from_millis(2))).collect();
+        let before = redis.query_u64(&["XLEN", STREAM]);
+        let stream = redis.wait_len(STREAM, before + u64::from(FLOOD), FLOOD_TIMEOUT);
+        let cpu_before: Vec<f64> =
+            std::iter::once(redis.cpu_seconds()).chain(hosts.iter().map(Host::cpu_seconds)).collect();
         let start = Instant::now();
         pipe(&hosts[0].resp_socket(), vec![commands], None, FLOOD as usize);
         let a = start.elapsed();
+        let published = stream.join().unwrap() - start;
         let done: Vec<Duration> = watchers.into_iter().map(|w| w.join().unwrap() - start).collect();
+        let cpu_after = std::iter::once(redis.cpu_seconds()).chain(hosts.iter().map(Host::cpu_seconds));
+        for ((all, after), before) in cpu.iter_mut().zip(cpu_after).zip(&cpu_before) {
+            all.push((after - before) * 1e6 / f64::from(FLOOD));
+        }
         let rate = |d: Duration| f64::from(FLOOD) / d.as_secs_f64();
         eprintln!(
-            "flood run {run}: a took them in {:.2} s ({:.0}/s); b had them all after {:.2} s ({:.0}/s), c after {:.2} s ({:.0}/s)",
+            "flood run {run}: a took them in {:.2} s ({:.0}/s), all in the stream after {:.2} s ({:.0}/s); \
+             b had them all after {:.2} s ({:.0}/s), c after {:.2} s ({:.0}/s)",
             a.as_secs_f64(),
             rate(a),
+            published.as_secs_f64(),
+            rate(published),
             done[0].as_secs_f64(),
             rate(done[0]),
             done[1].as_secs_f64(),
@@ -190,6 +220,7 @@ fn flood(hosts: &[Host]) {
             assert_eq!(count, ((run + 1) * FLOOD) as usize, "{}: every ban of the floods so far, once", host.name);
         }
         rate_a.push(rate(a));
+        rate_stream.push(rate(published));
         rate_b.push(rate(done[0]));
         rate_c.push(rate(done[1]));
         slower.push(rate(*done.iter().max().unwrap()));
@@ -197,7 +228,11 @@ fn flood(hosts: &[Host]) {
     let median = |v: &[f64]| report::median(&sorted(v.to_vec()));
     let extra = serde_json::json!({
         "bans": FLOOD, "a_rate": median(&rate_a), "b_rate": median(&rate_b), "c_rate": median(&rate_c),
+        "stream_rate": median(&rate_stream),
+        "cpu_us_per_ban": {"redis": median(&cpu[0]), "a": median(&cpu[1]), "b": median(&cpu[2]), "c": median(&cpu[3])},
+        "load": [load_before, rig::load()],
     });
+    eprintln!("flood: CPU µs a ban (medians): {}", extra["cpu_us_per_ban"]);
     figure(
         "fleet.flood",
         "(b) 100,000 API bans on a, applied on b and c: bans/s of the slower host",
@@ -205,7 +240,14 @@ fn flood(hosts: &[Host]) {
         &slower,
         extra.clone(),
     );
-    figure("fleet.flood.origin", "(b) the same bans taken by a's API (stored and in its kernel)", "bans/s", &rate_a, extra);
+    figure(
+        "fleet.flood.origin",
+        "(b) the same bans taken by a's API (stored and in its kernel)",
+        "bans/s",
+        &rate_a,
+        extra.clone(),
+    );
+    figure("fleet.flood.stream", "(b) the same bans published by a (all in the stream)", "bans/s", &rate_stream, extra);
 }
 
 fn main() {
@@ -230,7 +272,7 @@ fn main() {
             propagation(&hosts);
         }
         if wanted("flood") {
-            flood(&hosts);
+            flood(&redis, &hosts);
         }
     }
     if wanted("scale") {

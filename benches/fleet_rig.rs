@@ -56,6 +56,27 @@ pub fn address(n: u32) -> Ipv4Addr {
     Ipv4Addr::from(0x0a00_0000 | (n & 0x00ff_ffff))
 }
 
+/// The CPU time process `pid` has used, all its threads (utime + stime of
+/// /proc/PID/stat), in seconds.
+pub fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after the command name, which is in parentheses: state is the
+    // 3rd field of the line, utime the 14th and stime the 15th.
+    let after = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    ticks as f64 / hz
+}
+
+/// The machine's load average over the last minute: the benchmark shares
+/// two cores, and its figures say how busy they were.
+pub fn load() -> f64 {
+    let text = std::fs::read_to_string("/proc/loadavg").unwrap();
+    text.split_whitespace().next().unwrap().parse().unwrap()
+}
+
 fn run(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
     assert!(out.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&out.stderr));
@@ -112,18 +133,9 @@ impl Redis {
         self.child.id()
     }
 
-    /// The CPU time Redis has used, all its threads (utime + stime of
-    /// /proc/PID/stat), in seconds.
+    /// The CPU time Redis has used, all its threads, in seconds.
     pub fn cpu_seconds(&self) -> f64 {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap();
-        // Fields after the command name, which is in parentheses: state is
-        // the 3rd field of the line, utime the 14th and stime the 15th.
-        let after = &stat[stat.rfind(')').unwrap() + 2..];
-        let fields: Vec<&str> = after.split_whitespace().collect();
-        let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
-        // SAFETY: sysconf has no preconditions.
-        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-        ticks as f64 / hz
+        cpu_seconds(self.pid())
     }
 
     /// One field of `INFO section` ("used_memory").
@@ -153,6 +165,21 @@ impl Redis {
     /// `MEMORY USAGE key SAMPLES 0`: every element counted, in bytes.
     pub fn memory_usage(&self, key: &str) -> u64 {
         redis::cmd("MEMORY").arg("USAGE").arg(key).arg("SAMPLES").arg(0).query(&mut self.connect()).unwrap()
+    }
+
+    /// A thread that waits until `stream` holds `entries` (XLEN, every 2 ms)
+    /// and returns when it did.
+    pub fn wait_len(&self, stream: &str, entries: u64, timeout: Duration) -> std::thread::JoinHandle<Instant> {
+        let mut connection = self.connect();
+        let stream = stream.to_owned();
+        std::thread::spawn(move || {
+            let deadline = Instant::now() + timeout;
+            while redis::cmd("XLEN").arg(&stream).query::<u64>(&mut connection).unwrap() < entries {
+                assert!(Instant::now() < deadline, "{stream} short of {entries} entries after {timeout:?}");
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            Instant::now()
+        })
     }
 
     pub fn query_u64(&self, args: &[&str]) -> u64 {
@@ -215,6 +242,12 @@ impl Host {
             std::thread::sleep(Duration::from_millis(10));
         }
         host
+    }
+
+    /// The CPU time the daemon has used (`ip netns exec` execs it: its PID
+    /// is the child's).
+    pub fn cpu_seconds(&self) -> f64 {
+        cpu_seconds(self.daemon.as_ref().unwrap().child.id())
     }
 
     pub fn resp_socket(&self) -> PathBuf {

@@ -12,9 +12,8 @@ use std::time::{Duration, Instant};
 
 use super::report::figure;
 use super::rig::{address, ban_commands, pipe, Host, Redis, API_SET};
-use super::{HOSTS, SCALE_BASE, SCALE_FLOOD, STEADY_BASE, STEADY_RATE, STEADY_SECONDS};
+use super::{HOSTS, STREAM, SCALE_BASE, SCALE_FLOOD, STEADY_BASE, STEADY_RATE, STEADY_SECONDS};
 
-const STREAM: &str = "banwarden:bans";
 /// The steady feed's beat: this many commands every 10 ms.
 const BEAT: Duration = Duration::from_millis(10);
 /// How often the scale's watchers look up an element: 10 hosts looking
@@ -102,6 +101,7 @@ fn joined(watchers: Vec<std::thread::JoinHandle<Instant>>) -> Vec<Instant> {
 
 pub fn run(redis: &Redis) {
     let hosts: Vec<Host> = (0..HOSTS).map(|i| Host::start(&format!("h{i}"), redis)).collect();
+    let load = super::rig::load();
     // Redis's own ticking, taken off the phases' CPU.
     let cpu = redis.cpu_seconds();
     std::thread::sleep(Duration::from_secs(2));
@@ -147,8 +147,9 @@ pub fn run(redis: &Redis) {
     let flood = measure(
         redis,
         || {
-            let start = Instant::now();
             let before: u64 = redis.query_u64(&["XLEN", STREAM]);
+            let all = redis.wait_len(STREAM, before + HOSTS as u64 * u64::from(SCALE_FLOOD), Duration::from_secs(300));
+            let start = Instant::now();
             let lasts: Vec<IpAddr> =
                 (0..HOSTS).map(|h| address(SCALE_BASE + h as u32 * 0x4_0000 + SCALE_FLOOD - 1).into()).collect();
             let watchers = everywhere(&hosts, &lasts);
@@ -157,12 +158,7 @@ pub fn run(redis: &Redis) {
                     let socket = host.resp_socket();
                     scope.spawn(move || pipe(&socket, vec![commands], None, SCALE_FLOOD as usize));
                 }
-                let target = before + HOSTS as u64 * u64::from(SCALE_FLOOD);
-                while redis.query_u64(&["XLEN", STREAM]) < target {
-                    assert!(start.elapsed() < Duration::from_secs(300), "the scale's flood never all published");
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-                published_at = Some(start.elapsed());
+                published_at = Some(all.join().unwrap() - start);
                 joined(watchers)
             });
             applied = done.iter().map(|d| (*d - start).as_secs_f64()).collect();
@@ -209,7 +205,7 @@ pub fn run(redis: &Redis) {
     let extra = serde_json::json!({
         "hosts": HOSTS, "steady_rate_per_host": STEADY_RATE, "steady_seconds": STEADY_SECONDS,
         "flood_per_host": SCALE_FLOOD, "steady": steady.json(), "flood": flood.json(),
-        "idle_redis_cores": idle, "applied_s": applied, "entries": entries, "live": live,
+        "idle_redis_cores": idle, "load": [load, super::rig::load()], "applied_s": applied, "entries": entries, "live": live,
         "stream_bytes_per_entry": stream_bytes, "snapshot_bytes_per_ban": live_bytes, "used_memory_mb": used,
         // fleet.maxLen's default, 1,000,000 entries, in MB.
         "stream_mb_at_default_max_len": stream_bytes * 1_000_000.0 / 1e6,
