@@ -166,7 +166,7 @@ fn propagation(hosts: &[Host]) {
         }
     }
     let extra = serde_json::json!({
-        "bans": pooled[3].len(), "runs": RUNS, "spacing_ms": SPACING.as_millis() as u64, "load": [load, rig::load()],
+        "bans": pooled[3].len(), "runs": RUNS, "spacing_ms": SPACING.as_millis() as u64, "load": rig::load_text(load),
         "pooled": {"a": spread(&pooled[0]), "b": spread(&pooled[1]), "c": spread(&pooled[2]), "fleet": spread(&pooled[3])},
     });
     let what = "(a) a lone ban in a's journal -> element in b's and c's kernel sets";
@@ -230,7 +230,7 @@ fn flood(redis: &Redis, hosts: &[Host]) {
         "bans": FLOOD, "a_rate": median(&rate_a), "b_rate": median(&rate_b), "c_rate": median(&rate_c),
         "stream_rate": median(&rate_stream),
         "cpu_us_per_ban": {"redis": median(&cpu[0]), "a": median(&cpu[1]), "b": median(&cpu[2]), "c": median(&cpu[3])},
-        "load": [load_before, rig::load()],
+        "load": rig::load_text(load_before),
     });
     eprintln!("flood: CPU µs a ban (medians): {}", extra["cpu_us_per_ban"]);
     figure(

@@ -77,6 +77,11 @@ pub fn load() -> f64 {
     text.split_whitespace().next().unwrap().parse().unwrap()
 }
 
+/// The load average at a phase's start and now, as the page shows it.
+pub fn load_text(before: f64) -> String {
+    format!("{before:.1} to {:.1}", load())
+}
+
 fn run(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
     assert!(out.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&out.stderr));

@@ -205,7 +205,7 @@ pub fn run(redis: &Redis) {
     let extra = serde_json::json!({
         "hosts": HOSTS, "steady_rate_per_host": STEADY_RATE, "steady_seconds": STEADY_SECONDS,
         "flood_per_host": SCALE_FLOOD, "steady": steady.json(), "flood": flood.json(),
-        "idle_redis_cores": idle, "load": [load, super::rig::load()], "applied_s": applied, "entries": entries, "live": live,
+        "idle_redis_cores": idle, "load": super::rig::load_text(load), "applied_s": applied, "entries": entries, "live": live,
         "stream_bytes_per_entry": stream_bytes, "snapshot_bytes_per_ban": live_bytes, "used_memory_mb": used,
         // fleet.maxLen's default, 1,000,000 entries, in MB.
         "stream_mb_at_default_max_len": stream_bytes * 1_000_000.0 / 1e6,
