@@ -230,6 +230,11 @@ fn flood(redis: &Redis, hosts: &[Host]) {
         "bans": FLOOD, "a_rate": median(&rate_a), "b_rate": median(&rate_b), "c_rate": median(&rate_c),
         "stream_rate": median(&rate_stream),
         "cpu_us_per_ban": {"redis": median(&cpu[0]), "a": median(&cpu[1]), "b": median(&cpu[2]), "c": median(&cpu[3])},
+        // What the CPU measured allows: a core of its own for each, and the
+        // machine's cores shared by all four (nothing else running).
+        "one_core_rate": {"redis": (1e6 / median(&cpu[0])) as u64, "b": (1e6 / median(&cpu[2])) as u64},
+        "machine_bound": (cores() * 1e6 / cpu.iter().map(|c| median(c)).sum::<f64>()) as u64,
+        "cores": cores() as u64,
         "load": rig::load_text(load_before),
     });
     eprintln!("flood: CPU µs a ban (medians): {}", extra["cpu_us_per_ban"]);
@@ -248,6 +253,10 @@ fn flood(redis: &Redis, hosts: &[Host]) {
         extra.clone(),
     );
     figure("fleet.flood.stream", "(b) the same bans published by a (all in the stream)", "bans/s", &rate_stream, extra);
+}
+
+fn cores() -> f64 {
+    std::thread::available_parallelism().map_or(1, |n| n.get()) as f64
 }
 
 fn main() {

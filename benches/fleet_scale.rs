@@ -218,7 +218,8 @@ pub fn run(redis: &Redis) {
         // fleet.maxLen's default, 1,000,000 entries, in MB.
         "stream_mb_at_default_max_len": stream_bytes * 1_000_000.0 / 1e6,
         "capacity": capacity,
-        "hosts_at_100_per_s": steady.hosts_at(100.0), "hosts_at_1000_per_s": steady.hosts_at(1000.0),
+        "hosts_at_100_per_s": steady.hosts_at(100.0) as u64, "hosts_at_1000_per_s": steady.hosts_at(1000.0) as u64,
+        "publish_us": steady.model_us(1.0), "delivery_us": steady.model_us(2.0) - steady.model_us(1.0),
     });
     let scale = "(c) 10 hosts on one Redis";
     figure("fleet.scale.published", &format!("{scale}: bans published, all at once"), "bans/s", &[published_rate], extra.clone());

@@ -243,7 +243,11 @@ def reruns_text(reruns):
     replaced its: said under the steps table, with when and at which commit."""
     if not reruns:
         return ""
-    items = [f"`{name}` on {r['date']} (commit {r['commit']}, {r['seconds']:.0f} s)" for name, r in reruns.items()]
+    def load(r):
+        # Recorded since the load average was kept for each step.
+        return f", load average {r['load'][0]:.1f} at its start and {r['load'][1]:.1f} at its end" if "load" in r else ""
+    items = [f"`{name}` on {r['date']} (commit {r['commit']}, {r['seconds']:.0f} s{load(r)})"
+             for name, r in reruns.items()]
     return ("\n\nRun alone since, with `benches/suite.py --only`, their figures replacing the full run's: "
             + "; ".join(items) + ".")
 
@@ -302,13 +306,16 @@ def main():
         if not args.only and os.path.exists(RESULTS):
             os.remove(RESULTS)
         steps = []
+        loads = {}
         for name, command, step in STEPS:
             if args.only and name not in args.only:
                 continue
             say(f"\n== {name} ==")
             started = time.monotonic()
+            load = os.getloadavg()[0]
             step()
             steps.append((name, command, time.monotonic() - started))
+            loads[name] = (load, os.getloadavg()[0])
         if args.only:
             # Later figures win when the page is rendered: note which.
             if os.path.exists(STEPS_FILE):
@@ -317,7 +324,7 @@ def main():
                 facts = machine()
                 for name, _, seconds in steps:
                     state.setdefault("reruns", {})[name] = {
-                        "date": facts["date"], "commit": facts["commit"], "seconds": seconds}
+                        "date": facts["date"], "commit": facts["commit"], "seconds": seconds, "load": loads[name]}
                 with open(STEPS_FILE + ".new", "w") as f:
                     json.dump(state, f)
                 os.replace(STEPS_FILE + ".new", STEPS_FILE)
