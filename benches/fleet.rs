@@ -188,7 +188,8 @@ fn flood(redis: &Redis, hosts: &[Host]) {
         let base = FLOOD_BASE + run * 0x2_0000;
         let commands = ban_commands((0..FLOOD).map(|i| address(base + i)));
         let last: IpAddr = address(base + FLOOD - 1).into();
-        let watchers: Vec<_> = hosts[1..].iter().map(|h| h.watch(API_SET, vec![last], FLOOD_TIMEOUT, Duration::from_millis(2))).collect();
+        let watchers: Vec<_> =
+            hosts[1..].iter().map(|h| h.watch(API_SET, vec![last], FLOOD_TIMEOUT, Duration::from_millis(2))).collect();
         let before = redis.query_u64(&["XLEN", STREAM]);
         let stream = redis.wait_len(STREAM, before + u64::from(FLOOD), FLOOD_TIMEOUT);
         let cpu_before: Vec<f64> =

@@ -239,8 +239,7 @@ impl Host {
         let path = host.state.path().join("banwarden.json");
         std::fs::write(&path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
         let mut host = host;
-        host.daemon =
-            Some(RunningDaemon::start_in(&path, &host.journald, Duration::from_secs(30), Some(&host.netns)));
+        host.daemon = Some(RunningDaemon::start_in(&path, &host.journald, Duration::from_secs(30), Some(&host.netns)));
         let deadline = Instant::now() + Duration::from_secs(10);
         while !host.resp_socket().exists() {
             assert!(Instant::now() < deadline, "{}: no socket at {}", host.name, host.resp_socket().display());
@@ -272,10 +271,7 @@ impl Host {
 
     /// Runs `f` on a thread that has entered the host's network namespace
     /// (a netlink socket opened there stays there).
-    pub fn spawn_in<T: Send + 'static>(
-        &self,
-        f: impl FnOnce() -> T + Send + 'static,
-    ) -> std::thread::JoinHandle<T> {
+    pub fn spawn_in<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> std::thread::JoinHandle<T> {
         let file = std::fs::File::open(format!("/run/netns/{}", self.netns)).unwrap();
         std::thread::spawn(move || {
             // SAFETY: setns(2) of this thread into a namespace file we hold open.

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use super::report::figure;
 use super::rig::{address, ban_commands, pipe, Host, Redis, API_SET};
-use super::{HOSTS, STREAM, SCALE_BASE, SCALE_FLOOD, STEADY_BASE, STEADY_RATE, STEADY_SECONDS};
+use super::{HOSTS, SCALE_BASE, SCALE_FLOOD, STEADY_BASE, STEADY_RATE, STEADY_SECONDS, STREAM};
 
 /// The steady feed's beat: this many commands every 10 ms.
 const BEAT: Duration = Duration::from_millis(10);
@@ -222,10 +222,34 @@ pub fn run(redis: &Redis) {
         "publish_us": steady.model_us(1.0), "delivery_us": steady.model_us(2.0) - steady.model_us(1.0),
     });
     let scale = "(c) 10 hosts on one Redis";
-    figure("fleet.scale.published", &format!("{scale}: bans published, all at once"), "bans/s", &[published_rate], extra.clone());
-    figure("fleet.scale.applied", &format!("{scale}: bans applied by the slowest host"), "bans/s", &[applied_rate], extra.clone());
-    figure("fleet.scale.steady.cpu", &format!("{scale}: Redis CPU a ban, steady"), "µs", &[steady.per_entry_us()], extra.clone());
-    figure("fleet.scale.flood.cpu", &format!("{scale}: Redis CPU a ban, flood"), "µs", &[flood.per_entry_us()], extra.clone());
+    figure(
+        "fleet.scale.published",
+        &format!("{scale}: bans published, all at once"),
+        "bans/s",
+        &[published_rate],
+        extra.clone(),
+    );
+    figure(
+        "fleet.scale.applied",
+        &format!("{scale}: bans applied by the slowest host"),
+        "bans/s",
+        &[applied_rate],
+        extra.clone(),
+    );
+    figure(
+        "fleet.scale.steady.cpu",
+        &format!("{scale}: Redis CPU a ban, steady"),
+        "µs",
+        &[steady.per_entry_us()],
+        extra.clone(),
+    );
+    figure(
+        "fleet.scale.flood.cpu",
+        &format!("{scale}: Redis CPU a ban, flood"),
+        "µs",
+        &[flood.per_entry_us()],
+        extra.clone(),
+    );
     figure("fleet.scale.entry", &format!("{scale}: stream bytes an entry"), "B", &[stream_bytes], extra.clone());
     figure("fleet.scale.live", &format!("{scale}: snapshot bytes a live ban"), "B", &[live_bytes], extra.clone());
     figure("fleet.scale.memory", &format!("{scale}: Redis used_memory at the end"), "MB", &[used], extra.clone());

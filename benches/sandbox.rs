@@ -91,7 +91,12 @@ impl RunningDaemon {
 
     /// The same, in the named network namespace `netns` (`ip netns exec`,
     /// which execs the daemon: the child's PID is the daemon's).
-    pub fn start_in(config: &Path, journald: &PrivateJournald, timeout: Duration, netns: Option<&str>) -> RunningDaemon {
+    pub fn start_in(
+        config: &Path,
+        journald: &PrivateJournald,
+        timeout: Duration,
+        netns: Option<&str>,
+    ) -> RunningDaemon {
         use std::io::BufRead;
         let mut command = match netns {
             Some(name) => {
