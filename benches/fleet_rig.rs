@@ -216,8 +216,8 @@ pub struct Host {
 }
 
 impl Host {
-    /// Starts host `name` on `redis`; `None` when journald cannot start
-    /// (not root: the caller has already made sure).
+    /// Starts host `name` on `redis` and waits for its API socket (root:
+    /// the caller has made sure).
     pub fn start(name: &str, redis: &Redis) -> Host {
         let netns = format!("bwfleet-{}-{name}", std::process::id());
         run(Command::new("ip").args(["netns", "add", &netns]));
