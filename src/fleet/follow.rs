@@ -226,19 +226,23 @@ impl Follower {
             if matches!(result, Applied::Forgot(Ok(_))) {
                 continue;
             }
+            // With a kind that holds no address, to count alike ones together.
             let refused = match result {
-                Applied::Ban(Outcome::Refused(why)) => Some(refusal_text(why)),
-                Applied::Ban(o) if o.failure().is_some() => Some("failed (see the ban failure above)".to_owned()),
-                Applied::Unban(Err(e)) | Applied::Forgot(Err(e)) => Some(e.clone()),
+                Applied::Ban(Outcome::Refused(why)) => Some((refusal_text(why), format!("{why:?}"))),
+                Applied::Ban(o) => {
+                    o.failure().map(|f| ("failed (see the ban failure above)".to_owned(), format!("{f:?}")))
+                }
+                Applied::Unfit(e) => Some((e.clone(), e.replace(&op_net(op), "NET"))),
+                Applied::Unban(Err(e)) | Applied::Forgot(Err(e)) => Some((e.clone(), "error".to_owned())),
                 _ => None,
             };
             let host = op_host(op);
             let count = counts.entry(host).or_default();
             match refused {
                 None => count.applied += 1,
-                Some(why) => {
+                Some((why, kind)) => {
                     count.refused += 1;
-                    if let Some(n) = self.refusals.count(&format!("refused {host} {why}")) {
+                    if let Some(n) = self.refusals.count(&format!("refused {host} {kind}")) {
                         diag!(Notice, "fleet: {host}'s {} refused here: {why} ({n} such so far)", describe(op));
                     }
                 }
@@ -335,6 +339,15 @@ fn describe(op: &FleetOp) -> String {
         FleetOp::Ban(r) => format!("ban of {} in {}", r.net, r.set),
         FleetOp::Unban { net, set, .. } => format!("unban of {net} in {set}"),
         FleetOp::Forget { .. } => "resynchronisation".to_owned(),
+    }
+}
+
+/// The address or network an op is for, as text.
+fn op_net(op: &FleetOp) -> String {
+    match op {
+        FleetOp::Ban(r) => r.net.to_string(),
+        FleetOp::Unban { net, .. } => net.to_string(),
+        FleetOp::Forget { .. } => String::new(),
     }
 }
 

@@ -17,7 +17,9 @@
 //! the configuration accepts documented, every example valid (`docs`), the
 //! example configurations replayed over their sample journals, ban by ban
 //! (`examples`), the man page, completions and Debian package (`package`,
-//! whose dpkg half needs root and cargo-deb), the API servers' sockets and sets with the real
+//! whose dpkg half needs root and cargo-deb), bans shared by three daemons
+//! through a Redis of the test's own, hostile stream entries refused
+//! (`fleet_three`, on the harness of `fleet`), the API servers' sockets and sets with the real
 //! daemon (`api_config`), and the architecture map of
 //! src/lib.rs against the code's imports (`architecture`). Tests that need
 //! root or a program skip without it, or fail under `CI=true`
@@ -34,6 +36,8 @@ mod cli;
 mod docs;
 mod durability;
 mod examples;
+mod fleet;
+mod fleet_three;
 mod flood;
 mod follow;
 mod forged;
