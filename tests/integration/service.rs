@@ -122,10 +122,10 @@ fn tells_systemd_how_it_is_and_reloads_on_sighup_keeping_counters() {
 }
 
 /// uid/gid of `nobody`, the stand-in for the `banwarden` system user.
-const NOBODY: u32 = 65534;
+pub const NOBODY: u32 = 65534;
 
 /// The owner of the files directly in `dir`, by name.
-fn owners(dir: &Path) -> Vec<(String, u32, u32)> {
+pub fn owners(dir: &Path) -> Vec<(String, u32, u32)> {
     let mut found: Vec<(String, u32, u32)> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| {
@@ -139,7 +139,7 @@ fn owners(dir: &Path) -> Vec<(String, u32, u32)> {
 }
 
 /// A storage directory owned by `nobody`, reachable by it.
-fn storage_for_nobody(netns: &Netns) {
+pub fn storage_for_nobody(netns: &Netns) {
     std::fs::set_permissions(netns.state.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::set_permissions(&netns.config, std::fs::Permissions::from_mode(0o644)).unwrap();
     std::fs::create_dir(netns.storage()).unwrap();
