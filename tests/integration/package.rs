@@ -505,6 +505,8 @@ fn inspect(deb: &Path) {
         "./usr/share/doc/banwarden/examples/boot-load-ruleset.conf",
         "./usr/share/doc/banwarden/examples/api-tcp.conf",
         "./usr/share/doc/banwarden/examples/banwarden-api-tcp.socket",
+        "./usr/share/doc/banwarden/examples/fleet-redis-tcp.conf",
+        "./usr/share/doc/banwarden/examples/fleet-redis-unix.conf",
     ] {
         assert!(paths.contains(&expected), "{expected} not in the package:\n{listing}");
     }

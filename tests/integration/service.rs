@@ -253,9 +253,11 @@ fn the_units_verify_and_are_rated_ok_or_better() {
         let level = exposure(unit);
         assert!(level <= 2.0, "{}: exposure {level}", unit.display());
     }
-    // With a mail drop-in, each as doc/security.md gives it, and with the
-    // API's TCP drop-in.
-    for drop_in in ["mail/local-mta.conf", "mail/smtp-relay.conf", "api/tcp.conf"] {
+    // With a mail drop-in, each as doc/security.md gives it, with the API's
+    // TCP drop-in, and with the fleet's (Redis over TCP, on a Unix socket).
+    for drop_in in
+        ["mail/local-mta.conf", "mail/smtp-relay.conf", "api/tcp.conf", "fleet/redis-tcp.conf", "fleet/redis-unix.conf"]
+    {
         let dir = tempfile::tempdir().unwrap();
         let units = units_here(dir.path(), Some(&root().join("packaging/systemd").join(drop_in)));
         let out = Command::new("systemd-analyze").args(["verify", "--man=no"]).arg(&units[0]).output().unwrap();
