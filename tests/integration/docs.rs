@@ -37,6 +37,9 @@ fn accepted_names() -> Vec<&'static str> {
     use banwarden::config::api::{API_KEYS, RESP_KEYS, SET_KEYS};
     names.extend(API_KEYS.iter().chain(&RESP_KEYS).chain(&SET_KEYS));
     names.extend(["certificate", "key", "mode", "group"]);
+    // `fleet`, its TLS files and the targets of its map.
+    use banwarden::config::fleet::{FLEET_KEYS, FLEET_MAP_KEYS, FLEET_TLS_KEYS};
+    names.extend(FLEET_KEYS.iter().chain(&FLEET_TLS_KEYS).chain(&FLEET_MAP_KEYS));
     names
 }
 
@@ -121,6 +124,21 @@ fn every_accepted_name_is_in_the_reference_and_the_man_page() {
         }
     }
     assert!(missing.is_empty(), "undocumented names:\n{}", missing.join("\n"));
+}
+
+/// examples/fleet.json shows every key of `fleet`, and `check` takes it
+/// without a word: so no key of the list is one the code does not read.
+#[test]
+fn the_fleet_example_uses_every_key_of_fleet() {
+    let example: Value = serde_json::from_str(&read("examples/fleet.json")).unwrap();
+    let fleet = example["fleet"].as_object().expect("a fleet object");
+    use banwarden::config::fleet::{FLEET_KEYS, FLEET_TLS_KEYS};
+    let keys: BTreeSet<&str> = fleet.keys().map(String::as_str).collect();
+    assert_eq!(keys, FLEET_KEYS.into_iter().collect(), "examples/fleet.json's fleet keys");
+    let tls: BTreeSet<&str> = fleet["tls"].as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(tls, FLEET_TLS_KEYS.into_iter().collect());
+    let out = banwarden(&["check", "--config", "examples/fleet.json"], b"");
+    assert!(out.status.success() && out.stderr.is_empty(), "{}", text(&out.stderr));
 }
 
 #[test]
