@@ -99,11 +99,8 @@ fn main() {
         eprintln!("run {run}: {N} bans in {seconds:.2} s: {rate:.0} bans/s");
         samples.push(rate);
         if run == 0 {
-            let list = Command::new(env!("CARGO_BIN_EXE_banwarden"))
-                .args(["list", "--config"])
-                .arg(&config)
-                .output()
-                .unwrap();
+            let list =
+                Command::new(env!("CARGO_BIN_EXE_banwarden")).args(["list", "--config"]).arg(&config).output().unwrap();
             let listed = String::from_utf8_lossy(&list.stdout).lines().filter(|l| l.contains("10.")).count();
             assert!(listed >= N as usize, "list shows {listed} of the {N} bans");
         }

@@ -1,5 +1,6 @@
 //! `banwarden run`: follow the journal and judge every new entry, and serve
-//! the APIs (`api`, `resp`) when the configuration asks for them.
+//! the APIs (`api`, `resp`) and share bans with the fleet (`fleet`) when
+//! the configuration asks for them.
 
 use std::rc::Rc;
 
@@ -32,6 +33,7 @@ pub fn run(file: &ConfigFile, args: &RunArgs) -> anyhow::Result<Exit> {
     let options = Options { source, from_tail: args.from_tail, config: Some(file.clone()) };
     let serve = config.settings.serves_api();
     let (api, resp) = (config.settings.api.clone(), config.settings.resp.clone());
+    let (config_fleet, storage) = (config.settings.fleet.clone(), config.settings.storage.clone());
     let mut daemon = Daemon::open(config, &options, super::clock())?.with_notifier(notifier);
     // The servers' thread comes after every change of the process's
     // identity and environment above (capabilities and ids are per thread),
@@ -53,13 +55,34 @@ pub fn run(file: &ConfigFile, args: &RunArgs) -> anyhow::Result<Exit> {
             None
         }
     };
+    // The fleet's thread likewise, with the position saved with the cursor.
+    let fleet = match config_fleet {
+        Some(settings) => {
+            let context = crate::fleet::Context {
+                door: daemon.door(),
+                known_sets: daemon.known_sets(),
+                clock: super::clock(),
+                storage: storage.clone(),
+                position: daemon.fleet_position(),
+            };
+            let fleet = crate::fleet::start(settings, context).map_err(anyhow::Error::msg)?;
+            daemon = daemon.on_decisions(fleet.announce());
+            Some(Rc::new(fleet))
+        }
+        None => None,
+    };
     let hook = servers.clone();
-    daemon = daemon.on_reload(Box::new(move |settings: &Settings| reload(hook.as_deref(), settings)));
+    let fleet_hook = fleet.clone();
+    daemon = daemon.on_reload(Box::new(move |settings: &Settings| {
+        reload(hook.as_deref(), settings);
+        reload_fleet(fleet_hook.as_deref(), settings);
+    }));
     diag!(Info, "started, judging entries of {}", options.source.describe());
     let totals = daemon.run(&signals::STOP);
     // The loop has answered what came through its door; the servers stop
     // taking more (and dropping them waits for the connections under way).
     drop(servers);
+    drop(fleet);
     diag!(
         Info,
         "stopped: {} entries judged, {} effects, {} bans, {} step errors, {} API requests",
@@ -88,5 +111,17 @@ fn reload(servers: Option<&Servers>, settings: &Settings) {
     match Live::from_settings(settings.api.clone(), settings.resp.clone()) {
         Ok(live) => servers.reload(live),
         Err(e) => diag!(Err, "the servers keep their settings: {e}"),
+    }
+}
+
+/// The fleet takes the reloaded settings (names, maps, sharing); starting
+/// or stopping it takes a restart.
+fn reload_fleet(fleet: Option<&crate::fleet::Fleet>, settings: &Settings) {
+    match (fleet, &settings.fleet) {
+        (Some(fleet), Some(new)) => fleet.reload(new.clone()),
+        (None, None) => {}
+        (_, _) => {
+            diag!(Warning, "fleet changed from absent to present or back: that takes effect when banwarden restarts")
+        }
     }
 }

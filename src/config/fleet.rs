@@ -261,7 +261,10 @@ pub fn read_fleet(value: &Json, here: Location, problems: &mut Problems) -> Opti
         None => DEFAULT_MAX_LEN,
         Some(Json::Number(n)) if n.as_u64().is_some_and(|n| n >= 1000) => n.as_u64().unwrap_or(DEFAULT_MAX_LEN),
         Some(other) => {
-            problems.error(&args.at("maxLen"), format!("expected a whole number of entries, 1000 or more, found {}", describe(other)));
+            problems.error(
+                &args.at("maxLen"),
+                format!("expected a whole number of entries, 1000 or more, found {}", describe(other)),
+            );
             DEFAULT_MAX_LEN
         }
     };
@@ -269,7 +272,10 @@ pub fn read_fleet(value: &Json, here: Location, problems: &mut Problems) -> Opti
         None => 0,
         Some(Json::Number(n)) if n.as_u64().is_some_and(|n| n <= 16) => n.as_u64().unwrap_or(0) as u32,
         Some(other) => {
-            problems.error(&args.at("replicas"), format!("expected a number of replicas, 0 to 16, found {}", describe(other)));
+            problems.error(
+                &args.at("replicas"),
+                format!("expected a number of replicas, 0 to 16, found {}", describe(other)),
+            );
             0
         }
     };

@@ -8,8 +8,8 @@
 //! with its place ([`problem`]).
 
 pub mod api;
-pub mod fleet;
 pub mod args;
+pub mod fleet;
 pub mod json;
 mod locate;
 pub mod problem;

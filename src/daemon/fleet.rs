@@ -47,7 +47,8 @@ impl Daemon {
                 FleetOp::Unban { net, set, origin } => {
                     self.queue_fleet_bans(std::mem::take(&mut bans), &results);
                     self.flush_bans();
-                    let done = self.queue.bans().unban(net, UnbanFrom::Set(set.clone()), &mut |w| diag!(Warning, "{w}"));
+                    let done =
+                        self.queue.bans().unban(net, UnbanFrom::Set(set.clone()), &mut |w| diag!(Warning, "{w}"));
                     let applied = match done {
                         Ok(lifted) => {
                             self.listing.remove(&set, net);
@@ -109,7 +110,11 @@ impl Daemon {
 
     /// Lifts the bans of `sets` that came from the fleet and that `keep`
     /// does not hold.
-    fn forget(&mut self, sets: &[SetRef], keep: &std::collections::HashSet<(SetRef, crate::vocab::Network)>) -> Result<usize, String> {
+    fn forget(
+        &mut self,
+        sets: &[SetRef],
+        keep: &std::collections::HashSet<(SetRef, crate::vocab::Network)>,
+    ) -> Result<usize, String> {
         let records = self.queue.bans().live_in(sets, &mut |w| diag!(Warning, "{w}")).map_err(|e| e.to_string())?;
         let mut lifted = 0;
         for r in records {

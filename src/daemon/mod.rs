@@ -68,10 +68,10 @@ mod owner;
 mod queue;
 mod reconcile;
 mod reload;
-mod watch;
 pub mod signals;
 #[cfg(test)]
 mod tests;
+mod watch;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

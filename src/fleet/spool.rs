@@ -121,7 +121,11 @@ impl Spool {
             }
             match serde_json::from_slice::<Line>(raw) {
                 Ok(line) => out.push(line),
-                Err(e) => warn(format!("{}: line {} after the last read is not a spool line ({e}); skipped", self.path.display(), i + 1)),
+                Err(e) => warn(format!(
+                    "{}: line {} after the last read is not a spool line ({e}); skipped",
+                    self.path.display(),
+                    i + 1
+                )),
             }
         }
         Ok(out)
@@ -170,7 +174,11 @@ mod tests {
     fn a_torn_line_waits_and_a_bad_one_is_skipped() {
         let dir = tempfile::tempdir().unwrap();
         let mut spool = Spool::open(dir.path()).unwrap();
-        std::fs::write(spool.path(), b"not json\n{\"op\":\"ban\",\"set\":\"s\",\"net\":\"192.0.2.9\",\"end\":0}\n{\"op\":").unwrap();
+        std::fs::write(
+            spool.path(),
+            b"not json\n{\"op\":\"ban\",\"set\":\"s\",\"net\":\"192.0.2.9\",\"end\":0}\n{\"op\":",
+        )
+        .unwrap();
         let mut warnings = Vec::new();
         let read = spool.read_new(&mut |w| warnings.push(w)).unwrap();
         assert_eq!(read.len(), 1);

@@ -28,6 +28,9 @@ pub const WIDEST_V6: u8 = 32;
 /// The latest end accepted (seconds since the epoch: the year 9999).
 pub const END_MAX: u64 = 253_402_300_799;
 
+/// An entry's fields as read: (name, value), in order.
+pub type Fields = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// What an entry asks.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Op {
@@ -89,11 +92,17 @@ impl Wire {
         }
         let host = need("host")?;
         if !is_name(host) {
-            return Err(format!("host {:?} is not a name (1 to {NAME_MAX} letters, digits, '.', '_', '-')", shorten(host)));
+            return Err(format!(
+                "host {:?} is not a name (1 to {NAME_MAX} letters, digits, '.', '_', '-')",
+                shorten(host)
+            ));
         }
         let set = need("set")?;
         if !is_name(set) {
-            return Err(format!("set {:?} is not a name (1 to {NAME_MAX} letters, digits, '.', '_', '-')", shorten(set)));
+            return Err(format!(
+                "set {:?} is not a name (1 to {NAME_MAX} letters, digits, '.', '_', '-')",
+                shorten(set)
+            ));
         }
         let net_text = need("net")?;
         let net = match Network::parse(net_text) {
@@ -183,7 +192,9 @@ mod tests {
             let back = read(&fields).unwrap();
             let expected = match wire.op {
                 // Rounded up to the second: never shorter.
-                Op::Ban { until: Until::At(_) } => Wire { op: Op::Ban { until: Until::At(1_765_000_001_000_000) }, ..wire },
+                Op::Ban { until: Until::At(_) } => {
+                    Wire { op: Op::Ban { until: Until::At(1_765_000_001_000_000) }, ..wire }
+                }
                 _ => wire,
             };
             assert_eq!(back, expected);

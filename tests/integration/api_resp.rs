@@ -17,7 +17,6 @@ use super::bans::{Netns, SSH_RULES};
 use super::journald::PrivateJournald;
 use super::util::{require, test_ca, text, wait_until, Daemon, API_SETS};
 
-
 const PASSWORD: &str = "correct horse battery";
 const PORT: &str = "6380";
 const TLS_PORT: &str = "6390";
@@ -62,7 +61,8 @@ impl Server {
         let journald = PrivateJournald::start()?;
         let ns = Netns::new(SSH_RULES)?;
         ns.nft_script(API_SETS);
-        let lo = Command::new("ip").args(["netns", "exec", &ns.name, "ip", "link", "set", "lo", "up"]).status().unwrap();
+        let lo =
+            Command::new("ip").args(["netns", "exec", &ns.name, "ip", "link", "set", "lo", "up"]).status().unwrap();
         assert!(lo.success());
         let (ca, cert, key) = test_ca(ns.state.path());
         let socket = ns.state.path().join("resp.sock");
@@ -253,7 +253,10 @@ print(tx.execute())
     assert_eq!(v4.len(), N as usize + 1 + 1000 + 1);
     assert_eq!(server.set("api_accept4"), ["198.51.100.71"]);
     let list = server.list();
-    assert!(list.contains("10.1.134.159") && list.contains("172.16.3.231"), "the pipe's last and python's last in list");
+    assert!(
+        list.contains("10.1.134.159") && list.contains("172.16.3.231"),
+        "the pipe's last and python's last in list"
+    );
     server.still_judges_the_journal("203.0.113.51");
     server.stop();
 }
@@ -306,7 +309,17 @@ fn ten_thousand_hostile_commands_leave_only_parsed_addresses_in_the_kernel() {
         "-1",
         "1.2.3.4%eth0",
     ];
-    let names = ["drop_insert", "TTL.DROP.INSERT", "accept.insert", "drop_delete", "ttl_drop_insert", "FLUSHALL", "CONFIG", "EVAL", "drop_insert\0"];
+    let names = [
+        "drop_insert",
+        "TTL.DROP.INSERT",
+        "accept.insert",
+        "drop_delete",
+        "ttl_drop_insert",
+        "FLUSHALL",
+        "CONFIG",
+        "EVAL",
+        "drop_insert\0",
+    ];
     let mut wanted: Vec<String> = Vec::new();
     let mut pipeline = Vec::new();
     let mut count = 0;
@@ -325,7 +338,9 @@ fn ten_thousand_hostile_commands_leave_only_parsed_addresses_in_the_kernel() {
             }
             1 => "9".repeat(1 + (lcg.next() % 60_000) as usize),
             // Printable noise, never an address ("x" first).
-            2 => "x".chars().chain((0..(lcg.next() % 40)).map(|_| char::from(b' ' + (lcg.next() % 95) as u8))).collect(),
+            2 => {
+                "x".chars().chain((0..(lcg.next() % 40)).map(|_| char::from(b' ' + (lcg.next() % 95) as u8))).collect()
+            }
             _ => lcg.pick(&hostile).to_owned(),
         };
         let ttl = match lcg.next() % 4 {

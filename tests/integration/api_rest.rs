@@ -20,7 +20,6 @@ use super::bans::{ok, Netns};
 use super::journald::PrivateJournald;
 use super::util::{require, test_ca, text, wait_until, Daemon, API_SETS};
 
-
 const PASSWORD: &str = "correct horse battery staple";
 
 /// sshd failures banned for 10 minutes into `ip banwarden ban4`, and the
@@ -45,7 +44,6 @@ fn run(cmd: &mut Command) -> String {
     assert!(out.status.success(), "{cmd:?}: {}{}", text(&out.stdout), text(&out.stderr));
     text(&out.stdout)
 }
-
 
 impl Api {
     fn start(edit: impl FnOnce(&mut Value)) -> Option<Api> {

@@ -24,8 +24,8 @@
 //! root or a program skip without it, or fail under `CI=true`
 //! (`util::require`).
 
-mod allow_sets;
 mod alloc;
+mod allow_sets;
 mod api_config;
 mod api_resp;
 mod api_rest;

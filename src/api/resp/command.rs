@@ -13,14 +13,27 @@ use crate::vocab::{Lifetime, Network};
 pub enum Request {
     /// `drop_insert IP`, `accept_insert IP`, `ttl_drop_insert IP SECONDS`,
     /// `ttl_accept_insert IP SECONDS` (and their dotted spellings).
-    Insert { target: Target, net: Network, lifetime: Lifetime },
+    Insert {
+        target: Target,
+        net: Network,
+        lifetime: Lifetime,
+    },
     /// `drop_delete IP`, `accept_delete IP`.
-    Delete { target: Target, net: Network },
+    Delete {
+        target: Target,
+        net: Network,
+    },
     Ping(Option<Vec<u8>>),
     Echo(Vec<u8>),
-    Auth { user: Option<String>, password: Vec<u8> },
+    Auth {
+        user: Option<String>,
+        password: Vec<u8>,
+    },
     /// `HELLO [protover [AUTH user pass] [SETNAME name]]`.
-    Hello { protocol: Option<u8>, auth: Option<(String, Vec<u8>)> },
+    Hello {
+        protocol: Option<u8>,
+        auth: Option<(String, Vec<u8>)>,
+    },
     Quit,
     /// `SELECT 0`: the one database there is.
     Select,
@@ -129,11 +142,7 @@ pub fn parse(args: &[&[u8]]) -> Result<Request, String> {
         "discard" => Request::Discard,
         _ => {
             let listed: Vec<String> = rest.iter().take(3).map(|a| quote(a)).collect();
-            return Err(format!(
-                "ERR unknown command {}, with args beginning with: {}",
-                quote(name),
-                listed.join(" ")
-            ));
+            return Err(format!("ERR unknown command {}, with args beginning with: {}", quote(name), listed.join(" ")));
         }
     })
 }
@@ -257,7 +266,10 @@ mod tests {
         assert_eq!(p("PING"), Ok(Request::Ping(None)));
         assert_eq!(p("echo x"), Ok(Request::Echo(b"x".to_vec())));
         assert_eq!(p("AUTH s3cret"), Ok(Request::Auth { user: None, password: b"s3cret".to_vec() }));
-        assert_eq!(p("auth default s3cret"), Ok(Request::Auth { user: Some("default".into()), password: b"s3cret".to_vec() }));
+        assert_eq!(
+            p("auth default s3cret"),
+            Ok(Request::Auth { user: Some("default".into()), password: b"s3cret".to_vec() })
+        );
         assert_eq!(p("HELLO"), Ok(Request::Hello { protocol: None, auth: None }));
         assert_eq!(
             p("hello 3 AUTH default pw SETNAME me"),

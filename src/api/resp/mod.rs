@@ -254,8 +254,9 @@ where
     /// The error closing a connection whose incomplete command is already
     /// longer than any command may be.
     fn too_long(&self) -> Option<String> {
-        (self.input.len() >= MAX_FRAME)
-            .then(|| format!("ERR Protocol error: a command longer than {MAX_FRAME} bytes (arguments are at most {MAX_ARG})"))
+        (self.input.len() >= MAX_FRAME).then(|| {
+            format!("ERR Protocol error: a command longer than {MAX_FRAME} bytes (arguments are at most {MAX_ARG})")
+        })
     }
 }
 

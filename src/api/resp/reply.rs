@@ -21,7 +21,9 @@ pub enum Out {
     /// `EXEC`'s replies.
     Array(Vec<Out>),
     /// `HELLO`'s description of the server, in the protocol asked for.
-    Hello { protocol: u8 },
+    Hello {
+        protocol: u8,
+    },
 }
 
 /// The server's name and version as `HELLO` and `INFO` give them.

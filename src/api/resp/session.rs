@@ -137,7 +137,8 @@ impl Session {
         while let Some(first) = rest.first() {
             // A run of inserts, with the parse errors among them (a bad
             // line in a `--pipe` load must not cut the batch in pieces).
-            let run = rest.iter().take_while(|r| self.authenticated && r.as_ref().map_or(true, Request::is_insert)).count();
+            let run =
+                rest.iter().take_while(|r| self.authenticated && r.as_ref().map_or(true, Request::is_insert)).count();
             if run > 0 {
                 self.inserts(&rest[..run], replies).await;
                 rest = &rest[run..];
@@ -346,7 +347,9 @@ impl Session {
 fn set_of(live: &Live, target: Target, net: Network) -> Result<crate::vocab::SetRef, String> {
     match &live.api {
         Some(api) => api.set_for(target, "input", None, net).cloned(),
-        None => ApiSettings { sets: default_sets(), ..ApiSettings::default() }.set_for(target, "input", None, net).cloned(),
+        None => {
+            ApiSettings { sets: default_sets(), ..ApiSettings::default() }.set_for(target, "input", None, net).cloned()
+        }
     }
 }
 

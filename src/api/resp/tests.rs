@@ -9,8 +9,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 
 use super::*;
 use crate::api::{Context, Live};
-use crate::config::api::RespSettings;
 use crate::bans::Outcome;
+use crate::config::api::RespSettings;
 use crate::door::{Command, Door, Listing};
 use crate::time::FixedClock;
 use crate::vocab::{BanRequest, Lifetime, Network, Origin, Refusal, SetRef, Until};
@@ -28,7 +28,11 @@ const NEVER: &str = "203.0.113.9";
 fn daemon() -> (Arc<Shared>, Loop) {
     let door = Door::new(crate::door::CAPACITY).unwrap();
     let shared = Shared::new(
-        Context { door: door.clone(), listing: Arc::new(Listing::default()), clock: Arc::new(FixedClock::new(1_000_000)) },
+        Context {
+            door: door.clone(),
+            listing: Arc::new(Listing::default()),
+            clock: Arc::new(FixedClock::new(1_000_000)),
+        },
         Live::from_settings(None, None).unwrap(),
     );
     let state = Loop { bans: Default::default(), unbans: Default::default() };
@@ -145,7 +149,12 @@ async fn bans_and_accepts_go_to_the_api_sets_with_integer_replies() {
     assert_eq!(
         sets,
         // A network goes to the networks' set (see `default_sets`).
-        ["inet banwarden api_drop4", "inet banwarden api_drop4", "inet banwarden api_drop_net6", "inet banwarden api_accept4"]
+        [
+            "inet banwarden api_drop4",
+            "inet banwarden api_drop4",
+            "inet banwarden api_drop_net6",
+            "inet banwarden api_accept4"
+        ]
     );
     assert_eq!(bans[0].lifetime, Lifetime::Forever, "drop_insert is permanent, as in RedisPushIptables");
     assert_eq!(bans[2].lifetime, Lifetime::For(Duration::from_secs(600)));
@@ -161,7 +170,10 @@ async fn bad_input_and_refusals_are_resp_errors_and_the_connection_goes_on() {
     let mut c = connect(&shared, unix());
     let e = ask(&mut c, "drop_insert 1.2.3.4;flush").await;
     assert!(e.starts_with("-ERR not an address or network:"), "{e}");
-    assert_eq!(ask(&mut c, &format!("drop_insert {NEVER}")).await, format!("-ERR refused: {NEVER} {}", Refusal::NeverBan));
+    assert_eq!(
+        ask(&mut c, &format!("drop_insert {NEVER}")).await,
+        format!("-ERR refused: {NEVER} {}", Refusal::NeverBan)
+    );
     assert!(ask(&mut c, "ttl_drop_insert 192.0.2.1 soon").await.starts_with("-ERR invalid count"));
     assert!(ask(&mut c, "drop_insert").await.starts_with("-ERR wrong number of arguments"));
     assert!(ask(&mut c, "CONFIG SET dir /").await.starts_with("-ERR unknown command"));

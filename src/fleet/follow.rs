@@ -1,0 +1,482 @@
+//! Following: every other host's entries, read from the position this
+//! host saved (`XREAD BLOCK`, so an entry is here as soon as it is
+//! written), read strictly ([`Wire::read`]), mapped to this host's sets,
+//! and handed to the loop through the door as one command per read. The
+//! position moves on only once the loop has answered: the bans are then
+//! stored and in the kernel, and the loop saves the position with the
+//! journal's cursor.
+//!
+//! A host that starts with no position (new to the fleet), or whose
+//! position the stream has trimmed away (`max-deleted-entry-id` past it),
+//! starts again from the snapshot: every live shared ban of the other
+//! hosts, then the bans it holds from the fleet that the snapshot no
+//! longer has are lifted (they were unbanned while it was away), then it
+//! reads on from the stream's last ID taken before the snapshot was read
+//! (what came meanwhile is applied twice, which changes nothing).
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use redis::aio::MultiplexedConnection;
+use redis::Value;
+use tokio::sync::{oneshot, watch, RwLock};
+
+use super::link::{self, Shared, Throttle};
+use super::publish::snapshot_keys;
+use super::wire::{Fields, Op, Wire};
+use crate::bans::{Outcome, Refusal};
+use crate::config::fleet::{bare_name, FleetSettings};
+use crate::diag;
+use crate::door::{Applied, Command, Door, FleetOp, KnownSets};
+use crate::vocab::{BanRequest, Lifetime, Network, Origin, SetRef, Until};
+
+/// Entries read at once (one command to the loop, one batch of bans).
+pub const READ_COUNT: usize = 1024;
+/// How long one read waits for entries.
+const BLOCK: Duration = Duration::from_secs(2);
+/// The wait before a command the full door gave back is tried again.
+const BUSY_PAUSE: Duration = Duration::from_millis(20);
+
+/// A stream ID, compared as numbers.
+pub fn parse_id(id: &str) -> Option<(u64, u64)> {
+    let (ms, seq) = id.split_once('-').unwrap_or((id, "0"));
+    Some((ms.parse().ok()?, seq.parse().ok()?))
+}
+
+pub struct Follower {
+    pub fleet: Arc<RwLock<FleetSettings>>,
+    pub door: Arc<Door>,
+    pub known: Arc<KnownSets>,
+    pub shared: Arc<Shared>,
+    pub position: Option<String>,
+    pub refusals: Throttle,
+}
+
+impl Follower {
+    pub async fn run(mut self, mut stop: watch::Receiver<bool>) {
+        let mut backoff = Duration::ZERO;
+        loop {
+            let outcome = tokio::select! {
+                _ = stop.changed() => return,
+                outcome = self.session() => outcome,
+            };
+            if let Err(e) = outcome {
+                self.shared.down(&e);
+                backoff = link::next_backoff(backoff);
+                tokio::select! {
+                    _ = stop.changed() => return,
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+            }
+        }
+    }
+
+    /// One connection's life: catch up (from the snapshot if need be),
+    /// then read on until an error.
+    async fn session(&mut self) -> Result<(), String> {
+        let settings = self.fleet.read().await.clone();
+        let (mut con, url) = link::connect(&settings, BLOCK).await?;
+        self.shared.up(&url);
+        let info = stream_info(&mut con, &settings.stream).await?;
+        let behind = match (&self.position, &info) {
+            (None, _) => true,
+            (Some(_), None) => false,
+            (Some(p), Some(info)) => parse_id(p) < info.max_deleted,
+        };
+        if behind {
+            let last = info.as_ref().map(|i| i.last.clone()).unwrap_or_else(|| "0-0".to_owned());
+            self.resync(&mut con, &settings, last).await?;
+        }
+        loop {
+            let from = self.position.clone().unwrap_or_else(|| "0-0".to_owned());
+            let reply: Value = redis::cmd("XREAD")
+                .arg("COUNT")
+                .arg(READ_COUNT)
+                .arg("BLOCK")
+                .arg(BLOCK.as_millis() as u64)
+                .arg("STREAMS")
+                .arg(&settings.stream)
+                .arg(&from)
+                .query_async(&mut con)
+                .await
+                .map_err(|e| e.to_string())?;
+            let entries = read_reply(reply)?;
+            let Some(last) = entries.last().map(|(id, _)| id.clone()) else {
+                self.shared.update(|s| {
+                    s.lag_ms = Some(0);
+                    s.lag_entries = Some(0);
+                });
+                continue;
+            };
+            let now_ms = self.shared.clock.now_us() / 1000;
+            let newest_ms = parse_id(&last).map_or(0, |(ms, _)| ms);
+            self.shared.update(|s| s.lag_ms = Some(now_ms.saturating_sub(newest_ms)));
+            let settings = self.fleet.read().await.clone();
+            let ops = self.ops(&settings, entries);
+            self.hand_over(ops, last).await?;
+        }
+    }
+
+    /// The ops of entries read, the refused ones logged and left out.
+    fn ops(&mut self, settings: &FleetSettings, entries: Vec<(String, Fields)>) -> Vec<FleetOp> {
+        let known = self.known.get();
+        let now = self.shared.clock.now_us();
+        let mut ops = Vec::with_capacity(entries.len());
+        for (id, fields) in entries {
+            let wire = match Wire::read(&fields) {
+                Ok(wire) => wire,
+                Err(why) => {
+                    self.shared.update(|s| s.malformed += 1);
+                    if let Some(n) = self.refusals.count(&format!("malformed {}", kind_of(&why))) {
+                        diag!(Warning, "fleet: entry {id} refused: {why} ({n} such so far)");
+                    }
+                    continue;
+                }
+            };
+            if wire.host == settings.host || !settings.shares_set(&wire.set) {
+                continue;
+            }
+            let Some(set) = local_set(settings, &known, &wire.set) else {
+                self.count_refused(&wire.host);
+                if let Some(n) = self.refusals.count(&format!("set {}", wire.set)) {
+                    diag!(
+                        Warning,
+                        "fleet: {}'s entry {id} names set {:?}, which this host does not have (or has twice): give it one in fleet.map ({n} such so far)",
+                        wire.host,
+                        wire.set
+                    );
+                }
+                continue;
+            };
+            let origin = Origin::Fleet { host: wire.host.clone() };
+            ops.push(match wire.op {
+                Op::Ban { until } => {
+                    let lifetime = match until {
+                        Until::Forever => Lifetime::Forever,
+                        Until::At(t) if t <= now => continue,
+                        Until::At(t) => Lifetime::EndsAt(t),
+                    };
+                    FleetOp::Ban(BanRequest { net: wire.net, set, lifetime, origin, replace: false })
+                }
+                Op::Unban => FleetOp::Unban { net: wire.net, set, origin },
+            });
+        }
+        ops
+    }
+
+    fn count_refused(&self, host: &str) {
+        self.shared.update(|s| s.hosts.entry(host.to_owned()).or_default().refused += 1);
+    }
+
+    /// Gives `ops` to the loop and waits for its answer; then `position`
+    /// is this host's.
+    async fn hand_over(&mut self, ops: Vec<FleetOp>, position: String) -> Result<(), String> {
+        let hosts: Vec<(String, String)> = ops.iter().map(describe).collect();
+        let (tx, rx) = oneshot::channel();
+        let mut command = Command::Fleet {
+            ops,
+            position: Some(position.clone()),
+            reply: Box::new(move |applied| drop(tx.send(applied))),
+        };
+        loop {
+            match self.door.send(command) {
+                Ok(()) => break,
+                Err(crate::door::Busy(back)) => {
+                    command = back;
+                    tokio::time::sleep(BUSY_PAUSE).await;
+                }
+            }
+        }
+        let applied = rx.await.map_err(|_| "the daemon stopped before applying the fleet's entries".to_owned())?;
+        for ((host, what), result) in hosts.iter().zip(&applied) {
+            if matches!(result, Applied::Forgot(Ok(_))) {
+                continue;
+            }
+            let refused = match result {
+                Applied::Ban(Outcome::Refused(why)) => Some(refusal_text(why)),
+                Applied::Ban(o) if o.failure().is_some() => Some("failed (see the ban failure above)".to_owned()),
+                Applied::Unban(Err(e)) | Applied::Forgot(Err(e)) => Some(e.clone()),
+                _ => None,
+            };
+            match refused {
+                None => self.shared.update(|s| s.hosts.entry(host.clone()).or_default().applied += 1),
+                Some(why) => {
+                    self.count_refused(host);
+                    if let Some(n) = self.refusals.count(&format!("refused {host} {why}")) {
+                        diag!(Notice, "fleet: {host}'s {what} refused here: {why} ({n} such so far)");
+                    }
+                }
+            }
+        }
+        self.position = Some(position.clone());
+        self.shared.update(|s| s.position = Some(position));
+        Ok(())
+    }
+
+    /// Applies the snapshot, lifts the fleet's bans it no longer has, and
+    /// resumes at `last`.
+    async fn resync(
+        &mut self,
+        con: &mut MultiplexedConnection,
+        settings: &FleetSettings,
+        last: String,
+    ) -> Result<(), String> {
+        let (live, _) = snapshot_keys(&settings.stream);
+        let known = self.known.get();
+        let mut keep: HashSet<(SetRef, Network)> = HashSet::new();
+        let mut cursor: u64 = 0;
+        let mut total = 0usize;
+        loop {
+            let (next, items): (u64, Fields) = redis::cmd("HSCAN")
+                .arg(&live)
+                .arg(cursor)
+                .arg("COUNT")
+                .arg(1000)
+                .query_async(con)
+                .await
+                .map_err(|e| e.to_string())?;
+            let mut entries = Vec::with_capacity(items.len());
+            for (member, value) in items {
+                let Some(fields) = snapshot_fields(&member, &value) else {
+                    self.shared.update(|s| s.malformed += 1);
+                    continue;
+                };
+                entries.push(("snapshot".to_owned(), fields));
+            }
+            for (_, fields) in &entries {
+                if let Ok(w) = Wire::read(fields) {
+                    if let Some(set) = local_set(settings, &known, &w.set) {
+                        keep.insert((set, w.net));
+                    }
+                }
+            }
+            let ops = self.ops(settings, entries);
+            total += ops.len();
+            if !ops.is_empty() {
+                let (tx, rx) = oneshot::channel();
+                let mut command = Command::Fleet { ops, position: None, reply: Box::new(move |a| drop(tx.send(a))) };
+                loop {
+                    match self.door.send(command) {
+                        Ok(()) => break,
+                        Err(crate::door::Busy(back)) => {
+                            command = back;
+                            tokio::time::sleep(BUSY_PAUSE).await;
+                        }
+                    }
+                }
+                rx.await.map_err(|_| "the daemon stopped during the resynchronisation".to_owned())?;
+            }
+            cursor = next;
+            if cursor == 0 {
+                break;
+            }
+        }
+        let sets: Vec<SetRef> =
+            known.iter().filter(|s| settings.shares_set(&settings.shared_name(s))).cloned().collect();
+        let forget = vec![FleetOp::Forget { sets, keep }];
+        self.hand_over(forget, last.clone()).await?;
+        self.shared.update(|s| s.resyncs += 1);
+        diag!(
+            Info,
+            "fleet: resynchronised from the snapshot: {total} live bans of other hosts; reading on from {last}"
+        );
+        Ok(())
+    }
+}
+
+/// A host and what an op asks, for messages.
+fn describe(op: &FleetOp) -> (String, String) {
+    match op {
+        FleetOp::Ban(r) => (origin_host(&r.origin), format!("ban of {} in {}", r.net, r.set)),
+        FleetOp::Unban { net, set, origin } => (origin_host(origin), format!("unban of {net} in {set}")),
+        FleetOp::Forget { .. } => ("snapshot".to_owned(), "resynchronisation".to_owned()),
+    }
+}
+
+fn origin_host(origin: &Origin) -> String {
+    match origin {
+        Origin::Fleet { host } => host.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A refusal's kind without its values, to count alike refusals together.
+fn kind_of(why: &str) -> &str {
+    why.split(['"', ' ']).find(|w| !w.is_empty()).unwrap_or(why)
+}
+
+/// Why the ban path refused, as the end of a sentence.
+fn refusal_text(why: &Refusal) -> String {
+    format!("the address {why}")
+}
+
+/// The local set of a shared name: `fleet.map`'s, else the one known set
+/// of that bare name (none, or two, is no set).
+pub fn local_set(settings: &FleetSettings, known: &[SetRef], name: &str) -> Option<SetRef> {
+    if let Some(set) = settings.map.get(name) {
+        return Some(set.clone());
+    }
+    let mut found = known.iter().filter(|s| !settings.map.values().any(|m| m == *s) && bare_name(s) == name);
+    let first = found.next()?;
+    found.next().is_none().then(|| first.clone())
+}
+
+/// A snapshot member ("SET NET") and value ("END HOST BY") as an entry's
+/// fields, read as strictly as the stream's.
+fn snapshot_fields(member: &[u8], value: &[u8]) -> Option<Fields> {
+    let member = std::str::from_utf8(member).ok()?;
+    let value = std::str::from_utf8(value).ok()?;
+    let (set, net) = member.split_once(' ')?;
+    let mut parts = value.splitn(3, ' ');
+    let (end, host, by) = (parts.next()?, parts.next()?, parts.next().unwrap_or_default());
+    let pairs = [("v", "1"), ("op", "ban"), ("host", host), ("set", set), ("net", net), ("end", end), ("by", by)];
+    Some(pairs.iter().map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec())).collect())
+}
+
+/// What `XINFO STREAM` says that matters here.
+pub struct StreamInfo {
+    pub last: String,
+    pub max_deleted: Option<(u64, u64)>,
+}
+
+/// `None` when the stream does not exist yet.
+pub async fn stream_info(con: &mut MultiplexedConnection, stream: &str) -> Result<Option<StreamInfo>, String> {
+    let reply: Result<Value, _> = redis::cmd("XINFO").arg("STREAM").arg(stream).query_async(con).await;
+    let reply = match reply {
+        Ok(v) => v,
+        Err(e) if e.to_string().contains("no such key") => return Ok(None),
+        Err(e) => return Err(e.to_string()),
+    };
+    let pairs: Vec<(String, Value)> = match reply {
+        Value::Array(items) => items
+            .chunks(2)
+            .filter_map(|kv| match kv {
+                [k, v] => Some((text(k)?, v.clone())),
+                _ => None,
+            })
+            .collect(),
+        Value::Map(items) => items.into_iter().filter_map(|(k, v)| Some((text(&k)?, v))).collect(),
+        other => return Err(format!("XINFO STREAM gave {other:?}")),
+    };
+    let get = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v);
+    let last = get("last-generated-id").and_then(text).unwrap_or_else(|| "0-0".to_owned());
+    // Redis 7 says which was the last entry deleted (trimmed); an older
+    // Redis does not, and a host behind a trim there reads on from the
+    // first entry left.
+    let max_deleted = match get("max-deleted-entry-id").and_then(text) {
+        Some(id) => parse_id(&id),
+        None => None,
+    };
+    Ok(Some(StreamInfo { last, max_deleted }))
+}
+
+fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::BulkString(b) => Some(String::from_utf8_lossy(b).into_owned()),
+        Value::SimpleString(s) => Some(s.clone()),
+        Value::Int(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// The entries of an `XREAD` reply: (ID, fields), in order.
+pub fn read_reply(reply: Value) -> Result<Vec<(String, Fields)>, String> {
+    let streams = match reply {
+        Value::Nil => return Ok(Vec::new()),
+        Value::Array(streams) => streams,
+        Value::Map(pairs) => pairs.into_iter().map(|(k, v)| Value::Array(vec![k, v])).collect(),
+        other => return Err(format!("unexpected XREAD reply {other:?}")),
+    };
+    let mut out = Vec::new();
+    for stream in streams {
+        let Value::Array(mut kv) = stream else { return Err("unexpected XREAD stream".into()) };
+        let Some(Value::Array(entries)) = kv.pop() else { return Err("unexpected XREAD entries".into()) };
+        for entry in entries {
+            let Value::Array(mut parts) = entry else { continue };
+            if parts.len() != 2 {
+                continue;
+            }
+            let fields = parts.pop();
+            let Some(id) = parts.pop().as_ref().and_then(text) else { continue };
+            let mut pairs = Vec::new();
+            match fields {
+                Some(Value::Array(items)) => {
+                    for kv in items.chunks(2) {
+                        if let [Value::BulkString(k), Value::BulkString(v)] = kv {
+                            pairs.push((k.clone(), v.clone()));
+                        }
+                    }
+                }
+                Some(Value::Map(items)) => {
+                    for (k, v) in items {
+                        if let (Value::BulkString(k), Value::BulkString(v)) = (k, v) {
+                            pairs.push((k, v));
+                        }
+                    }
+                }
+                _ => {}
+            }
+            out.push((id, pairs));
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_compare_as_numbers() {
+        assert!(parse_id("1700000000000-10") > parse_id("1700000000000-9"));
+        assert!(parse_id("999-0") < parse_id("1000-0"));
+        assert_eq!(parse_id("5"), Some((5, 0)));
+        assert_eq!(parse_id("x-1"), None);
+    }
+
+    #[test]
+    fn snapshot_members_read_as_entries() {
+        let fields = snapshot_fields(b"ban4 192.0.2.7", b"1765000000 web-1 rule sshd#3").unwrap();
+        let wire = Wire::read(&fields).unwrap();
+        assert_eq!((wire.host.as_str(), wire.set.as_str(), wire.by.as_str()), ("web-1", "ban4", "rule sshd#3"));
+        assert!(snapshot_fields(b"nospace", b"1 h").is_none());
+        assert!(Wire::read(&snapshot_fields(b"ban4 1.2.3.4;x", b"1 h by").unwrap()).is_err());
+    }
+
+    #[test]
+    fn shared_names_map_to_one_local_set() {
+        let json: crate::config::json::Json =
+            serde_json::from_str(r#"{"redis": "unix:///r.sock", "host": "h", "map": {"web": {"ipSet": "web4"}}}"#)
+                .unwrap();
+        let mut p = crate::config::problem::Problems::default();
+        let fleet =
+            crate::config::fleet::read_fleet(&json, crate::config::problem::Location::key("fleet"), &mut p).unwrap();
+        let known = [
+            SetRef::parse_nft("inet banwarden ban4").unwrap(),
+            SetRef::parse_nft("ip t twice").unwrap(),
+            SetRef::parse_ipset("twice").unwrap(),
+        ];
+        assert_eq!(local_set(&fleet, &known, "ban4"), Some(known[0].clone()));
+        assert_eq!(local_set(&fleet, &known, "web"), Some(SetRef::parse_ipset("web4").unwrap()));
+        assert_eq!(local_set(&fleet, &known, "twice"), None, "ambiguous");
+        assert_eq!(local_set(&fleet, &known, "none"), None);
+    }
+
+    #[test]
+    fn xread_replies_are_read_in_order() {
+        let bulk = |s: &str| Value::BulkString(s.as_bytes().to_vec());
+        let reply = Value::Array(vec![Value::Array(vec![
+            bulk("banwarden:bans"),
+            Value::Array(vec![
+                Value::Array(vec![bulk("1-0"), Value::Array(vec![bulk("v"), bulk("1"), bulk("op"), bulk("ban")])]),
+                Value::Array(vec![bulk("1-1"), Value::Array(vec![bulk("v"), bulk("1")])]),
+            ]),
+        ])]);
+        let entries = read_reply(reply).unwrap();
+        assert_eq!(entries.len(), 2);
+        assert_eq!(entries[0].0, "1-0");
+        assert_eq!(entries[0].1[1], (b"op".to_vec(), b"ban".to_vec()));
+        assert!(read_reply(Value::Nil).unwrap().is_empty());
+    }
+}
