@@ -39,7 +39,7 @@ pub enum Command {
     Report(ReportArgs),
     /// Import the ban stores of a Pyruse storage directory
     Migrate(MigrateArgs),
-    /// The bans shared with the other hosts through Redis (`fleet` in the configuration)
+    /// The bans shared with the other hosts through Redis (the configuration's fleet key)
     #[command(subcommand)]
     Fleet(FleetCommand),
     /// Print the argon2id hash of a password, for api.users and resp.password (reads one
@@ -151,7 +151,7 @@ fn set(text: &str, ipset: bool) -> Result<SetRef, clap::Error> {
 pub enum FleetCommand {
     /// Whether the daemon is connected to Redis, its position in the stream and its lag,
     /// what it published and what waits, and what each other host's entries did here
-    /// (exit 0 when running and connected, 1 when not, 2 without `fleet`)
+    /// (exit 0 when running and connected, 1 when not, 2 without a fleet key)
     Status(FleetStatusArgs),
 }
 
