@@ -293,12 +293,17 @@ fn the_extractors_find_what_they_should() {
 // Installed paths the docs name
 
 /// Files the docs name that the administrator makes, not the package.
-const MADE_BY_THE_USER: [&str; 3] = [
+const MADE_BY_THE_USER: [&str; 7] = [
     // packaging/systemd/mail/smtp-relay.conf: msmtp's configuration.
     "/etc/banwarden/msmtprc",
     // doc/configuration.md: the API's certificate and key, the administrator's own.
     "/etc/banwarden/api.crt",
     "/etc/banwarden/api.key",
+    // doc/fleet.md, examples/fleet.json: the Redis password, CA and client certificate.
+    "/etc/banwarden/redis.password",
+    "/etc/banwarden/redis-ca.pem",
+    "/etc/banwarden/redis-client.pem",
+    "/etc/banwarden/redis-client.key",
 ];
 
 /// Every file under `dir` (in its subdirectories too), sorted.

@@ -517,6 +517,8 @@ fn inspect(deb: &Path) {
         "./usr/share/doc/banwarden/examples/banwarden-api-tcp.socket",
         "./usr/share/doc/banwarden/examples/fleet-redis-tcp.conf",
         "./usr/share/doc/banwarden/examples/fleet-redis-unix.conf",
+        "./usr/share/doc/banwarden/doc/fleet.md",
+        "./usr/share/doc/banwarden/examples/fleet.json",
     ] {
         assert!(paths.contains(&expected), "{expected} not in the package:\n{listing}");
     }
