@@ -5,8 +5,6 @@
 //! anything; `fleet status` tells a running daemon from a stopped one by
 //! its status file.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use serde_json::Value;
 
 use super::bans::Netns;
@@ -20,7 +18,8 @@ const RULES: &str = r#"{"actions": {"ssh": [
 ]}, "storage": "STORAGE"FLEET}"#;
 
 fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+    use banwarden::time::Clock;
+    banwarden::time::SystemClock.now_us() / 1_000_000
 }
 
 /// The spool's lines, parsed.
