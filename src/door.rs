@@ -61,6 +61,9 @@ pub enum FleetOp {
 #[derive(Clone, Debug)]
 pub enum Applied {
     Ban(Outcome),
+    /// Refused before anything was stored: the set can never hold it (the
+    /// other family, a network for a set of single addresses...).
+    Unfit(String),
     /// Whether it was stored (or why it failed).
     Unban(Result<bool, String>),
     /// Bans lifted.

@@ -257,34 +257,21 @@ impl Bans {
     /// restore fails on. `Ok` when it fits, or when the kernel cannot be
     /// asked (the ban path then says what went wrong).
     pub fn fits(&mut self, request: &BanRequest) -> Result<(), String> {
-        let set = &request.set;
-        let shape = match self.kernel.shape(set) {
-            Ok(Some(shape)) => shape,
-            Ok(None) => return Err(format!("{} does not exist", set.describe())),
-            Err(_) => return Ok(()),
-        };
-        if let Some(why) = shape.unsuitable {
-            return Err(format!("{} {why}", set.describe()));
-        }
-        let (family, other) = if request.net.is_ipv6() { ("IPv6", "IPv4") } else { ("IPv4", "IPv6") };
-        if shape.holds_ipv6 != Some(request.net.is_ipv6()) {
-            return Err(format!("{} holds {other} addresses, not {family} ones like {}", set.describe(), request.net));
-        }
-        if !request.net.is_host() && !shape.networks {
-            let how = match set.backend() {
-                Backend::Nft => "it has no \"flags interval\"",
-                Backend::Ipset => "it is not of type hash:net",
-            };
-            return Err(format!(
-                "{} takes single addresses only, not a network like {} ({how})",
-                set.describe(),
-                request.net
-            ));
-        }
-        if !shape.timeout && request.lifetime != crate::vocab::Lifetime::Forever {
-            return Err(format!("{} has no timeout support, so it cannot hold a ban for a time", set.describe()));
-        }
-        Ok(())
+        let shape = self.kernel.shape(&request.set).map_err(drop);
+        fits_shape(request, shape)
+    }
+
+    /// [`fits`](Self::fits) for many requests, the kernel asked once per
+    /// set (a flood from the fleet is thousands of bans into a few sets).
+    pub fn fit_all<'r>(&mut self, requests: impl IntoIterator<Item = &'r BanRequest>) -> Vec<Result<(), String>> {
+        let mut shapes: HashMap<SetRef, Result<Option<crate::firewall::SetShape>, ()>> = HashMap::new();
+        requests
+            .into_iter()
+            .map(|r| {
+                let shape = shapes.entry(r.set.clone()).or_insert_with(|| self.kernel.shape(&r.set).map_err(drop));
+                fits_shape(r, shape.clone())
+            })
+            .collect()
     }
 
     /// The store of a backend, opened on first use; what it found wrong in
@@ -554,4 +541,40 @@ impl Bans {
         }
         Ok(found)
     }
+}
+
+/// Whether a set of this shape can hold the request (see [`Bans::fits`]).
+fn fits_shape(
+    request: &BanRequest,
+    // `Err`: the kernel could not be asked.
+    shape: Result<Option<crate::firewall::SetShape>, ()>,
+) -> Result<(), String> {
+    let set = &request.set;
+    let shape = match shape {
+        Ok(Some(shape)) => shape,
+        Ok(None) => return Err(format!("{} does not exist", set.describe())),
+        Err(_) => return Ok(()),
+    };
+    if let Some(why) = shape.unsuitable {
+        return Err(format!("{} {why}", set.describe()));
+    }
+    let (family, other) = if request.net.is_ipv6() { ("IPv6", "IPv4") } else { ("IPv4", "IPv6") };
+    if shape.holds_ipv6 != Some(request.net.is_ipv6()) {
+        return Err(format!("{} holds {other} addresses, not {family} ones like {}", set.describe(), request.net));
+    }
+    if !request.net.is_host() && !shape.networks {
+        let how = match set.backend() {
+            Backend::Nft => "it has no \"flags interval\"",
+            Backend::Ipset => "it is not of type hash:net",
+        };
+        return Err(format!(
+            "{} takes single addresses only, not a network like {} ({how})",
+            set.describe(),
+            request.net
+        ));
+    }
+    if !shape.timeout && request.lifetime != crate::vocab::Lifetime::Forever {
+        return Err(format!("{} has no timeout support, so it cannot hold a ban for a time", set.describe()));
+    }
+    Ok(())
 }

@@ -381,7 +381,7 @@ impl super::Settings {
     }
 }
 /// The place of a nested object: `key "api.tls"`.
-fn sub(here: &Location, name: &str) -> Location {
+pub(super) fn sub(here: &Location, name: &str) -> Location {
     let key = here.key.as_deref().unwrap_or_default();
     Location::key(&format!("{key}.{name}"))
 }

@@ -12,6 +12,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use super::api::sub;
 use super::args::Args;
 use super::json::{dedup_pairs, Json};
 use super::problem::{Location, Problems};
@@ -329,12 +330,6 @@ pub fn check_url(url: &str) -> Result<(), String> {
         }
         other => Err(format!("{shown:?}: {other}:// is not redis://, rediss:// nor unix://")),
     }
-}
-
-/// The place of a nested object: `key "fleet.tls"`.
-fn sub(here: &Location, name: &str) -> Location {
-    let key = here.key.as_deref().unwrap_or_default();
-    Location::key(&format!("{key}.{name}"))
 }
 
 fn read_tls(value: &Json, here: Location, problems: &mut Problems) -> Option<FleetTls> {

@@ -40,10 +40,17 @@ impl Daemon {
     /// kept for the next save of the cursor.
     pub(super) fn apply_fleet(&mut self, ops: Vec<FleetOp>, position: Option<String>, reply: Reply<Vec<Applied>>) {
         let results: Arc<Mutex<Vec<Option<Applied>>>> = Arc::new(Mutex::new(vec![None; ops.len()]));
+        // A ban the set can never hold is refused before it is stored, as
+        // one by hand: stored, it would fail again at every restore.
+        let requests = ops.iter().filter_map(|op| if let FleetOp::Ban(r) = op { Some(r) } else { None });
+        let mut fits = self.queue.bans().fit_all(requests).into_iter();
         let mut bans: Vec<(usize, BanRequest)> = Vec::new();
         for (i, op) in ops.into_iter().enumerate() {
             match op {
-                FleetOp::Ban(request) => bans.push((i, request)),
+                FleetOp::Ban(request) => match fits.next() {
+                    Some(Err(why)) => results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(Applied::Unfit(why)),
+                    _ => bans.push((i, request)),
+                },
                 FleetOp::Unban { net, set, origin } => {
                     self.queue_fleet_bans(std::mem::take(&mut bans), &results);
                     self.flush_bans();

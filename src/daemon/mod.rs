@@ -63,6 +63,8 @@ mod addresses;
 mod chores;
 mod due;
 mod fleet;
+#[cfg(test)]
+mod fleet_tests;
 mod outside;
 mod owner;
 mod queue;

@@ -14,7 +14,7 @@ use crate::time::FixedClock;
 use crate::vocab::SetRef;
 
 const JOURNAL_REMOTE: &str = "/lib/systemd/systemd-journal-remote";
-const NOW: u64 = 1_763_726_400_000_000;
+pub(super) const NOW: u64 = 1_763_726_400_000_000;
 
 const RULES: &str = r#"{"actions": {"sshd": [
     {"filter": "filter_equals", "args": {"field": "SYSLOG_IDENTIFIER", "value": "sshd"}},
@@ -63,7 +63,7 @@ fn journal(dir: &Path, attackers: u32) -> Option<std::path::PathBuf> {
 /// The configuration of [`RULES`] with its storage in `dir`, and the
 /// journal of [`journal`], its position saved right after the marker, as a
 /// daemon that judged the marker would have left it.
-fn after_the_marker(dir: &Path, attackers: u32) -> Option<(config::Config, Source, std::path::PathBuf)> {
+pub(super) fn after_the_marker(dir: &Path, attackers: u32) -> Option<(config::Config, Source, std::path::PathBuf)> {
     let path = journal(dir, attackers)?;
     let storage = dir.join("state");
     let config = config::compile(&RULES.replace("STORAGE", storage.to_str().unwrap()), "t.json").unwrap();
@@ -169,7 +169,7 @@ fn the_loop_puts_back_what_someone_else_took_out_of_the_kernel() {
 }
 
 /// Sleeps 5 ms; false, so that an `any` that polls goes on.
-fn sleep_5ms() -> bool {
+pub(super) fn sleep_5ms() -> bool {
     std::thread::sleep(Duration::from_millis(5));
     false
 }

@@ -14,7 +14,7 @@
 //! reads on from the stream's last ID taken before the snapshot was read
 //! (what came meanwhile is applied twice, which changes nothing).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,6 +24,7 @@ use tokio::sync::{oneshot, watch, RwLock};
 
 use super::link::{self, Shared, Throttle};
 use super::publish::snapshot_keys;
+use super::status::PerHost;
 use super::wire::{Fields, Op, Wire};
 use crate::bans::{Outcome, Refusal};
 use crate::config::fleet::{bare_name, FleetSettings};
@@ -32,7 +33,7 @@ use crate::door::{Applied, Command, Door, FleetOp, KnownSets};
 use crate::vocab::{BanRequest, Lifetime, Network, Origin, SetRef, Until};
 
 /// Entries read at once (one command to the loop, one batch of bans).
-pub const READ_COUNT: usize = 1024;
+pub const READ_COUNT: usize = 4096;
 /// How long one read waits for entries.
 const BLOCK: Duration = Duration::from_secs(2);
 /// The wait before a command the full door gave back is tried again.
@@ -42,6 +43,13 @@ const BUSY_PAUSE: Duration = Duration::from_millis(20);
 pub fn parse_id(id: &str) -> Option<(u64, u64)> {
     let (ms, seq) = id.split_once('-').unwrap_or((id, "0"));
     Some((ms.parse().ok()?, seq.parse().ok()?))
+}
+
+/// A command given to the loop, not yet answered.
+struct InFlight {
+    rx: oneshot::Receiver<Vec<Applied>>,
+    position: Option<String>,
+    kept: Vec<FleetOp>,
 }
 
 pub struct Follower {
@@ -88,25 +96,33 @@ impl Follower {
             let last = info.as_ref().map(|i| i.last.clone()).unwrap_or_else(|| "0-0".to_owned());
             self.resync(&mut con, &settings, last).await?;
         }
+        // Reading goes on while the loop applies what was read before:
+        // one command in flight at most, answered before the next is sent,
+        // so the order holds and memory stays bounded.
+        let mut read_from = self.position.clone().unwrap_or_else(|| "0-0".to_owned());
+        let mut in_flight: Option<InFlight> = None;
         loop {
-            let from = self.position.clone().unwrap_or_else(|| "0-0".to_owned());
-            let reply: Value = redis::cmd("XREAD")
-                .arg("COUNT")
-                .arg(READ_COUNT)
-                .arg("BLOCK")
-                .arg(BLOCK.as_millis() as u64)
+            let mut xread = redis::cmd("XREAD");
+            xread.arg("COUNT").arg(READ_COUNT);
+            if in_flight.is_none() {
+                xread.arg("BLOCK").arg(BLOCK.as_millis() as u64);
+            }
+            let reply: Value = xread
                 .arg("STREAMS")
                 .arg(&settings.stream)
-                .arg(&from)
+                .arg(&read_from)
                 .query_async(&mut con)
                 .await
                 .map_err(|e| e.to_string())?;
             let entries = read_reply(reply)?;
             let Some(last) = entries.last().map(|(id, _)| id.clone()) else {
-                self.shared.update(|s| {
-                    s.lag_ms = Some(0);
-                    s.lag_entries = Some(0);
-                });
+                match in_flight.take() {
+                    Some(sent) => self.finish(sent).await?,
+                    None => self.shared.update(|s| {
+                        s.lag_ms = Some(0);
+                        s.lag_entries = Some(0);
+                    }),
+                }
                 continue;
             };
             let now_ms = self.shared.clock.now_us() / 1000;
@@ -114,7 +130,11 @@ impl Follower {
             self.shared.update(|s| s.lag_ms = Some(now_ms.saturating_sub(newest_ms)));
             let settings = self.fleet.read().await.clone();
             let ops = self.ops(&settings, entries);
-            self.hand_over(ops, last).await?;
+            if let Some(sent) = in_flight.take() {
+                self.finish(sent).await?;
+            }
+            in_flight = Some(self.send(ops, Some(last.clone())).await);
+            read_from = last;
         }
     }
 
@@ -172,13 +192,18 @@ impl Follower {
     /// Gives `ops` to the loop and waits for its answer; then `position`
     /// is this host's.
     async fn hand_over(&mut self, ops: Vec<FleetOp>, position: String) -> Result<(), String> {
-        let hosts: Vec<(String, String)> = ops.iter().map(describe).collect();
+        let sent = self.send(ops, Some(position)).await;
+        self.finish(sent).await
+    }
+
+    /// Gives `ops` to the loop (waiting while its door is full).
+    async fn send(&mut self, ops: Vec<FleetOp>, position: Option<String>) -> InFlight {
+        // What the messages need, cheaply (a flood is 100,000 ops): the
+        // text is made only for a refusal that is logged.
+        let kept: Vec<FleetOp> = ops.iter().map(light).collect();
         let (tx, rx) = oneshot::channel();
-        let mut command = Command::Fleet {
-            ops,
-            position: Some(position.clone()),
-            reply: Box::new(move |applied| drop(tx.send(applied))),
-        };
+        let mut command =
+            Command::Fleet { ops, position: position.clone(), reply: Box::new(move |applied| drop(tx.send(applied))) };
         loop {
             match self.door.send(command) {
                 Ok(()) => break,
@@ -188,29 +213,54 @@ impl Follower {
                 }
             }
         }
+        InFlight { rx, position, kept }
+    }
+
+    /// Waits for the loop's answer, counts and logs it; the position is
+    /// then this host's.
+    async fn finish(&mut self, sent: InFlight) -> Result<(), String> {
+        let InFlight { rx, position, kept } = sent;
         let applied = rx.await.map_err(|_| "the daemon stopped before applying the fleet's entries".to_owned())?;
-        for ((host, what), result) in hosts.iter().zip(&applied) {
+        let mut counts: HashMap<&str, PerHost> = HashMap::new();
+        for (op, result) in kept.iter().zip(&applied) {
             if matches!(result, Applied::Forgot(Ok(_))) {
                 continue;
             }
+            // With a kind that holds no address, to count alike ones together.
             let refused = match result {
-                Applied::Ban(Outcome::Refused(why)) => Some(refusal_text(why)),
-                Applied::Ban(o) if o.failure().is_some() => Some("failed (see the ban failure above)".to_owned()),
-                Applied::Unban(Err(e)) | Applied::Forgot(Err(e)) => Some(e.clone()),
+                Applied::Ban(Outcome::Refused(why)) => Some((refusal_text(why), format!("{why:?}"))),
+                Applied::Ban(o) => {
+                    o.failure().map(|f| ("failed (see the ban failure above)".to_owned(), format!("{f:?}")))
+                }
+                Applied::Unfit(e) => Some((e.clone(), e.replace(&op_net(op), "NET"))),
+                Applied::Unban(Err(e)) | Applied::Forgot(Err(e)) => Some((e.clone(), "error".to_owned())),
                 _ => None,
             };
+            let host = op_host(op);
+            let count = counts.entry(host).or_default();
             match refused {
-                None => self.shared.update(|s| s.hosts.entry(host.clone()).or_default().applied += 1),
-                Some(why) => {
-                    self.count_refused(host);
-                    if let Some(n) = self.refusals.count(&format!("refused {host} {why}")) {
-                        diag!(Notice, "fleet: {host}'s {what} refused here: {why} ({n} such so far)");
+                None => count.applied += 1,
+                Some((why, kind)) => {
+                    count.refused += 1;
+                    if let Some(n) = self.refusals.count(&format!("refused {host} {kind}")) {
+                        diag!(Notice, "fleet: {host}'s {} refused here: {why} ({n} such so far)", describe(op));
                     }
                 }
             }
         }
-        self.position = Some(position.clone());
-        self.shared.update(|s| s.position = Some(position));
+        self.shared.update(|s| {
+            for (host, c) in counts {
+                let total = s.hosts.entry(host.to_owned()).or_default();
+                total.applied += c.applied;
+                total.refused += c.refused;
+            }
+            if position.is_some() {
+                s.position = position.clone();
+            }
+        });
+        if position.is_some() {
+            self.position = position;
+        }
         Ok(())
     }
 
@@ -254,18 +304,8 @@ impl Follower {
             let ops = self.ops(settings, entries);
             total += ops.len();
             if !ops.is_empty() {
-                let (tx, rx) = oneshot::channel();
-                let mut command = Command::Fleet { ops, position: None, reply: Box::new(move |a| drop(tx.send(a))) };
-                loop {
-                    match self.door.send(command) {
-                        Ok(()) => break,
-                        Err(crate::door::Busy(back)) => {
-                            command = back;
-                            tokio::time::sleep(BUSY_PAUSE).await;
-                        }
-                    }
-                }
-                rx.await.map_err(|_| "the daemon stopped during the resynchronisation".to_owned())?;
+                let sent = self.send(ops, None).await;
+                self.finish(sent).await?;
             }
             cursor = next;
             if cursor == 0 {
@@ -285,19 +325,38 @@ impl Follower {
     }
 }
 
-/// A host and what an op asks, for messages.
-fn describe(op: &FleetOp) -> (String, String) {
+/// An op without what only the loop needs (a resync's `keep`).
+fn light(op: &FleetOp) -> FleetOp {
     match op {
-        FleetOp::Ban(r) => (origin_host(&r.origin), format!("ban of {} in {}", r.net, r.set)),
-        FleetOp::Unban { net, set, origin } => (origin_host(origin), format!("unban of {net} in {set}")),
-        FleetOp::Forget { .. } => ("snapshot".to_owned(), "resynchronisation".to_owned()),
+        FleetOp::Forget { .. } => FleetOp::Forget { sets: Vec::new(), keep: HashSet::new() },
+        other => other.clone(),
     }
 }
 
-fn origin_host(origin: &Origin) -> String {
-    match origin {
-        Origin::Fleet { host } => host.clone(),
-        other => other.to_string(),
+/// What an op asks, for messages.
+fn describe(op: &FleetOp) -> String {
+    match op {
+        FleetOp::Ban(r) => format!("ban of {} in {}", r.net, r.set),
+        FleetOp::Unban { net, set, .. } => format!("unban of {net} in {set}"),
+        FleetOp::Forget { .. } => "resynchronisation".to_owned(),
+    }
+}
+
+/// The address or network an op is for, as text.
+fn op_net(op: &FleetOp) -> String {
+    match op {
+        FleetOp::Ban(r) => r.net.to_string(),
+        FleetOp::Unban { net, .. } => net.to_string(),
+        FleetOp::Forget { .. } => String::new(),
+    }
+}
+
+/// The host an op comes from.
+fn op_host(op: &FleetOp) -> &str {
+    match op {
+        FleetOp::Ban(BanRequest { origin: Origin::Fleet { host }, .. })
+        | FleetOp::Unban { origin: Origin::Fleet { host }, .. } => host,
+        _ => "snapshot",
     }
 }
 
@@ -402,9 +461,10 @@ pub fn read_reply(reply: Value) -> Result<Vec<(String, Fields)>, String> {
             let mut pairs = Vec::new();
             match fields {
                 Some(Value::Array(items)) => {
-                    for kv in items.chunks(2) {
-                        if let [Value::BulkString(k), Value::BulkString(v)] = kv {
-                            pairs.push((k.clone(), v.clone()));
+                    let mut items = items.into_iter();
+                    while let (Some(k), Some(v)) = (items.next(), items.next()) {
+                        if let (Value::BulkString(k), Value::BulkString(v)) = (k, v) {
+                            pairs.push((k, v));
                         }
                     }
                 }

@@ -64,6 +64,19 @@ pub async fn connect(fleet: &FleetSettings, reply_extra: Duration) -> Result<(Mu
     Err(errors.join("; "))
 }
 
+/// Reads what a connection will need (password file, certificates), so
+/// that a missing or unreadable file fails the start with its key's name
+/// instead of a warning at each try.
+pub fn check_files(fleet: &FleetSettings) -> Result<(), String> {
+    if let Some(path) = &fleet.password_file {
+        read_password(path)?;
+    }
+    for url in &fleet.redis {
+        client(fleet, url, None)?;
+    }
+    Ok(())
+}
+
 fn client(fleet: &FleetSettings, url: &str, password: Option<&str>) -> Result<Client, String> {
     let mut info = url.into_connection_info().map_err(|e| e.to_string())?;
     if let Some(user) = &fleet.user {

@@ -92,6 +92,7 @@ pub struct Fleet {
 /// Starts the fleet's thread (a one-thread tokio runtime, the daemon's
 /// signals blocked): the publisher, the follower and the status file.
 pub fn start(fleet: FleetSettings, context: Context) -> Result<Fleet, String> {
+    link::check_files(&fleet)?;
     let spool = spool::Spool::open(&context.storage)
         .map_err(|e| format!("fleet: cannot open {}: {e}", context.storage.join(spool::FILE).display()))?;
     let settings = Arc::new(RwLock::new(fleet.clone()));

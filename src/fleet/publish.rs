@@ -24,7 +24,7 @@ use crate::diag;
 /// The end the snapshot's sorted set gives a permanent ban (the year 9999).
 pub const FOREVER_SCORE: u64 = super::wire::END_MAX;
 /// Lines per script call.
-pub const BATCH: usize = 512;
+pub const BATCH: usize = 1024;
 /// How often expired bans are pruned from the snapshot.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
 /// How often the spool is looked at for lines others wrote (`ban --fleet`).
@@ -134,9 +134,14 @@ pub async fn run(
                 while let Ok(more) = decisions.try_recv() {
                     lines.extend(more);
                 }
-                if let Err(e) = spool.append(&lines) {
-                    diag!(Err, "fleet: cannot write {}: {e}; these decisions are published but would be lost by a crash before", spool.path().display());
-                    pending.extend(lines);
+                match spool.append_owned(&lines) {
+                    Ok(true) => pending.extend(lines),
+                    // Read back after the lines before them.
+                    Ok(false) => {}
+                    Err(e) => {
+                        diag!(Err, "fleet: cannot write {}: {e}; these decisions are published but would be lost by a crash before", spool.path().display());
+                        pending.extend(lines);
+                    }
                 }
             }
             _ = spool_tick.tick() => {}

@@ -83,8 +83,20 @@ impl Spool {
 
     /// Appends `lines` and puts them on disk.
     pub fn append(&mut self, lines: &[Line]) -> io::Result<()> {
+        self.write(lines, false).map(|_| ())
+    }
+
+    /// [`append`](Self::append) for the reader of the spool: when nothing
+    /// unread was before them, they count as read (the caller has them:
+    /// `true`); otherwise [`read_new`](Self::read_new) gives them after the
+    /// lines before them, in order.
+    pub fn append_owned(&mut self, lines: &[Line]) -> io::Result<bool> {
+        self.write(lines, true)
+    }
+
+    fn write(&mut self, lines: &[Line], owned: bool) -> io::Result<bool> {
         if lines.is_empty() {
-            return Ok(());
+            return Ok(true);
         }
         let mut text = Vec::with_capacity(lines.len() * 80);
         for line in lines {
@@ -92,8 +104,14 @@ impl Spool {
             text.push(b'\n');
         }
         let _lock = Locked::take(&self.file)?;
+        let before = self.file.metadata()?.len();
         (&self.file).write_all(&text)?;
-        self.file.sync_data()
+        self.file.sync_data()?;
+        let caught_up = owned && before == self.read;
+        if caught_up {
+            self.read += text.len() as u64;
+        }
+        Ok(caught_up)
     }
 
     /// The lines written since the last call (by anyone), in order; a torn
@@ -168,6 +186,12 @@ mod tests {
         assert_eq!(daemon.read_new(&mut |w| panic!("{w}")).unwrap(), [line("192.0.2.4")]);
         assert!(daemon.clear_if_read().unwrap());
         assert_eq!(std::fs::metadata(daemon.path()).unwrap().len(), 0);
+        // Its own lines, written when it had read everything, count as read.
+        assert!(daemon.append_owned(&[line("192.0.2.5")]).unwrap());
+        assert!(daemon.read_new(&mut |w| panic!("{w}")).unwrap().is_empty());
+        cli.append(&[line("192.0.2.6")]).unwrap();
+        assert!(!daemon.append_owned(&[line("192.0.2.7")]).unwrap(), "after an unread line: read in order");
+        assert_eq!(daemon.read_new(&mut |w| panic!("{w}")).unwrap(), [line("192.0.2.6"), line("192.0.2.7")]);
     }
 
     #[test]

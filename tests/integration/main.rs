@@ -12,13 +12,16 @@
 //! disk's state (`durability`), a flood of bans the kernel refuses
 //! reported in a bounded number of lines (`flood`), mail and the daily
 //! report with fake mailers (`outbox`), `fleet status` and bans shared by
-//! hand through the fleet's spool (`fleet_cli`), banwarden as a service: sd_notify,
+//! hand through the fleet's spool, Redis ACL of doc/fleet.md (`fleet_cli`),
+//! banwarden as a service: sd_notify,
 //! reload, least privilege, the unit files (`service`), output into a pipe
 //! closed early (`pipes`), the documentation against the code: every name
 //! the configuration accepts documented, every example valid (`docs`), the
 //! example configurations replayed over their sample journals, ban by ban
 //! (`examples`), the man page, completions and Debian package (`package`,
-//! whose dpkg half needs root and cargo-deb), the API servers' sockets and sets with the real
+//! whose dpkg half needs root and cargo-deb), bans shared by three daemons
+//! through a Redis of the test's own, hostile stream entries refused
+//! (`fleet_three`, on the harness of `fleet`), the API servers' sockets and sets with the real
 //! daemon (`api_config`), and the architecture map of
 //! src/lib.rs against the code's imports (`architecture`). Tests that need
 //! root or a program skip without it, or fail under `CI=true`
@@ -35,7 +38,9 @@ mod cli;
 mod docs;
 mod durability;
 mod examples;
+mod fleet;
 mod fleet_cli;
+mod fleet_three;
 mod flood;
 mod follow;
 mod forged;

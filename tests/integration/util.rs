@@ -194,6 +194,16 @@ impl Daemon {
         wait_until(secs, || self.so_far.lock().unwrap().matches(needle).count() >= n)
     }
 
+    /// Its exit status, if it has exited (reaped then).
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().expect("waitpid")
+    }
+
+    /// What it has written on stderr so far.
+    pub fn stderr_so_far(&self) -> String {
+        self.so_far.lock().unwrap().clone()
+    }
+
     pub fn signal(&self, signal: libc::c_int) {
         // SAFETY: plain kill(2) on our own child's PID.
         unsafe { libc::kill(self.child.id() as libc::pid_t, signal) };
@@ -272,6 +282,12 @@ pub const API_SETS: &str = "table inet banwarden {
 /// A test CA and a server certificate for 127.0.0.1 signed by it, made
 /// with `openssl` in `dir`: (CA certificate, server certificate, server key).
 pub fn test_ca(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    test_ca_for(dir, &["127.0.0.1"])
+}
+
+/// [`test_ca`] with a server certificate for these IP addresses (the
+/// first is its common name).
+pub fn test_ca_for(dir: &Path, ips: &[&str]) -> (PathBuf, PathBuf, PathBuf) {
     let openssl = |args: &[&str]| {
         let out = Command::new("openssl").args(args).current_dir(dir).output().unwrap();
         assert!(out.status.success(), "openssl {args:?}: {}", text(&out.stderr));
@@ -279,8 +295,10 @@ pub fn test_ca(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
     let ca = ["-days", "2", "-subj", "/CN=banwarden test CA", "-keyout", "ca.key", "-out", "ca.crt"];
     openssl(&[&["req", "-x509"][..], &ec, &ca].concat());
-    openssl(&[&["req"][..], &ec, &["-subj", "/CN=127.0.0.1", "-keyout", "server.key", "-out", "server.csr"]].concat());
-    std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+    let subject = format!("/CN={}", ips[0]);
+    openssl(&[&["req"][..], &ec, &["-subj", &subject, "-keyout", "server.key", "-out", "server.csr"]].concat());
+    let names: Vec<String> = ips.iter().map(|ip| format!("IP:{ip}")).collect();
+    std::fs::write(dir.join("san.ext"), format!("subjectAltName={}\n", names.join(","))).unwrap();
     openssl(&[
         "x509",
         "-req",
