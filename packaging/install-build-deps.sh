@@ -28,9 +28,6 @@ missing=""
 # The container test of the units: curl asks the REST API over
 # banwarden-api.socket.
 packages="$packages curl"
-# The fleet's benchmark (and tests): a Redis server of their own, started
-# by them on a Unix socket (never the system's service).
-packages="$packages redis-server"
 for p in $packages; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
