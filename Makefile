@@ -26,7 +26,7 @@ test: deps
 	$(CARGO) test --locked --all-targets
 
 # Every benchmark, medians of 5 runs, and doc/performance.md rewritten
-# from them (benches/suite.py; needs root, about 19 minutes, 7 of them
+# from them (benches/suite.py; needs root, about 22 minutes, 7 of them
 # for the spray of 10,000,000 addresses).
 bench: build
 	python3 benches/suite.py

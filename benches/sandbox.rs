@@ -2,7 +2,8 @@
 //! sandbox (root, a network namespace of their own), the shipped
 //! configuration rewritten for it, `banwarden run` as a child with its
 //! lines, and a process's memory read from /proc. Included with `#[path]`
-//! by benches/live.rs, benches/spray.rs and benches/bans.rs (a module
+//! by benches/live.rs, benches/spray.rs, benches/bans.rs, benches/resp.rs,
+//! benches/rest.rs and benches/fleet.rs (a module
 //! shared by the benchmarks, not one of them).
 
 use std::path::Path;
@@ -85,8 +86,27 @@ impl RunningDaemon {
     /// Starts it on `journald`'s namespace and waits up to `timeout` for it
     /// to say it has started.
     pub fn start(config: &Path, journald: &PrivateJournald, timeout: Duration) -> RunningDaemon {
+        RunningDaemon::start_in(config, journald, timeout, None)
+    }
+
+    /// The same, in the named network namespace `netns` (`ip netns exec`,
+    /// which execs the daemon: the child's PID is the daemon's).
+    pub fn start_in(
+        config: &Path,
+        journald: &PrivateJournald,
+        timeout: Duration,
+        netns: Option<&str>,
+    ) -> RunningDaemon {
         use std::io::BufRead;
-        let mut child = Command::new(env!("CARGO_BIN_EXE_banwarden"))
+        let mut command = match netns {
+            Some(name) => {
+                let mut ip = Command::new("ip");
+                ip.args(["netns", "exec", name, env!("CARGO_BIN_EXE_banwarden")]);
+                ip
+            }
+            None => Command::new(env!("CARGO_BIN_EXE_banwarden")),
+        };
+        let mut child = command
             .args(["run", "--config"])
             .arg(config)
             .args(["--journal-namespace", journald.namespace()])

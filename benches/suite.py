@@ -21,10 +21,16 @@ of 10,000 and 100,000 bans, issue 13), fail2ban (benches/fail2ban.py, on 200,000
 10,000,000 distinct addresses through the daemon at 25,000 a second, one
 run of about 7 minutes, so its figures are single runs), resp (benches/resp.rs:
 `redis-cli --pipe` of 1,000,000 distinct TTL_DROP_INSERT into the daemon), rest
-(benches/rest.rs: wrk over loopback TLS, 64 connections and one). Needs root: network
-namespaces and private journald instances (nothing of the host's firewall
-or journal is touched). --render-only rewrites the page from the last
-results.
+(benches/rest.rs: wrk over loopback TLS, 64 connections and one), fleet
+(benches/fleet.rs: bans shared through a Redis stream between daemons in
+network namespaces of their own, a Redis server of its own; about 3
+minutes). Needs root: network namespaces and private journald instances
+(nothing of the host's firewall or journal is touched). --render-only
+rewrites the page from the last results.
+
+--only STEP runs those steps alone: their figures replace the last full
+run's, and the page, once rendered (--render-only), names them under the
+steps table with their own date and commit.
 """
 
 import argparse
@@ -76,6 +82,9 @@ GOALS = [
     ("rest.c64.rate", ">=", 20_000, 15, "REST bans over TLS, 64 connections"),
     ("rest.c64.p99", "<", 10, 15, "REST ban acknowledged (stored and in the kernel), 64 connections, p99"),
     ("rest.c1.p99", "<", 2, 15, "a lone REST ban acknowledged, p99"),
+    # CrowdSec's bouncers poll every 10 s by default.
+    ("fleet.propagation.p99", "<", 50, 16, "fleet: a lone ban on one host in the kernel sets of two others, p99"),
+    ("fleet.flood", ">=", 50_000, 16, "fleet: 100,000 bans of one host applied on each of two others"),
 ]
 
 
@@ -124,6 +133,7 @@ STEPS = [
     ("spray", "cargo bench --bench spray", cargo_bench("spray")),
     ("resp", "cargo bench --bench resp", cargo_bench("resp")),
     ("rest", "cargo bench --bench rest", cargo_bench("rest")),
+    ("fleet", "cargo bench --bench fleet", cargo_bench("fleet")),
 ]
 
 
@@ -228,6 +238,20 @@ def steps_table(steps):
     return "\n".join(rows)
 
 
+def reruns_text(reruns):
+    """The steps run alone (`--only`) since the full run, whose figures
+    replaced its: said under the steps table, with when and at which commit."""
+    if not reruns:
+        return ""
+    def load(r):
+        # Recorded since the load average was kept for each step.
+        return f", load average {r['load'][0]:.1f} at its start and {r['load'][1]:.1f} at its end" if "load" in r else ""
+    items = [f"`{name}` on {r['date']} (commit {r['commit']}, {r['seconds']:.0f} s{load(r)})"
+             for name, r in reruns.items()]
+    return ("\n\nRun alone since, with `benches/suite.py --only`, their figures replacing the full run's: "
+            + "; ".join(items) + ".")
+
+
 def render(out_path):
     figures = load_results()
     with open(STEPS_FILE) as f:
@@ -241,7 +265,7 @@ def render(out_path):
         if kind == "machine":
             return machine_table(state["machine"])
         if kind == "steps":
-            return steps_table(state["steps"])
+            return steps_table(state["steps"]) + reruns_text(state.get("reruns", {}))
         if kind == "goals":
             return goals_table(figures)
         record = figures.get(fid)
@@ -282,14 +306,28 @@ def main():
         if not args.only and os.path.exists(RESULTS):
             os.remove(RESULTS)
         steps = []
+        loads = {}
         for name, command, step in STEPS:
             if args.only and name not in args.only:
                 continue
             say(f"\n== {name} ==")
             started = time.monotonic()
+            load = os.getloadavg()[0]
             step()
             steps.append((name, command, time.monotonic() - started))
+            loads[name] = (load, os.getloadavg()[0])
         if args.only:
+            # Later figures win when the page is rendered: note which.
+            if os.path.exists(STEPS_FILE):
+                with open(STEPS_FILE) as f:
+                    state = json.load(f)
+                facts = machine()
+                for name, _, seconds in steps:
+                    state.setdefault("reruns", {})[name] = {
+                        "date": facts["date"], "commit": facts["commit"], "seconds": seconds, "load": loads[name]}
+                with open(STEPS_FILE + ".new", "w") as f:
+                    json.dump(state, f)
+                os.replace(STEPS_FILE + ".new", STEPS_FILE)
             return
         with open(STEPS_FILE, "w") as f:
             json.dump({"machine": machine(), "steps": steps}, f)

@@ -18,7 +18,11 @@ set -eu
 # The API servers' tests and benchmarks: redis-tools (redis-cli, --pipe,
 # --tls), python3-redis (redis-py), openssl (the tests' own CA), curl,
 # python3-jsonschema (answers checked against doc/openapi.json).
-packages="pkg-config libsystemd-dev libnftnl-dev libmnl-dev python3 iproute2 util-linux nftables ipset systemd-journal-remote systemd-container debootstrap groff-base dpkg-dev time redis-tools python3-redis openssl wrk curl python3-jsonschema"
+# The fleet's tests: redis-server, of which they start instances of their own
+# (a Unix socket in a temporary directory, or loopback in a network
+# namespace; a primary and a replica; AOF), stopped by PID. The system's
+# Redis is never used: see below how installing the package starts none.
+packages="pkg-config libsystemd-dev libnftnl-dev libmnl-dev python3 iproute2 util-linux nftables ipset systemd-journal-remote systemd-container debootstrap groff-base dpkg-dev time redis-tools redis-server python3-redis openssl wrk curl python3-jsonschema"
 
 missing=""
 # The container test of the units: curl asks the REST API over
@@ -34,9 +38,25 @@ if [ -n "$missing" ]; then
     fi
     echo "installing:$missing"
     export DEBIAN_FRONTEND=noninteractive
+    # redis-server's postinst starts the system's Redis: through systemd when
+    # it is PID 1, else through /etc/init.d/redis-server (invoke-rc.d), which
+    # in a CI container whose runlevel is known would leave a redis-server
+    # running on port 6379. Both ways ask policy-rc.d first (invoke-rc.d(8)):
+    # while these packages are installed, one that answers 101 ("action
+    # forbidden") starts no service at all, unless the system has its own.
+    # Under systemd the unit stays enabled, so it starts at the next boot;
+    # `systemctl disable redis-server` if that is not wanted.
+    policy=""
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        policy=/usr/sbin/policy-rc.d
+        printf '#!/bin/sh\n# install-build-deps.sh: no service starts while it installs\nexit 101\n' > "$policy"
+        chmod 755 "$policy"
+        trap 'rm -f "$policy"' EXIT
+    fi
     apt-get update -qq
     # shellcheck disable=SC2086
     apt-get install -y -qq --no-install-recommends $missing >/dev/null
+    if [ -n "$policy" ]; then rm -f "$policy"; trap - EXIT; fi
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then

@@ -39,6 +39,9 @@ pub enum Command {
     Report(ReportArgs),
     /// Import the ban stores of a Pyruse storage directory
     Migrate(MigrateArgs),
+    /// The bans shared with the other hosts through Redis (the configuration's fleet key)
+    #[command(subcommand)]
+    Fleet(FleetCommand),
     /// Print the argon2id hash of a password, for api.users and resp.password (reads one
     /// line from standard input, or prompts twice without echo on a terminal)
     HashPassword,
@@ -71,6 +74,11 @@ pub struct BanArgs {
     /// extends: a shorter one leaves the longer one as it is)
     #[arg(long)]
     pub replace: bool,
+    /// Share the ban with the fleet too: once banned here, it waits in the spool
+    /// (fleet.spool in the storage directory) for the daemon to publish it (always so when
+    /// fleet.share names "cli")
+    #[arg(long)]
+    pub fleet: bool,
 }
 
 impl BanArgs {
@@ -95,6 +103,11 @@ pub struct UnbanArgs {
     /// The set is an ipset set
     #[arg(long)]
     pub ipset: bool,
+    /// Lift it on every host of the fleet too, through the spool the daemon publishes
+    /// (always so when fleet.share names "cli"); with --set, even when this host had no
+    /// such ban
+    #[arg(long)]
+    pub fleet: bool,
 }
 
 impl UnbanArgs {
@@ -132,6 +145,21 @@ fn set(text: &str, ipset: bool) -> Result<SetRef, clap::Error> {
         use clap::CommandFactory;
         Cli::command().error(clap::error::ErrorKind::ValueValidation, format!("invalid value for '--set <SET>': {e}"))
     })
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FleetCommand {
+    /// Whether the daemon is connected to Redis, its position in the stream and its lag,
+    /// what it published and what waits, and what each other host's entries did here
+    /// (exit 0 when running and connected, 1 when not, 2 without a fleet key)
+    Status(FleetStatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FleetStatusArgs {
+    /// The daemon's status file as JSON, with "running" (true or false) added
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -25,6 +25,9 @@ _banwarden() {
             banwarden,check)
                 cmd="banwarden__subcmd__check"
                 ;;
+            banwarden,fleet)
+                cmd="banwarden__subcmd__fleet"
+                ;;
             banwarden,hash-password)
                 cmd="banwarden__subcmd__hash__subcmd__password"
                 ;;
@@ -49,6 +52,18 @@ _banwarden() {
             banwarden,unban)
                 cmd="banwarden__subcmd__unban"
                 ;;
+            banwarden__subcmd__fleet,help)
+                cmd="banwarden__subcmd__fleet__subcmd__help"
+                ;;
+            banwarden__subcmd__fleet,status)
+                cmd="banwarden__subcmd__fleet__subcmd__status"
+                ;;
+            banwarden__subcmd__fleet__subcmd__help,help)
+                cmd="banwarden__subcmd__fleet__subcmd__help__subcmd__help"
+                ;;
+            banwarden__subcmd__fleet__subcmd__help,status)
+                cmd="banwarden__subcmd__fleet__subcmd__help__subcmd__status"
+                ;;
             banwarden__subcmd__help,ban)
                 cmd="banwarden__subcmd__help__subcmd__ban"
                 ;;
@@ -57,6 +72,9 @@ _banwarden() {
                 ;;
             banwarden__subcmd__help,check)
                 cmd="banwarden__subcmd__help__subcmd__check"
+                ;;
+            banwarden__subcmd__help,fleet)
+                cmd="banwarden__subcmd__help__subcmd__fleet"
                 ;;
             banwarden__subcmd__help,hash-password)
                 cmd="banwarden__subcmd__help__subcmd__hash__subcmd__password"
@@ -82,6 +100,9 @@ _banwarden() {
             banwarden__subcmd__help,unban)
                 cmd="banwarden__subcmd__help__subcmd__unban"
                 ;;
+            banwarden__subcmd__help__subcmd__fleet,status)
+                cmd="banwarden__subcmd__help__subcmd__fleet__subcmd__status"
+                ;;
             *)
                 ;;
         esac
@@ -89,7 +110,7 @@ _banwarden() {
 
     case "${cmd}" in
         banwarden)
-            opts="-c -h -V --config --help --version check replay run boot ban unban list report migrate hash-password help"
+            opts="-c -h -V --config --help --version check replay run boot ban unban list report migrate fleet hash-password help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -111,7 +132,7 @@ _banwarden() {
             return 0
             ;;
         banwarden__subcmd__ban)
-            opts="-c -h --set --for --ipset --replace --config --help"
+            opts="-c -h --set --for --ipset --replace --fleet --config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -184,6 +205,92 @@ _banwarden() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        banwarden__subcmd__fleet)
+            opts="-c -h --config --help status help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        banwarden__subcmd__fleet__subcmd__help)
+            opts="status help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        banwarden__subcmd__fleet__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        banwarden__subcmd__fleet__subcmd__help__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        banwarden__subcmd__fleet__subcmd__status)
+            opts="-c -h --json --config --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         banwarden__subcmd__hash__subcmd__password)
             opts="-c -h --config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -207,7 +314,7 @@ _banwarden() {
             return 0
             ;;
         banwarden__subcmd__help)
-            opts="check replay run boot ban unban list report migrate hash-password help"
+            opts="check replay run boot ban unban list report migrate fleet hash-password help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -251,6 +358,34 @@ _banwarden() {
         banwarden__subcmd__help__subcmd__check)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        banwarden__subcmd__help__subcmd__fleet)
+            opts="status"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        banwarden__subcmd__help__subcmd__fleet__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -529,7 +664,7 @@ _banwarden() {
             return 0
             ;;
         banwarden__subcmd__unban)
-            opts="-c -h --set --ipset --config --help"
+            opts="-c -h --set --ipset --fleet --config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

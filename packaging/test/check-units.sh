@@ -262,6 +262,21 @@ AF=$(unit_prop banwarden RestrictAddressFamilies)
 check "systemd-analyze security banwarden.service with api-tcp.conf <= 2.0 (got ${SC:-?}; families: $AF)" "" \
     eval 'awk -v s="${SC:-99}" "BEGIN { exit !(s <= 2.0) }" && [[ "$AF" =~ AF_INET6 ]]'
 rm -rf "$ROOT/etc/systemd/system/banwarden.service.d"; C systemctl daemon-reload
+# With each of the fleet's drop-ins (Redis over TCP, Redis on this host's
+# Unix socket), as doc/fleet.md gives them.
+for f in redis-tcp redis-unix; do
+    if [ -n "$DEB" ]; then FLEETCONF=$ROOT/usr/share/doc/banwarden/examples/fleet-$f.conf
+    else FLEETCONF=$REPO/packaging/systemd/fleet/$f.conf; fi
+    check "drop-in shipped: ${FLEETCONF#$ROOT}" "" test -f "$FLEETCONF"
+    mkdir -p "$ROOT/etc/systemd/system/banwarden.service.d"
+    cp "$FLEETCONF" "$ROOT/etc/systemd/system/banwarden.service.d/fleet-$f.conf"
+    C systemctl daemon-reload
+    SC=$(C systemd-analyze security --no-pager banwarden.service 2>&1 | sed -n 's/.*Overall exposure level for .*: \([0-9.]*\).*/\1/p')
+    AF=$(unit_prop banwarden RestrictAddressFamilies)
+    check "systemd-analyze security banwarden.service with fleet-$f.conf <= 2.0 (got ${SC:-?}; families: $AF)" "" \
+        awk -v s="${SC:-99}" 'BEGIN { exit !(s <= 2.0) }'
+    rm -rf "$ROOT/etc/systemd/system/banwarden.service.d"; C systemctl daemon-reload
+done
 check "nftables.service loaded the ruleset (set inet banwarden ssh_ban4 exists)" "$(C nft list tables 2>&1)" \
     eval 'C nft list set inet banwarden ssh_ban4 >/dev/null 2>&1'
 S="$(unit_prop banwarden-boot ActiveState)/$(unit_prop banwarden-boot SubState)/$(unit_prop banwarden-boot Result)"

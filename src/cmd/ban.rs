@@ -1,10 +1,12 @@
 //! `banwarden ban ADDRESS --set SET [--for DURATION] [--ipset]`: a ban by
 //! hand, of an address or a network.
 
+use super::fleet::share;
 use super::{admin, warn, Exit};
 use crate::bans::{Outcome, Refusal};
 use crate::cli::BanArgs;
 use crate::config::ConfigFile;
+use crate::door::Decision;
 use crate::firewall::check::SetNeed;
 use crate::vocab::{BanRequest, Lifetime, Origin, Until};
 
@@ -12,6 +14,14 @@ pub fn run(file: &ConfigFile, args: &BanArgs) -> anyhow::Result<Exit> {
     let set = args.set()?;
     let Some(mut admin) = admin(file)? else { return Ok(Exit::Invalid) };
     let (ip, lifetime) = (args.address, args.lifetime());
+    // Whether it is shared is settled before anything is done.
+    let fleet = match super::fleet::sharing(&admin.config, args.fleet, Some(&set)) {
+        Ok(fleet) => fleet.cloned(),
+        Err(why) => {
+            eprintln!("error: {why}: {ip} not banned");
+            return Ok(Exit::Invalid);
+        }
+    };
     // What is wrong with the set is said first, with the commands that make
     // a suitable one; a set that cannot keep the ban exactly as asked (a
     // permanent ban in a set with a default timeout) still gets it, while
@@ -27,7 +37,7 @@ pub fn run(file: &ConfigFile, args: &BanArgs) -> anyhow::Result<Exit> {
         warn(problem);
     }
     let origin = Origin::Cli { user: user_name() };
-    let request = BanRequest { net: ip, set: set.clone(), lifetime, origin, replace: args.replace };
+    let request = BanRequest { net: ip, set: set.clone(), lifetime, origin: origin.clone(), replace: args.replace };
     // What the set can never hold is refused before it is stored.
     if let Err(why) = admin.bans.fits(&request) {
         eprintln!("error: {why}: {ip} not banned, nothing stored");
@@ -46,16 +56,27 @@ pub fn run(file: &ConfigFile, args: &BanArgs) -> anyhow::Result<Exit> {
         crate::out!("{ip} is inside {} banned in {set} {}", outer.net, ends(outer.until))?;
     }
     match outcome {
-        Outcome::Banned(_) => {
+        Outcome::Banned(until) => {
             crate::out!("banned {ip} in {set} {lifetime}")?;
-            return Ok(Exit::Success);
+            let shared = share(
+                &admin.config.settings.storage,
+                fleet.as_ref(),
+                &[Decision::Ban { net: ip, set, until, origin }],
+            )?;
+            return Ok(Exit::failed_if(!shared));
         }
         Outcome::Kept(until) => {
             crate::out!(
                 "{ip} stays banned in {set} {}: the ban in place ends later (--replace shortens it)",
                 ends(until)
             )?;
-            return Ok(Exit::Success);
+            // The fleet gets the ban in force here, the longer one.
+            let shared = share(
+                &admin.config.settings.storage,
+                fleet.as_ref(),
+                &[Decision::Ban { net: ip, set, until, origin }],
+            )?;
+            return Ok(Exit::failed_if(!shared));
         }
         Outcome::Refused(Refusal::NeverBan) => {
             eprintln!("error: {ip} is on the never-ban list (neverBan, or one of this host's addresses): not banned")
@@ -86,7 +107,7 @@ pub(super) fn ends(until: Until) -> String {
 
 /// Who runs the command, for the ban's origin: the login name behind sudo
 /// when there is one, else the user of the real uid.
-fn user_name() -> String {
+pub(super) fn user_name() -> String {
     if let Ok(name) = std::env::var("SUDO_USER") {
         return name;
     }

@@ -5,6 +5,7 @@ mod ban;
 mod boot;
 mod check;
 pub mod exit;
+mod fleet;
 mod hash_password;
 mod list;
 mod migrate;
@@ -50,6 +51,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::List(args) => list::run(&file, &args),
         Command::Report(args) => report::run(&file, &args),
         Command::Migrate(args) => migrate::run(&file, &args),
+        Command::Fleet(crate::cli::FleetCommand::Status(args)) => fleet::status(&file, &args),
         Command::HashPassword => unreachable!("dispatched above"),
     }
 }

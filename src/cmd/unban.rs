@@ -2,17 +2,27 @@
 //! address or network, from the store and the kernel in one step, saying
 //! which network still bans an address inside one.
 
-use super::ban::ends;
+use super::ban::{ends, user_name};
+use super::fleet::share;
 use super::{admin, warn, Exit};
 use crate::bans::UnbanFrom;
 use crate::cli::UnbanArgs;
 use crate::config::ConfigFile;
-use crate::vocab::SetRef;
+use crate::door::Decision;
+use crate::vocab::{Origin, SetRef};
 
 pub fn run(file: &ConfigFile, args: &UnbanArgs) -> anyhow::Result<Exit> {
     let set = args.set()?;
     let Some(mut admin) = admin(file)? else { return Ok(Exit::Invalid) };
     let ip = args.address;
+    let fleet = match super::fleet::sharing(&admin.config, args.fleet, set.as_ref()) {
+        Ok(fleet) => fleet.cloned(),
+        Err(why) => {
+            eprintln!("error: {why}: {ip} not unbanned");
+            return Ok(Exit::Invalid);
+        }
+    };
+    let asked_set = set.clone();
     // Where to lift it from: the set given, or every set the store has it
     // in, and the sets of its family the rules name.
     let named: Vec<SetRef> =
@@ -22,6 +32,15 @@ pub fn run(file: &ConfigFile, args: &UnbanArgs) -> anyhow::Result<Exit> {
         None => UnbanFrom::Anywhere { named: &named },
     };
     let lifted = admin.bans.unban(ip, from, &mut warn)?;
+    // Lifted on the fleet: from the sets lifted here, or from the set named
+    // even when this host had no ban in it (other hosts may have one).
+    let shared: Vec<SetRef> = match (&asked_set, lifted.is_empty()) {
+        (Some(set), true) => vec![set.clone()],
+        _ => lifted.iter().filter(|l| l.kernel.is_ok()).map(|l| l.set.clone()).collect(),
+    };
+    let origin = Origin::Cli { user: user_name() };
+    let decisions: Vec<Decision> =
+        shared.into_iter().map(|set| Decision::Unban { net: ip, set, origin: origin.clone() }).collect();
     if lifted.is_empty() {
         let outer = admin.bans.covering(ip, &mut warn)?;
         if outer.is_empty() {
@@ -30,7 +49,8 @@ pub fn run(file: &ConfigFile, args: &UnbanArgs) -> anyhow::Result<Exit> {
         for r in outer {
             crate::out!("{ip} has no ban of its own, but {} still bans it in {} {}", r.net, r.set, ends(r.until))?;
         }
-        return Ok(Exit::Success);
+        let shared = share(&admin.config.settings.storage, fleet.as_ref(), &decisions)?;
+        return Ok(Exit::failed_if(!shared));
     }
     let mut failed = false;
     for l in lifted {
@@ -57,5 +77,6 @@ pub fn run(file: &ConfigFile, args: &UnbanArgs) -> anyhow::Result<Exit> {
             }
         }
     }
-    Ok(Exit::failed_if(failed))
+    let shared = share(&admin.config.settings.storage, fleet.as_ref(), &decisions)?;
+    Ok(Exit::failed_if(failed || !shared))
 }

@@ -28,6 +28,12 @@ pub const DEFAULT_MAX_LEN: u64 = 1_000_000;
 pub const DEFAULT_TIMEOUT_SECS: u64 = 5;
 /// Longest host, set or origin name an entry may carry (bytes).
 pub const NAME_MAX: usize = 64;
+/// The keys of `fleet` (the documentation is checked against them).
+pub const FLEET_KEYS: [&str; 12] =
+    ["redis", "user", "passwordFile", "tls", "stream", "host", "share", "sets", "map", "maxLen", "replicas", "timeout"];
+/// The keys of `fleet.tls`, and of a `fleet.map` target.
+pub const FLEET_TLS_KEYS: [&str; 3] = ["ca", "certificate", "key"];
+pub const FLEET_MAP_KEYS: [&str; 2] = ["nftSet", "ipSet"];
 
 /// Whose bans are published (`fleet.share`).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -255,7 +255,9 @@ impl BanQueue {
                 .filter_map(|(r, o)| {
                     let until = match o {
                         Outcome::Banned(until) => *until,
-                        Outcome::NotStored(_) | Outcome::KernelFailed(_) => r.lifetime.end(now),
+                        // A longer ban in place (which may not be shared):
+                        // the fleet still hears what this decision asked.
+                        Outcome::Kept(_) | Outcome::NotStored(_) | Outcome::KernelFailed(_) => r.lifetime.end(now),
                         _ => return None,
                     };
                     let d = Decision::Ban { net: r.net, set: r.set.clone(), until, origin: r.origin.clone() };

@@ -32,8 +32,10 @@ use crate::diag;
 use crate::door::{Applied, Command, Door, FleetOp, KnownSets};
 use crate::vocab::{BanRequest, Lifetime, Network, Origin, SetRef, Until};
 
-/// Entries read at once (one command to the loop, one batch of bans).
-pub const READ_COUNT: usize = 4096;
+/// Entries read at once (one command to the loop, one batch of bans): a
+/// reply this large holds Redis's one thread for a few ms, which every
+/// other host's lone ban would wait for.
+pub const READ_COUNT: usize = 1024;
 /// How long one read waits for entries.
 const BLOCK: Duration = Duration::from_secs(2);
 /// The wait before a command the full door gave back is tried again.

@@ -44,9 +44,8 @@ for i = 3, #ARGV, 5 do
       'v', '1', 'op', 'ban', 'host', host, 'set', set, 'net', net, 'end', e, 'by', by)
     local score = tonumber(e)
     if score == 0 then score = tonumber(ARGV_FOREVER) end
-    local current = redis.call('ZSCORE', ends, member)
-    if (not current) or tonumber(current) < score then
-      redis.call('ZADD', ends, score, member)
+    -- GT: an end in place is only ever moved later (never shortened).
+    if redis.call('ZADD', ends, 'GT', 'CH', score, member) == 1 then
       redis.call('HSET', live, member, e .. ' ' .. host .. ' ' .. by)
     end
   else

@@ -37,6 +37,9 @@ fn accepted_names() -> Vec<&'static str> {
     use banwarden::config::api::{API_KEYS, RESP_KEYS, SET_KEYS};
     names.extend(API_KEYS.iter().chain(&RESP_KEYS).chain(&SET_KEYS));
     names.extend(["certificate", "key", "mode", "group"]);
+    // `fleet`, its TLS files and the targets of its map.
+    use banwarden::config::fleet::{FLEET_KEYS, FLEET_MAP_KEYS, FLEET_TLS_KEYS};
+    names.extend(FLEET_KEYS.iter().chain(&FLEET_TLS_KEYS).chain(&FLEET_MAP_KEYS));
     names
 }
 
@@ -121,6 +124,21 @@ fn every_accepted_name_is_in_the_reference_and_the_man_page() {
         }
     }
     assert!(missing.is_empty(), "undocumented names:\n{}", missing.join("\n"));
+}
+
+/// examples/fleet.json shows every key of `fleet`, and `check` takes it
+/// without a word: so no key of the list is one the code does not read.
+#[test]
+fn the_fleet_example_uses_every_key_of_fleet() {
+    let example: Value = serde_json::from_str(&read("examples/fleet.json")).unwrap();
+    let fleet = example["fleet"].as_object().expect("a fleet object");
+    use banwarden::config::fleet::{FLEET_KEYS, FLEET_TLS_KEYS};
+    let keys: BTreeSet<&str> = fleet.keys().map(String::as_str).collect();
+    assert_eq!(keys, FLEET_KEYS.into_iter().collect(), "examples/fleet.json's fleet keys");
+    let tls: BTreeSet<&str> = fleet["tls"].as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(tls, FLEET_TLS_KEYS.into_iter().collect());
+    let out = banwarden(&["check", "--config", "examples/fleet.json"], b"");
+    assert!(out.status.success() && out.stderr.is_empty(), "{}", text(&out.stderr));
 }
 
 #[test]
@@ -275,12 +293,17 @@ fn the_extractors_find_what_they_should() {
 // Installed paths the docs name
 
 /// Files the docs name that the administrator makes, not the package.
-const MADE_BY_THE_USER: [&str; 3] = [
+const MADE_BY_THE_USER: [&str; 7] = [
     // packaging/systemd/mail/smtp-relay.conf: msmtp's configuration.
     "/etc/banwarden/msmtprc",
     // doc/configuration.md: the API's certificate and key, the administrator's own.
     "/etc/banwarden/api.crt",
     "/etc/banwarden/api.key",
+    // doc/fleet.md, examples/fleet.json: the Redis password, CA and client certificate.
+    "/etc/banwarden/redis.password",
+    "/etc/banwarden/redis-ca.pem",
+    "/etc/banwarden/redis-client.pem",
+    "/etc/banwarden/redis-client.key",
 ];
 
 /// Every file under `dir` (in its subdirectories too), sorted.

@@ -467,6 +467,16 @@ fn forged_lines_ban_nobody_with_examples_api() {
     forged_lines_ban_nobody_under("examples/api.json", &config.to_string(), &["sshd"], "sshd", None);
 }
 
+/// examples/fleet.json's rules, without its fleet: its Redis servers are
+/// examples, and what the fleet applies is fleet_cli.rs's business.
+#[test]
+fn forged_lines_ban_nobody_with_examples_fleet() {
+    let shipped = std::fs::read_to_string(root().join("examples/fleet.json")).unwrap();
+    let mut config: serde_json::Value = serde_json::from_str(&shipped).unwrap();
+    assert!(config.as_object_mut().unwrap().remove("fleet").is_some(), "examples/fleet.json changed");
+    forged_lines_ban_nobody_under("examples/fleet.json", &config.to_string(), &["sshd"], "sshd", None);
+}
+
 #[test]
 fn forged_lines_ban_nobody_with_each_example_folder() {
     for name in ["sshd", "nginx", "dovecot", "postfix", "exim", "nextcloud", "prosody"] {

@@ -11,7 +11,9 @@
 //! while the daemon runs (`reconcile`), the store and boot whatever the
 //! disk's state (`durability`), a flood of bans the kernel refuses
 //! reported in a bounded number of lines (`flood`), mail and the daily
-//! report with fake mailers (`outbox`), banwarden as a service: sd_notify,
+//! report with fake mailers (`outbox`), `fleet status` and bans shared by
+//! hand through the fleet's spool, Redis ACL of doc/fleet.md (`fleet_cli`),
+//! banwarden as a service: sd_notify,
 //! reload, least privilege, the unit files (`service`), output into a pipe
 //! closed early (`pipes`), the documentation against the code: every name
 //! the configuration accepts documented, every example valid (`docs`), the
@@ -39,6 +41,7 @@ mod docs;
 mod durability;
 mod examples;
 mod fleet;
+mod fleet_cli;
 mod fleet_faults;
 mod fleet_three;
 mod flood;

@@ -44,12 +44,12 @@ fn man_page_is_generated_from_the_command_line() {
 fn man_page_documents_every_command_and_option() {
     let page = man_page();
     let cli = built();
-    for sub in commands_of(&cli) {
-        assert!(page.contains(&format!(".SS \"banwarden {}\"", sub.get_name())), "{} missing", sub.get_name());
+    for (name, sub) in commands_of(&cli) {
+        assert!(page.contains(&format!(".SS \"banwarden {name}\"")), "{name} missing");
         for arg in sub.get_arguments().filter(|a| !GLOBAL.contains(&a.get_id().as_str())) {
             if let Some(long) = arg.get_long() {
                 let flag = format!("\\-\\-{}", long.replace('-', "\\-"));
-                assert!(page.contains(&flag), "{} {flag} missing", sub.get_name());
+                assert!(page.contains(&flag), "{name} {flag} missing");
             }
         }
     }
@@ -141,7 +141,8 @@ fn head(cli: &clap::Command) -> String {
     out.push_str(&rendered(|w| Man::new(cli.clone()).render_name_section(w)));
     out.push_str(".SH SYNOPSIS\n");
     let lines: Vec<String> = commands_of(cli)
-        .map(|sub| format!("\\fBbanwarden\\fR [\\fB\\-\\-config\\fR \\fIFILE\\fR] {}\n", synopsis(sub)))
+        .into_iter()
+        .map(|(name, sub)| format!("\\fBbanwarden\\fR [\\fB\\-\\-config\\fR \\fIFILE\\fR] {}\n", synopsis(&name, sub)))
         .chain(["\\fBbanwarden\\fR \\fB\\-\\-help\\fR | \\fB\\-\\-version\\fR\n".to_owned()])
         .collect();
     out.push_str(&lines.join(".br\n"));
@@ -152,15 +153,24 @@ fn head(cli: &clap::Command) -> String {
     out
 }
 
-/// The subcommands, without clap's `help` (the synopsis shows `--help`).
-fn commands_of(cli: &clap::Command) -> impl Iterator<Item = &clap::Command> {
-    cli.get_subcommands().filter(|sub| sub.get_name() != "help")
+/// The commands with their full names, without clap's `help` (the
+/// synopsis shows `--help`): a command of commands (`fleet`) stands for
+/// each of its own (`fleet status`).
+fn commands_of(cli: &clap::Command) -> Vec<(String, &clap::Command)> {
+    let mut out = Vec::new();
+    for sub in cli.get_subcommands().filter(|sub| sub.get_name() != "help") {
+        match sub.has_subcommands() {
+            true => out.extend(commands_of(sub).into_iter().map(|(name, s)| (format!("{} {name}", sub.get_name()), s))),
+            false => out.push((sub.get_name().to_owned(), sub)),
+        }
+    }
+    out
 }
 
 /// A command's name and arguments, roff-formatted: `banwarden ban` shows
 /// as `ban [--set SET] ... ADDRESS`.
-fn synopsis(sub: &clap::Command) -> String {
-    let mut words = vec![format!("\\fB{}\\fR", escape(sub.get_name()))];
+fn synopsis(name: &str, sub: &clap::Command) -> String {
+    let mut words = vec![format!("\\fB{}\\fR", escape(name))];
     let args = sub.get_arguments().filter(|a| !GLOBAL.contains(&a.get_id().as_str()));
     let (positionals, options): (Vec<_>, Vec<_>) = args.partition(|a| a.is_positional());
     for arg in options {
@@ -195,9 +205,9 @@ fn value_name(arg: &clap::Arg) -> String {
 /// its options (clap_mangen's own subcommand section lists names only).
 fn commands(cli: &clap::Command) -> String {
     let mut out = String::from(".SH COMMANDS\n");
-    for sub in commands_of(cli) {
-        out.push_str(&format!(".SS \"banwarden {}\"\n", sub.get_name()));
-        out.push_str(&format!("\\fBbanwarden\\fR {}\n.PP\n", synopsis(sub)));
+    for (name, sub) in commands_of(cli) {
+        out.push_str(&format!(".SS \"banwarden {name}\"\n"));
+        out.push_str(&format!("\\fBbanwarden\\fR {}\n.PP\n", synopsis(&name, sub)));
         let about = sub.get_long_about().or(sub.get_about()).expect("every command has a help text");
         out.push_str(&paragraphs(&about.to_string()));
         let mut own = sub.clone();
@@ -505,6 +515,10 @@ fn inspect(deb: &Path) {
         "./usr/share/doc/banwarden/examples/boot-load-ruleset.conf",
         "./usr/share/doc/banwarden/examples/api-tcp.conf",
         "./usr/share/doc/banwarden/examples/banwarden-api-tcp.socket",
+        "./usr/share/doc/banwarden/examples/fleet-redis-tcp.conf",
+        "./usr/share/doc/banwarden/examples/fleet-redis-unix.conf",
+        "./usr/share/doc/banwarden/doc/fleet.md",
+        "./usr/share/doc/banwarden/examples/fleet.json",
     ] {
         assert!(paths.contains(&expected), "{expected} not in the package:\n{listing}");
     }

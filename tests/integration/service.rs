@@ -122,10 +122,10 @@ fn tells_systemd_how_it_is_and_reloads_on_sighup_keeping_counters() {
 }
 
 /// uid/gid of `nobody`, the stand-in for the `banwarden` system user.
-const NOBODY: u32 = 65534;
+pub const NOBODY: u32 = 65534;
 
 /// The owner of the files directly in `dir`, by name.
-fn owners(dir: &Path) -> Vec<(String, u32, u32)> {
+pub fn owners(dir: &Path) -> Vec<(String, u32, u32)> {
     let mut found: Vec<(String, u32, u32)> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| {
@@ -139,7 +139,7 @@ fn owners(dir: &Path) -> Vec<(String, u32, u32)> {
 }
 
 /// A storage directory owned by `nobody`, reachable by it.
-fn storage_for_nobody(netns: &Netns) {
+pub fn storage_for_nobody(netns: &Netns) {
     std::fs::set_permissions(netns.state.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::set_permissions(&netns.config, std::fs::Permissions::from_mode(0o644)).unwrap();
     std::fs::create_dir(netns.storage()).unwrap();
@@ -253,9 +253,11 @@ fn the_units_verify_and_are_rated_ok_or_better() {
         let level = exposure(unit);
         assert!(level <= 2.0, "{}: exposure {level}", unit.display());
     }
-    // With a mail drop-in, each as doc/security.md gives it, and with the
-    // API's TCP drop-in.
-    for drop_in in ["mail/local-mta.conf", "mail/smtp-relay.conf", "api/tcp.conf"] {
+    // With a mail drop-in, each as doc/security.md gives it, with the API's
+    // TCP drop-in, and with the fleet's (Redis over TCP, on a Unix socket).
+    for drop_in in
+        ["mail/local-mta.conf", "mail/smtp-relay.conf", "api/tcp.conf", "fleet/redis-tcp.conf", "fleet/redis-unix.conf"]
+    {
         let dir = tempfile::tempdir().unwrap();
         let units = units_here(dir.path(), Some(&root().join("packaging/systemd").join(drop_in)));
         let out = Command::new("systemd-analyze").args(["verify", "--man=no"]).arg(&units[0]).output().unwrap();
