@@ -461,13 +461,13 @@ fn replica_promoted_after_its_primary_is_killed() {
 fn tls_and_an_acl_user_limited_to_the_fleet_keys() {
     const PASSWORD: &str = "fleet secret 7";
     let Some(redis) = Redis::with(RedisOptions { tls: true, ..RedisOptions::default() }) else { return };
-    // The commands of streams, hashes, sorted sets and scripts, on the
-    // fleet's keys only; ROLE and INFO to find the primary and the lag,
-    // WAIT for `replicas`. No other key, no admin command, no channel.
-    let user = [
-        "ACL", "SETUSER", "bw", "reset", "on", &format!(">{PASSWORD}"), &format!("~{STREAM}"), &format!("~{STREAM}:*"),
-        "-@all", "+@stream", "+@hash", "+@sortedset", "+@scripting", "+@connection", "+role", "+info",
-    ];
+    // doc/fleet.md's rule: the commands the client sends, on the stream
+    // and its two snapshot keys only. No other key, command or channel.
+    let keys = [format!(">{PASSWORD}"), format!("~{STREAM}"), format!("~{STREAM}:live"), format!("~{STREAM}:ends")];
+    let mut user = vec!["ACL", "SETUSER", "bw", "reset", "on", "resetchannels"];
+    user.extend(keys.iter().map(String::as_str));
+    user.extend(["+evalsha", "+script|load", "+xadd", "+zadd", "+hset", "+zrem", "+hdel", "+zrangebyscore"]);
+    user.extend(["+xread", "+xinfo|stream", "+hscan", "+wait", "+role"]);
     assert_eq!(redis.cli(&user), "OK");
     let secrets = tempfile::tempdir().unwrap();
     let password_file = secrets.path().join("password");
