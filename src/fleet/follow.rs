@@ -22,7 +22,7 @@ use redis::aio::MultiplexedConnection;
 use redis::Value;
 use tokio::sync::{oneshot, watch, RwLock};
 
-use super::link::{self, Shared, Throttle};
+use super::link::{self, Shared, Side, Throttle};
 use super::publish::snapshot_keys;
 use super::status::PerHost;
 use super::wire::{Fields, Op, Wire};
@@ -69,10 +69,10 @@ impl Follower {
         loop {
             let outcome = tokio::select! {
                 _ = stop.changed() => return,
-                outcome = self.session() => outcome,
+                outcome = self.session(&mut backoff) => outcome,
             };
             if let Err(e) = outcome {
-                self.shared.down(&e);
+                self.shared.down(Side::Follow, &e);
                 backoff = link::next_backoff(backoff);
                 tokio::select! {
                     _ = stop.changed() => return,
@@ -84,19 +84,22 @@ impl Follower {
 
     /// One connection's life: catch up (from the snapshot if need be),
     /// then read on until an error.
-    async fn session(&mut self) -> Result<(), String> {
+    async fn session(&mut self, backoff: &mut Duration) -> Result<(), String> {
         let settings = self.fleet.read().await.clone();
-        let (mut con, url) = link::connect(&settings, BLOCK).await?;
-        self.shared.up(&url);
-        let info = stream_info(&mut con, &settings.stream).await?;
+        let (mut con, url) = link::connect(&settings, BLOCK).await.map_err(|e| format!("cannot reach Redis: {e}"))?;
+        let info = stream_info(&mut con, &url, &settings.stream).await?;
+        // Up once a command has worked (a Redis still loading accepts
+        // connections), and the next outage waits from the shortest pause.
+        self.shared.up(Side::Follow, &url);
+        *backoff = Duration::ZERO;
         let behind = match (&self.position, &info) {
             (None, _) => true,
             (Some(_), None) => false,
-            (Some(p), Some(info)) => parse_id(p) < info.max_deleted,
+            (Some(p), Some(info)) => info.trimmed_past(parse_id(p)),
         };
         if behind {
             let last = info.as_ref().map(|i| i.last.clone()).unwrap_or_else(|| "0-0".to_owned());
-            self.resync(&mut con, &settings, last).await?;
+            self.resync(&mut con, &url, &settings, last).await?;
         }
         // Reading goes on while the loop applies what was read before:
         // one command in flight at most, answered before the next is sent,
@@ -115,7 +118,7 @@ impl Follower {
                 .arg(&read_from)
                 .query_async(&mut con)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| link::failure(&url, "reading the stream (XREAD)", &e))?;
             let entries = read_reply(reply)?;
             let Some(last) = entries.last().map(|(id, _)| id.clone()) else {
                 match in_flight.take() {
@@ -271,6 +274,7 @@ impl Follower {
     async fn resync(
         &mut self,
         con: &mut MultiplexedConnection,
+        url: &str,
         settings: &FleetSettings,
         last: String,
     ) -> Result<(), String> {
@@ -287,7 +291,7 @@ impl Follower {
                 .arg(1000)
                 .query_async(con)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| link::failure(url, "reading the snapshot (HSCAN)", &e))?;
             let mut entries = Vec::with_capacity(items.len());
             for (member, value) in items {
                 let Some(fields) = snapshot_fields(&member, &value) else {
@@ -398,16 +402,39 @@ fn snapshot_fields(member: &[u8], value: &[u8]) -> Option<Fields> {
 /// What `XINFO STREAM` says that matters here.
 pub struct StreamInfo {
     pub last: String,
+    /// The last entry deleted by `XDEL` (Redis 7; trims do not move it).
     pub max_deleted: Option<(u64, u64)>,
+    /// The oldest entry left.
+    pub first: Option<(u64, u64)>,
+    pub length: u64,
+}
+
+impl StreamInfo {
+    /// Whether entries after `position` may be gone: the oldest entry
+    /// left is past it (a trim, `MAXLEN` or `MINID`), the stream is empty
+    /// though entries came after it, or one was deleted after it. A host
+    /// that had read up to exactly the trimmed edge resynchronises for
+    /// nothing, which costs a read of the snapshot and changes nothing.
+    pub fn trimmed_past(&self, position: Option<(u64, u64)>) -> bool {
+        let last = parse_id(&self.last);
+        match self.first {
+            Some(first) => Some(first) > position || self.max_deleted > position,
+            None => self.length == 0 && last > position,
+        }
+    }
 }
 
 /// `None` when the stream does not exist yet.
-pub async fn stream_info(con: &mut MultiplexedConnection, stream: &str) -> Result<Option<StreamInfo>, String> {
+pub async fn stream_info(
+    con: &mut MultiplexedConnection,
+    url: &str,
+    stream: &str,
+) -> Result<Option<StreamInfo>, String> {
     let reply: Result<Value, _> = redis::cmd("XINFO").arg("STREAM").arg(stream).query_async(con).await;
     let reply = match reply {
         Ok(v) => v,
         Err(e) if e.to_string().contains("no such key") => return Ok(None),
-        Err(e) => return Err(e.to_string()),
+        Err(e) => return Err(link::failure(url, "reading the stream's state (XINFO STREAM)", &e)),
     };
     let pairs: Vec<(String, Value)> = match reply {
         Value::Array(items) => items
@@ -418,18 +445,20 @@ pub async fn stream_info(con: &mut MultiplexedConnection, stream: &str) -> Resul
             })
             .collect(),
         Value::Map(items) => items.into_iter().filter_map(|(k, v)| Some((text(&k)?, v))).collect(),
-        other => return Err(format!("XINFO STREAM gave {other:?}")),
+        other => return Err(format!("Redis at {url}: XINFO STREAM gave {other:?}")),
     };
     let get = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v);
     let last = get("last-generated-id").and_then(text).unwrap_or_else(|| "0-0".to_owned());
-    // Redis 7 says which was the last entry deleted (trimmed); an older
-    // Redis does not, and a host behind a trim there reads on from the
-    // first entry left.
-    let max_deleted = match get("max-deleted-entry-id").and_then(text) {
-        Some(id) => parse_id(&id),
-        None => None,
+    let max_deleted = get("max-deleted-entry-id").and_then(text).and_then(|id| parse_id(&id));
+    let first = match get("first-entry") {
+        Some(Value::Array(entry)) => entry.first().and_then(text).and_then(|id| parse_id(&id)),
+        _ => None,
     };
-    Ok(Some(StreamInfo { last, max_deleted }))
+    let length = match get("length") {
+        Some(Value::Int(n)) => u64::try_from(*n).unwrap_or(0),
+        _ => 0,
+    };
+    Ok(Some(StreamInfo { last, max_deleted, first, length }))
 }
 
 fn text(v: &Value) -> Option<String> {
@@ -495,6 +524,25 @@ mod tests {
         assert!(parse_id("999-0") < parse_id("1000-0"));
         assert_eq!(parse_id("5"), Some((5, 0)));
         assert_eq!(parse_id("x-1"), None);
+    }
+
+    #[test]
+    fn a_host_behind_a_trim_is_told_from_one_up_to_date() {
+        let info = |first: Option<&str>, length, last: &str, deleted: &str| StreamInfo {
+            last: last.into(),
+            max_deleted: parse_id(deleted),
+            first: first.and_then(parse_id),
+            length,
+        };
+        let at = |id: &str| parse_id(id);
+        // MAXLEN kept the newest: a host at 10-0 with 50-0 the oldest left.
+        assert!(info(Some("50-0"), 100, "150-0", "0-0").trimmed_past(at("10-0")));
+        assert!(!info(Some("50-0"), 100, "150-0", "0-0").trimmed_past(at("120-0")));
+        // Trimmed to nothing after the host's position, or not.
+        assert!(info(None, 0, "150-0", "0-0").trimmed_past(at("120-0")));
+        assert!(!info(None, 0, "120-0", "0-0").trimmed_past(at("120-0")));
+        // An XDEL after the position.
+        assert!(info(Some("10-0"), 100, "150-0", "130-0").trimmed_past(at("120-0")));
     }
 
     #[test]

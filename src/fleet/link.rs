@@ -114,46 +114,84 @@ fn read_password(path: &std::path::Path) -> Result<String, String> {
     }
 }
 
+/// The two users of the link: an outage is one for both.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Side {
+    Publish,
+    Follow,
+}
+
 /// What both sides of the fleet share: the status shown to the operator,
 /// and the link's state, so that an outage is told once.
 pub struct Shared {
     pub status: Mutex<Status>,
     pub clock: Arc<dyn Clock>,
+    link: Mutex<Link>,
+}
+
+#[derive(Default)]
+struct Link {
+    /// Each side's failure, while it fails.
+    failing: [Option<String>; 2],
+    /// An outage was told (and its end not yet).
+    warned: bool,
+    /// The first success was told.
+    announced: bool,
 }
 
 impl Shared {
+    pub fn new(status: Status, clock: Arc<dyn Clock>) -> Shared {
+        Shared { status: Mutex::new(status), clock, link: Mutex::new(Link::default()) }
+    }
+
     pub fn now_secs(&self) -> u64 {
         self.clock.now_us() / 1_000_000
     }
 
-    /// The link works (again): said once per outage.
-    pub fn up(&self, url: &str) {
+    /// A command on `side` succeeded at `url` (a connection alone proves
+    /// nothing: a Redis still loading, or an ACL that refuses a command,
+    /// accepts connections). The end of an outage is told once both sides
+    /// work again.
+    pub fn up(&self, side: Side, url: &str) {
         let now = self.now_secs();
+        let mut link = self.link.lock().unwrap_or_else(|e| e.into_inner());
+        link.failing[side as usize] = None;
         let mut s = self.status.lock().unwrap_or_else(|e| e.into_inner());
-        if !s.connected {
-            match s.last_error.take() {
-                Some(_) => diag!(
-                    Info,
-                    "fleet: Redis at {url} is reachable again after {} s; publishing what waited",
-                    now.saturating_sub(s.since)
-                ),
-                None => diag!(Info, "fleet: connected to Redis at {url}, stream {:?}", s.stream),
-            }
-            s.connected = true;
+        s.redis = url.to_owned();
+        if link.failing.iter().any(Option::is_some) {
+            return;
+        }
+        if link.warned {
+            diag!(
+                Info,
+                "fleet: Redis at {url} works again after {} s; what waited is published and applied",
+                now.saturating_sub(s.since)
+            );
+            link.warned = false;
+        } else if !link.announced {
+            diag!(Info, "fleet: connected to Redis at {url}, stream {:?}", s.stream);
+        }
+        link.announced = true;
+        if !s.connected || s.last_error.is_some() {
             s.since = now;
         }
-        s.redis = url.to_owned();
+        s.connected = true;
+        s.last_error = None;
     }
 
-    /// The link failed: the first failure of an outage is logged.
-    pub fn down(&self, error: &str) {
+    /// `side` failed: the first failure of an outage is logged, whichever
+    /// side meets it, never one per try or per ban.
+    pub fn down(&self, side: Side, error: &str) {
         let now = self.now_secs();
+        let mut link = self.link.lock().unwrap_or_else(|e| e.into_inner());
+        link.failing[side as usize] = Some(error.to_owned());
         let mut s = self.status.lock().unwrap_or_else(|e| e.into_inner());
-        if s.connected || s.last_error.is_none() {
+        if !link.warned {
             diag!(
                 Warning,
-                "fleet: cannot reach Redis ({error}); decisions wait in the spool and other hosts' bans are applied once it is back"
+                "fleet: {error}; decisions wait in the spool and other hosts' bans are applied once it works again"
             );
+            link.warned = true;
             s.since = now;
         }
         s.connected = false;
@@ -162,6 +200,16 @@ impl Shared {
 
     pub fn update(&self, f: impl FnOnce(&mut Status)) {
         f(&mut self.status.lock().unwrap_or_else(|e| e.into_inner()));
+    }
+}
+
+/// What a failed command says, with where: a server that refuses (an ACL,
+/// a Redis still loading, out of memory) is told apart from one that
+/// cannot be reached.
+pub fn failure(url: &str, doing: &str, e: &redis::RedisError) -> String {
+    match e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() || e.is_timeout() {
+        true => format!("cannot reach Redis at {url} ({doing}): {e}"),
+        false => format!("Redis at {url} refuses {doing}: {e}"),
     }
 }
 

@@ -56,7 +56,7 @@ pub use follow::{local_set, parse_id};
 pub use publish::{snapshot_keys, FOREVER_SCORE};
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch, RwLock};
@@ -107,7 +107,7 @@ pub fn start(fleet: FleetSettings, context: Context) -> Result<Fleet, String> {
         since: context.clock.now_us() / 1_000_000,
         ..status::Status::default()
     };
-    let shared = Arc::new(link::Shared { status: Mutex::new(status), clock: context.clock.clone() });
+    let shared = Arc::new(link::Shared::new(status, context.clock.clone()));
     let follower = follow::Follower {
         fleet: settings.clone(),
         door: context.door,

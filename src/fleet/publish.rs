@@ -16,7 +16,7 @@ use std::time::Duration;
 use redis::aio::MultiplexedConnection;
 use tokio::sync::{mpsc, watch, RwLock};
 
-use super::link::{self, Shared};
+use super::link::{self, Shared, Side};
 use super::spool::{Line, Spool};
 use crate::config::fleet::FleetSettings;
 use crate::diag;
@@ -79,7 +79,12 @@ fn publish_script() -> redis::Script {
 }
 
 /// Publishes `lines` as `host`; the last entry's ID.
-pub async fn publish(con: &mut MultiplexedConnection, fleet: &FleetSettings, lines: &[Line]) -> Result<String, String> {
+pub async fn publish(
+    con: &mut MultiplexedConnection,
+    url: &str,
+    fleet: &FleetSettings,
+    lines: &[Line],
+) -> Result<String, String> {
     let (live, ends) = snapshot_keys(&fleet.stream);
     let script = publish_script();
     let mut invocation = script.key(&fleet.stream);
@@ -88,7 +93,8 @@ pub async fn publish(con: &mut MultiplexedConnection, fleet: &FleetSettings, lin
         let end = if l.op == "ban" { l.end.to_string() } else { String::new() };
         invocation.arg(&l.op).arg(&l.set).arg(&l.net).arg(end).arg(&l.by);
     }
-    let id: Option<String> = invocation.invoke_async(con).await.map_err(|e| e.to_string())?;
+    let doing = "publishing (the fleet's script: XADD, ZADD, HSET...)";
+    let id: Option<String> = invocation.invoke_async(con).await.map_err(|e| link::failure(url, doing, &e))?;
     if fleet.replicas > 0 {
         let timeout_ms = fleet.timeout_secs * 1000;
         let acked: u64 =
@@ -101,9 +107,11 @@ pub async fn publish(con: &mut MultiplexedConnection, fleet: &FleetSettings, lin
 }
 
 /// Removes ended bans from the snapshot.
-pub async fn prune(con: &mut MultiplexedConnection, stream: &str, now_secs: u64) -> Result<u64, String> {
+pub async fn prune(con: &mut MultiplexedConnection, url: &str, stream: &str, now_secs: u64) -> Result<u64, String> {
     let (live, ends) = snapshot_keys(stream);
-    redis::Script::new(PRUNE).key(live).key(ends).arg(now_secs).invoke_async(con).await.map_err(|e| e.to_string())
+    let script = redis::Script::new(PRUNE);
+    let doing = "pruning the snapshot (a script: ZRANGEBYSCORE, HDEL, ZREM)";
+    script.key(live).key(ends).arg(now_secs).invoke_async(con).await.map_err(|e| link::failure(url, doing, &e))
 }
 
 /// The publisher: lines from the loop (through `decisions`) and from the
@@ -116,7 +124,7 @@ pub async fn run(
     mut stop: watch::Receiver<bool>,
 ) {
     let mut pending: std::collections::VecDeque<Line> = std::collections::VecDeque::new();
-    let mut con: Option<MultiplexedConnection> = None;
+    let mut con: Option<(MultiplexedConnection, String)> = None;
     let mut backoff = Duration::ZERO;
     let mut retry_at = tokio::time::Instant::now();
     let mut pruned_at = tokio::time::Instant::now();
@@ -154,27 +162,26 @@ pub async fn run(
         {
             let settings = fleet.read().await.clone();
             match link::connect(&settings, Duration::ZERO).await {
-                Ok((c, url)) => {
-                    shared.up(&url);
-                    con = Some(c);
-                    backoff = Duration::ZERO;
-                }
+                // Up once a command has worked (see `Shared::up`).
+                Ok(connected) => con = Some(connected),
                 Err(e) => {
-                    shared.down(&e);
+                    shared.down(Side::Publish, &format!("cannot reach Redis: {e}"));
                     backoff = link::next_backoff(backoff);
                     retry_at = tokio::time::Instant::now() + backoff;
                     continue;
                 }
             }
         }
-        let Some(c) = con.as_mut() else { continue };
+        let Some((c, url)) = con.as_mut() else { continue };
         let settings = fleet.read().await.clone();
         let mut failed = None;
         while !pending.is_empty() {
             let n = pending.len().min(BATCH);
             let batch: Vec<Line> = pending.iter().take(n).cloned().collect();
-            match publish(c, &settings, &batch).await {
+            match publish(c, url, &settings, &batch).await {
                 Ok(_) => {
+                    shared.up(Side::Publish, url);
+                    backoff = Duration::ZERO;
                     pending.drain(..n);
                     shared.update(|s| {
                         s.published += n as u64;
@@ -194,12 +201,13 @@ pub async fn run(
         }
         if failed.is_none() && pruned_at.elapsed() >= PRUNE_EVERY {
             pruned_at = tokio::time::Instant::now();
-            if let Err(e) = prune(c, &settings.stream, shared.now_secs()).await {
-                failed = Some(e);
+            match prune(c, url, &settings.stream, shared.now_secs()).await {
+                Ok(_) => shared.up(Side::Publish, url),
+                Err(e) => failed = Some(e),
             }
         }
         if let Some(e) = failed {
-            shared.down(&e);
+            shared.down(Side::Publish, &e);
             con = None;
             backoff = link::next_backoff(backoff);
             retry_at = tokio::time::Instant::now() + backoff;
