@@ -237,10 +237,6 @@ impl Redis {
         self.child.as_ref().expect("redis-server is running").id()
     }
 
-    pub(crate) fn dir(&self) -> &Path {
-        self.dir.path()
-    }
-
     pub(crate) fn socket(&self) -> PathBuf {
         self.dir.path().join("redis.sock")
     }
@@ -336,6 +332,7 @@ pub(crate) struct Host {
     /// What earlier runs wrote on stderr.
     earlier: String,
     /// Its address on Redis's bridge, if linked.
+    #[allow(dead_code, reason = "where a linked host is on the bridge, for whoever debugs a test")]
     pub addr: Option<String>,
 }
 
@@ -367,11 +364,6 @@ impl Host {
     pub(crate) fn start_again(&mut self) {
         assert!(self.daemon.is_none(), "host {} is running", self.name);
         self.daemon = Some(self.ns.run(&self.journald));
-    }
-
-    /// Its configuration as written.
-    pub(crate) fn config(&self) -> Value {
-        serde_json::from_str(&std::fs::read_to_string(&self.ns.config).unwrap()).unwrap()
     }
 
     /// Three sshd failures of `ip` in its journal: a ban by its rule.
@@ -446,13 +438,6 @@ impl Host {
         let (status, stderr) = self.daemon.take().expect("host running").stop();
         self.earlier.push_str(&stderr);
         assert!(status.success(), "host {} exited {status}: {}", self.name, self.earlier);
-        stderr
-    }
-
-    /// SIGKILL; what it wrote on stderr.
-    pub(crate) fn kill9(&mut self) -> String {
-        let stderr = self.daemon.take().expect("host running").kill9();
-        self.earlier.push_str(&stderr);
         stderr
     }
 
