@@ -51,9 +51,11 @@ pub fn line_until(line: &spool::Line) -> Until {
 mod follow;
 mod link;
 mod publish;
+mod stream;
 
-pub use follow::{local_set, parse_id};
+pub use follow::local_set;
 pub use publish::{snapshot_keys, FOREVER_SCORE};
+pub use stream::parse_id;
 
 use std::path::PathBuf;
 use std::sync::Arc;
