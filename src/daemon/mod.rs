@@ -36,11 +36,14 @@
 //! kernel's notifications, on a socket polled with the journal too
 //! (`addresses.rs`): the never-ban list changes with them, without a reload.
 //!
-//! Work from outside the journal (the APIs' bans, accepts and unbans)
-//! comes through the [`crate::door::Door`], whose eventfd is polled with
-//! the journal too and whose flag is looked at between two entries: it is
-//! carried out in the next batch, answered once durable, and the bans of
-//! the APIs' sets are published for their servers (`outside.rs`).
+//! Work from outside the journal (the APIs' bans, accepts and unbans, and
+//! the other hosts' entries of the fleet) comes through the
+//! [`crate::door::Door`], whose eventfd is polled with the journal too and
+//! whose flag is looked at between two entries: it is carried out in the
+//! next batch, answered once durable, and the bans of the APIs' sets are
+//! published for their servers (`outside.rs`). The fleet's stream position
+//! is saved with the cursor, and the bans this host decides that the fleet
+//! shares are handed to its hook once durable (`fleet.rs`, `queue.rs`).
 //!
 //! Service: SIGTERM/SIGINT stop it and SIGHUP loads the configuration again
 //! ([`signals`], `reload.rs`; SIGHUP wakes the door too); systemd hears READY, STATUS, RELOADING and
