@@ -88,22 +88,9 @@ impl Server {
     }
 
     fn cli_output(&self, args: &[&str], stdin: &[u8]) -> Output {
-        let mut child = Command::new("ip")
-            .args(["netns", "exec", &self.ns.name, "redis-cli"])
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut input = child.stdin.take().unwrap();
-        let data = stdin.to_vec();
-        let writer = std::thread::spawn(move || {
-            let _ = input.write_all(&data);
-        });
-        let out = child.wait_with_output().unwrap();
-        writer.join().unwrap();
-        out
+        let mut command = Command::new("ip");
+        command.args(["netns", "exec", &self.ns.name, "redis-cli"]).args(args);
+        crate::util::output_with_stdin(&mut command, stdin)
     }
 
     fn unix(&self, command: &[&str]) -> String {

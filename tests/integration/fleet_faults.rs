@@ -23,9 +23,8 @@
 //! Needs root, redis-server and redis-tools.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -85,23 +84,7 @@ fn api(sockets: &Path, host: &Host, pipe: &[u8], n: usize) {
 }
 
 fn pipe_into(socket: &Path, pipe: &[u8]) -> Output {
-    let mut child = Command::new("redis-cli")
-        .arg("-s")
-        .arg(socket)
-        .arg("--pipe")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    let data = pipe.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = input.write_all(&data);
-    });
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    out
+    crate::util::output_with_stdin(Command::new("redis-cli").arg("-s").arg(socket).arg("--pipe"), pipe)
 }
 
 fn resp(words: &[&str]) -> Vec<u8> {

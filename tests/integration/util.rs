@@ -318,3 +318,18 @@ pub fn test_ca_for(dir: &Path, ips: &[&str]) -> (PathBuf, PathBuf, PathBuf) {
     ]);
     (dir.join("ca.crt"), dir.join("server.crt"), dir.join("server.key"))
 }
+
+/// Runs `command` with `stdin` written to it from a thread (a large input
+/// would fill the pipe while the child's output is not read), and waits
+/// for its output.
+pub fn output_with_stdin(command: &mut Command, stdin: &[u8]) -> Output {
+    let mut child = command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let data = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = std::io::Write::write_all(&mut input, &data);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    out
+}
