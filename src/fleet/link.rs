@@ -207,9 +207,12 @@ impl Shared {
 /// a Redis still loading, out of memory) is told apart from one that
 /// cannot be reached.
 pub fn failure(url: &str, doing: &str, e: &redis::RedisError) -> String {
-    match e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() || e.is_timeout() {
-        true => format!("cannot reach Redis at {url} ({doing}): {e}"),
-        false => format!("Redis at {url} refuses {doing}: {e}"),
+    // An error the server sent has a code (ERR, NOPERM, LOADING...);
+    // anything else is the connection's: refused, dropped, timed out, or a
+    // reply cut short by a server that died while sending it.
+    match e.code() {
+        Some(_) => format!("Redis at {url} refuses {doing}: {e}"),
+        None => format!("cannot reach Redis at {url} ({doing}): {e}"),
     }
 }
 
