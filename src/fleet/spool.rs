@@ -152,6 +152,12 @@ impl Spool {
     /// Empties the spool if nothing was added since it was last read
     /// (everything read is published); whether it did.
     pub fn clear_if_read(&mut self) -> io::Result<bool> {
+        // Nothing read, nothing to empty: an idle publisher looks every
+        // second, and must not lock, truncate and fsync an empty file each
+        // time.
+        if self.read == 0 {
+            return Ok(false);
+        }
         let _lock = Locked::take(&self.file)?;
         if self.file.metadata()?.len() != self.read {
             return Ok(false);
