@@ -9,10 +9,13 @@
 //! [`StepErrors`] is the observer that reports run-time step errors (a filter
 //! that could not judge, an action that failed) with their chain and step,
 //! the first few of each step in full and the rest counted, so a flood of
-//! hostile lines cannot flood the log in turn.
+//! hostile lines cannot flood the log in turn. [`Throttle`] does the same
+//! for counted causes (ban failures, the fleet's refusals): the first of a
+//! kind logged, then its 10th, 100th..., over a bounded number of kinds.
 
 use std::collections::HashMap;
 use std::fmt::{self, Write as _};
+use std::hash::Hash;
 use std::sync::OnceLock;
 
 use crate::effect::Level;
@@ -120,5 +123,83 @@ impl Observer for StepErrors {
             }
             let _ = write!(self.path, "{:?}[{}] {} {}", workflow.label(step.chain), step.index, step.module, verdict);
         }
+    }
+}
+
+/// Kinds a [`Throttle`] counts apart; past them, the rest are counted
+/// together (it takes hundreds of broken sets, or a stream of every kind
+/// of hostile entry, to get there).
+pub const THROTTLE_KINDS: usize = 256;
+
+/// Counts occurrences by kind and says when one should be logged: the
+/// first of its kind, then at its 10th, 100th, 1,000th... The kind never
+/// holds an address, so 10,000 attackers against one broken set are one
+/// kind. What banwarden logs, it reads back: an unbounded stream of lines
+/// would be a flood it feeds itself.
+pub struct Throttle<K> {
+    counts: HashMap<K, u64>,
+    /// Occurrences whose kind came after [`THROTTLE_KINDS`] others.
+    others: u64,
+}
+
+impl<K> Default for Throttle<K> {
+    fn default() -> Self {
+        Throttle { counts: HashMap::new(), others: 0 }
+    }
+}
+
+impl<K: Hash + Eq> Throttle<K> {
+    /// Counts one occurrence of `kind`; the count when it should be logged.
+    pub fn count(&mut self, kind: K) -> Option<u64> {
+        let count = if self.counts.contains_key(&kind) || self.counts.len() < THROTTLE_KINDS {
+            self.counts.entry(kind).or_default()
+        } else {
+            &mut self.others
+        };
+        *count += 1;
+        is_power_of_ten(*count).then_some(*count)
+    }
+
+    /// Occurrences counted, of every kind.
+    pub fn total(&self) -> u64 {
+        self.counts.values().sum::<u64>() + self.others
+    }
+
+    /// Kinds counted apart.
+    pub fn kinds(&self) -> usize {
+        self.counts.len()
+    }
+}
+
+fn is_power_of_ten(mut n: u64) -> bool {
+    while n >= 10 && n % 10 == 0 {
+        n /= 10;
+    }
+    n == 1
+}
+
+#[cfg(test)]
+mod throttle_tests {
+    use super::*;
+
+    #[test]
+    fn a_kind_is_logged_at_powers_of_ten() {
+        let logged: Vec<u64> = (1..=2000).filter(|&n| is_power_of_ten(n)).collect();
+        assert_eq!(logged, [1, 10, 100, 1000]);
+        let mut t = Throttle::default();
+        let logged: Vec<u64> = (0..1000).filter_map(|_| t.count("bad net")).collect();
+        assert_eq!(logged, [1, 10, 100, 1000]);
+        assert_eq!(t.count("other"), Some(1));
+        assert_eq!(t.total(), 1001);
+    }
+
+    #[test]
+    fn the_kinds_are_bounded() {
+        let mut t = Throttle::default();
+        for i in 0..2 * THROTTLE_KINDS {
+            t.count(i);
+        }
+        assert_eq!(t.kinds(), THROTTLE_KINDS);
+        assert_eq!(t.total(), 2 * THROTTLE_KINDS as u64);
     }
 }

@@ -5,10 +5,11 @@
 //! Failures are counted by (set, kind of failure): the kind never holds the
 //! address, so 10,000 attackers against a full set are one cause, logged
 //! the first time in full, then at its 10th, 100th, 1,000th... occurrence.
-//! The causes are bounded too: past [`MAX_CAUSES`] distinct ones (which
-//! takes a configuration with hundreds of broken sets), the rest are
-//! counted together. What banwarden logs, it reads back: an unbounded
-//! stream of lines would be a flood it feeds itself.
+//! The causes are bounded too: past [`crate::diag::THROTTLE_KINDS`]
+//! distinct ones (which takes a configuration with hundreds of broken
+//! sets), the rest are counted together ([`Throttle`]). What banwarden
+//! logs, it reads back: an unbounded stream of lines would be a flood it
+//! feeds itself.
 //!
 //! A ban the store could not record (a full or read-only disk) still went
 //! to the kernel; the queue keeps it and stores it at the next flush that
@@ -23,11 +24,11 @@
 //! Bans the fleet settings share are handed to the fleet's hook once
 //! durable, with their settled ends, in order ([`Decision`]).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::bans::{Bans, Failure, Outcome, Refusal};
 use crate::config::fleet::FleetSettings;
+use crate::diag::Throttle;
 use crate::door::{Announce, Decision, Listed, Listing, Reply};
 use crate::store::Record;
 use crate::vocab::{BanRequest, SetRef};
@@ -36,42 +37,8 @@ use crate::vocab::{BanRequest, SetRef};
 /// this large; otherwise they leave as soon as the journal is drained, so a
 /// lone ban waits for nothing).
 pub const BAN_BATCH: usize = 1024;
-/// Distinct (set, failure) causes counted apart.
-pub const MAX_CAUSES: usize = 256;
 /// Bans kept for the store while it refuses them (about 100 bytes each).
 pub const MAX_UNSTORED: usize = 1_000_000;
-
-/// Failure counts, by cause.
-#[derive(Default)]
-pub struct Failures {
-    by_cause: HashMap<(SetRef, Failure), u64>,
-    /// Failures whose cause came after [`MAX_CAUSES`] others.
-    others: u64,
-}
-
-impl Failures {
-    /// Counts one failure; the count when it should be logged (the first of
-    /// its cause, then at powers of ten).
-    pub fn record(&mut self, set: &SetRef, failure: Failure) -> Option<u64> {
-        let key = (set.clone(), failure);
-        let count = if self.by_cause.contains_key(&key) || self.by_cause.len() < MAX_CAUSES {
-            self.by_cause.entry(key).or_default()
-        } else {
-            &mut self.others
-        };
-        *count += 1;
-        is_power_of_ten(*count).then_some(*count)
-    }
-
-    pub fn total(&self) -> u64 {
-        self.by_cause.values().sum::<u64>() + self.others
-    }
-
-    #[cfg(test)]
-    pub fn causes(&self) -> usize {
-        self.by_cause.len()
-    }
-}
 
 /// Whether the fleet settings share this decision: its origin, and its
 /// set's shared name.
@@ -80,17 +47,11 @@ fn is_shared(fleet: &FleetSettings, decision: &Decision) -> bool {
     fleet.shares(origin) && fleet.shares_set(&fleet.shared_name(set))
 }
 
-fn is_power_of_ten(mut n: u64) -> bool {
-    while n >= 10 && n % 10 == 0 {
-        n /= 10;
-    }
-    n == 1
-}
-
 pub struct BanQueue {
     bans: Bans,
     pending: Vec<BanRequest>,
-    failures: Failures,
+    /// Failures by (set, kind of failure), their lines throttled.
+    failures: Throttle<(SetRef, Failure)>,
     banned: u64,
     /// Bans the store refused, to store once it takes them again.
     unstored: Vec<Record>,
@@ -112,7 +73,7 @@ impl BanQueue {
         BanQueue {
             bans,
             pending: Vec::new(),
-            failures: Failures::default(),
+            failures: Throttle::default(),
             banned: 0,
             unstored: Vec::new(),
             unstored_dropped: 0,
@@ -279,7 +240,7 @@ impl BanQueue {
                 self.banned += 1;
                 continue;
             };
-            let Some(count) = self.failures.record(&request.set, failure) else { continue };
+            let Some(count) = self.failures.count((request.set.clone(), failure)) else { continue };
             let (cause, what) = match outcome {
                 Outcome::Banned(_) | Outcome::Kept(_) => unreachable!("not a failure"),
                 Outcome::Refused(Refusal::NeverBan) => (format!("{} is on the never-ban list", request.net), "refused"),
@@ -346,7 +307,7 @@ mod tests {
         assert_eq!(lines.len(), 4, "{lines:#?}");
         assert!(lines[0].contains("is full") && lines[0].contains("(1 so far)"), "{}", lines[0]);
         assert!(lines[3].contains("(1000 so far)"), "{}", lines[3]);
-        assert_eq!(queue.failures.causes(), 1, "one cause, whatever the addresses");
+        assert_eq!(queue.failures.kinds(), 1, "one cause, whatever the addresses");
         // A good set still takes bans.
         queue.push(request(attacker(99_999), &good));
         queue.flush(&mut |line| lines.push(line), &mut |_| {});
@@ -361,15 +322,15 @@ mod tests {
         let mut queue = queue(dir.path(), &kernel, &[]);
         let mut lines = 0;
         // One missing set per ban: as many causes as bans.
-        for i in 0..2 * MAX_CAUSES as u32 {
+        for i in 0..2 * crate::diag::THROTTLE_KINDS as u32 {
             let set = SetRef::parse_nft(&format!("ip t missing{i}")).unwrap();
             queue.push(request(attacker(i), &set));
         }
         queue.flush(&mut |_| lines += 1, &mut |_| {});
-        assert_eq!(queue.failures.causes(), MAX_CAUSES);
-        assert_eq!(queue.failed(), 2 * MAX_CAUSES as u64);
+        assert_eq!(queue.failures.kinds(), crate::diag::THROTTLE_KINDS);
+        assert_eq!(queue.failed(), 2 * crate::diag::THROTTLE_KINDS as u64);
         // One line per counted cause, and the others' own 1, 10, 100.
-        assert_eq!(lines, MAX_CAUSES + 3);
+        assert_eq!(lines, crate::diag::THROTTLE_KINDS + 3);
     }
 
     #[test]
@@ -394,12 +355,6 @@ mod tests {
         assert_eq!(queue.banned(), BAN_BATCH as u64);
         assert_eq!(lines, ["ban of 198.51.100.7 in ip t s: 198.51.100.7 is on the never-ban list; refused (1 so far)"]);
         assert!(!kernel.held(&set).contains(&"198.51.100.7".parse().unwrap()));
-    }
-
-    #[test]
-    fn powers_of_ten() {
-        let logged: Vec<u64> = (1..=2000).filter(|&n| is_power_of_ten(n)).collect();
-        assert_eq!(logged, [1, 10, 100, 1000]);
     }
 
     #[test]

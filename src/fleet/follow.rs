@@ -22,7 +22,7 @@ use redis::aio::MultiplexedConnection;
 use redis::Value;
 use tokio::sync::{oneshot, watch, RwLock};
 
-use super::link::{self, Shared, Side, Throttle};
+use super::link::{self, Shared, Side};
 use super::publish::snapshot_keys;
 use super::status::PerHost;
 use super::stream::{parse_id, read_reply, snapshot_fields, stream_info};
@@ -30,6 +30,7 @@ use super::wire::{Fields, Op, Wire};
 use crate::bans::{Outcome, Refusal};
 use crate::config::fleet::{bare_name, FleetSettings};
 use crate::diag;
+use crate::diag::Throttle;
 use crate::door::{Applied, Command, Door, FleetOp, KnownSets};
 use crate::vocab::{BanRequest, Lifetime, Network, Origin, SetRef, Until};
 
@@ -55,7 +56,7 @@ pub struct Follower {
     pub known: Arc<KnownSets>,
     pub shared: Arc<Shared>,
     pub position: Option<String>,
-    pub refusals: Throttle,
+    pub refusals: Throttle<String>,
 }
 
 impl Follower {
@@ -148,7 +149,7 @@ impl Follower {
                 Ok(wire) => wire,
                 Err(why) => {
                     self.shared.update(|s| s.malformed += 1);
-                    if let Some(n) = self.refusals.count(&format!("malformed {}", kind_of(&why))) {
+                    if let Some(n) = self.refusals.count(format!("malformed {}", kind_of(&why))) {
                         diag!(Warning, "fleet: entry {id} refused: {why} ({n} such so far)");
                     }
                     continue;
@@ -159,7 +160,7 @@ impl Follower {
             }
             let Some(set) = local_set(settings, &known, &wire.set) else {
                 self.count_refused(&wire.host);
-                if let Some(n) = self.refusals.count(&format!("set {}", wire.set)) {
+                if let Some(n) = self.refusals.count(format!("set {}", wire.set)) {
                     diag!(
                         Warning,
                         "fleet: {}'s entry {id} names set {:?}, which this host does not have (or has twice): give it one in fleet.map ({n} such so far)",
@@ -242,7 +243,7 @@ impl Follower {
                 None => count.applied += 1,
                 Some((why, kind)) => {
                     count.refused += 1;
-                    if let Some(n) = self.refusals.count(&format!("refused {host} {kind}")) {
+                    if let Some(n) = self.refusals.count(format!("refused {host} {kind}")) {
                         diag!(Notice, "fleet: {host}'s {} refused here: {why} ({n} such so far)", describe(op));
                     }
                 }

@@ -221,31 +221,6 @@ pub fn next_backoff(current: Duration) -> Duration {
     (current * 2).clamp(BACKOFF_MIN, BACKOFF_MAX)
 }
 
-/// Counts occurrences by kind and says when to log: the first, then at
-/// powers of ten, over at most 256 kinds (the rest counted together), so
-/// that a hostile stream cannot flood the journal banwarden reads.
-#[derive(Default)]
-pub struct Throttle {
-    counts: std::collections::HashMap<String, u64>,
-    others: u64,
-}
-
-impl Throttle {
-    pub fn count(&mut self, kind: &str) -> Option<u64> {
-        let count = if self.counts.contains_key(kind) || self.counts.len() < 256 {
-            self.counts.entry(kind.to_owned()).or_default()
-        } else {
-            &mut self.others
-        };
-        *count += 1;
-        let mut n = *count;
-        while n >= 10 && n % 10 == 0 {
-            n /= 10;
-        }
-        (n == 1).then_some(*count)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -255,14 +230,6 @@ mod tests {
         assert_eq!(next_backoff(Duration::ZERO), BACKOFF_MIN);
         assert_eq!(next_backoff(BACKOFF_MIN), Duration::from_millis(200));
         assert_eq!(next_backoff(Duration::from_secs(4)), BACKOFF_MAX);
-    }
-
-    #[test]
-    fn the_throttle_logs_at_powers_of_ten() {
-        let mut t = Throttle::default();
-        let logged: Vec<u64> = (0..1000).filter_map(|_| t.count("bad net")).collect();
-        assert_eq!(logged, [1, 10, 100, 1000]);
-        assert_eq!(t.count("other"), Some(1));
     }
 
     #[test]

@@ -15,47 +15,13 @@
 //! whose position the stream has trimmed away (or a new host) starts again
 //! from the snapshot. Its state for the operator is in [`status`].
 
-pub mod spool;
-pub mod status;
-pub mod wire;
-
-use crate::config::fleet::FleetSettings;
-use crate::door::Decision;
-use crate::vocab::Until;
-
-/// The spool line of a decision, or `None` when `fleet` does not share
-/// its set.
-pub fn spool_line(fleet: &FleetSettings, decision: &Decision) -> Option<spool::Line> {
-    let (op, net, set, end, origin) = match decision {
-        Decision::Ban { net, set, until, origin } => ("ban", net, set, wire::end_text(*until), origin),
-        Decision::Unban { net, set, origin } => ("unban", net, set, String::new(), origin),
-    };
-    let name = fleet.shared_name(set);
-    fleet.shares_set(&name).then(|| spool::Line {
-        op: op.to_owned(),
-        set: name,
-        net: net.to_string(),
-        end: end.parse().unwrap_or(0),
-        by: origin.tag().map(|t| t.to_string()).unwrap_or_default(),
-    })
-}
-
-/// The end of a spool line, as the stream writes it.
-pub fn line_until(line: &spool::Line) -> Until {
-    match line.end {
-        0 => Until::Forever,
-        s => Until::At(s.saturating_mul(1_000_000)),
-    }
-}
-
 mod follow;
 mod link;
 mod publish;
+pub mod spool;
+pub mod status;
 mod stream;
-
-pub use follow::local_set;
-pub use publish::{snapshot_keys, FOREVER_SCORE};
-pub use stream::parse_id;
+pub mod wire;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -63,12 +29,28 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, watch, RwLock};
 
+use crate::config::fleet::FleetSettings;
 use crate::diag;
-use crate::door::{Announce, Door, KnownSets};
+use crate::door::{Announce, Decision, Door, KnownSets};
 use crate::time::Clock;
 
-/// How long a stop waits for the fleet's thread.
-pub const STOP_GRACE: Duration = Duration::from_secs(2);
+/// The spool line of a decision, or `None` when `fleet` does not share
+/// its set.
+pub fn spool_line(fleet: &FleetSettings, decision: &Decision) -> Option<spool::Line> {
+    let (op, net, set, end, origin) = match decision {
+        Decision::Ban { net, set, until, origin } => ("ban", net, set, wire::end_secs(*until), origin),
+        Decision::Unban { net, set, origin } => ("unban", net, set, 0, origin),
+    };
+    let name = fleet.shared_name(set);
+    fleet.shares_set(&name).then(|| spool::Line {
+        op: op.to_owned(),
+        set: name,
+        net: net.to_string(),
+        end,
+        by: origin.tag().map(|t| t.to_string()).unwrap_or_default(),
+    })
+}
+
 /// How often the status file is written.
 const STATUS_EVERY: Duration = Duration::from_secs(1);
 
@@ -116,7 +98,7 @@ pub fn start(fleet: FleetSettings, context: Context) -> Result<Fleet, String> {
         known: context.known_sets,
         shared: shared.clone(),
         position: context.position,
-        refusals: link::Throttle::default(),
+        refusals: diag::Throttle::default(),
     };
     let thread_settings = settings.clone();
     let storage = context.storage;

@@ -55,7 +55,7 @@ impl Wire {
     /// The fields to write, in order.
     pub fn fields(&self) -> Vec<(&'static str, String)> {
         let (op, end) = match self.op {
-            Op::Ban { until } => ("ban", end_text(until)),
+            Op::Ban { until } => ("ban", end_secs(until).to_string()),
             Op::Unban => ("unban", String::new()),
         };
         let mut fields = vec![
@@ -138,10 +138,10 @@ impl Wire {
 
 /// An end as the stream writes it: seconds since the epoch, rounded up
 /// (never shorter), `0` for good.
-pub fn end_text(until: Until) -> String {
+pub fn end_secs(until: Until) -> u64 {
     match until {
-        Until::Forever => "0".to_owned(),
-        Until::At(t) => t.div_ceil(1_000_000).max(1).to_string(),
+        Until::Forever => 0,
+        Until::At(t) => t.div_ceil(1_000_000).max(1),
     }
 }
 
