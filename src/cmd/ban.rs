@@ -56,26 +56,18 @@ pub fn run(file: &ConfigFile, args: &BanArgs) -> anyhow::Result<Exit> {
         crate::out!("{ip} is inside {} banned in {set} {}", outer.net, ends(outer.until))?;
     }
     match outcome {
-        Outcome::Banned(until) => {
-            crate::out!("banned {ip} in {set} {lifetime}")?;
-            let shared = share(
-                &admin.config.settings.storage,
-                fleet.as_ref(),
-                &[Decision::Ban { net: ip, set, until, origin }],
-            )?;
-            return Ok(Exit::failed_if(!shared));
-        }
-        Outcome::Kept(until) => {
-            crate::out!(
-                "{ip} stays banned in {set} {}: the ban in place ends later (--replace shortens it)",
-                ends(until)
-            )?;
-            // The fleet gets the ban in force here, the longer one.
-            let shared = share(
-                &admin.config.settings.storage,
-                fleet.as_ref(),
-                &[Decision::Ban { net: ip, set, until, origin }],
-            )?;
+        Outcome::Banned(until) | Outcome::Kept(until) => {
+            if matches!(outcome, Outcome::Banned(_)) {
+                crate::out!("banned {ip} in {set} {lifetime}")?;
+            } else {
+                crate::out!(
+                    "{ip} stays banned in {set} {}: the ban in place ends later (--replace shortens it)",
+                    ends(until)
+                )?;
+            }
+            // The fleet gets the ban in force here (when kept, the longer one).
+            let decided = [Decision::Ban { net: ip, set, until, origin }];
+            let shared = share(&admin.config.settings.storage, fleet.as_ref(), &decided)?;
             return Ok(Exit::failed_if(!shared));
         }
         Outcome::Refused(Refusal::NeverBan) => {
