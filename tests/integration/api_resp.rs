@@ -188,23 +188,13 @@ fn addresses(first: u32, count: u32) -> impl Iterator<Item = String> {
     (first..first + count).map(|i| format!("10.{}.{}.{}", (i >> 16) & 255, (i >> 8) & 255, i & 255))
 }
 
-fn resp(words: &[&str]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", words.len()).into_bytes();
-    for w in words {
-        out.extend(format!("${}\r\n", w.len()).bytes());
-        out.extend(w.as_bytes());
-        out.extend(b"\r\n");
-    }
-    out
-}
-
 #[test]
 fn a_pipe_of_100000_commands_and_python_clients() {
     let Some(server) = Server::start() else { return };
     const N: u32 = 100_000;
     let mut pipe = Vec::new();
     for address in addresses(0, N) {
-        pipe.extend(resp(&["TTL_DROP_INSERT", &address, "3600"]));
+        pipe.extend(crate::util::resp_command(&["TTL_DROP_INSERT", &address, "3600"]));
     }
     let out = server.cli_output(&["-s", server.socket.to_str().unwrap(), "--pipe"], &pipe);
     let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
@@ -349,7 +339,7 @@ fn ten_thousand_hostile_commands_leave_only_parsed_addresses_in_the_kernel() {
             }
             _ => vec![name, &arg],
         };
-        pipeline.extend(resp(&words));
+        pipeline.extend(crate::util::resp_command(&words));
         count += 1;
     }
     let mut stream = UnixStream::connect(&server.socket).unwrap();

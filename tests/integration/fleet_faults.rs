@@ -66,14 +66,14 @@ fn socket(sockets: &Path, host: &Host) -> PathBuf {
 fn ban(sockets: &Path, host: &Host, addresses: &[String]) {
     let mut pipe = Vec::new();
     for address in addresses {
-        pipe.extend(resp(&["TTL_DROP_INSERT", address, "3600"]));
+        pipe.extend(crate::util::resp_command(&["TTL_DROP_INSERT", address, "3600"]));
     }
     api(sockets, host, &pipe, addresses.len());
 }
 
 /// Lifts `address`'s API ban through `host`'s Redis-protocol API.
 fn unban(sockets: &Path, host: &Host, address: &str) {
-    api(sockets, host, &resp(&["DROP_DELETE", address]), 1);
+    api(sockets, host, &crate::util::resp_command(&["DROP_DELETE", address]), 1);
 }
 
 /// `redis-cli --pipe` of `pipe` to `host`'s API; all `n` answered.
@@ -85,16 +85,6 @@ fn api(sockets: &Path, host: &Host, pipe: &[u8], n: usize) {
 
 fn pipe_into(socket: &Path, pipe: &[u8]) -> Output {
     crate::util::output_with_stdin(Command::new("redis-cli").arg("-s").arg(socket).arg("--pipe"), pipe)
-}
-
-fn resp(words: &[&str]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", words.len()).into_bytes();
-    for w in words {
-        out.extend(format!("${}\r\n", w.len()).bytes());
-        out.extend(w.as_bytes());
-        out.extend(b"\r\n");
-    }
-    out
 }
 
 /// The addresses in `host`'s kernel set `inet banwarden api_drop4`.

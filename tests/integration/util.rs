@@ -333,3 +333,15 @@ pub fn output_with_stdin(command: &mut Command, stdin: &[u8]) -> Output {
     writer.join().unwrap();
     out
 }
+
+/// A command in the Redis protocol (an array of bulk strings), as
+/// `redis-cli --pipe` takes them.
+pub fn resp_command(words: &[&str]) -> Vec<u8> {
+    let mut out = format!("*{}\r\n", words.len()).into_bytes();
+    for w in words {
+        out.extend(format!("${}\r\n", w.len()).bytes());
+        out.extend(w.as_bytes());
+        out.extend(b"\r\n");
+    }
+    out
+}
