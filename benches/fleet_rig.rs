@@ -25,18 +25,14 @@ use super::sandbox::RunningDaemon;
 /// API's as the shipped ruleset names them (`resp.listen` alone makes the
 /// daemon use those), so that both a rule's ban and an API ban have a set
 /// of the same name on every host.
-pub const SETS: &str = "table inet fleet {
+pub const SETS: &str = concat!(
+    "table inet fleet {
     set ban4 { type ipv4_addr; flags timeout; }
     set ban6 { type ipv6_addr; flags timeout; }
 }
-table inet banwarden {
-    set api_drop4 { type ipv4_addr; flags timeout; }
-    set api_drop6 { type ipv6_addr; flags timeout; }
-    set api_drop_net4 { type ipv4_addr; flags interval,timeout; }
-    set api_drop_net6 { type ipv6_addr; flags interval,timeout; }
-    set api_accept4 { type ipv4_addr; flags interval,timeout; }
-    set api_accept6 { type ipv6_addr; flags interval,timeout; }
-}";
+",
+    include_str!("../tests/integration/api_sets.nft")
+);
 
 /// Where a rule's ban goes, and an API ban.
 pub const RULE_SET: &str = "inet fleet ban4";

@@ -33,14 +33,8 @@ use report::{figure, RUNS};
 
 const N: u32 = 1_000_000;
 
-const SETS: &str = "table inet banwarden {
-    set api_drop4 { type ipv4_addr; flags timeout; }
-    set api_drop6 { type ipv6_addr; flags timeout; }
-    set api_drop_net4 { type ipv4_addr; flags interval,timeout; }
-    set api_drop_net6 { type ipv6_addr; flags interval,timeout; }
-    set api_accept4 { type ipv4_addr; flags interval,timeout; }
-    set api_accept6 { type ipv6_addr; flags interval,timeout; }
-}";
+/// The API's default sets, as the tests load them.
+const SETS: &str = include_str!("../tests/integration/api_sets.nft");
 
 fn nft(script: &str) {
     let mut child = Command::new("nft").args(["-f", "-"]).stdin(Stdio::piped()).spawn().unwrap();

@@ -270,14 +270,7 @@ fn an_unmet_requirement_in_child() {
 
 /// The sets the default `api.sets` write, shaped as the shipped ruleset
 /// makes them (`config::api::default_sets`), for the API servers' tests.
-pub const API_SETS: &str = "table inet banwarden {
-    set api_drop4 { type ipv4_addr; flags timeout; }
-    set api_drop6 { type ipv6_addr; flags timeout; }
-    set api_drop_net4 { type ipv4_addr; flags interval,timeout; }
-    set api_drop_net6 { type ipv6_addr; flags interval,timeout; }
-    set api_accept4 { type ipv4_addr; flags interval,timeout; }
-    set api_accept6 { type ipv6_addr; flags interval,timeout; }
-}";
+pub const API_SETS: &str = include_str!("api_sets.nft");
 
 /// A test CA and a server certificate for 127.0.0.1 signed by it, made
 /// with `openssl` in `dir`: (CA certificate, server certificate, server key).
