@@ -249,33 +249,31 @@ for u in $ASSESS; do
     SC=$(C systemd-analyze security --no-pager "$u" 2>&1 | sed -n 's/.*Overall exposure level for .*: \([0-9.]*\).*/\1/p')
     check "systemd-analyze security $u <= 2.0 (got ${SC:-?})" "" awk -v s="${SC:-99}" 'BEGIN { exit !(s <= 2.0) }'
 done
+# The unit rated with one drop-in in place: rate_with_dropin FILE NAME
+# [FAMILY] (FAMILY: one RestrictAddressFamilies must then hold).
+rate_with_dropin() {
+    local conf=$1 name=$2 family=${3:-}
+    check "drop-in shipped: ${conf#$ROOT}" "" test -f "$conf"
+    mkdir -p "$ROOT/etc/systemd/system/banwarden.service.d"
+    cp "$conf" "$ROOT/etc/systemd/system/banwarden.service.d/$name.conf"
+    C systemctl daemon-reload
+    SC=$(C systemd-analyze security --no-pager banwarden.service 2>&1 | sed -n 's/.*Overall exposure level for .*: \([0-9.]*\).*/\1/p')
+    AF=$(unit_prop banwarden RestrictAddressFamilies)
+    check "systemd-analyze security banwarden.service with $name.conf <= 2.0 (got ${SC:-?}; families: $AF)" "" \
+        eval 'awk -v s="${SC:-99}" "BEGIN { exit !(s <= 2.0) }" && [[ -z "$family" || "$AF" =~ $family ]]'
+    rm -rf "$ROOT/etc/systemd/system/banwarden.service.d"; C systemctl daemon-reload
+}
 # With the drop-in for TCP listeners the daemon binds itself, as
 # doc/security.md gives it.
 if [ -n "$DEB" ]; then TCPCONF=$ROOT/usr/share/doc/banwarden/examples/api-tcp.conf
 else TCPCONF=$REPO/packaging/systemd/api/tcp.conf; fi
-check "drop-in shipped: ${TCPCONF#$ROOT}" "" test -f "$TCPCONF"
-mkdir -p "$ROOT/etc/systemd/system/banwarden.service.d"
-cp "$TCPCONF" "$ROOT/etc/systemd/system/banwarden.service.d/api-tcp.conf"
-C systemctl daemon-reload
-SC=$(C systemd-analyze security --no-pager banwarden.service 2>&1 | sed -n 's/.*Overall exposure level for .*: \([0-9.]*\).*/\1/p')
-AF=$(unit_prop banwarden RestrictAddressFamilies)
-check "systemd-analyze security banwarden.service with api-tcp.conf <= 2.0 (got ${SC:-?}; families: $AF)" "" \
-    eval 'awk -v s="${SC:-99}" "BEGIN { exit !(s <= 2.0) }" && [[ "$AF" =~ AF_INET6 ]]'
-rm -rf "$ROOT/etc/systemd/system/banwarden.service.d"; C systemctl daemon-reload
+rate_with_dropin "$TCPCONF" api-tcp AF_INET6
 # With each of the fleet's drop-ins (Redis over TCP, Redis on this host's
 # Unix socket), as doc/fleet.md gives them.
 for f in redis-tcp redis-unix; do
     if [ -n "$DEB" ]; then FLEETCONF=$ROOT/usr/share/doc/banwarden/examples/fleet-$f.conf
     else FLEETCONF=$REPO/packaging/systemd/fleet/$f.conf; fi
-    check "drop-in shipped: ${FLEETCONF#$ROOT}" "" test -f "$FLEETCONF"
-    mkdir -p "$ROOT/etc/systemd/system/banwarden.service.d"
-    cp "$FLEETCONF" "$ROOT/etc/systemd/system/banwarden.service.d/fleet-$f.conf"
-    C systemctl daemon-reload
-    SC=$(C systemd-analyze security --no-pager banwarden.service 2>&1 | sed -n 's/.*Overall exposure level for .*: \([0-9.]*\).*/\1/p')
-    AF=$(unit_prop banwarden RestrictAddressFamilies)
-    check "systemd-analyze security banwarden.service with fleet-$f.conf <= 2.0 (got ${SC:-?}; families: $AF)" "" \
-        awk -v s="${SC:-99}" 'BEGIN { exit !(s <= 2.0) }'
-    rm -rf "$ROOT/etc/systemd/system/banwarden.service.d"; C systemctl daemon-reload
+    rate_with_dropin "$FLEETCONF" "fleet-$f"
 done
 check "nftables.service loaded the ruleset (set inet banwarden ssh_ban4 exists)" "$(C nft list tables 2>&1)" \
     eval 'C nft list set inet banwarden ssh_ban4 >/dev/null 2>&1'
