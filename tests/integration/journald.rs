@@ -106,6 +106,16 @@ impl PrivateJournald {
         unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
         poll(STOP_GRACE, || self.instance.child.try_wait().ok().flatten())
             .unwrap_or_else(|| panic!("journald {} (PID {pid}) ignored SIGTERM", self.namespace()));
+        // The dead instance leaves its socket files behind; `launch` takes their existence
+        // as "bound", so a send could otherwise reach a file nobody listens on
+        // (ECONNREFUSED: seen once in CI, the new instance binding `socket` after `stdout`).
+        let dir = PathBuf::from(format!("/run/systemd/journal.{}", self.namespace()));
+        for name in SOCKETS {
+            match fs::remove_file(dir.join(name)) {
+                Err(e) if e.kind() != ErrorKind::NotFound => panic!("{}: {e}", dir.join(name).display()),
+                _ => {}
+            }
+        }
         let (child, keepalive) = launch(&self.instance.namespace, &self.instance.stderr);
         self.instance.child = child;
         self._keepalive = keepalive;
@@ -232,6 +242,9 @@ impl PrivateJournald {
 
 /// Spawns journald on `namespace`, waits until it accepts connections, and
 /// returns it with a stream connection that keeps it alive.
+/// journald's sockets under `/run/systemd/journal.NAME/`; `stdout` second (see `launch`).
+const SOCKETS: [&str; 3] = ["socket", "stdout", "dev-log"];
+
 fn launch(namespace: &str, stderr: &File) -> (Child, UnixStream) {
     let mut child = Command::new(JOURNALD)
         .arg(namespace)
@@ -241,7 +254,7 @@ fn launch(namespace: &str, stderr: &File) -> (Child, UnixStream) {
         .spawn()
         .unwrap_or_else(|e| panic!("{JOURNALD} {namespace}: {e}"));
     let dir = PathBuf::from(format!("/run/systemd/journal.{namespace}"));
-    let sockets = ["socket", "stdout", "dev-log"].map(|s| dir.join(s));
+    let sockets = SOCKETS.map(|s| dir.join(s));
     // A socket file exists from bind() on, but connect() is refused until listen():
     // a successful connection to `stdout` is the readiness signal.
     let keepalive = poll(START_TIMEOUT, || {
