@@ -9,7 +9,8 @@ use crate::firewall::check::SetNeed;
 
 pub fn run(file: &ConfigFile, args: &CheckArgs) -> anyhow::Result<Exit> {
     let Some(config) = load_config(file) else { return Ok(Exit::Invalid) };
-    crate::out!("{}: valid: {}", file.path.display(), config.stats)?;
+    let dropins = crate::config::dropins::describe(&config.dropins);
+    crate::out!("{}{dropins}: valid: {}", file.path.display(), config.stats)?;
     if !args.kernel {
         return Ok(Exit::Success);
     }

@@ -21,6 +21,7 @@ pub fn run(file: &ConfigFile, args: &RunArgs) -> anyhow::Result<Exit> {
     let notifier = Notifier::from_env();
     let inherited = Inherited::from_env();
     let Some(config) = load_config(file) else { return Ok(Exit::Invalid) };
+    let dropins = crate::config::dropins::describe(&config.dropins);
     // Root running the daemon by hand on the service's storage: act as the
     // service's user, which reads the journal through its group.
     let journal_group: Vec<libc::gid_t> = owner::group_id("systemd-journal").into_iter().collect();
@@ -77,7 +78,7 @@ pub fn run(file: &ConfigFile, args: &RunArgs) -> anyhow::Result<Exit> {
         reload(hook.as_deref(), settings);
         reload_fleet(fleet_hook.as_deref(), settings);
     }));
-    diag!(Info, "started, judging entries of {}", options.source.describe());
+    diag!(Info, "started, judging entries of {} (rules: {}{dropins})", options.source.describe(), file.path.display());
     let totals = daemon.run(&signals::STOP);
     // The loop has answered what came through its door; the servers stop
     // taking more (and dropping them waits for the connections under way).

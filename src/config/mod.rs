@@ -9,6 +9,8 @@
 
 pub mod api;
 pub mod args;
+mod comments;
+pub mod dropins;
 pub mod fleet;
 pub mod json;
 mod locate;
@@ -42,6 +44,8 @@ pub struct Config {
     pub stats: Stats,
     /// Every firewall set a ban action writes to, for the startup check.
     pub sets: Vec<SetUse>,
+    /// The drop-ins read with the main file, in order ([`dropins`]).
+    pub dropins: Vec<PathBuf>,
 }
 
 /// A firewall set named by a ban action, and what the action needs of it.
@@ -125,25 +129,47 @@ pub enum ConfigError {
     Invalid { path: String, errors: Vec<Problem>, warnings: Vec<Problem> },
 }
 
-/// Reads and compiles the configuration file at `path`.
+/// Reads and compiles the configuration file at `path`, with its drop-ins
+/// ([`dropins`]).
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
-    compile(&text, &path.display().to_string())
+    let origin = path.display().to_string();
+    let mut root = parse(&text, &origin)?;
+    let files = dropins::list(path)?;
+    let mut problems = Problems::default();
+    let origins = dropins::merge(&mut root, &files, &mut problems)?;
+    let mut config = compile_tree(&root, &origin, problems, &origins);
+    if let Ok(config) = &mut config {
+        config.dropins = files;
+    }
+    config
 }
 
 /// Compiles configuration text; `origin` names it in errors.
 pub fn compile(text: &str, origin: &str) -> Result<Config, ConfigError> {
-    let root: Json = serde_json::from_str(text).map_err(|e| ConfigError::Syntax {
-        path: origin.to_owned(),
-        line: e.line(),
-        column: e.column(),
-        message: strip_position(&e.to_string()),
-    })?;
-    let mut problems = Problems::default();
-    let compiled = compile_root(&root, &mut problems);
+    let root = parse(text, origin)?;
+    compile_tree(&root, origin, Problems::default(), &dropins::Origins::default())
+}
+
+/// Parses one file's text (comments allowed: [`comments`]).
+fn parse(text: &str, origin: &str) -> Result<Json, ConfigError> {
+    let syntax = |line, column, message| ConfigError::Syntax { path: origin.to_owned(), line, column, message };
+    let text = comments::blank(text)
+        .map_err(|at| syntax(at.line, at.column, "a comment opened with /* is never closed".to_owned()))?;
+    serde_json::from_str(&text).map_err(|e| syntax(e.line(), e.column(), strip_position(&e.to_string())))
+}
+
+fn compile_tree(
+    root: &Json,
+    origin: &str,
+    mut problems: Problems,
+    origins: &dropins::Origins,
+) -> Result<Config, ConfigError> {
+    let compiled = compile_root(root, &mut problems);
+    origins.mark(&mut problems);
     match compiled {
         Some((settings, workflow, stats, sets)) if problems.errors.is_empty() => {
-            Ok(Config { settings, workflow, warnings: problems.warnings, stats, sets })
+            Ok(Config { settings, workflow, warnings: problems.warnings, stats, sets, dropins: Vec::new() })
         }
         _ => {
             Err(ConfigError::Invalid { path: origin.to_owned(), errors: problems.errors, warnings: problems.warnings })

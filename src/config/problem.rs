@@ -10,6 +10,8 @@ use std::fmt;
 /// Where a problem is in the configuration file.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Location {
+    /// The drop-in the problem is in (`None`: the main file).
+    pub file: Option<String>,
     /// A top-level key other than `actions`, e.g. `email`.
     pub key: Option<String>,
     pub chain: Option<String>,
@@ -46,6 +48,9 @@ impl Location {
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut parts: Vec<String> = Vec::new();
+        if let Some(file) = &self.file {
+            parts.push(format!("in {file}"));
+        }
         if let Some(key) = &self.key {
             parts.push(format!("key {key:?}"));
         }

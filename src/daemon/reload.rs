@@ -48,6 +48,7 @@ impl Daemon {
             diag!(Warning, "{warning}");
         }
         let pairs = new.set_pairs();
+        let dropins = config::dropins::describe(&new.dropins);
         let config::Config { mut workflow, mut settings, sets, stats, .. } = new;
 
         // The bans the old rules asked for go out before anything changes.
@@ -121,7 +122,7 @@ impl Daemon {
             hook(&self.settings);
         }
         self.reloads += 1;
-        diag!(Info, "reloaded {}: {stats}", path.display());
+        diag!(Info, "reloaded {}{dropins}: {stats}", path.display());
         let status = self.status_line();
         self.notifier.ready(&status);
     }

@@ -200,6 +200,11 @@ fn man_examples(roff: &str) -> Vec<String> {
     blocks
 }
 
+/// The chain a drop-in example places itself by (`before`/`after`).
+fn dropin_place(example: &Value) -> Option<&str> {
+    ["before", "after"].iter().find_map(|key| example.get(key)).and_then(Value::as_str)
+}
+
 fn is_step(value: &Value) -> bool {
     value.get("filter").is_some() || value.get("action").is_some()
 }
@@ -233,8 +238,21 @@ fn as_rule_file(example: &Value) -> Option<Value> {
 }
 
 fn check_example(origin: &str, index: usize, rule_file: &Value, dir: &Path) -> Option<String> {
-    let path = dir.join(format!("example-{index}.json"));
-    std::fs::write(&path, serde_json::to_string_pretty(rule_file).unwrap()).unwrap();
+    let mut path = dir.join(format!("example-{index}.json"));
+    match dropin_place(rule_file) {
+        // A drop-in is checked beside a main file that has the chain it
+        // names, a catch-all as the shipped file's.
+        Some(label) => {
+            let main = serde_json::json!({"actions": {label: [{"action": "action_noop"}]}});
+            // Its own name: the next page's example N must not find these drop-ins.
+            path = dir.join(format!("dropin-{}-{index}.json", origin.replace('/', "_")));
+            std::fs::write(&path, main.to_string()).unwrap();
+            let dropins = path.with_extension("d");
+            std::fs::create_dir_all(&dropins).unwrap();
+            std::fs::write(dropins.join("10-example.json"), serde_json::to_string_pretty(rule_file).unwrap()).unwrap();
+        }
+        None => std::fs::write(&path, serde_json::to_string_pretty(rule_file).unwrap()).unwrap(),
+    }
     let out = banwarden(&["check", "--config", path.to_str().unwrap()], b"");
     let stderr = text(&out.stderr);
     (!out.status.success() || stderr.contains("warning")).then(|| {
@@ -293,7 +311,9 @@ fn the_extractors_find_what_they_should() {
 // Installed paths the docs name
 
 /// Files the docs name that the administrator makes, not the package.
-const MADE_BY_THE_USER: [&str; 7] = [
+const MADE_BY_THE_USER: [&str; 8] = [
+    // doc/configuration.md: a drop-in the administrator adds.
+    "/etc/banwarden/banwarden.d/10-nginx.json",
     // packaging/systemd/mail/smtp-relay.conf: msmtp's configuration.
     "/etc/banwarden/msmtprc",
     // doc/configuration.md: the API's certificate and key, the administrator's own.

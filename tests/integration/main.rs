@@ -16,7 +16,8 @@
 //! banwarden as a service: sd_notify,
 //! reload, least privilege, the unit files (`service`), output into a pipe
 //! closed early (`pipes`), the documentation against the code: every name
-//! the configuration accepts documented, every example valid (`docs`), the
+//! the configuration accepts documented, every example valid (`docs`),
+//! drop-ins and comments read by `check` and by a reload (`dropins`), the
 //! example configurations replayed over their sample journals, ban by ban
 //! (`examples`), the man page, completions and Debian package (`package`,
 //! whose dpkg half needs root and cargo-deb), bans shared by three daemons
@@ -38,6 +39,7 @@ mod architecture;
 mod bans;
 mod cli;
 mod docs;
+mod dropins;
 mod durability;
 mod examples;
 mod fleet;
