@@ -199,14 +199,31 @@ def spaced(t, count, gap):
 # Debian's ssh.service throughout. Threshold: 5 failures in 10 minutes,
 # 1 hour; recidive: 3 bans in a week, 30 days; 6 in a year, for good.
 #
+# An offence is a failed password (or keyboard-interactive round), a
+# MaxAuthTries disconnection, a user refused by AllowUsers/DenyUsers/
+# AllowGroups/DenyGroups, a connection OpenSSH 9.8+ drops for its
+# failed-authentication penalty (LogLevel VERBOSE), and, once per
+# connection, the lines of a connection that never authenticated: an
+# invalid user, a failed "none" or public key for one, a client that
+# closed, reset or disconnected while authenticating. So a key-probing bot
+# counts one per connection, and a user who mistypes a password once, or
+# gives up at the password prompt, stays far below the threshold.
+#
 # Expected bans (inet banwarden ssh_ban4; an IPv6 attacker banned by its /64 in ssh_net6):
 #   203.0.113.50            3600, 3600, 3600 then 2592000 (3rd ban in a week)
 #   2001:db8:dead:beef::77  3600 six times, 4 days apart, then permanent
 #   203.0.113.99            3600 (user names that name 192.0.2.153)
+#   203.0.113.120           3600 (public keys for invalid users, one per connection)
+#   2001:db8:c0de:1::5      3600 (keys for root: disconnects and resets)
+#   198.51.100.130          3600 (root, refused by AllowUsers)
+#   203.0.113.140           3600 (passwords, then dropped by PerSourcePenalties)
 # Never banned: 198.51.100.23 and 2001:db8:1234::5 (under the threshold),
 # 192.168.1.20, 10.8.0.6, fd00:1:2::3, 127.0.0.1 (private), 192.0.2.66
 # (forged sshd lines), 198.51.100.200 (forged ban lines), 192.0.2.153
-# (named inside a user name), 192.0.2.9 and 2001:db8:feed::10 (logins).
+# (named inside a user name), 192.0.2.9 and 2001:db8:feed::10 (logins),
+# 198.51.100.170 (bob: gives up at a prompt, mistypes once, logs in),
+# 198.51.100.171 (carol: her agent offers other keys first),
+# 198.51.100.172 (a monitoring check that only reads the banner).
 # --------------------------------------------------------------------------
 
 def sshd_sample():
@@ -245,7 +262,8 @@ def sshd_sample():
         return connection(t, lines, user="root")
 
     def polite_root(t, ip, port, failures, user="root"):
-        """Failed passwords, then the client says goodbye: no more offences."""
+        """Failed passwords, then the client says goodbye while still
+        authenticating: one offence more, as when it hangs up."""
         lines = [(f"Failed password for {user} from {ip} port {port} ssh2", info)] * failures
         lines += [(f"Received disconnect from {ip} port {port}:11: Bye Bye [preauth]", info),
                   (f"Disconnected from authenticating user {user} {ip} port {port} [preauth]", info)]
@@ -262,6 +280,12 @@ def sshd_sample():
             ("pam_unix(sshd:session): session opened for user alice(uid=1000) by alice(uid=0)", info),
         ], user="alice")
         host.new_session(t + 3 * SEC, 40 + day, "alice", 1000)
+        # Her logout, 40 minutes later, from the same monitor process.
+        connection(t + 40 * MIN, [
+            (f"Received disconnect from {ip} port {50122 + day}:11: disconnected by user", info),
+            (f"Disconnected from user alice {ip} port {50122 + day}", info),
+            ("pam_unix(sshd:session): session closed for user alice", info),
+        ], gap=10_000, user="alice")
 
     # 203.0.113.50, first ban: invalid user names, 5 offences in 13 s.
     t = t0 + 1 * HOUR + 12 * MIN
@@ -272,7 +296,7 @@ def sshd_sample():
     # 198.51.100.23 stays under the threshold: 4 offences, then 4 more
     # 15 minutes later, when the first ones have expired.
     t = t0 + 2 * HOUR + 5 * MIN
-    t = polite_root(t, "198.51.100.23", 51000, 2)
+    t = polite_root(t, "198.51.100.23", 51000, 1)
     connection(t + 20 * SEC, [
         ("Invalid user test from 198.51.100.23 port 51002", info),
         ("Failed password for invalid user test from 198.51.100.23 port 51002 ssh2", info),
@@ -356,6 +380,92 @@ def sshd_sample():
     ], user="root")
     host.banwarden(t + 4 * SEC + 300_000, "Ban from SSH for 203.0.113.50")  # the 5th: MaxAuthTries
     host.banwarden(t + 4 * SEC + 300_400, "Recidive ban from SSH for 203.0.113.50: 3 bans this week")
+
+    # 203.0.113.120 probes public keys for user names that do not exist:
+    # each connection logs four lines and counts once; the 5th connection
+    # is banned.
+    t = t0 + 3 * DAY + 2 * HOUR + 7 * MIN
+    for i, user in enumerate(["oracle", "ubuntu", "git", "postgres", "deploy"]):
+        ip, port = "203.0.113.120", 33410 + i * 6
+        t = connection(t, [
+            (f"Invalid user {user} from {ip} port {port}", info),
+            (f"Failed none for invalid user {user} from {ip} port {port} ssh2", info),
+            (f"Failed publickey for invalid user {user} from {ip} port {port} ssh2: RSA "
+             "SHA256:aW52YWxpZFVzZXJQcm9iZUtleU51bWJlck9uZQ", info),
+            (f"Connection closed by invalid user {user} {ip} port {port} [preauth]", info),
+        ], gap=300_000) + 3 * SEC
+    host.banwarden(t - 3 * SEC + 300_000, "Ban from SSH for 203.0.113.120")
+
+    # 2001:db8:c0de:1::5 offers keys for root and leaves: politely
+    # (disconnect) or not (reset), one offence per connection.
+    t = t0 + 3 * DAY + 4 * HOUR + 30 * MIN
+    for i in range(5):
+        ip, port = "2001:db8:c0de:1::5", 41200 + i * 2
+        if i % 2:
+            lines = [(f"Connection reset by authenticating user root {ip} port {port} [preauth]", info)]
+        else:
+            lines = [(f"Received disconnect from {ip} port {port}:11: Bye Bye [preauth]", info),
+                     (f"Disconnected from authenticating user root {ip} port {port} [preauth]", info)]
+        t = connection(t, lines, gap=200_000, user="root") + 4 * SEC
+    host.banwarden(t - 4 * SEC + 300_000, "Ban from SSH for 2001:db8:c0de:1::5")
+
+    # 198.51.100.130 tries root, which `AllowUsers alice bob carol` refuses
+    # before any password: two connections.
+    t = t0 + 3 * DAY + 6 * HOUR
+    for port in (52001, 52013):
+        ip, start = "198.51.100.130", t  # the 5th offence: the second connection's first line
+        t = connection(t, [
+            (f"User root from {ip} not allowed because not listed in AllowUsers", info),
+            (f"Failed password for invalid user root from {ip} port {port} ssh2", info),
+            (f"Failed password for invalid user root from {ip} port {port} ssh2", info),
+            (f"Connection closed by invalid user root {ip} port {port} [preauth]", info),
+        ], user="root") + SEC
+    host.banwarden(start + 300_000, "Ban from SSH for 198.51.100.130")
+
+    # 203.0.113.140: three wrong passwords earn it OpenSSH's penalty
+    # (PerSourcePenalties, OpenSSH 9.8+); the listener drops its next
+    # connections, at LogLevel VERBOSE with a line each.
+    t = t0 + 3 * DAY + 8 * HOUR + 15 * MIN
+    t = connection(t, [("Failed password for root from 203.0.113.140 port 60110 ssh2", info)] * 3, user="root")
+    for i in range(2):
+        host.syslog(t + i * 5 * SEC, listener.at(712), "sshd",
+                    f"drop connection #0 from [203.0.113.140]:{60112 + i * 2} on [192.0.2.22]:22 penalty: "
+                    "failed authentication", facility=4)
+    host.banwarden(t + 5 * SEC + 300_000, "Ban from SSH for 203.0.113.140")
+
+    # Legitimate sessions, none counted enough to ban. carol's agent offers
+    # two other keys first (logged once failures reach MaxAuthTries/2).
+    t = t0 + 3 * DAY + 9 * HOUR
+    connection(t, [
+        ("Failed publickey for carol from 198.51.100.171 port 38844 ssh2: ED25519 "
+         "SHA256:Q2Fyb2xzT2xkV29ya0tleVRoYXRJc05vdExpc3RlZA", info),
+        ("Failed publickey for carol from 198.51.100.171 port 38844 ssh2: RSA "
+         "SHA256:Q2Fyb2xzR2l0SHViS2V5Tm90T25UaGlzU2VydmVy", info),
+        ("Accepted publickey for carol from 198.51.100.171 port 38844 ssh2: ED25519 "
+         "SHA256:Q2Fyb2xzUmlnaHRLZXlGb3JUaGlzU2VydmVyIQ", info),
+        ("pam_unix(sshd:session): session opened for user carol(uid=1003) by carol(uid=0)", info),
+    ], user="carol")
+    # A monitoring service checks the port every 5 minutes: it reads the
+    # banner and hangs up before authenticating (no user in the line).
+    for i, t in enumerate(spaced(t0 + 4 * DAY + HOUR, 12, 5 * MIN)):
+        connection(t, [(f"Connection closed by 198.51.100.172 port {47000 + i} [preauth]", info)])
+    # bob, two days running: gives up at the password prompt, then
+    # mistypes his password once, logs in and, later, out.
+    for day in (5, 6):
+        t = t0 + day * DAY + 8 * HOUR + 50 * MIN
+        ip, port = "198.51.100.170", 50510 + day * 4
+        t = connection(t, [(f"Connection closed by authenticating user bob {ip} port {port} [preauth]", info)],
+                       user="bob") + 20 * SEC
+        connection(t, [
+            (f"Failed password for bob from {ip} port {port + 2} ssh2", info),
+            (f"Accepted password for bob from {ip} port {port + 2} ssh2", info),
+            ("pam_unix(sshd:session): session opened for user bob(uid=1002) by bob(uid=0)", info),
+        ], gap=3 * SEC, user="bob")
+        connection(t + 2 * HOUR, [
+            (f"Received disconnect from {ip} port {port + 2}:11: disconnected by user", info),
+            (f"Disconnected from user bob {ip} port {port + 2}", info),
+            ("pam_unix(sshd:session): session closed for user bob", info),
+        ], gap=10_000, user="bob")
 
     # 2001:db8:dead:beef::77 comes back every 4 days: one 1-hour ban each
     # time (never 3 in a week), and the 6th in a year is for good.

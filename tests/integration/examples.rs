@@ -123,6 +123,13 @@ fn sshd_example() {
             // Day 2, under OpenSSH 10's sshd-session: the 3rd ban in a week.
             ban(attacker, SSH4, HOUR),
             ban(attacker, SSH4, MONTH),
+            // Day 3: one offence per connection that probes keys for
+            // invalid users, or for root and hangs up.
+            ban("203.0.113.120", SSH4, HOUR),
+            ban64("2001:db8:c0de:1::5", SSH_NET6, HOUR),
+            // Refused by AllowUsers, then dropped by OpenSSH's penalty.
+            ban("198.51.100.130", SSH4, HOUR),
+            ban("203.0.113.140", SSH4, HOUR),
             // Every 4 days, never 3 in a week; the 6th in a year is for good.
             ban64(returning, SSH_NET6, HOUR),
             ban64(returning, SSH_NET6, HOUR),
@@ -143,8 +150,20 @@ fn sshd_example() {
             ("192.0.2.153", "only inside the user names 203.0.113.99 tried"),
             ("192.0.2.9", "logs in with a key"),
             ("2001:db8:feed::10", "logs in with a key"),
+            ("198.51.100.170", "gives up at a password prompt, mistypes once, logs in and out"),
+            ("198.51.100.171", "logs in with the third key her agent offers"),
+            ("198.51.100.172", "a monitoring check that hangs up before authenticating"),
         ],
     );
+}
+
+/// The default configuration (etc/banwarden/banwarden.json) guards sshd
+/// exactly as examples/sshd does: the same sample, the same bans.
+#[test]
+fn default_configuration_is_the_sshd_example() {
+    let shipped = std::fs::read_to_string(root().join("etc/banwarden/banwarden.json")).expect("default");
+    let example = std::fs::read_to_string(root().join("examples/sshd/banwarden.json")).expect("example");
+    assert_eq!(shipped, example, "etc/banwarden/banwarden.json and examples/sshd/banwarden.json differ");
 }
 
 #[test]
@@ -298,6 +317,75 @@ fn entries(unit: &str, ident: &str, uid: u32, message: &str, count: u64) -> Stri
             format!("{entry}\n")
         })
         .collect()
+}
+
+/// Each kind of sshd line, alone, five times from one address (a port
+/// each: five connections) bans it; the lines of legitimate sessions, many
+/// times over, ban nobody; the lines of one connection that never
+/// authenticated count once together.
+#[test]
+fn sshd_counts_every_kind_of_line_and_no_legitimate_one() {
+    let kinds: [(&str, fn(&str, u32) -> String); 11] = [
+        ("198.51.100.1", |ip, port| format!("Failed password for root from {ip} port {port} ssh2")),
+        ("198.51.100.2", |ip, port| format!("Invalid user admin from {ip} port {port}")),
+        ("198.51.100.3", |ip, port| format!("Connection closed by invalid user admin {ip} port {port} [preauth]")),
+        ("198.51.100.4", |ip, port| format!("Disconnected from invalid user admin {ip} port {port} [preauth]")),
+        ("198.51.100.5", |ip, port| format!("Disconnected from authenticating user root {ip} port {port} [preauth]")),
+        ("198.51.100.6", |ip, port| format!("Connection reset by authenticating user root {ip} port {port} [preauth]")),
+        ("198.51.100.7", |ip, port| {
+            format!("error: maximum authentication attempts exceeded for root from {ip} port {port} ssh2 [preauth]")
+        }),
+        ("198.51.100.8", |ip, _| format!("User root from {ip} not allowed because listed in DenyUsers")),
+        ("198.51.100.9", |ip, port| format!("Failed none for invalid user oracle from {ip} port {port} ssh2")),
+        ("198.51.100.10", |ip, port| {
+            format!("Failed publickey for invalid user git from {ip} port {port} ssh2: RSA SHA256:AAAA")
+        }),
+        ("2001:db8:9::8", |ip, port| {
+            format!("drop connection #1 from [{ip}]:{port} on [2001:db8::22]:22 penalty: failed authentication")
+        }),
+    ];
+    let legitimate = |ip: &str, port: u32| {
+        [
+            format!("Accepted password for bob from {ip} port {port} ssh2"),
+            format!("Accepted publickey for bob from {ip} port {port} ssh2: ED25519 SHA256:AAAA"),
+            format!("Failed publickey for bob from {ip} port {port} ssh2: ED25519 SHA256:BBBB"),
+            format!("Received disconnect from {ip} port {port}:11: disconnected by user"),
+            format!("Disconnected from user bob {ip} port {port}"),
+            format!("Connection closed by {ip} port {port} [preauth]"),
+            format!("Connection closed by {ip} port {port}"),
+            format!("drop connection #0 from [{ip}]:{port} on [192.0.2.22]:22 past MaxStartups"),
+            "pam_unix(sshd:session): session closed for user bob".to_owned(),
+        ]
+    };
+    let mut input = String::new();
+    for (ip, line) in kinds {
+        for port in 0..5 {
+            input.push_str(&entries("ssh.service", "sshd-session", 0, &line(ip, 40000 + port), 1));
+        }
+    }
+    for port in 0..10 {
+        for line in legitimate("198.51.100.20", 41000 + port) {
+            input.push_str(&entries("ssh.service", "sshd-session", 0, &line, 1));
+        }
+    }
+    // One connection that never authenticated, all its lines: one offence
+    // (four such connections stay under the threshold of five).
+    for port in 0..4 {
+        let (ip, port) = ("198.51.100.21", 42000 + port);
+        for line in [
+            format!("Invalid user oracle from {ip} port {port}"),
+            format!("Failed none for invalid user oracle from {ip} port {port} ssh2"),
+            format!("Failed publickey for invalid user oracle from {ip} port {port} ssh2: RSA SHA256:AAAA"),
+            format!("Connection closed by invalid user oracle {ip} port {port} [preauth]"),
+        ] {
+            input.push_str(&entries("ssh.service", "sshd-session", 0, &line, 1));
+        }
+    }
+    let expected: Vec<Ban> = kinds
+        .iter()
+        .map(|(ip, _)| if ip.contains(':') { ban64(ip, SSH_NET6, HOUR) } else { ban(ip, SSH4, HOUR) })
+        .collect();
+    assert_eq!(replay("sshd", None, input.as_bytes()), expected);
 }
 
 /// The samples come from Debian; the routes also take the unit names of
