@@ -743,9 +743,12 @@ def dovecot_sample():
 
 # --------------------------------------------------------------------------
 # postfix: Debian 12 (Postfix 3.7, unit postfix@-.service), submission and
-# smtps services with their own syslog_name, Dovecot SASL. Offences: SASL
-# failures, 5 in 10 minutes, 1 hour; relay attempts, 3 in an hour, 1 day;
-# recidive: 3 SASL bans in a week, 7 days.
+# smtps services with their own syslog_name, Dovecot SASL; smtps logs the
+# client's port too (-o smtpd_client_port_logging=yes: unknown[IP]:PORT).
+# Offences: SASL failures, 5 in 10 minutes, 1 hour; relay attempts, 3 in
+# an hour, 1 day; recidive: 3 SASL bans in a week, 7 days. A failure
+# because Dovecot's auth service went away ("Connection lost to
+# authentication server") is not the client's: not counted.
 #
 # Expected bans (inet banwarden mail_ban4; an IPv6 attacker banned by its /64 in mail_net6):
 #   203.0.113.60    3600, 3600, 3600 then 604800 (3rd ban in a week)
@@ -754,7 +757,8 @@ def dovecot_sample():
 # Never banned: 198.51.100.81 and 203.0.113.62 (under the thresholds),
 # 192.168.2.30, fd00:2::30 (private), 192.0.2.180 (forged smtpd lines),
 # 192.0.2.181 (forged ban lines), 192.0.2.182 (a spam subject that quotes
-# a SASL failure, logged by cleanup), 209.85.221.41 and 192.0.2.9 (mail).
+# a SASL failure, logged by cleanup), 209.85.221.41 and 192.0.2.9 (mail),
+# 198.51.100.185 (an office's users while Dovecot's auth restarted).
 # --------------------------------------------------------------------------
 
 def postfix_sample():
@@ -768,21 +772,28 @@ def postfix_sample():
         name = {"smtp": "postfix/smtpd", "submission": "postfix/submission/smtpd", "smtps": "postfix/smtps/smtpd"}
         cmdline = "smtpd -n smtp -t inet -u -c -o stress= -s 2" if service == "smtp" else \
             f"smtpd -n {service} -t inet -u -o syslog_name=postfix/{service}"
+        if service == "smtps":
+            cmdline += " -o smtpd_client_port_logging=yes"
         return Proc(next(pids), "smtpd", "/usr/lib/postfix/sbin/smtpd", cmdline, unit, uid=107, gid=114), name[service]
+
+    def client(proc, ident, ip):
+        """The client as smtpd names it: with its port where the service logs it."""
+        return f"unknown[{ip}]:{40000 + proc.pid % 20000}" if ident == "postfix/smtps/smtpd" else f"unknown[{ip}]"
 
     def queue_id():
         return "4" + hexid("queue", next(queue_ids), length=9).upper()
 
-    def sasl_failures(t, service, ip, users, mechanism="LOGIN", gap=12 * SEC):
+    def sasl_failures(t, service, ip, users, mechanism="LOGIN", gap=12 * SEC, reason=None):
         proc, ident = smtpd(service)
-        host.syslog(t, proc, ident, f"connect from unknown[{ip}]", facility=2)
+        peer = client(proc, ident, ip)
+        host.syslog(t, proc, ident, f"connect from {peer}", facility=2)
         for i, user in enumerate(users):
-            reason = "UGFzc3dvcmQ6" if mechanism == "LOGIN" else "(reason unavailable)"
-            host.syslog(t + (i + 1) * gap, proc, ident, f"warning: unknown[{ip}]: SASL {mechanism} authentication "
-                        f"failed: {reason}, sasl_username={user}", priority=4, facility=2)
+            why = reason or ("UGFzc3dvcmQ6" if mechanism == "LOGIN" else "(reason unavailable)")
+            host.syslog(t + (i + 1) * gap, proc, ident, f"warning: {peer}: SASL {mechanism} authentication "
+                        f"failed: {why}, sasl_username={user}", priority=4, facility=2)
         end = t + (len(users) + 1) * gap
-        host.syslog(end, proc, ident, f"lost connection after AUTH from unknown[{ip}]", facility=2)
-        host.syslog(end + 500, proc, ident, f"disconnect from unknown[{ip}] ehlo=1 auth=0/{len(users)} "
+        host.syslog(end, proc, ident, f"lost connection after AUTH from {peer}", facility=2)
+        host.syslog(end + 500, proc, ident, f"disconnect from {peer} ehlo=1 auth=0/{len(users)} "
                     f"commands=1/{len(users) + 1}", facility=2)
         return end
 
@@ -846,6 +857,18 @@ def postfix_sample():
     host.banwarden(t0 + DAY + 6 * HOUR + 34 * MIN + SEC + 300, "Ban from postfix for 198.51.100.80: 3 relay attempts")
     for i in range(2):
         relay_attempt(t0 + DAY + 8 * HOUR + i * 25 * MIN, "203.0.113.62", "User", "abuse@example.com")
+
+    # Dovecot restarts (an upgrade) while an office's mail clients log in
+    # through its NAT address: Postfix loses its auth connection and each
+    # attempt fails, the clients retry. No client's fault.
+    t = t0 + DAY + 9 * HOUR
+    host.journal(t, SYSTEMD, "systemd", "Stopping dovecot.service - Dovecot IMAP/POP3 email server...", facility=3,
+                 extra={"MESSAGE_ID": "de5b426a63be47a7b6ac3eaac82e2f6f", "UNIT": "dovecot.service"})
+    for i, user in enumerate(["alice", "bob", "carol", "dave", "erin", "frank", "alice", "bob"]):
+        sasl_failures(t + 2 * SEC + i * 4 * SEC, "smtps" if i in (3, 6) else "submission", "198.51.100.185",
+                      [f"{user}@example.org"], mechanism="PLAIN", gap=SEC, reason="Connection lost to authentication server")
+    host.journal(t + 40 * SEC, SYSTEMD, "systemd", "Started dovecot.service - Dovecot IMAP/POP3 email server.",
+                 facility=3, extra={"MESSAGE_ID": "39f53479d3a045ac8e11786248231fbf", "UNIT": "dovecot.service"})
 
     # A spam run whose subject quotes a SASL failure about 192.0.2.182;
     # header_checks makes cleanup log it (from postfix's unit, but not

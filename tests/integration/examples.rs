@@ -224,6 +224,7 @@ fn postfix_example() {
         "postfix",
         &[
             ban(attacker, MAIL4, HOUR),
+            // On smtps, which logs the client's port: unknown[IP]:PORT.
             ban(attacker, MAIL4, HOUR),
             ban64("2001:db8:60::2", MAIL_NET6, HOUR),
             ban("198.51.100.80", MAIL4, DAY),
@@ -240,6 +241,7 @@ fn postfix_example() {
             ("192.0.2.182", "only in a spam subject that cleanup logged"),
             ("209.85.221.41", "sends mail"),
             ("192.0.2.9", "sends mail after logging in"),
+            ("198.51.100.185", "8 failures while Dovecot's auth service was away: Connection lost"),
         ],
     );
 }
@@ -409,8 +411,25 @@ fn examples_route_other_distributions_units() {
     );
 
     let sasl = |ip: &str| format!("warning: unknown[{ip}]: SASL LOGIN authentication failed: UGFzc3dvcmQ6");
-    let input = entries("postfix.service", "postfix/submission/smtpd", 89, &sasl("198.51.100.4"), 5);
-    assert_eq!(replay("postfix", None, input.as_bytes()), [ban("198.51.100.4", MAIL4, HOUR)]);
+    // With smtpd_client_port_logging = yes, the client's port follows.
+    let sasl_port =
+        |ip: &str| format!("warning: unknown[{ip}]:2525: SASL PLAIN authentication failed: (reason unavailable)");
+    let relay = |ip: &str| {
+        format!(
+            "NOQUEUE: reject: RCPT from unknown[{ip}]:61023: 454 4.7.1 <a@example.com>: Relay access denied; \
+             from=<b@example.net> to=<a@example.com> proto=ESMTP helo=<x>"
+        )
+    };
+    let input = [
+        entries("postfix.service", "postfix/submission/smtpd", 89, &sasl("198.51.100.4"), 5),
+        entries("postfix.service", "postfix/smtps/smtpd", 89, &sasl_port("198.51.100.9"), 5),
+        entries("postfix.service", "postfix/smtpd", 89, &relay("198.51.100.10"), 3),
+    ]
+    .concat();
+    assert_eq!(
+        replay("postfix", None, input.as_bytes()),
+        [ban("198.51.100.4", MAIL4, HOUR), ban("198.51.100.9", MAIL4, HOUR), ban("198.51.100.10", MAIL4, DAY)]
+    );
 
     // Exim with syslog_timestamp = false: no time stamp of its own.
     let auth = "login authenticator failed for (User) [198.51.100.5]: 535 Incorrect authentication data (set_id=a)";
