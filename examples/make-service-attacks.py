@@ -489,16 +489,20 @@ def sshd_sample():
 # nginx: a Debian 12 web server (nginx 1.22) logging to the journal with
 #   error_log  syslog:server=unix:/dev/log,nohostname warn;
 #   access_log syslog:server=unix:/dev/log,nohostname,tag=nginx_access combined;
-# Offences: HTTP basic authentication failures and limit_req rejections
-# (error log), 5 in 10 minutes, 1 hour; requests for well-known exploit
-# paths answered 404 (access log), 3 in 10 minutes, 1 day.
+# Offences: HTTP basic authentication failures, requests refused by an
+# access rule (deny), limit_req and limit_conn rejections (error log), 5
+# in 10 minutes, 1 hour; requests for well-known exploit paths answered
+# 404 (access log), 3 in 10 minutes, 1 day.
 #
 # Expected bans (inet banwarden web_ban4; an IPv6 attacker banned by its /64 in web_net6):
 #   203.0.113.77 3600, 2001:db8:bad:1::99 3600,
-#   198.51.100.14 86400, 2001:db8:5ca:1::e 86400
+#   198.51.100.14 86400, 2001:db8:5ca:1::e 86400,
+#   198.51.100.33 3600 (knocks on /admin/, which only the office may see),
+#   203.0.113.55 3600 (too many connections at once: limit_conn)
 # Never banned: 203.0.113.120 and 198.51.100.90 (under the thresholds),
 # 192.168.10.5, 10.0.0.8, fd00::8 (private), 192.0.2.150 and 192.0.2.151
-# (forged by a local user), 192.0.2.44 (an ordinary visitor).
+# (forged by a local user), 192.0.2.44 (an ordinary visitor),
+# 198.51.100.34 (refused /admin/ twice).
 # --------------------------------------------------------------------------
 
 def nginx_sample():
@@ -558,7 +562,7 @@ def nginx_sample():
     t = t0 + HOUR + 3 * MIN
     for user, when in [("admin", 0), ("admin", 3), ("root", 5), ("admin", 9), ("test", 12)]:
         (not_found if user in ("root", "test") else mismatch)(t + when * SEC, "203.0.113.77", user)
-    host.banwarden(t + 12 * SEC + 600, "Ban from nginx for 203.0.113.77: 5 failed logins or rate-limited requests")
+    host.banwarden(t + 12 * SEC + 600, "Ban from nginx for 203.0.113.77: 5 failed logins, forbidden or rate-limited requests")
 
     # 2001:db8:bad:1::99 hammers the login form past limit_req.
     t = t0 + 2 * HOUR + 10 * MIN
@@ -566,7 +570,7 @@ def nginx_sample():
           f'{site.format("POST /login HTTP/2.0")}', priority=4)
     for i in range(5):
         limited(t + i * 400_000, "2001:db8:bad:1::99", f"{10 + i}.{(i * 137) % 1000:03d}")
-    host.banwarden(t + 2 * SEC, "Ban from nginx for 2001:db8:bad:1::99: 5 failed logins or rate-limited requests")
+    host.banwarden(t + 2 * SEC, "Ban from nginx for 2001:db8:bad:1::99: 5 failed logins, forbidden or rate-limited requests")
 
     # Under the threshold: 3 wrong passwords.
     for i in range(3):
@@ -598,6 +602,31 @@ def nginx_sample():
         access(t + i * 2 * SEC, "2001:db8:5ca:1::e", request, 404, 162, agent="Go-http-client/1.1")
     host.banwarden(t + 4 * SEC + 500, "Ban from nginx for 2001:db8:5ca:1::e: 3 requests for well-known exploit paths")
 
+    # 198.51.100.33 keeps asking for /admin/, which `allow 192.0.2.0/24;
+    # deny all;` keeps for the office; 198.51.100.34 tries twice only.
+    t = t0 + 6 * HOUR + 30 * MIN
+    for i in range(5):
+        error(t + i * 20 * SEC, "error", f'access forbidden by rule, client: 198.51.100.33, '
+              f'{site.format("GET /admin/ HTTP/1.1")}')
+        access(t + i * 20 * SEC + 200, "198.51.100.33", "GET /admin/ HTTP/1.1", 403, 153)
+    host.banwarden(t + 80 * SEC + 500, "Ban from nginx for 198.51.100.33: 5 failed logins, forbidden or "
+                   "rate-limited requests")
+    for i in range(2):
+        error(t + 10 * MIN + i * MIN, "error", f'access forbidden by rule, client: 198.51.100.34, '
+              f'{site.format("GET /admin/ HTTP/2.0")}')
+        access(t + 10 * MIN + i * MIN + 200, "198.51.100.34", "GET /admin/ HTTP/2.0", 403, 153)
+
+    # 203.0.113.55 opens more connections at once than `limit_conn addr 20`
+    # allows.
+    t = t0 + 6 * HOUR + 50 * MIN
+    for i in range(5):
+        error(t + i * 150_000, "error", f'limiting connections by zone "addr", client: 203.0.113.55, '
+              f'{site.format("GET /download/big.iso HTTP/1.1")}')
+        access(t + i * 150_000 + 100, "203.0.113.55", "GET /download/big.iso HTTP/1.1", 503, 197,
+               agent="Wget/1.21.3")
+    host.banwarden(t + 600_000 + 500, "Ban from nginx for 203.0.113.55: 5 failed logins, forbidden or "
+                   "rate-limited requests")
+
     # Under the threshold: 2 probes.
     access(t0 + 6 * HOUR, "198.51.100.90", "GET /.env HTTP/1.1", 404, 162, agent="curl/8.5.0")
     access(t0 + 6 * HOUR + 3 * SEC, "198.51.100.90", "POST /xmlrpc.php HTTP/1.1", 404, 162, agent="curl/8.5.0")
@@ -625,17 +654,21 @@ def nginx_sample():
 # dovecot: a mail server upgraded from Debian 12 (Dovecot 2.3.19:
 # "Disconnected: Connection closed (auth failed, ...)") to Debian 13
 # (Dovecot 2.4: "Login aborted: ... (auth_failed)") on day 1. Threshold:
-# 5 connections that failed to log in, in 10 minutes, 1 hour; recidive:
-# 3 bans in a week, 7 days.
+# 5 connections that failed to log in, or that tried a password in clear
+# text where only TLS allows it (disable_plaintext_auth), in 10 minutes,
+# 1 hour; recidive: 3 bans in a week, 7 days.
 #
 # Expected bans (inet banwarden mail_ban4; an IPv6 attacker banned by its /64 in mail_net6):
 #   203.0.113.40        3600, 3600, 3600 then 604800 (3rd ban in a week)
+#   203.0.113.44        3600 (passwords in clear text on POP3 without TLS)
 #   203.0.113.41        3600 (user names that name 192.0.2.173)
 #   2001:db8:4a:1::25   3600
 #   198.51.100.45       3600 (seen as ::ffff:198.51.100.45 on an IPv6 socket)
 # Never banned: 198.51.100.46 (under the threshold), 192.168.1.7,
 # ::ffff:192.168.1.8, 10.0.0.12 (private), 192.0.2.171 (forged dovecot
-# lines), 192.0.2.172 (forged ban lines), 192.0.2.173 (named in user names).
+# lines), 192.0.2.172 (forged ban lines), 192.0.2.173 (named in user names),
+# 192.0.2.9 and 2001:db8:feed::9 (alice reads her mail), 198.51.100.99
+# (hangs up during the TLS handshake).
 # --------------------------------------------------------------------------
 
 def dovecot_sample():
@@ -692,6 +725,13 @@ def dovecot_sample():
     # Under the threshold.
     for i in range(4):
         failed(t0 + 4 * HOUR + i * 30 * SEC, "imap", "info@example.org", "198.51.100.46")
+
+    # 203.0.113.44 sends passwords in clear text to POP3 on port 110, which
+    # only takes them after STLS: refused before any password is checked.
+    for i, user in enumerate(["admin", "info", "test", "sales", "webmaster"]):
+        line(t0 + 5 * HOUR + i * 7 * SEC, f"pop3-login: Aborted login (tried to use disallowed plaintext auth): "
+             f"user=<{user}>, rip=203.0.113.44, lip=192.0.2.25, session={session()}")
+    host.banwarden(t0 + 5 * HOUR + 28 * SEC + 300, "Ban from dovecot for 203.0.113.44")
 
     # 203.0.113.41 tries to get 192.0.2.173 banned with user names that
     # repeat the end of the line; the last rip= is its own.

@@ -175,6 +175,9 @@ fn nginx_example() {
             ban64("2001:db8:bad:1::99", WEB_NET6, HOUR),
             ban("198.51.100.14", WEB4, DAY),
             ban64("2001:db8:5ca:1::e", WEB_NET6, DAY),
+            // Refused by an access rule; over limit_conn.
+            ban("198.51.100.33", WEB4, HOUR),
+            ban("203.0.113.55", WEB4, HOUR),
         ],
         &[
             ("203.0.113.120", "3 wrong passwords"),
@@ -185,6 +188,8 @@ fn nginx_example() {
             ("192.0.2.150", "access log lines forged from a user's session"),
             ("192.0.2.151", "error log lines forged from a user's session"),
             ("192.0.2.44", "an ordinary visitor"),
+            ("2001:db8:feed::44", "an ordinary visitor"),
+            ("198.51.100.34", "refused by an access rule twice"),
         ],
     );
 }
@@ -196,6 +201,8 @@ fn dovecot_example() {
         "dovecot",
         &[
             ban(attacker, MAIL4, HOUR),
+            // Passwords in clear text where TLS is required.
+            ban("203.0.113.44", MAIL4, HOUR),
             ban(attacker, MAIL4, HOUR),
             ban("203.0.113.41", MAIL4, HOUR),
             // Day 1, under Dovecot 2.4: the 3rd ban in a week.
@@ -213,6 +220,9 @@ fn dovecot_example() {
             ("192.0.2.171", "dovecot lines forged from a user's session"),
             ("192.0.2.172", "ban lines forged by a user and by another unit"),
             ("192.0.2.173", "only inside the user names 203.0.113.41 tried"),
+            ("192.0.2.9", "reads her mail"),
+            ("2001:db8:feed::9", "reads her mail"),
+            ("198.51.100.99", "hangs up during the TLS handshake"),
         ],
     );
 }
