@@ -293,7 +293,11 @@ fn the_extractors_find_what_they_should() {
 // Installed paths the docs name
 
 /// Files the docs name that the administrator makes, not the package.
-const MADE_BY_THE_USER: [&str; 7] = [
+const MADE_BY_THE_USER: [&str; 8] = [
+    // doc/getting-started.md: the drop-in directory, made by the
+    // administrator (TODO(dropins): drop it from here if the package
+    // comes to ship the directory).
+    "/etc/banwarden/banwarden.d/",
     // packaging/systemd/mail/smtp-relay.conf: msmtp's configuration.
     "/etc/banwarden/msmtprc",
     // doc/configuration.md: the API's certificate and key, the administrator's own.
