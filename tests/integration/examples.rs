@@ -1,6 +1,7 @@
 //! The ready-to-use configurations under `examples/<service>/`: the real
 //! binary replays each one's sample journal (`attack.jsonl`, written by
-//! `examples/make-service-attacks.py`) and every ban it prints is checked:
+//! `examples/make-service-attacks.py` from the scenarios of
+//! `examples/samples/`) and every ban it prints is checked:
 //! address, set and duration, in order. No ban may touch a private address,
 //! nor an address that only forged lines, lines under the threshold or
 //! attacker-chosen text name.
