@@ -1,6 +1,7 @@
 //! The ready-to-use configurations under `examples/<service>/`: the real
 //! binary replays each one's sample journal (`attack.jsonl`, written by
-//! `examples/make-service-attacks.py`) and every ban it prints is checked:
+//! `examples/make-service-attacks.py` from the scenarios of
+//! `examples/samples/`) and every ban it prints is checked:
 //! address, set and duration, in order. No ban may touch a private address,
 //! nor an address that only forged lines, lines under the threshold or
 //! attacker-chosen text name.
@@ -123,6 +124,13 @@ fn sshd_example() {
             // Day 2, under OpenSSH 10's sshd-session: the 3rd ban in a week.
             ban(attacker, SSH4, HOUR),
             ban(attacker, SSH4, MONTH),
+            // Day 3: one offence per connection that probes keys for
+            // invalid users, or for root and hangs up.
+            ban("203.0.113.120", SSH4, HOUR),
+            ban64("2001:db8:c0de:1::5", SSH_NET6, HOUR),
+            // Refused by AllowUsers, then dropped by OpenSSH's penalty.
+            ban("198.51.100.130", SSH4, HOUR),
+            ban("203.0.113.140", SSH4, HOUR),
             // Every 4 days, never 3 in a week; the 6th in a year is for good.
             ban64(returning, SSH_NET6, HOUR),
             ban64(returning, SSH_NET6, HOUR),
@@ -143,8 +151,20 @@ fn sshd_example() {
             ("192.0.2.153", "only inside the user names 203.0.113.99 tried"),
             ("192.0.2.9", "logs in with a key"),
             ("2001:db8:feed::10", "logs in with a key"),
+            ("198.51.100.170", "gives up at a password prompt, mistypes once, logs in and out"),
+            ("198.51.100.171", "logs in with the third key her agent offers"),
+            ("198.51.100.172", "a monitoring check that hangs up before authenticating"),
         ],
     );
+}
+
+/// The default configuration (etc/banwarden/banwarden.json) guards sshd
+/// exactly as examples/sshd does: the same sample, the same bans.
+#[test]
+fn default_configuration_is_the_sshd_example() {
+    let shipped = std::fs::read_to_string(root().join("etc/banwarden/banwarden.json")).expect("default");
+    let example = std::fs::read_to_string(root().join("examples/sshd/banwarden.json")).expect("example");
+    assert_eq!(shipped, example, "etc/banwarden/banwarden.json and examples/sshd/banwarden.json differ");
 }
 
 #[test]
@@ -156,6 +176,9 @@ fn nginx_example() {
             ban64("2001:db8:bad:1::99", WEB_NET6, HOUR),
             ban("198.51.100.14", WEB4, DAY),
             ban64("2001:db8:5ca:1::e", WEB_NET6, DAY),
+            // Refused by an access rule; over limit_conn.
+            ban("198.51.100.33", WEB4, HOUR),
+            ban("203.0.113.55", WEB4, HOUR),
         ],
         &[
             ("203.0.113.120", "3 wrong passwords"),
@@ -166,6 +189,8 @@ fn nginx_example() {
             ("192.0.2.150", "access log lines forged from a user's session"),
             ("192.0.2.151", "error log lines forged from a user's session"),
             ("192.0.2.44", "an ordinary visitor"),
+            ("2001:db8:feed::44", "an ordinary visitor"),
+            ("198.51.100.34", "refused by an access rule twice"),
         ],
     );
 }
@@ -177,6 +202,8 @@ fn dovecot_example() {
         "dovecot",
         &[
             ban(attacker, MAIL4, HOUR),
+            // Passwords in clear text where TLS is required.
+            ban("203.0.113.44", MAIL4, HOUR),
             ban(attacker, MAIL4, HOUR),
             ban("203.0.113.41", MAIL4, HOUR),
             // Day 1, under Dovecot 2.4: the 3rd ban in a week.
@@ -194,6 +221,9 @@ fn dovecot_example() {
             ("192.0.2.171", "dovecot lines forged from a user's session"),
             ("192.0.2.172", "ban lines forged by a user and by another unit"),
             ("192.0.2.173", "only inside the user names 203.0.113.41 tried"),
+            ("192.0.2.9", "reads her mail"),
+            ("2001:db8:feed::9", "reads her mail"),
+            ("198.51.100.99", "hangs up during the TLS handshake"),
         ],
     );
 }
@@ -205,6 +235,7 @@ fn postfix_example() {
         "postfix",
         &[
             ban(attacker, MAIL4, HOUR),
+            // On smtps, which logs the client's port: unknown[IP]:PORT.
             ban(attacker, MAIL4, HOUR),
             ban64("2001:db8:60::2", MAIL_NET6, HOUR),
             ban("198.51.100.80", MAIL4, DAY),
@@ -221,6 +252,7 @@ fn postfix_example() {
             ("192.0.2.182", "only in a spam subject that cleanup logged"),
             ("209.85.221.41", "sends mail"),
             ("192.0.2.9", "sends mail after logging in"),
+            ("198.51.100.185", "8 failures while Dovecot's auth service was away: Connection lost"),
         ],
     );
 }
@@ -300,6 +332,75 @@ fn entries(unit: &str, ident: &str, uid: u32, message: &str, count: u64) -> Stri
         .collect()
 }
 
+/// Each kind of sshd line, alone, five times from one address (a port
+/// each: five connections) bans it; the lines of legitimate sessions, many
+/// times over, ban nobody; the lines of one connection that never
+/// authenticated count once together.
+#[test]
+fn sshd_counts_every_kind_of_line_and_no_legitimate_one() {
+    let kinds: [(&str, fn(&str, u32) -> String); 11] = [
+        ("198.51.100.1", |ip, port| format!("Failed password for root from {ip} port {port} ssh2")),
+        ("198.51.100.2", |ip, port| format!("Invalid user admin from {ip} port {port}")),
+        ("198.51.100.3", |ip, port| format!("Connection closed by invalid user admin {ip} port {port} [preauth]")),
+        ("198.51.100.4", |ip, port| format!("Disconnected from invalid user admin {ip} port {port} [preauth]")),
+        ("198.51.100.5", |ip, port| format!("Disconnected from authenticating user root {ip} port {port} [preauth]")),
+        ("198.51.100.6", |ip, port| format!("Connection reset by authenticating user root {ip} port {port} [preauth]")),
+        ("198.51.100.7", |ip, port| {
+            format!("error: maximum authentication attempts exceeded for root from {ip} port {port} ssh2 [preauth]")
+        }),
+        ("198.51.100.8", |ip, _| format!("User root from {ip} not allowed because listed in DenyUsers")),
+        ("198.51.100.9", |ip, port| format!("Failed none for invalid user oracle from {ip} port {port} ssh2")),
+        ("198.51.100.10", |ip, port| {
+            format!("Failed publickey for invalid user git from {ip} port {port} ssh2: RSA SHA256:AAAA")
+        }),
+        ("2001:db8:9::8", |ip, port| {
+            format!("drop connection #1 from [{ip}]:{port} on [2001:db8::22]:22 penalty: failed authentication")
+        }),
+    ];
+    let legitimate = |ip: &str, port: u32| {
+        [
+            format!("Accepted password for bob from {ip} port {port} ssh2"),
+            format!("Accepted publickey for bob from {ip} port {port} ssh2: ED25519 SHA256:AAAA"),
+            format!("Failed publickey for bob from {ip} port {port} ssh2: ED25519 SHA256:BBBB"),
+            format!("Received disconnect from {ip} port {port}:11: disconnected by user"),
+            format!("Disconnected from user bob {ip} port {port}"),
+            format!("Connection closed by {ip} port {port} [preauth]"),
+            format!("Connection closed by {ip} port {port}"),
+            format!("drop connection #0 from [{ip}]:{port} on [192.0.2.22]:22 past MaxStartups"),
+            "pam_unix(sshd:session): session closed for user bob".to_owned(),
+        ]
+    };
+    let mut input = String::new();
+    for (ip, line) in kinds {
+        for port in 0..5 {
+            input.push_str(&entries("ssh.service", "sshd-session", 0, &line(ip, 40000 + port), 1));
+        }
+    }
+    for port in 0..10 {
+        for line in legitimate("198.51.100.20", 41000 + port) {
+            input.push_str(&entries("ssh.service", "sshd-session", 0, &line, 1));
+        }
+    }
+    // One connection that never authenticated, all its lines: one offence
+    // (four such connections stay under the threshold of five).
+    for port in 0..4 {
+        let (ip, port) = ("198.51.100.21", 42000 + port);
+        for line in [
+            format!("Invalid user oracle from {ip} port {port}"),
+            format!("Failed none for invalid user oracle from {ip} port {port} ssh2"),
+            format!("Failed publickey for invalid user oracle from {ip} port {port} ssh2: RSA SHA256:AAAA"),
+            format!("Connection closed by invalid user oracle {ip} port {port} [preauth]"),
+        ] {
+            input.push_str(&entries("ssh.service", "sshd-session", 0, &line, 1));
+        }
+    }
+    let expected: Vec<Ban> = kinds
+        .iter()
+        .map(|(ip, _)| if ip.contains(':') { ban64(ip, SSH_NET6, HOUR) } else { ban(ip, SSH4, HOUR) })
+        .collect();
+    assert_eq!(replay("sshd", None, input.as_bytes()), expected);
+}
+
 /// The samples come from Debian; the routes also take the unit names of
 /// other distributions and of socket activation.
 #[test]
@@ -321,8 +422,25 @@ fn examples_route_other_distributions_units() {
     );
 
     let sasl = |ip: &str| format!("warning: unknown[{ip}]: SASL LOGIN authentication failed: UGFzc3dvcmQ6");
-    let input = entries("postfix.service", "postfix/submission/smtpd", 89, &sasl("198.51.100.4"), 5);
-    assert_eq!(replay("postfix", None, input.as_bytes()), [ban("198.51.100.4", MAIL4, HOUR)]);
+    // With smtpd_client_port_logging = yes, the client's port follows.
+    let sasl_port =
+        |ip: &str| format!("warning: unknown[{ip}]:2525: SASL PLAIN authentication failed: (reason unavailable)");
+    let relay = |ip: &str| {
+        format!(
+            "NOQUEUE: reject: RCPT from unknown[{ip}]:61023: 454 4.7.1 <a@example.com>: Relay access denied; \
+             from=<b@example.net> to=<a@example.com> proto=ESMTP helo=<x>"
+        )
+    };
+    let input = [
+        entries("postfix.service", "postfix/submission/smtpd", 89, &sasl("198.51.100.4"), 5),
+        entries("postfix.service", "postfix/smtps/smtpd", 89, &sasl_port("198.51.100.9"), 5),
+        entries("postfix.service", "postfix/smtpd", 89, &relay("198.51.100.10"), 3),
+    ]
+    .concat();
+    assert_eq!(
+        replay("postfix", None, input.as_bytes()),
+        [ban("198.51.100.4", MAIL4, HOUR), ban("198.51.100.9", MAIL4, HOUR), ban("198.51.100.10", MAIL4, DAY)]
+    );
 
     // Exim with syslog_timestamp = false: no time stamp of its own.
     let auth = "login authenticator failed for (User) [198.51.100.5]: 535 Incorrect authentication data (set_id=a)";

@@ -53,9 +53,40 @@ fn man_page_documents_every_command_and_option() {
             }
         }
     }
-    for section in ["FILES", "SIGNALS", "ENVIRONMENT", "EXIT STATUS", "SEE ALSO"] {
+    for section in ["FILES", "SIGNALS", "ENVIRONMENT", "EXIT STATUS", "EXAMPLES", "SEE ALSO"] {
         assert!(page.contains(&format!("\n.SH {section}\n")), "no {section} section");
     }
+}
+
+/// Every `banwarden` command line in EXAMPLES names a command that exists
+/// and only options that command (or the global ones) takes.
+#[test]
+fn man_page_examples_use_existing_commands_and_options() {
+    let page = man_page();
+    let examples = page.split("\n.SH EXAMPLES\n").nth(1).expect("an EXAMPLES section");
+    let examples = examples.split("\n.SH ").next().unwrap();
+    let cli = built();
+    let commands = commands_of(&cli);
+    let mut seen = 0;
+    for line in examples.lines() {
+        let text = line.replace("\\fB", "").replace("\\fR", "").replace("\\-", "-");
+        // A command starts a line or follows `&&` or `|`.
+        let segments = text.split(['|', '&']).map(str::trim);
+        for invocation in segments.filter_map(|segment| segment.strip_prefix("banwarden ")) {
+            let words: Vec<&str> = invocation.split_whitespace().collect();
+            let (name, sub) = commands
+                .iter()
+                .filter(|(name, _)| words.join(" ").starts_with(name.as_str()))
+                .max_by_key(|(name, _)| name.len())
+                .unwrap_or_else(|| panic!("no such command: banwarden {invocation}"));
+            for flag in words.iter().filter_map(|w| w.strip_prefix("--")) {
+                let known = sub.get_arguments().chain(cli.get_arguments()).any(|a| a.get_long() == Some(flag));
+                assert!(known, "banwarden {name} has no --{flag}: {line}");
+            }
+            seen += 1;
+        }
+    }
+    assert!(seen >= 10, "only {seen} examples");
 }
 
 /// `groff -ww` warns about any construct it does not understand or finds
