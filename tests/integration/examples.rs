@@ -47,8 +47,13 @@ fn ban64(ip: &str, set: &str, seconds: impl Into<Option<u64>>) -> Ban {
 /// The bans a replay through examples/`service`/banwarden.json prints, in
 /// order: of the file `input`, or without one of `stdin`.
 fn replay(service: &str, input: Option<&str>, stdin: &[u8]) -> Vec<Ban> {
-    let config = format!("examples/{service}/banwarden.json");
-    let mut args = vec!["replay", "--config", &config];
+    replay_with(&format!("examples/{service}/banwarden.json"), service, input, stdin)
+}
+
+/// [`replay`] through the configuration `config` (`service` names it in
+/// messages).
+fn replay_with(config: &str, service: &str, input: Option<&str>, stdin: &[u8]) -> Vec<Ban> {
+    let mut args = vec!["replay", "--config", config];
     args.extend(input.map(|file| ["--input", file]).into_iter().flatten());
     let out = banwarden(&args, stdin);
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
@@ -165,6 +170,42 @@ fn default_configuration_is_the_sshd_example() {
     let shipped = std::fs::read_to_string(root().join("etc/banwarden/banwarden.json")).expect("default");
     let example = std::fs::read_to_string(root().join("examples/sshd/banwarden.json")).expect("example");
     assert_eq!(shipped, example, "etc/banwarden/banwarden.json and examples/sshd/banwarden.json differ");
+}
+
+/// examples/banwarden.d holds each service's drop-in as
+/// examples/make-dropins.py writes it from the example; beside the default
+/// rules, all of them together, each service's sample gives the bans its
+/// example gives alone (the other drop-ins take nothing from it).
+#[test]
+fn every_service_drop_in_bans_beside_the_default_rules_as_its_example() {
+    let script = std::process::Command::new("python3")
+        .args(["examples/make-dropins.py", "--check"])
+        .current_dir(root())
+        .output()
+        .expect("python3 runs");
+    assert!(script.status.success(), "{}", text(&script.stderr));
+    let dir = tempfile::tempdir().unwrap();
+    let main = dir.path().join("banwarden.json");
+    std::fs::copy(root().join("etc/banwarden/banwarden.json"), &main).unwrap();
+    std::fs::create_dir(dir.path().join("banwarden.d")).unwrap();
+    let mut services = Vec::new();
+    for entry in std::fs::read_dir(root().join("examples/banwarden.d")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.path().join("banwarden.d").join(path.file_name().unwrap())).unwrap();
+        services.push(path.file_stem().unwrap().to_str().unwrap().to_owned());
+    }
+    services.sort();
+    assert_eq!(services, ["dovecot", "exim", "nextcloud", "nginx", "postfix", "prosody"]);
+    let checked = banwarden(&["check", "--config", main.to_str().unwrap()], b"");
+    assert!(checked.status.success() && checked.stderr.is_empty(), "{}", text(&checked.stderr));
+    assert!(text(&checked.stdout).contains("with 6 drop-in(s)"), "{}", text(&checked.stdout));
+    for service in services.iter().map(String::as_str).chain(["sshd"]) {
+        let input = format!("examples/{service}/attack.jsonl");
+        let alone = replay(service, Some(&input), b"");
+        assert!(!alone.is_empty(), "{service}: its sample bans nobody");
+        let together = replay_with(main.to_str().unwrap(), service, Some(&input), b"");
+        assert_eq!(together, alone, "{service}: the drop-in beside the default rules bans otherwise");
+    }
 }
 
 #[test]
