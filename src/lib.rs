@@ -30,6 +30,7 @@
 //! - [`fields`]: field names interned into small ids
 //! - [`durable`]: replacing a small state file crash-safely
 //! - [`localaddr`]: this host's own addresses, dumped and followed over rtnetlink (`neverBanLocal`)
+//! - [`stats`]: the daemon's figures for `status` and the metrics: a snapshot, latency histograms, OpenMetrics text
 //! - [`time`]: the clock (wall and monotonic, injected), and journal timestamps rendered the way Pyruse printed them
 //! - [`vocab`]: the words of the ban path: addresses and networks, sets, lifetimes, origins, the ban request
 //!
@@ -61,6 +62,7 @@ pub mod notify;
 pub mod outbox;
 pub mod progress;
 pub mod report;
+pub mod stats;
 pub mod store;
 pub mod template;
 #[cfg(test)]

@@ -9,6 +9,7 @@
 
 pub mod api;
 pub mod args;
+pub mod control;
 pub mod fleet;
 pub mod json;
 mod locate;
