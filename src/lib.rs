@@ -4,6 +4,7 @@
 //!
 //! - [`cmd`]: one file per subcommand; the only users of `anyhow`
 //! - [`cli`]: the command line (clap), with value parsers for addresses, durations and sets
+//! - [`control`]: the control socket `status` asks and the OpenMetrics endpoint, on a thread of their own beside the loop
 //! - [`api`]: the REST and Redis-protocol servers that ban and allow on request, in a tokio runtime of their own
 //! - [`fleet`]: the bans shared with the other hosts through a Redis stream, in a tokio runtime of its own
 //! - [`daemon`]: the event loop of `run`: journal in, effects out, position saved
@@ -43,6 +44,7 @@ pub mod bans;
 pub mod cli;
 pub mod cmd;
 pub mod config;
+pub mod control;
 pub mod counters_file;
 pub mod daemon;
 pub mod diag;
