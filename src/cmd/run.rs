@@ -38,10 +38,8 @@ pub fn run(file: &ConfigFile, args: &RunArgs) -> anyhow::Result<Exit> {
     let mut daemon = Daemon::open(config, &options, super::clock())?.with_notifier(notifier);
     // The control socket and the metrics first: the sockets systemd passed
     // for them are theirs before the APIs look at what is left.
-    let context = crate::control::Context {
-        door: daemon.door(),
-        fleet_storage: config_fleet.as_ref().map(|_| storage.clone()),
-    };
+    let context =
+        crate::control::Context { door: daemon.door(), fleet_storage: config_fleet.as_ref().map(|_| storage.clone()) };
     let control = crate::control::start(&control, metrics.as_ref(), &mut inherited, context, &mut |warning| {
         diag!(Warning, "{warning}")
     })

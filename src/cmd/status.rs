@@ -68,7 +68,11 @@ pub fn run(file: &ConfigFile, args: &StatusArgs) -> anyhow::Result<Exit> {
             (None, AskError::Denied { .. } | AskError::Protocol { .. }) => format!("cannot ask banwarden: {why_not}"),
             (None, _) => format!("banwarden is not running ({why_not})"),
         };
-        print!("{head}\n\nWhat its files in {} tell:\n{}", storage.display(), files.render(crate::cmd::clock().now_us()));
+        print!(
+            "{head}\n\nWhat its files in {} tell:\n{}",
+            storage.display(),
+            files.render(crate::cmd::clock().now_us())
+        );
     }
     Ok(if running { Exit::Failure } else { Exit::NotRunning })
 }
@@ -150,7 +154,8 @@ impl Files {
             files.counters = Some((written, keys));
         }
         if fleet {
-            files.fleet = crate::fleet::status::Status::read(storage).ok().flatten().and_then(|s| serde_json::to_value(s).ok());
+            files.fleet =
+                crate::fleet::status::Status::read(storage).ok().flatten().and_then(|s| serde_json::to_value(s).ok());
         }
         files
     }
@@ -177,7 +182,8 @@ impl Files {
         }
         if let Some((written, keys)) = &self.counters {
             let held: u64 = keys.iter().map(|(_, n)| n).sum();
-            let _ = writeln!(out, "counters          {held} keys in {} counters, saved {}", keys.len(), ago(now, *written));
+            let _ =
+                writeln!(out, "counters          {held} keys in {} counters, saved {}", keys.len(), ago(now, *written));
         }
         if let Some(fleet) = &self.fleet {
             let updated = fleet.get("updated").and_then(|u| u.as_u64()).unwrap_or(0) * 1_000_000;
@@ -261,7 +267,12 @@ pub fn render(s: &Snapshot) -> String {
         0 => String::new(),
         n => format!(", {n} refused"),
     };
-    let _ = writeln!(out, "  rules    {rules}, loaded {}; {} reloads{rejected}", ago(now, s.config.loaded_us), s.config.reloads);
+    let _ = writeln!(
+        out,
+        "  rules    {rules}, loaded {}; {} reloads{rejected}",
+        ago(now, s.config.loaded_us),
+        s.config.reloads
+    );
     let position = match (s.journal.caught_up, s.journal.last_entry_us) {
         (_, None) => "no entry judged yet".to_owned(),
         (true, Some(last)) => format!("caught up (last entry {})", ago(now, last)),
@@ -372,7 +383,13 @@ mod tests {
         let mut s = Snapshot::default();
         s.chains.push(ChainStats { chain: "sshd".into(), entered: 1234, passed: 5, bans: 1 });
         s.chains.push(ChainStats { chain: "a longer label".into(), entered: 7, passed: 0, bans: 0 });
-        s.sets.push(SetStats { set: "inet banwarden ban4".into(), backend: "nft".into(), stored: 3, kernel: Some(3), kernel_note: None });
+        s.sets.push(SetStats {
+            set: "inet banwarden ban4".into(),
+            backend: "nft".into(),
+            stored: 3,
+            kernel: Some(3),
+            kernel_note: None,
+        });
         let text = render(&s);
         let lines: Vec<&str> = text.lines().collect();
         let at = lines.iter().position(|l| l.starts_with("Chains")).unwrap();

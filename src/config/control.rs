@@ -38,7 +38,11 @@ pub struct ControlSettings {
 
 impl Default for ControlSettings {
     fn default() -> Self {
-        ControlSettings { socket: Some(PathBuf::from(DEFAULT_CONTROL_SOCKET)), given: false, access: SocketAccess::default() }
+        ControlSettings {
+            socket: Some(PathBuf::from(DEFAULT_CONTROL_SOCKET)),
+            given: false,
+            access: SocketAccess::default(),
+        }
     }
 }
 
@@ -116,7 +120,7 @@ pub fn read_metrics(value: &Json, here: Location, problems: &mut Problems) -> Op
 #[cfg(test)]
 mod tests {
     use super::*;
-    
+
     fn problems_of(text: &str, read: impl FnOnce(&Json, &mut Problems)) -> Vec<String> {
         let value: Json = serde_json::from_str(text).unwrap();
         let mut problems = Problems::default();
@@ -154,7 +158,8 @@ mod tests {
             assert_eq!(read_control(v, Location::key("control"), p).socket, None)
         });
         assert!(errors.is_empty());
-        let errors = problems_of(r#"{"socket": "relative"}"#, |v, p| drop(read_control(v, Location::key("control"), p)));
+        let errors =
+            problems_of(r#"{"socket": "relative"}"#, |v, p| drop(read_control(v, Location::key("control"), p)));
         assert!(errors[0].contains("\"relative\""), "{errors:?}");
     }
 }

@@ -132,18 +132,16 @@ pub fn start(
     }
     let (stop, stopped) = watch::channel(false);
     let context = Arc::new(context);
-    let thread = std::thread::Builder::new()
-        .name("banwarden-control".into())
-        .spawn(move || {
-            crate::daemon::signals::block_in_this_thread();
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_io().enable_time().build();
-            let runtime = match runtime {
-                Ok(runtime) => runtime,
-                Err(e) => return crate::diag!(Err, "cannot start the control socket's runtime: {e}"),
-            };
-            runtime.block_on(serve(sockets, context, stopped));
-            runtime.shutdown_timeout(Duration::from_millis(200));
-        });
+    let thread = std::thread::Builder::new().name("banwarden-control".into()).spawn(move || {
+        crate::daemon::signals::block_in_this_thread();
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_io().enable_time().build();
+        let runtime = match runtime {
+            Ok(runtime) => runtime,
+            Err(e) => return crate::diag!(Err, "cannot start the control socket's runtime: {e}"),
+        };
+        runtime.block_on(serve(sockets, context, stopped));
+        runtime.shutdown_timeout(Duration::from_millis(200));
+    });
     match thread {
         Ok(thread) => Ok(Some(Control { stop, thread: Some(thread), listening, made })),
         Err(e) => {

@@ -110,7 +110,10 @@ mod tests {
 
     #[test]
     fn requests_are_checked() {
-        assert_eq!(parse_request(br#"{"command":"status","top":20}"#), Ok(Request { command: "status".into(), top: 20 }));
+        assert_eq!(
+            parse_request(br#"{"command":"status","top":20}"#),
+            Ok(Request { command: "status".into(), top: 20 })
+        );
         assert_eq!(parse_request(br#"{"command":"status"}"#).unwrap().top, 0);
         assert!(parse_request(br#"{"command":"reload"}"#).unwrap_err().contains("\"reload\""));
         assert!(parse_request(br#"{"command":"status","top":100000}"#).unwrap_err().contains("100000"));

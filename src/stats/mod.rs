@@ -227,9 +227,7 @@ pub fn rank_counters(counters: &mut [TopCounter]) {
         Some(t) if t > 0 => c.count as f64 / t as f64,
         _ => -1.0,
     };
-    counters.sort_by(|a, b| {
-        closeness(b).total_cmp(&closeness(a)).then(b.count.cmp(&a.count)).then(a.key.cmp(&b.key))
-    });
+    counters.sort_by(|a, b| closeness(b).total_cmp(&closeness(a)).then(b.count.cmp(&a.count)).then(a.key.cmp(&b.key)));
 }
 
 #[cfg(test)]

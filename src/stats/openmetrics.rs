@@ -87,7 +87,12 @@ impl Out {
 /// The snapshot as OpenMetrics text, ending with `# EOF`.
 pub fn render(s: &Snapshot) -> String {
     let mut out = Out(String::with_capacity(4096));
-    out.gauge("banwarden_start_time_seconds", "When the daemon started (Unix time).", Some("seconds"), seconds(s.started_us));
+    out.gauge(
+        "banwarden_start_time_seconds",
+        "When the daemon started (Unix time).",
+        Some("seconds"),
+        seconds(s.started_us),
+    );
     out.gauge(
         "banwarden_config_loaded_time_seconds",
         "When the rules running were loaded (Unix time); per-chain counters start again then.",
@@ -129,10 +134,19 @@ pub fn render(s: &Snapshot) -> String {
     for f in &s.failures {
         out.sample("banwarden_ban_failures_total", &[("set", &f.set), ("cause", &f.cause)], f.count);
     }
-    out.family("banwarden_step_errors", "counter", "Run-time errors of a step (a filter that could not judge, an action that failed).", None);
+    out.family(
+        "banwarden_step_errors",
+        "counter",
+        "Run-time errors of a step (a filter that could not judge, an action that failed).",
+        None,
+    );
     for e in &s.step_errors {
         let step = e.step.to_string();
-        out.sample("banwarden_step_errors_total", &[("chain", &e.chain), ("step", &step), ("module", &e.module)], e.count);
+        out.sample(
+            "banwarden_step_errors_total",
+            &[("chain", &e.chain), ("step", &step), ("module", &e.module)],
+            e.count,
+        );
     }
     out.family("banwarden_set_stored_bans", "gauge", "Live bans the store holds for the set.", None);
     for set in &s.sets {
@@ -148,10 +162,19 @@ pub fn render(s: &Snapshot) -> String {
     for c in &s.counters {
         out.sample("banwarden_counter_keys", &[("counter", &c.counter)], c.keys);
     }
-    out.counter("banwarden_door_requests", "Ban and unban requests from the APIs and the fleet that reached the loop.", s.door_requests);
+    out.counter(
+        "banwarden_door_requests",
+        "Ban and unban requests from the APIs and the fleet that reached the loop.",
+        s.door_requests,
+    );
     if let Some(fleet) = &s.fleet {
         let connected = fleet.get("connected").and_then(|c| c.as_bool()).unwrap_or(false);
-        out.gauge("banwarden_fleet_connected", "Whether the fleet's Redis server is connected (1) or not (0).", None, u8::from(connected));
+        out.gauge(
+            "banwarden_fleet_connected",
+            "Whether the fleet's Redis server is connected (1) or not (0).",
+            None,
+            u8::from(connected),
+        );
         if let Some(lag) = fleet.get("lagEntries").and_then(|l| l.as_u64()) {
             out.gauge("banwarden_fleet_lag_entries", "Entries of the fleet's stream not applied yet.", None, lag);
         }

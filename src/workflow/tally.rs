@@ -190,6 +190,9 @@ mod tests {
         // route a: all 6 enter, 3 pass; a: those 3, one at the threshold;
         // the two that fail in a fall through to route b (Pyruse's linking),
         // with the 3 others: 5 enter route b, 4 route c, 3 reach rest.
-        assert_eq!(dispatched, [chain(6, 3, 0), chain(5, 1, 0), chain(4, 1, 0), chain(3, 3, 0), chain(3, 1, 1), chain(2, 2, 0)]);
+        assert_eq!(
+            dispatched,
+            [chain(6, 3, 0), chain(5, 1, 0), chain(4, 1, 0), chain(3, 3, 0), chain(3, 1, 1), chain(2, 2, 0)]
+        );
     }
 }

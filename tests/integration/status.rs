@@ -125,7 +125,9 @@ fn status_and_metrics_tell_what_the_daemon_did() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| (c["key"].as_str().unwrap().to_owned(), c["count"].as_u64().unwrap(), c["threshold"].as_u64().unwrap()))
+        .map(|c| {
+            (c["key"].as_str().unwrap().to_owned(), c["count"].as_u64().unwrap(), c["threshold"].as_u64().unwrap())
+        })
         .collect();
     assert_eq!(top, [("10.0.0.1".into(), 3, 3), ("10.0.0.2".into(), 2, 3), ("10.0.0.3".into(), 1, 3)]);
     assert_eq!(status["latency"]["verdictToKernel"]["count"], 1);
@@ -137,8 +139,16 @@ fn status_and_metrics_tell_what_the_daemon_did() {
     let human = text(&out.stdout);
     assert!(out.status.success(), "{human}{}", text(&out.stderr));
     assert!(human.starts_with(&format!("banwarden is running (pid {})", daemon.pid())), "{human}");
-    assert!(human.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["sshd", &sshd["entered"].to_string(), "1", "1"]), "{human}");
-    assert!(human.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["sshd", "10.0.0.2", "2", "3"]), "{human}");
+    assert!(
+        human
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["sshd", &sshd["entered"].to_string(), "1", "1"]),
+        "{human}"
+    );
+    assert!(
+        human.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["sshd", "10.0.0.2", "2", "3"]),
+        "{human}"
+    );
 
     // The metrics, as a scraper sees them.
     let curl = Command::new("ip")
@@ -164,7 +174,18 @@ fn status_and_metrics_tell_what_the_daemon_did() {
     assert_eq!(sample(&samples, "banwarden_verdict_to_kernel_seconds_bucket", Some(("le", "+Inf"))), Some(1.0));
     assert_eq!(sample(&samples, "banwarden_counter_keys", Some(("counter", "sshd"))), Some(3.0));
     let missing = Command::new("ip")
-        .args(["netns", "exec", &ns.name, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:9101/"])
+        .args([
+            "netns",
+            "exec",
+            &ns.name,
+            "curl",
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "http://127.0.0.1:9101/",
+        ])
         .output()
         .unwrap();
     assert_eq!(text(&missing.stdout), "404");
@@ -182,7 +203,11 @@ fn status_and_metrics_tell_what_the_daemon_did() {
             .unwrap()
     };
     let outsider = connect("--clear-groups");
-    assert!(!outsider.status.success() && text(&outsider.stderr).contains("Permission denied"), "{}", text(&outsider.stderr));
+    assert!(
+        !outsider.status.success() && text(&outsider.stderr).contains("Permission denied"),
+        "{}",
+        text(&outsider.stderr)
+    );
     let member = connect("--groups=1");
     let answer: Value = serde_json::from_slice(&member.stdout).unwrap_or(Value::Null);
     assert_eq!(answer["ok"], true, "{}{}", text(&member.stdout), text(&member.stderr));
@@ -215,7 +240,10 @@ fn status_and_metrics_tell_what_the_daemon_did() {
     let out = ns.banwarden(&["status"]);
     let human = text(&out.stdout);
     assert!(human.starts_with("banwarden is not running"), "{human}");
-    assert!(human.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["ip", "banwarden", "ban4", "1"]), "{human}");
+    assert!(
+        human.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["ip", "banwarden", "ban4", "1"]),
+        "{human}"
+    );
     ns.flush();
     let _ = &mut ns;
 }
