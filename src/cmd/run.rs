@@ -34,7 +34,8 @@ pub fn run(file: &ConfigFile, args: &RunArgs) -> anyhow::Result<Exit> {
     let serve = config.settings.serves_api();
     let (api, resp) = (config.settings.api.clone(), config.settings.resp.clone());
     let (config_fleet, storage) = (config.settings.fleet.clone(), config.settings.storage.clone());
-    let (control, metrics) = (config.settings.control.clone(), config.settings.metrics.clone());
+    let (mut control, metrics) = (config.settings.control.clone(), config.settings.metrics.clone());
+    control.socket = control.socket_for(&storage);
     let mut daemon = Daemon::open(config, &options, super::clock())?.with_notifier(notifier);
     // The control socket and the metrics first: the sockets systemd passed
     // for them are theirs before the APIs look at what is left.

@@ -25,11 +25,7 @@ use crate::vocab::Backend;
 pub fn run(file: &ConfigFile, args: &StatusArgs) -> anyhow::Result<Exit> {
     let Some(config) = load_config(file) else { return Ok(Exit::Invalid) };
     let settings = &config.settings;
-    let socket = match (&args.socket, &settings.control.socket) {
-        (Some(given), _) => Some(given.clone()),
-        (None, Some(path)) => Some(path.clone()),
-        (None, None) => None,
-    };
+    let socket = args.socket.clone().or_else(|| settings.control.socket_for(&settings.storage));
     let asked = socket.as_ref().map(|path| ask_status(path, usize::from(args.top)));
     let why_not = match asked {
         Some(Ok(snapshot)) => {
@@ -47,7 +43,9 @@ pub fn run(file: &ConfigFile, args: &StatusArgs) -> anyhow::Result<Exit> {
         Some(Err(e)) => e,
         None => AskError::NotRunning {
             path: DEFAULT_CONTROL_SOCKET.into(),
-            source: std::io::Error::other("control.socket is false in the configuration"),
+            source: std::io::Error::other(
+                "no control socket: control.socket is false, or not given for a storage directory other than the default",
+            ),
         },
     };
     let storage = &settings.storage;

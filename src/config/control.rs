@@ -3,9 +3,10 @@
 //!
 //! The control socket is a Unix socket only (it tells everything the
 //! daemon knows, to root and one group): on by default at
-//! [`DEFAULT_CONTROL_SOCKET`], in the service's `RuntimeDirectory=`, when
-//! that directory exists (a daemon run by hand elsewhere, or a test, then
-//! has none unless the file names one). The metrics endpoint is off by
+//! [`DEFAULT_CONTROL_SOCKET`], in the service's `RuntimeDirectory=`, for
+//! the daemon of the default storage directory and when that directory
+//! exists (a daemon run by hand on other state, or a test, has none unless
+//! the file names one). The metrics endpoint is off by
 //! default and listens on a loopback address or a Unix socket only: the
 //! figures name the rules' chains and sets, which are nobody else's
 //! business, and a scraper elsewhere can reach it through a proxy that
@@ -42,6 +43,19 @@ impl Default for ControlSettings {
             socket: Some(PathBuf::from(DEFAULT_CONTROL_SOCKET)),
             given: false,
             access: SocketAccess::default(),
+        }
+    }
+}
+
+impl ControlSettings {
+    /// The socket a daemon on `storage` serves and `status` asks: the
+    /// default one belongs to the daemon of the default storage directory
+    /// (the service), so that a second daemon on other state, started by
+    /// hand or by a test, never takes it.
+    pub fn socket_for(&self, storage: &std::path::Path) -> Option<PathBuf> {
+        match self.given || storage == std::path::Path::new(super::settings::DEFAULT_STORAGE) {
+            true => self.socket.clone(),
+            false => None,
         }
     }
 }
@@ -144,7 +158,11 @@ mod tests {
 
     #[test]
     fn the_control_socket_is_on_by_default_and_can_be_moved_or_turned_off() {
-        assert_eq!(ControlSettings::default().socket.as_deref(), Some(std::path::Path::new(DEFAULT_CONTROL_SOCKET)));
+        let default = ControlSettings::default();
+        assert_eq!(default.socket.as_deref(), Some(std::path::Path::new(DEFAULT_CONTROL_SOCKET)));
+        // The default socket is the service's, on the default storage only.
+        assert_eq!(default.socket_for("/var/lib/banwarden".as_ref()), default.socket);
+        assert_eq!(default.socket_for("/tmp/other".as_ref()), None);
         let mut control = None;
         let errors = problems_of(r#"{"socket": "/run/x/ctl", "group": "adm", "mode": "0640"}"#, |v, p| {
             control = Some(read_control(v, Location::key("control"), p))
@@ -153,6 +171,7 @@ mod tests {
         let control = control.unwrap();
         assert_eq!(control.socket.as_deref(), Some(std::path::Path::new("/run/x/ctl")));
         assert!(control.given);
+        assert_eq!(control.socket_for("/tmp/other".as_ref()).as_deref(), Some(std::path::Path::new("/run/x/ctl")));
         assert_eq!((control.access.mode, control.access.group.as_deref()), (0o640, Some("adm")));
         let errors = problems_of(r#"{"socket": false}"#, |v, p| {
             assert_eq!(read_control(v, Location::key("control"), p).socket, None)
