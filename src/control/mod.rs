@@ -38,6 +38,10 @@ use protocol::{Answer, REQUEST_MAX, TIMEOUT};
 pub const CONNECTIONS_MAX: usize = 16;
 /// How long an HTTP client has to send its request head.
 const HEADER_TIME: Duration = Duration::from_secs(10);
+/// After an answer, how much of a client's further input is read and
+/// dropped, and for how long.
+const DRAIN_MAX: u64 = 1 << 20;
+const DRAIN_TIME: Duration = Duration::from_secs(1);
 /// The `FileDescriptorName=` of sockets systemd passes for each listener.
 pub const CONTROL_FD_NAME: &str = "control";
 pub const METRICS_FD_NAME: &str = "metrics";
@@ -253,6 +257,11 @@ async fn serve_control(stream: tokio::net::UnixStream, context: &Context) {
     out.push(b'\n');
     let _ = tokio::time::timeout(TIMEOUT, write.write_all(&out)).await;
     let _ = write.shutdown().await;
+    // What the client sent past the request is read and dropped (a little,
+    // for a little while): closing with unread input would reset the
+    // connection, and the client could lose the answer that says why.
+    let mut rest = reader.into_inner().into_inner().take(DRAIN_MAX);
+    let _ = tokio::time::timeout(DRAIN_TIME, tokio::io::copy(&mut rest, &mut tokio::io::sink())).await;
 }
 
 async fn serve_metrics<S>(stream: S, context: Arc<Context>)
