@@ -228,9 +228,10 @@ fn bound(histogram: &Histogram, q: f64) -> String {
     }
 }
 
-/// A table: a header row, rows of cells, the first column left-aligned and
-/// the others right-aligned, each as wide as its widest cell.
-fn table(out: &mut String, title: &str, header: &[&str], rows: &[Vec<String>]) {
+/// A table: a header row, rows of cells, the first `left` columns (names)
+/// left-aligned and the others (numbers) right-aligned, each as wide as its
+/// widest cell.
+fn table(out: &mut String, title: &str, header: &[&str], left: usize, rows: &[Vec<String>]) {
     let _ = writeln!(out, "\n{title}");
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in rows {
@@ -242,9 +243,10 @@ fn table(out: &mut String, title: &str, header: &[&str], rows: &[Vec<String>]) {
         let mut text = String::from(" ");
         for (i, (cell, w)) in cells.zip(&widths).enumerate() {
             let pad = w - cell.chars().count();
-            match i {
-                0 => text.push_str(&format!(" {cell}{}", " ".repeat(pad))),
-                _ => text.push_str(&format!("  {}{cell}", " ".repeat(pad))),
+            let gap = if i == 0 { " " } else { "  " };
+            match i < left {
+                true => text.push_str(&format!("{gap}{cell}{}", " ".repeat(pad))),
+                false => text.push_str(&format!("{gap}{}{cell}", " ".repeat(pad))),
             }
         }
         text.trim_end().to_owned()
@@ -281,7 +283,7 @@ pub fn render(s: &Snapshot) -> String {
     let (jv, vk) = (&s.latency.journal_to_verdict, &s.latency.verdict_to_kernel);
     let _ = writeln!(
         out,
-        "  latency  journal→verdict p50 {} p99 {}; verdict→kernel p50 {} p99 {} ({} bans)",
+        "  latency  journal→verdict p50 {} p99 {}; verdict→kernel p50 {} p99 {} ({} bans timed)",
         bound(jv, 0.5),
         bound(jv, 0.99),
         bound(vk, 0.5),
@@ -290,7 +292,7 @@ pub fn render(s: &Snapshot) -> String {
     );
     let rows: Vec<Vec<String>> =
         s.chains.iter().map(|c| vec![c.chain.clone(), group(c.entered), group(c.passed), group(c.bans)]).collect();
-    table(&mut out, "Chains (since the rules were loaded)", &["chain", "entered", "matched", "bans"], &rows);
+    table(&mut out, "Chains (since the rules were loaded)", &["chain", "entered", "matched", "bans"], 1, &rows);
     let rows: Vec<Vec<String>> = s
         .sets
         .iter()
@@ -303,7 +305,7 @@ pub fn render(s: &Snapshot) -> String {
             vec![format!("{} ({})", set.set, set.backend), group(set.stored), kernel]
         })
         .collect();
-    table(&mut out, "Sets", &["set", "stored", "kernel"], &rows);
+    table(&mut out, "Sets", &["set", "stored", "kernel"], 1, &rows);
     if !s.top_counters.is_empty() {
         let rows: Vec<Vec<String>> = s
             .top_counters
@@ -313,7 +315,7 @@ pub fn render(s: &Snapshot) -> String {
                 vec![c.counter.clone(), c.key.clone(), c.count.to_string(), threshold]
             })
             .collect();
-        table(&mut out, "Counters closest to their threshold", &["counter", "key", "count", "threshold"], &rows);
+        table(&mut out, "Counters closest to their threshold", &["counter", "key", "count", "threshold"], 2, &rows);
     }
     let rows: Vec<Vec<String>> = s
         .counters
@@ -321,7 +323,7 @@ pub fn render(s: &Snapshot) -> String {
         .map(|c| vec![c.counter.clone(), group(c.keys), c.threshold.map_or("-".into(), |t| t.to_string())])
         .collect();
     if !rows.is_empty() {
-        table(&mut out, "Counters", &["counter", "keys", "threshold"], &rows);
+        table(&mut out, "Counters", &["counter", "keys", "threshold"], 1, &rows);
     }
     if !s.step_errors.is_empty() {
         let rows: Vec<Vec<String>> = s
@@ -329,12 +331,12 @@ pub fn render(s: &Snapshot) -> String {
             .iter()
             .map(|e| vec![format!("{} step {} ({})", e.chain, e.step, e.module), group(e.count)])
             .collect();
-        table(&mut out, "Step errors", &["step", "errors"], &rows);
+        table(&mut out, "Step errors", &["step", "errors"], 1, &rows);
     }
     if !s.failures.is_empty() {
         let rows: Vec<Vec<String>> =
             s.failures.iter().map(|f| vec![f.set.clone(), f.cause.clone(), group(f.count)]).collect();
-        table(&mut out, "Ban failures", &["set", "cause", "count"], &rows);
+        table(&mut out, "Ban failures", &["set", "cause", "count"], 2, &rows);
     }
     if let Some(api) = &s.api {
         let _ = writeln!(out, "\nAPI: {} requests to the loop", group(api.requests));
