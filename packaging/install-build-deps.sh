@@ -12,6 +12,8 @@ set -eu
 # must render without warnings), curl, openssl and python3-jsonschema (the REST
 # API driven by a real client over TLS, its answers checked against
 # doc/openapi.json).
+# The metrics: python3-prometheus-client (the OpenMetrics text parsed by
+# Prometheus' own Python parser).
 # Packaging: dpkg-dev (dpkg-shlibdeps finds the .deb's dependencies).
 # Benchmarks: time (GNU time: a command's peak RSS, `make bench`), wrk (REST
 # bans over TLS, `make bench`).
@@ -22,7 +24,7 @@ set -eu
 # (a Unix socket in a temporary directory, or loopback in a network
 # namespace; a primary and a replica; AOF), stopped by PID. The system's
 # Redis is never used: see below how installing the package starts none.
-packages="pkg-config libsystemd-dev libnftnl-dev libmnl-dev python3 iproute2 util-linux nftables ipset systemd-journal-remote systemd-container debootstrap groff-base dpkg-dev time redis-tools redis-server python3-redis openssl wrk curl python3-jsonschema"
+packages="pkg-config libsystemd-dev libnftnl-dev libmnl-dev python3 iproute2 util-linux nftables ipset systemd-journal-remote systemd-container debootstrap groff-base dpkg-dev time redis-tools redis-server python3-redis openssl wrk curl python3-jsonschema python3-prometheus-client"
 
 missing=""
 # The container test of the units: curl asks the REST API over

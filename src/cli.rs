@@ -35,6 +35,10 @@ pub enum Command {
     Unban(UnbanArgs),
     /// Show every ban: store and kernel side by side
     List(ListArgs),
+    /// Show what the running daemon is doing: entries judged, per-chain matches and bans,
+    /// sets, counters near their threshold, errors, latency (exit 3 when it is not running,
+    /// after what its files tell)
+    Status(StatusArgs),
     /// Print the pending daily report now (or mail it with --send)
     Report(ReportArgs),
     /// Import the ban stores of a Pyruse storage directory
@@ -153,6 +157,21 @@ pub enum FleetCommand {
     /// what it published and what waits, and what each other host's entries did here
     /// (exit 0 when running and connected, 1 when not, 2 without a fleet key)
     Status(FleetStatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Print the daemon's snapshot as JSON (with "running": true), or what the files tell
+    /// (with "running": false)
+    #[arg(long)]
+    pub json: bool,
+    /// The control socket to ask [default: control.socket of the configuration,
+    /// /run/banwarden/control]
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+    /// Counter keys closest to their threshold to show
+    #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u16).range(0..=1000))]
+    pub top: u16,
 }
 
 #[derive(Debug, Args)]

@@ -165,6 +165,13 @@ impl<K: Hash + Eq> Throttle<K> {
         self.counts.values().sum::<u64>() + self.others
     }
 
+    /// Each kind counted apart and its count, then those counted together
+    /// past [`THROTTLE_KINDS`] (`None`), if any.
+    pub fn counts(&self) -> impl Iterator<Item = (Option<&K>, u64)> + '_ {
+        let others = (self.others > 0).then_some((None, self.others));
+        self.counts.iter().map(|(k, n)| (Some(k), *n)).chain(others)
+    }
+
     /// Kinds counted apart.
     pub fn kinds(&self) -> usize {
         self.counts.len()

@@ -42,6 +42,10 @@ pub enum Command {
     Fleet { ops: Vec<FleetOp>, position: Option<String>, reply: Reply<Vec<Applied>> },
     /// Load the configuration again (what SIGHUP asks for).
     Reload,
+    /// The loop's figures (`banwarden status`, the metrics), taken between
+    /// two entries; `top` counter keys closest to their threshold at most
+    /// (0: none, which spares walking every key).
+    Snapshot { top: usize, reply: Reply<Box<crate::stats::Snapshot>> },
 }
 
 /// One thing another host of the fleet asks this one to do.
@@ -91,7 +95,7 @@ impl Command {
             Command::Ban { requests, .. } => requests.len().max(1),
             Command::Unban { sets, .. } => sets.len().max(1),
             Command::Fleet { ops, .. } => ops.len().max(1),
-            Command::Reload => 1,
+            Command::Reload | Command::Snapshot { .. } => 1,
         }
     }
 }

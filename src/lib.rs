@@ -4,6 +4,7 @@
 //!
 //! - [`cmd`]: one file per subcommand; the only users of `anyhow`
 //! - [`cli`]: the command line (clap), with value parsers for addresses, durations and sets
+//! - [`control`]: the control socket `status` asks and the OpenMetrics endpoint, on a thread of their own beside the loop
 //! - [`api`]: the REST and Redis-protocol servers that ban and allow on request, in a tokio runtime of their own
 //! - [`fleet`]: the bans shared with the other hosts through a Redis stream, in a tokio runtime of its own
 //! - [`daemon`]: the event loop of `run`: journal in, effects out, position saved
@@ -30,6 +31,7 @@
 //! - [`fields`]: field names interned into small ids
 //! - [`durable`]: replacing a small state file crash-safely
 //! - [`localaddr`]: this host's own addresses, dumped and followed over rtnetlink (`neverBanLocal`)
+//! - [`stats`]: the daemon's figures for `status` and the metrics: a snapshot, latency histograms, OpenMetrics text
 //! - [`time`]: the clock (wall and monotonic, injected), and journal timestamps rendered the way Pyruse printed them
 //! - [`vocab`]: the words of the ban path: addresses and networks, sets, lifetimes, origins, the ban request
 //!
@@ -42,6 +44,7 @@ pub mod bans;
 pub mod cli;
 pub mod cmd;
 pub mod config;
+pub mod control;
 pub mod counters_file;
 pub mod daemon;
 pub mod diag;
@@ -61,6 +64,7 @@ pub mod notify;
 pub mod outbox;
 pub mod progress;
 pub mod report;
+pub mod stats;
 pub mod store;
 pub mod template;
 #[cfg(test)]

@@ -135,12 +135,12 @@ impl Inherited {
 
     /// The inherited socket listening on `listen`, or else one named for
     /// `service`.
-    fn adopt(&mut self, listen: &Listen, service: Service) -> Option<Socket> {
+    fn adopt(&mut self, listen: &Listen, fd_name: &str) -> Option<Socket> {
         let at = self
             .fds
             .iter()
             .position(|(fd, _)| describe(fd).is_some_and(|l| l == *listen))
-            .or_else(|| self.fds.iter().position(|(_, name)| name.as_deref() == Some(service.fd_name())))?;
+            .or_else(|| self.fds.iter().position(|(_, name)| name.as_deref() == Some(fd_name)))?;
         let (fd, _) = self.fds.remove(at);
         Some(socket_of(fd))
     }
@@ -220,10 +220,22 @@ pub fn open(
     access: &SocketAccess,
     inherited: &mut Inherited,
 ) -> Result<(Socket, Option<PathBuf>), String> {
-    let (socket, made) = match inherited.adopt(listen, service) {
+    open_named(listen, service.key(), service.fd_name(), access, inherited)
+}
+
+/// [`open`] for a listener of another key than the APIs' (`metrics.listen`),
+/// adopted by address or by the `FileDescriptorName=` `fd_name`.
+pub fn open_named(
+    listen: &Listen,
+    key: &str,
+    fd_name: &str,
+    access: &SocketAccess,
+    inherited: &mut Inherited,
+) -> Result<(Socket, Option<PathBuf>), String> {
+    let (socket, made) = match inherited.adopt(listen, fd_name) {
         Some(socket) => (socket, None),
         None => {
-            let socket = bind(listen, access).map_err(|e| format!("{} {}: {e}", service.key(), display(listen)))?;
+            let socket = bind(listen, access).map_err(|e| format!("{key} {}: {e}", display(listen)))?;
             let made = match listen {
                 Listen::Unix(path) => Some(path.clone()),
                 Listen::Tcp(_) => None,
@@ -235,7 +247,7 @@ pub fn open(
         Socket::Tcp(l) => l.set_nonblocking(true),
         Socket::Unix(l) => l.set_nonblocking(true),
     };
-    set_nonblocking.map_err(|e| format!("{} {}: {e}", service.key(), display(listen)))?;
+    set_nonblocking.map_err(|e| format!("{key} {}: {e}", display(listen)))?;
     Ok((socket, made))
 }
 

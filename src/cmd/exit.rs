@@ -12,6 +12,9 @@ pub enum Exit {
     Failure,
     /// An invalid configuration or argument: nothing was tried.
     Invalid,
+    /// `status`: the daemon is not running (3, as LSB's `status` action
+    /// and `systemctl status` say it).
+    NotRunning,
 }
 
 impl Exit {
@@ -29,6 +32,7 @@ impl Exit {
             Exit::Success => 0,
             Exit::Failure => 1,
             Exit::Invalid => 2,
+            Exit::NotRunning => 3,
         }
     }
 }

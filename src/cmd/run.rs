@@ -19,7 +19,7 @@ use crate::notify::Notifier;
 pub fn run(file: &ConfigFile, args: &RunArgs) -> anyhow::Result<Exit> {
     // First: they change the environment, which only a single thread may do.
     let notifier = Notifier::from_env();
-    let inherited = Inherited::from_env();
+    let mut inherited = Inherited::from_env();
     let Some(config) = load_config(file) else { return Ok(Exit::Invalid) };
     let dropins = crate::config::dropins::describe(&config.dropins);
     // Root running the daemon by hand on the service's storage: act as the
@@ -35,7 +35,20 @@ pub fn run(file: &ConfigFile, args: &RunArgs) -> anyhow::Result<Exit> {
     let serve = config.settings.serves_api();
     let (api, resp) = (config.settings.api.clone(), config.settings.resp.clone());
     let (config_fleet, storage) = (config.settings.fleet.clone(), config.settings.storage.clone());
+    let (mut control, metrics) = (config.settings.control.clone(), config.settings.metrics.clone());
+    control.socket = control.socket_for(&storage);
     let mut daemon = Daemon::open(config, &options, super::clock())?.with_notifier(notifier);
+    // The control socket and the metrics first: the sockets systemd passed
+    // for them are theirs before the APIs look at what is left.
+    let context =
+        crate::control::Context { door: daemon.door(), fleet_storage: config_fleet.as_ref().map(|_| storage.clone()) };
+    let control = crate::control::start(&control, metrics.as_ref(), &mut inherited, context, &mut |warning| {
+        diag!(Warning, "{warning}")
+    })
+    .map_err(anyhow::Error::msg)?;
+    for (key, listen) in control.as_ref().map(|c| c.listening()).unwrap_or_default() {
+        diag!(Info, "serving {key} on {}", crate::api::listen::display(listen));
+    }
     // The servers' thread comes after every change of the process's
     // identity and environment above (capabilities and ids are per thread),
     // and after the daemon has opened its door.
@@ -80,6 +93,8 @@ pub fn run(file: &ConfigFile, args: &RunArgs) -> anyhow::Result<Exit> {
     }));
     diag!(Info, "started, judging entries of {} (rules: {}{dropins})", options.source.describe(), file.path.display());
     let totals = daemon.run(&signals::STOP);
+    // No snapshot can be answered any more.
+    drop(control);
     // The loop has answered what came through its door; the servers stop
     // taking more (and dropping them waits for the connections under way).
     drop(servers);

@@ -478,8 +478,16 @@ pub fn check_hash(text: &str) -> Result<(), String> {
 }
 
 fn socket_access(value: &Json, here: Location, problems: &mut Problems) -> SocketAccess {
-    let mut access = SocketAccess::default();
     let mut args = Args::new(Some(value), here, problems);
+    let access = access_from(&mut args, problems);
+    args.finish(problems);
+    access
+}
+
+/// `mode` and `group` of a Unix socket, read among `args` (also the keys of
+/// `control` and `metrics`).
+pub(super) fn access_from(args: &mut Args, problems: &mut Problems) -> SocketAccess {
+    let mut access = SocketAccess::default();
     let mode = match args.get("mode") {
         None => None,
         Some(Json::String(s)) => u32::from_str_radix(s, 8).ok().filter(|_| !s.is_empty()),
@@ -499,7 +507,6 @@ fn socket_access(value: &Json, here: Location, problems: &mut Problems) -> Socke
             false => access.group = Some(group.to_owned()),
         }
     }
-    args.finish(problems);
     access
 }
 

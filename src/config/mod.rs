@@ -10,6 +10,7 @@
 pub mod api;
 pub mod args;
 mod comments;
+pub mod control;
 pub mod dropins;
 pub mod fleet;
 pub mod json;

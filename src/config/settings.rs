@@ -16,10 +16,12 @@ pub const DEFAULT_STORAGE: &str = "/var/lib/banwarden";
 pub const DEFAULT_IDENTIFIER: &str = "banwarden";
 
 /// Keys this module reads; `actions` is read by the workflow compiler.
-pub const KNOWN_KEYS: [&str; 15] = [
+pub const KNOWN_KEYS: [&str; 17] = [
     "api",
     "resp",
     "fleet",
+    "control",
+    "metrics",
     "actions",
     "storage",
     "debug",
@@ -92,6 +94,10 @@ pub struct Settings {
     /// `fleet`: the bans shared with other hosts through Redis (see
     /// [`super::fleet`]); `None`: none are.
     pub fleet: Option<super::fleet::FleetSettings>,
+    /// `control`: the socket `banwarden status` asks (see [`super::control`]).
+    pub control: super::control::ControlSettings,
+    /// `metrics`: the OpenMetrics endpoint; `None`: none.
+    pub metrics: Option<super::control::MetricsSettings>,
 }
 
 impl Default for Settings {
@@ -111,6 +117,8 @@ impl Default for Settings {
             api: None,
             resp: None,
             fleet: None,
+            control: super::control::ControlSettings::default(),
+            metrics: None,
         }
     }
 }
@@ -179,6 +187,8 @@ pub fn read(top: &[(&str, &Json)], problems: &mut Problems) -> Settings {
             "api" => s.api = super::api::read_api(value, here, problems),
             "resp" => s.resp = super::api::read_resp(value, here, problems),
             "fleet" => s.fleet = super::fleet::read_fleet(value, here, problems),
+            "control" => s.control = super::control::read_control(value, here, problems),
+            "metrics" => s.metrics = super::control::read_metrics(value, here, problems),
             "nftBan" => {
                 problems.warn(&here, "banwarden writes nftables sets through netlink; the \"nft\" command is not used")
             }

@@ -15,6 +15,7 @@ impl Daemon {
                 }
             }
             Effect::Ban(request) => {
+                self.figures.banned();
                 if self.queue.push(request) {
                     self.flush_bans();
                 }
@@ -73,6 +74,7 @@ impl Daemon {
     pub(super) fn flush_bans(&mut self) {
         self.store_unstored();
         self.queue.flush(&mut |line| diag!(Err, "{line}"), &mut |warning| diag!(Warning, "{warning}"));
+        self.figures.flushed(&*self.clock);
     }
 
     pub(super) fn store_unstored(&mut self) {

@@ -65,6 +65,7 @@
 mod addresses;
 mod chores;
 mod due;
+mod figures;
 mod fleet;
 #[cfg(test)]
 mod fleet_tests;
@@ -217,6 +218,10 @@ pub struct Daemon {
     last_cursor: Option<String>,
     /// The sets the loop knows, for the fleet's names.
     known_sets: Arc<crate::door::KnownSets>,
+    /// What `status` and the metrics show (see `figures.rs`).
+    figures: figures::Figures,
+    /// What is read, in words.
+    reader_source: String,
     /// This daemon's hold on the storage directory (see `owner`).
     _storage: owner::StorageLock,
 }
@@ -297,6 +302,7 @@ impl Daemon {
         known_sets.replace(watched.clone());
         let reconciler = Reconciler::new(watched, clock.clone());
         let door = crate::door::Door::new(crate::door::CAPACITY).map_err(DaemonError::Door)?;
+        let figures = figures::Figures::new(clock.now_us(), &workflow);
         signals::wake_with(door.fd());
         let mut daemon = Daemon {
             queue: BanQueue::new(bans),
@@ -324,6 +330,8 @@ impl Daemon {
             fleet_position,
             last_cursor,
             known_sets,
+            figures,
+            reader_source: options.source.describe(),
             _storage: storage_lock,
         };
         // Before any ban: accepts protect, and the listing starts full.
@@ -440,6 +448,7 @@ impl Daemon {
     /// Step: one entry through the rules, its effects carried out.
     fn judge(&mut self, entry: &mut Entry, effects: &mut Vec<Effect>) {
         self.workflow.run(entry, effects, &mut self.observer);
+        self.figures.judged(entry.time_us(), self.clock.now_us());
         self.totals.judged += 1;
         for effect in effects.drain(..) {
             self.totals.effects += 1;
@@ -474,6 +483,7 @@ impl Daemon {
     /// second late), and the position is saved once the flow has paused or
     /// after a second of steady flow (one fsync a second at most).
     fn drained(&mut self) {
+        self.figures.drained();
         self.flush_bans();
         self.outbox.flush();
         self.outbox.tick(self.clock.now_us());

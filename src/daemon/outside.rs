@@ -66,6 +66,7 @@ impl Daemon {
                 }
                 Command::Fleet { ops, position, reply } => self.apply_fleet(ops, position, reply),
                 Command::Reload => reload = true,
+                Command::Snapshot { top, reply } => self.answer_snapshot(top, reply),
             }
         }
         // The replies wait for nothing else.

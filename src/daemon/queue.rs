@@ -167,6 +167,12 @@ impl BanQueue {
         self.failures.total()
     }
 
+    /// Bans that failed so far, by set and kind (`None`: the kinds past
+    /// the throttle's bound, counted together).
+    pub fn failures(&self) -> impl Iterator<Item = (Option<&(SetRef, Failure)>, u64)> + '_ {
+        self.failures.counts()
+    }
+
     fn keep_unstored(&mut self, request: &BanRequest, now: u64) {
         if self.unstored.len() >= MAX_UNSTORED {
             self.unstored_dropped += 1;

@@ -39,6 +39,7 @@ impl Daemon {
             Ok(new) => new,
             Err(e) => {
                 log_rejection(&e);
+                self.figures.reload_rejected();
                 let status = format!("reload rejected, old rules running; {}", self.status_line());
                 self.notifier.ready(&status);
                 return;
@@ -122,6 +123,7 @@ impl Daemon {
             hook(&self.settings);
         }
         self.reloads += 1;
+        self.figures.reloaded(self.clock.now_us(), &self.workflow);
         diag!(Info, "reloaded {}{dropins}: {stats}", path.display());
         let status = self.status_line();
         self.notifier.ready(&status);

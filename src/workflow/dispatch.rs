@@ -61,6 +61,19 @@ struct Table {
     targets: FastMap<Box<str>, Vec<(u32, Link)>>,
     /// Where an entry matching no chain of the run goes.
     exit: Link,
+    /// The entry node of each chain of the run, by position (to count the
+    /// steps a jump stands for, see [`Walked`]).
+    nodes: Vec<u32>,
+}
+
+/// The walk a shortcut stood for: the routing chains of table `table` at
+/// positions `from..=to` were entered, and the last one passed or not.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Walked {
+    pub table: u32,
+    pub from: u32,
+    pub to: u32,
+    pub passed: bool,
 }
 
 /// The shortcuts of a graph, by node.
@@ -134,7 +147,9 @@ impl Shortcuts {
         let table_index = self.tables.len() as u32;
         let mut targets: FastMap<Box<str>, Vec<(u32, Link)>> = FastMap::default();
         let mut last_node = 0;
+        let mut nodes = Vec::new();
         for (position, route) in run.iter().flatten().enumerate() {
+            nodes.push(route.node as u32);
             for value in &route.values {
                 let list = targets.entry((*value).into()).or_default();
                 // Within one chain a repeated value changes nothing.
@@ -147,22 +162,33 @@ impl Shortcuts {
         }
         // The chains of a run are consecutive top-level chains, so each one's
         // else is the next one's entry and the run's exit is the last else.
-        self.tables.push(Table { field, targets, exit: graph.nodes[last_node].else_ });
+        self.tables.push(Table { field, targets, exit: graph.nodes[last_node].else_, nodes });
     }
 
-    /// Where an entry at `node` goes, if the node starts a shortcut.
+    /// Where an entry at `node` goes, if the node starts a shortcut, and
+    /// the walk that stands for (for the per-step figures).
     #[inline]
-    pub fn jump(&self, node: usize, entry: &Entry) -> Option<Link> {
-        let (table, position) = (*self.at_node.get(node)?)?;
-        let table = &self.tables[table as usize];
+    pub fn jump(&self, node: usize, entry: &Entry) -> Option<(Link, Walked)> {
+        let (table_index, position) = (*self.at_node.get(node)?)?;
+        let table = &self.tables[table_index as usize];
         let found = entry
             .get(table.field)
             .and_then(|value| table.targets.get(value))
             // Positions ascend: the first chain at or after this one, found
             // in log time (one value may be tested by thousands of chains).
-            .and_then(|list| list.get(list.partition_point(|&(p, _)| p < position)))
-            .map(|&(_, target)| target);
-        Some(found.unwrap_or(table.exit))
+            .and_then(|list| list.get(list.partition_point(|&(p, _)| p < position)));
+        Some(match found {
+            Some(&(to, target)) => (target, Walked { table: table_index, from: position, to, passed: true }),
+            None => {
+                let to = table.nodes.len() as u32 - 1;
+                (table.exit, Walked { table: table_index, from: position, to, passed: false })
+            }
+        })
+    }
+
+    /// The entry node of each chain of each table's run, by position.
+    pub fn table_nodes(&self) -> impl Iterator<Item = &[u32]> {
+        self.tables.iter().map(|t| t.nodes.as_slice())
     }
 
     /// Number of routing chains covered by tables.

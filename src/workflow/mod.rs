@@ -11,6 +11,7 @@
 
 pub mod dispatch;
 pub mod link;
+pub mod tally;
 
 use crate::actions::{Action, ActionError, State};
 use crate::effect::Effect;
@@ -80,6 +81,8 @@ pub struct Workflow {
     start: Link,
     shortcuts: dispatch::Shortcuts,
     state: State,
+    /// Entries that reached and passed each node (see [`tally`]).
+    tally: tally::Tally,
 }
 
 impl Workflow {
@@ -93,7 +96,8 @@ impl Workflow {
         state: State,
     ) -> Workflow {
         let shortcuts = dispatch::Shortcuts::build(&graph, shapes, &steps);
-        Workflow { fields, labels, steps, nodes: graph.nodes, start: graph.start, shortcuts, state }
+        let tally = tally::Tally::new(graph.nodes.len(), &shortcuts);
+        Workflow { fields, labels, steps, nodes: graph.nodes, start: graph.start, shortcuts, state, tally }
     }
 
     /// Makes entries carry a field no rule names (`replay` reads a few to
@@ -136,6 +140,16 @@ impl Workflow {
         self.shortcuts.covered()
     }
 
+    /// What entries did at each step since this workflow was made.
+    pub fn step_figures(&self) -> Vec<tally::StepFigures> {
+        self.tally.steps(self.nodes.iter().map(|n| n.step), self.steps.len())
+    }
+
+    /// What entries did in each chain since this workflow was made.
+    pub fn chain_figures(&self) -> Vec<tally::ChainFigures> {
+        tally::chains(&self.steps, &self.step_figures(), self.labels.len())
+    }
+
     pub fn state(&self) -> &State {
         &self.state
     }
@@ -162,16 +176,19 @@ impl Workflow {
         let mut at = self.start;
         while let Some(n) = at.node() {
             if shortcuts {
-                if let Some(target) = self.shortcuts.jump(n, entry) {
+                if let Some((target, walked)) = self.shortcuts.jump(n, entry) {
+                    self.tally.walked(walked);
                     at = target;
                     continue;
                 }
             }
             let node = self.nodes[n];
             let step = &self.steps[node.step as usize];
+            self.tally.visit(n);
             at = match &step.kind {
                 StepKind::Filter(filter) => match filter.test(entry) {
                     Ok(true) => {
+                        self.tally.pass(n);
                         observer.step(self, step, &Outcome::Passed);
                         node.then
                     }
@@ -186,6 +203,7 @@ impl Workflow {
                 },
                 StepKind::Action(action) => match action.run(entry, &self.fields, &mut self.state, effects) {
                     Ok(()) => {
+                        self.tally.pass(n);
                         observer.step(self, step, &Outcome::Acted);
                         node.then
                     }

@@ -40,6 +40,9 @@ fn accepted_names() -> Vec<&'static str> {
     // `fleet`, its TLS files and the targets of its map.
     use banwarden::config::fleet::{FLEET_KEYS, FLEET_MAP_KEYS, FLEET_TLS_KEYS};
     names.extend(FLEET_KEYS.iter().chain(&FLEET_TLS_KEYS).chain(&FLEET_MAP_KEYS));
+    // `control` and `metrics`.
+    use banwarden::config::control::{CONTROL_KEYS, METRICS_KEYS};
+    names.extend(CONTROL_KEYS.iter().chain(&METRICS_KEYS));
     names
 }
 

@@ -25,7 +25,8 @@
 //! (`fleet_three`, on the harness of `fleet`), the fleet under faults: Redis
 //! killed during a flood, a host stopped, the stream trimmed past it, a
 //! replica promoted, TLS and an ACL user (`fleet_faults`), the API servers' sockets and sets with the real
-//! daemon (`api_config`), and the architecture map of
+//! daemon (`api_config`), `status` and the metrics of a running daemon
+//! (`status`), and the architecture map of
 //! src/lib.rs against the code's imports (`architecture`). Tests that need
 //! root or a program skip without it, or fail under `CI=true`
 //! (`util::require`).
@@ -59,4 +60,5 @@ mod package;
 mod pipes;
 mod reconcile;
 mod service;
+mod status;
 mod util;

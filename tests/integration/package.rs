@@ -546,6 +546,7 @@ fn inspect(deb: &Path) {
         "./usr/share/doc/banwarden/examples/boot-load-ruleset.conf",
         "./usr/share/doc/banwarden/examples/api-tcp.conf",
         "./usr/share/doc/banwarden/examples/banwarden-api-tcp.socket",
+        "./usr/share/doc/banwarden/examples/banwarden-metrics.socket",
         "./usr/share/doc/banwarden/examples/fleet-redis-tcp.conf",
         "./usr/share/doc/banwarden/examples/fleet-redis-unix.conf",
         "./usr/share/doc/banwarden/doc/fleet.md",

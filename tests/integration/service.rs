@@ -268,7 +268,13 @@ fn the_units_verify_and_are_rated_ok_or_better() {
     }
     // The socket units (shipped, and the TCP example) beside the service
     // they start.
-    let sockets = ["banwarden-api.socket", "banwarden-resp.socket", "api/banwarden-api-tcp.socket"].map(|socket| {
+    let sockets = [
+        "banwarden-api.socket",
+        "banwarden-resp.socket",
+        "api/banwarden-api-tcp.socket",
+        "metrics/banwarden-metrics.socket",
+    ]
+    .map(|socket| {
         let path = dir.path().join(Path::new(socket).file_name().unwrap());
         std::fs::copy(root().join("packaging/systemd").join(socket), &path).unwrap();
         path

@@ -51,6 +51,13 @@ pub const MAX_TICKS: usize = 1_000_000;
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct CategoryId(usize);
 
+impl CategoryId {
+    /// Its place among the counters' names (see [`Counters::sizes`]).
+    pub fn index(self) -> usize {
+        self.0
+    }
+}
+
 #[derive(Debug)]
 struct Category {
     name: String,
@@ -185,6 +192,27 @@ impl Counters {
         self.categories.iter().map(|c| c.keys.len()).sum()
     }
 
+    /// Each counter's name and the keys it holds, in the order of their ids.
+    pub fn sizes(&self) -> impl Iterator<Item = (&str, usize)> + '_ {
+        self.categories.iter().map(|c| (c.name.as_str(), c.keys.len()))
+    }
+
+    /// Calls `f` with each live key of each counter (its index, the key and
+    /// its value at `now_us`), skipping keys whose value is 0: for `status`,
+    /// a walk over every key (a million in tens of milliseconds).
+    pub fn each_key(&self, now_us: u64, mut f: impl FnMut(usize, &str, usize)) {
+        for (i, category) in self.categories.iter().enumerate() {
+            for slot in 0..category.keys.slot_count() {
+                if let Some((key, ticks)) = category.keys.slot(slot) {
+                    let value = ticks.value(now_us);
+                    if value > 0 {
+                        f(i, key, value);
+                    }
+                }
+            }
+        }
+    }
+
     /// Whether [`take_news`](Self::take_news) has something: one load and
     /// compare, cheap enough after every entry.
     pub fn has_news(&self) -> bool {
@@ -260,6 +288,11 @@ pub struct CounterRaise {
 impl CounterRaise {
     pub fn new(category: CategoryId, key: FieldId, keep_seconds: Option<u64>, save: Option<FieldId>) -> CounterRaise {
         CounterRaise { category, key, keep_us: keep_seconds.map(|s| s.saturating_mul(1_000_000)), save }
+    }
+
+    /// The counter raised, and the field its value is saved in.
+    pub fn counter(&self) -> (CategoryId, Option<FieldId>) {
+        (self.category, self.save)
     }
 
     pub fn run(&self, entry: &mut Entry, fields: &FieldTable, counters: &mut Counters) -> Result<(), ActionError> {

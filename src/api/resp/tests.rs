@@ -85,7 +85,7 @@ fn daemon() -> (Arc<Shared>, Loop) {
                         unbans.lock().unwrap().push((net, sets, origin));
                         reply(Ok(lifted));
                     }
-                    Command::Reload | Command::Fleet { .. } => {}
+                    Command::Reload | Command::Fleet { .. } | Command::Snapshot { .. } => {}
                 }
             }
             tokio::time::sleep(Duration::from_millis(1)).await;

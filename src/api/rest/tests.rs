@@ -93,7 +93,7 @@ fn answer(command: Command, seen: &Mutex<Seen>) {
             seen.lock().unwrap().unbans.push((net, sets, origin));
             reply(Ok(lifted));
         }
-        Command::Reload | Command::Fleet { .. } => {}
+        Command::Reload | Command::Fleet { .. } | Command::Snapshot { .. } => {}
     }
 }
 
