@@ -74,6 +74,10 @@ pub struct BanArgs {
     /// extends: a shorter one leaves the longer one as it is)
     #[arg(long)]
     pub replace: bool,
+    /// Why, in your words: kept with the ban in the store and shown by `why` and `list` (at
+    /// most 200 characters are kept)
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
     /// Share the ban with the fleet too: once banned here, it waits in the spool
     /// (fleet.spool in the storage directory) for the daemon to publish it (always so when
     /// fleet.share names "cli")

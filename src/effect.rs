@@ -171,6 +171,7 @@ mod tests {
             lifetime: Lifetime::from_seconds(Some(86400)),
             origin: origin.clone(),
             replace: false,
+            reason: None,
         });
         assert_eq!(
             e.to_json().to_string(),
@@ -182,6 +183,7 @@ mod tests {
             lifetime: Lifetime::Forever,
             origin,
             replace: false,
+            reason: None,
         });
         assert_eq!(
             permanent.to_json().to_string(),

@@ -14,7 +14,8 @@ impl Daemon {
                     diag!(Err, "cannot write to the journal socket {}: {e}", self.writer.path().display());
                 }
             }
-            Effect::Ban(request) => {
+            Effect::Ban(mut request) => {
+                self.add_entry_to_reason(&mut request);
                 if self.queue.push(request) {
                     self.flush_bans();
                 }
@@ -25,6 +26,24 @@ impl Daemon {
                     self.outbox.report_line(line);
                 }
             }
+        }
+    }
+
+    /// A rule's ban gets the cursor of the entry that triggered it (the
+    /// one just judged), and its `MESSAGE` when the rules did not read it:
+    /// asked of the reader only now, as reading a cursor for every entry
+    /// would halve the journal's throughput.
+    fn add_entry_to_reason(&mut self, request: &mut crate::vocab::BanRequest) {
+        use crate::vocab::reason::{Reason, MESSAGE_MAX};
+        if !matches!(request.origin, crate::vocab::Origin::Rule { .. }) {
+            return;
+        }
+        // Fresh from the action, the reason is not shared yet: no copy.
+        let reason = std::sync::Arc::make_mut(request.reason.get_or_insert_with(Default::default));
+        reason.cursor = self.reader.cursor().ok().and_then(|c| Reason::cursor_checked(&c));
+        if reason.message.is_none() {
+            let message = self.reader.current_field(c"MESSAGE");
+            reason.message = message.map(|m| Reason::shorten(&m, MESSAGE_MAX));
         }
     }
 

@@ -179,6 +179,7 @@ impl BanQueue {
             until,
             start: now,
             by: request.origin.tag(),
+            why: request.reason.clone(),
         });
     }
 
@@ -279,7 +280,7 @@ mod tests {
 
     fn request(ip: Network, set: &SetRef) -> BanRequest {
         let origin = Origin::Rule { chain: "ssh".into(), step: 3 };
-        BanRequest { net: ip, set: set.clone(), lifetime: Lifetime::from_seconds(Some(60)), origin, replace: false }
+        BanRequest::new(ip, set.clone(), Lifetime::from_seconds(Some(60)), origin)
     }
 
     fn attacker(i: u32) -> Network {
