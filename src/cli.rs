@@ -35,6 +35,9 @@ pub enum Command {
     Unban(UnbanArgs),
     /// Show every ban: store and kernel side by side
     List(ListArgs),
+    /// Say why an address is banned: every ban of it with who made it, the counter and the
+    /// journal entry that led to it; exit 0 when banned, 1 when not
+    Why(WhyArgs),
     /// Print the pending daily report now (or mail it with --send)
     Report(ReportArgs),
     /// Import the ban stores of a Pyruse storage directory
@@ -197,6 +200,19 @@ pub struct ListArgs {
     /// One JSON object per ban instead of a table
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct WhyArgs {
+    /// The address or network to explain (the bans of the networks that hold it count)
+    #[arg(value_parser = address, value_name = "ADDRESS")]
+    pub address: Network,
+    /// One JSON document, with every field of the journal entries found
+    #[arg(long)]
+    pub json: bool,
+    /// The journal the daemon reads, where the entries that led to a ban are looked up
+    #[command(flatten)]
+    pub journal: JournalArgs,
 }
 
 /// Which journal to read; the system journal when none is given.

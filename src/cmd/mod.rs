@@ -14,6 +14,7 @@ mod replay;
 mod report;
 mod run;
 mod unban;
+mod why;
 
 use std::sync::Arc;
 
@@ -49,6 +50,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Ban(args) => ban::run(&file, &args),
         Command::Unban(args) => unban::run(&file, &args),
         Command::List(args) => list::run(&file, &args),
+        Command::Why(args) => why::run(&file, &args),
         Command::Report(args) => report::run(&file, &args),
         Command::Migrate(args) => migrate::run(&file, &args),
         Command::Fleet(crate::cli::FleetCommand::Status(args)) => fleet::status(&file, &args),
