@@ -5,12 +5,36 @@
 //! refused offered again). The loop in `mod.rs` says when; this says how.
 
 use super::*;
+use crate::diag::About;
+use crate::effect::Level;
+use crate::journal::ids;
+use crate::vocab::{Network, SetRef};
+
+/// The address and set of an entry's first ban, which its `action_log`
+/// lines carry as structured fields.
+pub(super) fn ban_of(effects: &[Effect]) -> Option<(Network, SetRef)> {
+    effects.iter().find_map(|e| match e {
+        Effect::Ban(r) => Some((r.net, r.set.clone())),
+        _ => None,
+    })
+}
 
 impl Daemon {
+    #[cfg(test)]
     pub(super) fn carry_out(&mut self, effect: Effect) {
+        self.carry_out_for(effect, None);
+    }
+
+    /// Carries out one effect of an entry whose ban (if any) is `ban`.
+    pub(super) fn carry_out_for(&mut self, effect: Effect, ban: Option<&(Network, SetRef)>) {
         match effect {
-            Effect::Log { level, message } => {
-                if let Err(e) = self.writer.log(&self.settings.syslog_identifier, level, &message) {
+            Effect::Log { level, message, chain } => {
+                let (ip, set) = (ban.map(|b| b.0.to_string()), ban.map(|b| b.1.to_string()));
+                let mut extra: Vec<(&str, &[u8])> = vec![("MESSAGE_ID", ids::ACTION_LOG.id.as_bytes())];
+                extra.extend(chain.as_deref().map(|c| (ids::CHAIN, c.as_bytes())));
+                extra.extend(ip.as_deref().map(|ip| (ids::IP, ip.as_bytes())));
+                extra.extend(set.as_deref().map(|set| (ids::SET, set.as_bytes())));
+                if let Err(e) = self.writer.log_with(&self.settings.syslog_identifier, level, &message, &extra) {
                     diag!(Err, "cannot write to the journal socket {}: {e}", self.writer.path().display());
                 }
             }
@@ -91,7 +115,11 @@ impl Daemon {
     /// refused before, if it takes them now.
     pub(super) fn flush_bans(&mut self) {
         self.store_unstored();
-        self.queue.flush(&mut |line| diag!(Err, "{line}"), &mut |warning| diag!(Warning, "{warning}"));
+        let mut error = |line: String, net: Network, set: &SetRef| {
+            let about = About { id: Some(ids::BAN_FAILED), net: Some(net), set: Some(set), chain: None };
+            diag::emit_about(Level::Err, about, format_args!("{line}"));
+        };
+        self.queue.flush(&mut error, &mut |warning| diag!(Warning, "{warning}"));
     }
 
     pub(super) fn store_unstored(&mut self) {

@@ -179,12 +179,14 @@ async fn post(ctx: Ctx, caller: Caller, conn: Conn, target: Target, body: Body) 
                 };
                 if let Some(reason) = reason {
                     let reason: String = reason.chars().take(REASON_MAX).collect();
-                    crate::diag!(
-                        Info,
-                        "api: {} asked for {} in {}, reason {reason:?}",
-                        caller.0,
-                        request.net,
-                        request.set
+                    let (id, net, set) = (Some(crate::journal::ids::API_BAN), Some(request.net), Some(&request.set));
+                    crate::diag::emit_about(
+                        crate::effect::Level::Info,
+                        crate::diag::About { id, net, set, chain: None },
+                        format_args!(
+                            "api: {} asked for {} in {}, reason {reason:?}",
+                            caller.0, request.net, request.set
+                        ),
                     );
                 }
                 reply::outcome_item(request.net, &request.set, &outcome, now)
