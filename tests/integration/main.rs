@@ -58,3 +58,4 @@ mod pipes;
 mod reconcile;
 mod service;
 mod util;
+mod why;
