@@ -115,7 +115,7 @@ pub fn emit_about(level: Level, about: About<'_>, message: fmt::Arguments<'_>) {
             let fields = about.fields();
             let extra: Vec<(&str, &[u8])> = fields.iter().map(|(n, v)| (*n, v.as_bytes())).collect();
             let mut writer = writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            if writer.log_with("banwarden", level, &text, &extra).is_ok() {
+            if writer.log_with(ids::DIAG_IDENTIFIER, level, &text, &extra).is_ok() {
                 return;
             }
         }

@@ -35,6 +35,13 @@ pub const API_BAN: MessageId = MessageId { id: "2918af3cd76b44ab8656514481fb9ca9
 /// Every ID, for the documentation's test.
 pub const ALL: [MessageId; 5] = [ACTION_LOG, BAN_FAILED, UNBANNED, STEP_ERROR, API_BAN];
 
+/// The `SYSLOG_IDENTIFIER` of the diagnostics sent natively (with fields).
+/// Not `banwarden`: rules that read banwarden's own `action_log` lines back
+/// pick them by `SYSLOG_IDENTIFIER=banwarden` and `_TRANSPORT=journal` (as
+/// examples/recidive.json does), and a diagnostic, which may quote text
+/// from a log line or an API client, must never pass for one of them.
+pub const DIAG_IDENTIFIER: &str = "banwarden-diag";
+
 pub const IP: &str = "BANWARDEN_IP";
 pub const SET: &str = "BANWARDEN_SET";
 pub const CHAIN: &str = "BANWARDEN_CHAIN";
@@ -58,7 +65,7 @@ mod tests {
         for m in ALL {
             assert!(doc.contains(&format!("`{}`", m.id)), "doc/journal-fields.md lacks {} ({})", m.id, m.name);
         }
-        for field in [IP, SET, CHAIN] {
+        for field in [IP, SET, CHAIN, DIAG_IDENTIFIER] {
             assert!(doc.contains(field), "doc/journal-fields.md lacks {field}");
         }
     }
