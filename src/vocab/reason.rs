@@ -61,13 +61,11 @@ impl Reason {
     /// when cut) and its control characters escaped (`\n`, `\u{1b}`).
     pub fn shorten(text: &str, max: usize) -> Box<str> {
         let mut out = String::with_capacity(text.len().min(max * 2));
-        let mut chars = 0;
-        for c in text.chars() {
-            if chars == max {
+        for (i, c) in text.chars().enumerate() {
+            if i == max {
                 out.push('…');
                 break;
             }
-            chars += 1;
             if c.is_control() {
                 out.extend(c.escape_default());
             } else {
