@@ -109,12 +109,13 @@ fn ban_stage() {
     let now = SystemClock.now_us();
     let set = SetRef::parse_nft(SET).unwrap();
     let requests: Vec<BanRequest> = (0..N)
-        .map(|i| BanRequest {
-            net: address(i).into(),
-            set: set.clone(),
-            lifetime: Lifetime::from_seconds(Some(3600)),
-            origin: Origin::Cli { user: "bench".into() },
-            replace: false,
+        .map(|i| {
+            BanRequest::new(
+                address(i).into(),
+                set.clone(),
+                Lifetime::from_seconds(Some(3600)),
+                Origin::Cli { user: "bench".into() },
+            )
         })
         .collect();
     let (mut whole, mut store_only, mut netlink_only) = (Vec::new(), Vec::new(), Vec::new());
@@ -139,6 +140,7 @@ fn ban_stage() {
                 until: Until::At(now + 3_600_000_000),
                 start: now,
                 by: r.origin.tag(),
+                why: None,
             })
             .collect();
         let start = Instant::now();
@@ -520,6 +522,7 @@ fn stored_bans(dir: &Path, count: u32) -> std::path::PathBuf {
             until: if i % 10 == 0 { Until::Forever } else { Until::At(now + 86_400_000_000) },
             start: now,
             by: Some("rule bench#0".into()),
+            why: None,
         })
         .collect();
     store.ban(&records, now).unwrap();

@@ -39,6 +39,9 @@ pub enum Command {
     /// sets, counters near their threshold, errors, latency (exit 3 when it is not running,
     /// after what its files tell)
     Status(StatusArgs),
+    /// Say why an address is banned: every ban of it with who made it, the counter and the
+    /// journal entry that led to it; exit 0 when banned, 1 when not
+    Why(WhyArgs),
     /// Print the pending daily report now (or mail it with --send)
     Report(ReportArgs),
     /// Import the ban stores of a Pyruse storage directory
@@ -78,6 +81,10 @@ pub struct BanArgs {
     /// extends: a shorter one leaves the longer one as it is)
     #[arg(long)]
     pub replace: bool,
+    /// Why, in your words: kept with the ban in the store and shown by `why` and `list` (at
+    /// most 200 characters are kept)
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
     /// Share the ban with the fleet too: once banned here, it waits in the spool
     /// (fleet.spool in the storage directory) for the daemon to publish it (always so when
     /// fleet.share names "cli")
@@ -212,6 +219,19 @@ pub struct ListArgs {
     /// One JSON object per ban instead of a table
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct WhyArgs {
+    /// The address or network to explain (the bans of the networks that hold it count)
+    #[arg(value_parser = address, value_name = "ADDRESS")]
+    pub address: Network,
+    /// One JSON document, with every field of the journal entries found
+    #[arg(long)]
+    pub json: bool,
+    /// The journal the daemon reads, where the entries that led to a ban are looked up
+    #[command(flatten)]
+    pub journal: JournalArgs,
 }
 
 /// Which journal to read; the system journal when none is given.

@@ -16,9 +16,13 @@
 use std::collections::HashMap;
 use std::fmt::{self, Write as _};
 use std::hash::Hash;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
+use crate::actions::ActionError;
 use crate::effect::Level;
+use crate::journal::ids::{self, MessageId};
+use crate::journal::native::JournalWriter;
+use crate::vocab::{Network, SetRef};
 use crate::workflow::{Observer, Outcome, Step, Workflow};
 
 /// Run-time errors printed per step before they are only counted.
@@ -57,6 +61,66 @@ pub fn emit(level: Level, message: fmt::Arguments<'_>) {
         };
         eprintln!("banwarden: {word}: {message}");
     }
+}
+
+/// What a diagnostic line is about, given to the journal as structured
+/// fields (see [`crate::journal::ids`]) beside the unchanged `MESSAGE`.
+#[derive(Clone, Copy, Default)]
+pub struct About<'a> {
+    pub id: Option<MessageId>,
+    pub net: Option<Network>,
+    pub set: Option<&'a SetRef>,
+    pub chain: Option<&'a str>,
+}
+
+impl About<'_> {
+    /// The fields, as text.
+    fn fields(&self) -> Vec<(&'static str, String)> {
+        let mut fields = Vec::with_capacity(4);
+        if let Some(id) = self.id {
+            fields.push(("MESSAGE_ID", id.id.to_owned()));
+        }
+        if let Some(net) = self.net {
+            fields.push((ids::IP, net.to_string()));
+        }
+        if let Some(set) = self.set {
+            fields.push((ids::SET, set.to_string()));
+        }
+        if let Some(chain) = self.chain {
+            fields.push((ids::CHAIN, chain.to_owned()));
+        }
+        fields
+    }
+}
+
+/// The native socket of the journal stderr goes to, when it goes to one
+/// (a stream has no fields: a line with fields goes by the native
+/// protocol, to the same journal or namespace).
+fn native() -> Option<&'static Mutex<JournalWriter>> {
+    static NATIVE: OnceLock<Option<Mutex<JournalWriter>>> = OnceLock::new();
+    NATIVE
+        .get_or_init(|| {
+            let socket = crate::journal::native::socket_of_stream(libc::STDERR_FILENO)?;
+            JournalWriter::new(socket).ok().map(Mutex::new)
+        })
+        .as_ref()
+}
+
+/// Writes one diagnostic line with structured fields: natively to the
+/// journal under systemd, else (or if that fails) as [`emit`] does.
+pub fn emit_about(level: Level, about: About<'_>, message: fmt::Arguments<'_>) {
+    if to_journal() {
+        if let Some(writer) = native() {
+            let text = message.to_string();
+            let fields = about.fields();
+            let extra: Vec<(&str, &[u8])> = fields.iter().map(|(n, v)| (*n, v.as_bytes())).collect();
+            let mut writer = writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if writer.log_with(ids::DIAG_IDENTIFIER, level, &text, &extra).is_ok() {
+                return;
+            }
+        }
+    }
+    emit(level, message);
 }
 
 #[macro_export]
@@ -99,8 +163,14 @@ impl Observer for StepErrors {
             if *seen <= ERRORS_SHOWN_PER_STEP {
                 let more =
                     if *seen == ERRORS_SHOWN_PER_STEP { " (further errors of this step are only counted)" } else { "" };
-                emit(
+                let net = match outcome {
+                    Outcome::ActionError(ActionError::NeverBan(net) | ActionError::NotAPeer(net)) => Some(*net),
+                    _ => None,
+                };
+                let chain = Some(workflow.label(step.chain));
+                emit_about(
                     Level::Err,
+                    About { id: Some(ids::STEP_ERROR), net, chain, set: None },
                     format_args!(
                         "chain {:?}, step {} ({}): {error}; {consequence}{more}",
                         workflow.label(step.chain),

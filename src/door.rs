@@ -299,6 +299,7 @@ mod tests {
             lifetime: Lifetime::Forever,
             origin: Origin::Api { user: "test".into() },
             replace: false,
+            reason: None,
         };
         Command::Ban { requests: vec![request; n], reply: Box::new(|_| {}) }
     }

@@ -95,8 +95,9 @@ impl Details {
 /// Something the outside world should see happen.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Effect {
-    /// Write `message` to the journal at `level`.
-    Log { level: Level, message: String },
+    /// Write `message` to the journal at `level`; `chain`: the label of
+    /// the rule's chain (given to the journal as `BANWARDEN_CHAIN`).
+    Log { level: Level, message: String, chain: Option<std::sync::Arc<str>> },
     /// Ban an address (see [`crate::bans`]).
     Ban(BanRequest),
     /// Send a mail with the configured `email` settings.
@@ -109,7 +110,7 @@ impl Effect {
     /// The JSON object `replay` prints for this effect.
     pub fn to_json(&self) -> Value {
         match self {
-            Effect::Log { level, message } => {
+            Effect::Log { level, message, .. } => {
                 json!({"action": "action_log", "level": level.name(), "message": message})
             }
             Effect::Ban(ban) => {
@@ -171,6 +172,7 @@ mod tests {
             lifetime: Lifetime::from_seconds(Some(86400)),
             origin: origin.clone(),
             replace: false,
+            reason: None,
         });
         assert_eq!(
             e.to_json().to_string(),
@@ -182,6 +184,7 @@ mod tests {
             lifetime: Lifetime::Forever,
             origin,
             replace: false,
+            reason: None,
         });
         assert_eq!(
             permanent.to_json().to_string(),
@@ -191,7 +194,7 @@ mod tests {
 
     #[test]
     fn log_json() {
-        let e = Effect::Log { level: Level::Notice, message: "Ban from SSH for 192.0.2.7".into() };
+        let e = Effect::Log { level: Level::Notice, message: "Ban from SSH for 192.0.2.7".into(), chain: None };
         assert_eq!(
             e.to_json().to_string(),
             r#"{"action":"action_log","level":"NOTICE","message":"Ban from SSH for 192.0.2.7"}"#

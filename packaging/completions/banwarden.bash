@@ -55,6 +55,9 @@ _banwarden() {
             banwarden,unban)
                 cmd="banwarden__subcmd__unban"
                 ;;
+            banwarden,why)
+                cmd="banwarden__subcmd__why"
+                ;;
             banwarden__subcmd__fleet,help)
                 cmd="banwarden__subcmd__fleet__subcmd__help"
                 ;;
@@ -106,6 +109,9 @@ _banwarden() {
             banwarden__subcmd__help,unban)
                 cmd="banwarden__subcmd__help__subcmd__unban"
                 ;;
+            banwarden__subcmd__help,why)
+                cmd="banwarden__subcmd__help__subcmd__why"
+                ;;
             banwarden__subcmd__help__subcmd__fleet,status)
                 cmd="banwarden__subcmd__help__subcmd__fleet__subcmd__status"
                 ;;
@@ -116,7 +122,7 @@ _banwarden() {
 
     case "${cmd}" in
         banwarden)
-            opts="-c -h -V --config --help --version check replay run boot ban unban list status report migrate fleet hash-password help"
+            opts="-c -h -V --config --help --version check replay run boot ban unban list status why report migrate fleet hash-password help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -138,7 +144,7 @@ _banwarden() {
             return 0
             ;;
         banwarden__subcmd__ban)
-            opts="-c -h --set --for --ipset --replace --fleet --config --help"
+            opts="-c -h --set --for --ipset --replace --reason --fleet --config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -149,6 +155,10 @@ _banwarden() {
                     return 0
                     ;;
                 --for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reason)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -320,7 +330,7 @@ _banwarden() {
             return 0
             ;;
         banwarden__subcmd__help)
-            opts="check replay run boot ban unban list status report migrate fleet hash-password help"
+            opts="check replay run boot ban unban list status why report migrate fleet hash-password help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -529,6 +539,20 @@ _banwarden() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        banwarden__subcmd__help__subcmd__why)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         banwarden__subcmd__list)
             opts="-c -h --kernel --json --config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -721,6 +745,40 @@ _banwarden() {
             fi
             case "${prev}" in
                 --set)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        banwarden__subcmd__why)
+            opts="-c -h --json --journal-namespace --journal-dir --journal-file --user-journals --config --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --journal-namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --journal-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --journal-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -2,7 +2,12 @@
 //!
 //! The rendered message goes out as an [`Effect::Log`]; the daemon writes it
 //! under its `SYSLOG_IDENTIFIER` and later reads it back like any entry, which
-//! is how repeat offenders are counted.
+//! is how repeat offenders are counted. The line also carries structured
+//! fields (`MESSAGE_ID`, `BANWARDEN_CHAIN`, and the address and set of the
+//! entry's ban, see `journal::ids`); its `MESSAGE` is exactly the rendered
+//! template, as the recidive rules expect.
+
+use std::sync::Arc;
 
 use crate::effect::{Effect, Level};
 use crate::entry::Entry;
@@ -13,14 +18,18 @@ use crate::template::Template;
 pub struct Log {
     level: Level,
     message: Template,
+    /// The label of the step's chain, which its lines carry as
+    /// `BANWARDEN_CHAIN` (see `journal::ids`).
+    chain: Arc<str>,
 }
 
 impl Log {
-    pub fn new(level: Level, message: Template) -> Log {
-        Log { level, message }
+    pub fn new(level: Level, message: Template, chain: Arc<str>) -> Log {
+        Log { level, message, chain }
     }
 
     pub fn effect(&self, entry: &Entry, fields: &FieldTable) -> Effect {
-        Effect::Log { level: self.level, message: self.message.render_to_string(entry, fields) }
+        let message = self.message.render_to_string(entry, fields);
+        Effect::Log { level: self.level, message, chain: Some(self.chain.clone()) }
     }
 }

@@ -101,7 +101,7 @@ impl Action {
             Action::CounterRaise(a) => a.run(entry, fields, &mut state.counters),
             Action::CounterReset(a) => a.run(entry, fields, &mut state.counters),
             Action::Ban(a) => {
-                effects.push(a.effect(entry, fields, &state.never_ban)?);
+                effects.push(a.effect(entry, fields, state)?);
                 Ok(())
             }
             Action::Email(a) => {

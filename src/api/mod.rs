@@ -47,6 +47,19 @@ pub enum Peer {
     },
 }
 
+impl Peer {
+    /// The reason of a ban this peer asks for: its address, for a network
+    /// client (a Unix socket's peer is known by its user already).
+    pub fn reason(&self) -> crate::vocab::Reason {
+        match self {
+            Peer::Tcp(addr) => {
+                crate::vocab::Reason { client: Some(addr.ip().to_string().into()), ..Default::default() }
+            }
+            Peer::Unix { .. } => crate::vocab::Reason::default(),
+        }
+    }
+}
+
 /// The settings in force, replaced whole at each reload of the
 /// configuration (certificates read again, users and sets changed).
 pub struct Live {

@@ -116,7 +116,7 @@ mod tests {
     use super::*;
 
     fn rec(net: &str, set: &SetRef, until: Until) -> Record {
-        Record { net: Network::target(net).unwrap(), set: set.clone(), until, start: 1, by: None }
+        Record { net: Network::target(net).unwrap(), set: set.clone(), until, start: 1, by: None, why: None }
     }
 
     #[test]

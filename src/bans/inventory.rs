@@ -17,7 +17,7 @@ use std::time::Duration;
 use super::Bans;
 use crate::firewall::{FirewallError, Held};
 use crate::store::{scan, Record, StoreError, Until};
-use crate::vocab::{Backend, Network, SetRef};
+use crate::vocab::{Backend, Network, Reason, SetRef};
 
 /// One address or network in one set.
 #[derive(Debug)]
@@ -41,6 +41,8 @@ pub struct Row {
     pub covered_by: Option<Network>,
     /// Who decided the stored ban (see [`Record::by`]).
     pub by: Option<Arc<str>>,
+    /// Why (see [`Record::why`]).
+    pub why: Option<Arc<Reason>>,
 }
 
 pub struct Inventory {
@@ -91,8 +93,9 @@ pub struct Look {
     pub net: Network,
     /// From the store: when the ban of `net` ends (None: not stored).
     pub until: Option<Until>,
-    /// Who decided the stored ban.
+    /// Who decided the stored ban, and why.
     pub by: Option<Arc<str>>,
+    pub why: Option<Arc<Reason>>,
     /// What the kernel's lookup of the address asked about says.
     pub kernel: Result<Held, Arc<FirewallError>>,
 }
@@ -128,6 +131,7 @@ impl Bans {
                     unrestorable: None,
                     covered_by: None,
                     by: r.by.clone(),
+                    why: r.why.clone(),
                 };
                 by_set.entry(r.set).or_default().insert(r.net, row);
             }
@@ -153,6 +157,7 @@ impl Bans {
                                     unrestorable: None,
                                     covered_by: None,
                                     by: None,
+                                    why: None,
                                 })
                                 .left = Some(left);
                         }
@@ -213,7 +218,7 @@ impl Bans {
         warn: &mut dyn FnMut(String),
     ) -> Result<Vec<Look>, StoreError> {
         let now = self.now_us();
-        let mut stored: Vec<(SetRef, Network, Until, Option<Arc<str>>)> = Vec::new();
+        let mut stored: Vec<Record> = Vec::new();
         for backend in Backend::ALL {
             // Searched in the files, unless already open or not plain
             // (`store::scan`): opening a large store costs seconds.
@@ -232,10 +237,10 @@ impl Bans {
                     None => Vec::new(),
                 },
             };
-            stored.extend(records.into_iter().filter(|r| r.until.is_live(now)).map(|r| (r.set, r.net, r.until, r.by)));
+            stored.extend(records.into_iter().filter(|r| r.until.is_live(now)));
         }
-        stored.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
-        let mut sets: BTreeSet<SetRef> = stored.iter().map(|s| s.0.clone()).collect();
+        stored.sort_by(|a, b| (&a.set, a.net).cmp(&(&b.set, b.net)));
+        let mut sets: BTreeSet<SetRef> = stored.iter().map(|r| r.set.clone()).collect();
         let kernel_only: BTreeSet<SetRef> = named.iter().filter(|s| !sets.contains(*s)).cloned().collect();
         sets.extend(kernel_only.iter().cloned());
         let mut answers: BTreeMap<SetRef, Result<Held, Arc<FirewallError>>> = BTreeMap::new();
@@ -245,7 +250,14 @@ impl Bans {
         }
         let mut looks: Vec<Look> = stored
             .into_iter()
-            .map(|(set, at, until, by)| Look { kernel: answers[&set].clone(), set, net: at, until: Some(until), by })
+            .map(|r| Look {
+                kernel: answers[&r.set].clone(),
+                set: r.set,
+                net: r.net,
+                until: Some(r.until),
+                by: r.by,
+                why: r.why,
+            })
             .collect();
         for set in kernel_only {
             let element = match &answers[&set] {
@@ -254,7 +266,7 @@ impl Bans {
                 // Not held, or the set cannot be read: not a ban of it.
                 _ => continue,
             };
-            looks.push(Look { kernel: answers[&set].clone(), set, net: element, until: None, by: None });
+            looks.push(Look { kernel: answers[&set].clone(), set, net: element, until: None, by: None, why: None });
         }
         Ok(looks)
     }

@@ -337,6 +337,7 @@ impl Bans {
                         until: r.lifetime.end(now),
                         start: now,
                         by: r.origin.tag(),
+                        why: r.reason.clone(),
                     }
                 })
                 .collect();

@@ -125,7 +125,7 @@ impl Bans {
             .lookup(net, now)?
             .into_iter()
             .filter(|(s, _)| s == set)
-            .map(|(set, until)| Record { net, set, until, start: 0, by: None })
+            .map(|(set, until)| Record { net, set, until, start: 0, by: None, why: None })
             .collect();
         if itself.is_empty() && !records.is_empty() {
             // Ended by the store's clock, maybe not yet by the kernel's (its

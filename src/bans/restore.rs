@@ -218,10 +218,7 @@ impl Bans {
         for (i, r) in records.iter().enumerate() {
             let Some(pair) = self.pairs.get(&r.set) else { continue };
             if r.net.is_ipv6() != pair.ipv6 && pair.pair.backend() == backend {
-                moving.push((
-                    i,
-                    Record { net: r.net, set: pair.pair.clone(), until: r.until, start: r.start, by: r.by.clone() },
-                ));
+                moving.push((i, Record { set: pair.pair.clone(), ..r.clone() }));
             }
         }
         if moving.is_empty() {

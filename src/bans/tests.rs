@@ -43,6 +43,7 @@ pub(super) fn request(ip_text: &str, set: &SetRef, seconds: Option<u64>) -> BanR
         lifetime: Lifetime::from_seconds(seconds),
         origin: Origin::Cli { user: "root".into() },
         replace: false,
+        reason: None,
     }
 }
 
@@ -265,7 +266,7 @@ fn an_import_never_shortens_a_stored_ban() {
     let set = nft("ip t s");
     let mut w = world(&[&set], &[]);
     w.bans.ban(&[request("192.0.2.1", &set, None), request("192.0.2.2", &set, Some(60))], &mut no_warnings);
-    let record = |text: &str, until| Record { net: ip(text), set: set.clone(), until, start: NOW, by: None };
+    let record = |text: &str, until| Record { net: ip(text), set: set.clone(), until, start: NOW, by: None, why: None };
     let imported = w
         .bans
         .import(
@@ -374,6 +375,7 @@ fn a_stored_address_of_the_other_family_goes_to_the_set_of_its_pair() {
         until: Until::Forever,
         start: 0,
         by: None,
+        why: None,
     };
     w.bans.import(&[record("192.0.2.9", &v6), record("2001:db8::9", &v6)], &mut no_warnings).unwrap();
     let report = w.bans.restore_all(&mut |_, _, _| {}, &mut no_warnings).unwrap();

@@ -8,7 +8,7 @@ use crate::cli::BanArgs;
 use crate::config::ConfigFile;
 use crate::door::Decision;
 use crate::firewall::check::SetNeed;
-use crate::vocab::{BanRequest, Lifetime, Origin, Until};
+use crate::vocab::{BanRequest, Lifetime, Origin, Reason, Until};
 
 pub fn run(file: &ConfigFile, args: &BanArgs) -> anyhow::Result<Exit> {
     let set = args.set()?;
@@ -37,7 +37,9 @@ pub fn run(file: &ConfigFile, args: &BanArgs) -> anyhow::Result<Exit> {
         warn(problem);
     }
     let origin = Origin::Cli { user: user_name() };
-    let request = BanRequest { net: ip, set: set.clone(), lifetime, origin: origin.clone(), replace: args.replace };
+    let reason = args.reason.as_deref().map_or_else(Reason::default, |text| Reason::default().with_note(text));
+    let request = BanRequest { replace: args.replace, ..BanRequest::new(ip, set.clone(), lifetime, origin.clone()) }
+        .with_reason(reason);
     // What the set can never hold is refused before it is stored.
     if let Err(why) = admin.bans.fits(&request) {
         eprintln!("error: {why}: {ip} not banned, nothing stored");

@@ -10,7 +10,7 @@ use std::io::{BufWriter, Write};
 
 use serde_json::json;
 
-use super::{admin, warn, Exit};
+use super::{admin, warn, why, Exit};
 use crate::bans::{Inventory, KernelRead, Look, Row, Size};
 use crate::cli::ListArgs;
 use crate::config::ConfigFile;
@@ -69,6 +69,7 @@ fn rows_json(out: &mut impl Write, rows: &[Row]) -> std::io::Result<()> {
             "unrestorable": row.unrestorable,
             "covered_by": row.covered_by.map(|net| net.to_string()),
             "by": row.by.as_deref(),
+            "reason": row.why.as_deref().map(why::reason_json),
         });
         writeln!(out, "{obj}")?;
     }
@@ -84,7 +85,11 @@ fn ends(until: Option<Until>) -> String {
 }
 
 fn header(out: &mut impl Write) -> std::io::Result<()> {
-    writeln!(out, "{:<40} {:<28} {:<33} {:<14} {:<20} NOTE", "ADDRESS", "SET", "ENDS (store)", "LEFT (kernel)", "BY")
+    writeln!(
+        out,
+        "{:<40} {:<28} {:<33} {:<14} {:<32} NOTE",
+        "ADDRESS", "SET", "ENDS (store)", "LEFT (kernel)", "REASON"
+    )
 }
 
 fn table(out: &mut impl Write, rows: &[Row]) -> std::io::Result<()> {
@@ -109,10 +114,10 @@ fn table(out: &mut impl Write, rows: &[Row]) -> std::io::Result<()> {
             (None, false, true) => "not in the store (will not survive a reboot)".to_owned(),
             _ => String::new(),
         };
-        let by = row.by.as_deref().unwrap_or("-");
+        let by = why::short(row.by.as_deref(), row.why.as_deref());
         writeln!(
             out,
-            "{:<40} {:<28} {:<33} {:<14} {by:<20} {note}",
+            "{:<40} {:<28} {:<33} {:<14} {by:<32} {note}",
             row.ip,
             row.set.to_string(),
             ends(row.until),
@@ -164,6 +169,7 @@ fn address(out: &mut impl Write, net: Network, looks: &[Look], json: bool) -> st
                 "seconds_left_known": left_known,
                 "kernel_error": look.kernel.as_ref().err().map(|e| e.to_string()),
                 "by": look.by.as_deref(),
+                "reason": look.why.as_deref().map(why::reason_json),
             });
             writeln!(out, "{obj}")?;
         }
@@ -190,10 +196,10 @@ fn address(out: &mut impl Write, net: Network, looks: &[Look], json: bool) -> st
         };
         let unstored = look.until.is_none().then(|| "not in the store (will not survive a reboot)".to_owned());
         let note = [inside, kernel, unstored].into_iter().flatten().collect::<Vec<_>>().join("; ");
-        let by = look.by.as_deref().unwrap_or("-");
+        let by = why::short(look.by.as_deref(), look.why.as_deref());
         writeln!(
             out,
-            "{:<40} {:<28} {:<33} {:<14} {by:<20} {note}",
+            "{:<40} {:<28} {:<33} {:<14} {by:<32} {note}",
             look.net,
             look.set.to_string(),
             ends(look.until),

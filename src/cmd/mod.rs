@@ -15,6 +15,7 @@ mod report;
 mod run;
 mod status;
 mod unban;
+mod why;
 
 use std::sync::Arc;
 
@@ -51,6 +52,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Unban(args) => unban::run(&file, &args),
         Command::List(args) => list::run(&file, &args),
         Command::Status(args) => status::run(&file, &args),
+        Command::Why(args) => why::run(&file, &args),
         Command::Report(args) => report::run(&file, &args),
         Command::Migrate(args) => migrate::run(&file, &args),
         Command::Fleet(crate::cli::FleetCommand::Status(args)) => fleet::status(&file, &args),

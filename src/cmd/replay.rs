@@ -264,7 +264,7 @@ impl Replay {
             serde_json::to_writer(&mut *out, &effect.to_json())?;
             out.write_all(b"\n")?;
             *self.counts.effects.entry(action_name(&effect)).or_default() += 1;
-            if let Effect::Log { level, message } = effect {
+            if let Effect::Log { level, message, .. } = effect {
                 let time_us = self.entry.time_us();
                 self.pending.push_back(Logged { level, message, time_us, generation: generation + 1 });
             }

@@ -243,7 +243,8 @@ fn log(args: &mut Args, cx: &mut Context) -> Option<Action> {
         }),
     };
     let message = cx.template(args, "message");
-    Some(Action::Log(Log::new(level?, message?)))
+    let Origin::Rule { chain, .. } = origin(args) else { unreachable!("a step's origin is a rule") };
+    Some(Action::Log(Log::new(level?, message?, chain)))
 }
 
 fn counter(args: &mut Args, cx: &mut Context, raise: bool) -> Option<Action> {

@@ -5,17 +5,42 @@
 //! refused offered again). The loop in `mod.rs` says when; this says how.
 
 use super::*;
+use crate::diag::About;
+use crate::effect::Level;
+use crate::journal::ids;
+use crate::vocab::{Network, SetRef};
+
+/// The address and set of an entry's first ban, which its `action_log`
+/// lines carry as structured fields.
+pub(super) fn ban_of(effects: &[Effect]) -> Option<(Network, SetRef)> {
+    effects.iter().find_map(|e| match e {
+        Effect::Ban(r) => Some((r.net, r.set.clone())),
+        _ => None,
+    })
+}
 
 impl Daemon {
+    #[cfg(test)]
     pub(super) fn carry_out(&mut self, effect: Effect) {
+        self.carry_out_for(effect, None);
+    }
+
+    /// Carries out one effect of an entry whose ban (if any) is `ban`.
+    pub(super) fn carry_out_for(&mut self, effect: Effect, ban: Option<&(Network, SetRef)>) {
         match effect {
-            Effect::Log { level, message } => {
-                if let Err(e) = self.writer.log(&self.settings.syslog_identifier, level, &message) {
+            Effect::Log { level, message, chain } => {
+                let (ip, set) = (ban.map(|b| b.0.to_string()), ban.map(|b| b.1.to_string()));
+                let mut extra: Vec<(&str, &[u8])> = vec![("MESSAGE_ID", ids::ACTION_LOG.id.as_bytes())];
+                extra.extend(chain.as_deref().map(|c| (ids::CHAIN, c.as_bytes())));
+                extra.extend(ip.as_deref().map(|ip| (ids::IP, ip.as_bytes())));
+                extra.extend(set.as_deref().map(|set| (ids::SET, set.as_bytes())));
+                if let Err(e) = self.writer.log_with(&self.settings.syslog_identifier, level, &message, &extra) {
                     diag!(Err, "cannot write to the journal socket {}: {e}", self.writer.path().display());
                 }
             }
-            Effect::Ban(request) => {
+            Effect::Ban(mut request) => {
                 self.figures.banned();
+                self.add_entry_to_reason(&mut request);
                 if self.queue.push(request) {
                     self.flush_bans();
                 }
@@ -26,6 +51,24 @@ impl Daemon {
                     self.outbox.report_line(line);
                 }
             }
+        }
+    }
+
+    /// A rule's ban gets the cursor of the entry that triggered it (the
+    /// one just judged), and its `MESSAGE` when the rules did not read it:
+    /// asked of the reader only now, as reading a cursor for every entry
+    /// would halve the journal's throughput.
+    fn add_entry_to_reason(&mut self, request: &mut crate::vocab::BanRequest) {
+        use crate::vocab::reason::{Reason, MESSAGE_MAX};
+        if !matches!(request.origin, crate::vocab::Origin::Rule { .. }) {
+            return;
+        }
+        // Fresh from the action, the reason is not shared yet: no copy.
+        let reason = std::sync::Arc::make_mut(request.reason.get_or_insert_with(Default::default));
+        reason.cursor = self.reader.cursor().ok().and_then(|c| Reason::cursor_checked(&c));
+        if reason.message.is_none() {
+            let message = self.reader.current_field(c"MESSAGE");
+            reason.message = message.map(|m| Reason::shorten(&m, MESSAGE_MAX));
         }
     }
 
@@ -73,7 +116,11 @@ impl Daemon {
     /// refused before, if it takes them now.
     pub(super) fn flush_bans(&mut self) {
         self.store_unstored();
-        self.queue.flush(&mut |line| diag!(Err, "{line}"), &mut |warning| diag!(Warning, "{warning}"));
+        let mut error = |line: String, net: Network, set: &SetRef| {
+            let about = About { id: Some(ids::BAN_FAILED), net: Some(net), set: Some(set), chain: None };
+            diag::emit_about(Level::Err, about, format_args!("{line}"));
+        };
+        self.queue.flush(&mut error, &mut |warning| diag!(Warning, "{warning}"));
         self.figures.flushed(&*self.clock);
     }
 

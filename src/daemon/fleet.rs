@@ -12,7 +12,10 @@ use std::sync::{Arc, Mutex};
 
 use super::*;
 use crate::bans::UnbanFrom;
+use crate::diag::About;
 use crate::door::{Applied, FleetOp, Reply};
+use crate::effect::Level;
+use crate::journal::ids;
 use crate::vocab::{BanRequest, SetRef};
 
 impl Daemon {
@@ -61,7 +64,13 @@ impl Daemon {
                             self.listing.remove(&set, net);
                             let stored = lifted.iter().any(|l| l.was_stored);
                             if stored {
-                                diag!(Info, "{net} lifted from {set} at the request of {origin}");
+                                let about =
+                                    About { id: Some(ids::UNBANNED), net: Some(net), set: Some(&set), chain: None };
+                                diag::emit_about(
+                                    Level::Info,
+                                    about,
+                                    format_args!("{net} lifted from {set} at the request of {origin}"),
+                                );
                             }
                             Applied::Unban(Ok(stored))
                         }

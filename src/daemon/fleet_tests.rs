@@ -39,6 +39,7 @@ fn the_fleets_commands_take_the_ban_path_and_its_position_is_saved_with_the_curs
             lifetime: Lifetime::EndsAt(end),
             origin: Origin::Fleet { host: "a".into() },
             replace: false,
+            reason: None,
         })
     };
     std::thread::scope(|scope| {

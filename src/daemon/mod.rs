@@ -450,9 +450,10 @@ impl Daemon {
         self.workflow.run(entry, effects, &mut self.observer);
         self.figures.judged(entry.time_us(), self.clock.now_us());
         self.totals.judged += 1;
+        let ban = chores::ban_of(effects);
         for effect in effects.drain(..) {
             self.totals.effects += 1;
-            self.carry_out(effect);
+            self.carry_out_for(effect, ban.as_ref());
         }
         if self.workflow.state().counters.has_news() {
             for news in self.workflow.counters_mut().take_news() {

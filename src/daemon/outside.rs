@@ -15,7 +15,10 @@ use std::sync::Arc;
 
 use super::*;
 use crate::bans::UnbanFrom;
+use crate::diag::About;
 use crate::door::{Command, Decision, Door, Listed, Listing};
+use crate::effect::Level;
+use crate::journal::ids;
 use crate::vocab::{Network, Origin, SetRef};
 
 impl Daemon {
@@ -89,7 +92,12 @@ impl Daemon {
                 Ok(some) => {
                     self.listing.remove(&set, net);
                     if some.iter().any(|l| l.was_stored) {
-                        diag!(Info, "{net} lifted from {set} at the request of {origin}");
+                        let about = About { id: Some(ids::UNBANNED), net: Some(net), set: Some(&set), chain: None };
+                        diag::emit_about(
+                            Level::Info,
+                            about,
+                            format_args!("{net} lifted from {set} at the request of {origin}"),
+                        );
                     }
                     lifted.extend(some);
                 }

@@ -31,7 +31,7 @@ use crate::config::fleet::FleetSettings;
 use crate::diag::Throttle;
 use crate::door::{Announce, Decision, Listed, Listing, Reply};
 use crate::store::Record;
-use crate::vocab::{BanRequest, SetRef};
+use crate::vocab::{BanRequest, Network, SetRef};
 
 /// Bans gathered before they are sent anyway (a burst goes out in batches
 /// this large; otherwise they leave as soon as the journal is drained, so a
@@ -185,12 +185,13 @@ impl BanQueue {
             until,
             start: now,
             by: request.origin.tag(),
+            why: request.reason.clone(),
         });
     }
 
     /// Carries out the queued bans; `error` hears the throttled failure
     /// lines, `warn` what the store found wrong in its files.
-    pub fn flush(&mut self, error: &mut dyn FnMut(String), warn: &mut dyn FnMut(String)) {
+    pub fn flush(&mut self, error: &mut dyn FnMut(String, Network, &SetRef), warn: &mut dyn FnMut(String)) {
         if self.pending.is_empty() {
             // A command of no request still hears its (empty) answer.
             self.replies.drain(..).for_each(|(_, _, reply)| reply(Vec::new()));
@@ -260,7 +261,8 @@ impl BanQueue {
                     "stored (put back once the set is made again, or by banwarden boot), not in the kernel",
                 ),
             };
-            error(format!("ban of {} in {}: {cause}; {what} ({count} so far)", request.net, request.set));
+            let line = format!("ban of {} in {}: {cause}; {what} ({count} so far)", request.net, request.set);
+            error(line, request.net, &request.set);
         }
     }
 }
@@ -285,7 +287,7 @@ mod tests {
 
     fn request(ip: Network, set: &SetRef) -> BanRequest {
         let origin = Origin::Rule { chain: "ssh".into(), step: 3 };
-        BanRequest { net: ip, set: set.clone(), lifetime: Lifetime::from_seconds(Some(60)), origin, replace: false }
+        BanRequest::new(ip, set.clone(), Lifetime::from_seconds(Some(60)), origin)
     }
 
     fn attacker(i: u32) -> Network {
@@ -303,10 +305,10 @@ mod tests {
         let mut lines = Vec::new();
         for i in 0..10_000 {
             if queue.push(request(attacker(i), &full)) {
-                queue.flush(&mut |line| lines.push(line), &mut |_| {});
+                queue.flush(&mut |line, _, _| lines.push(line), &mut |_| {});
             }
         }
-        queue.flush(&mut |line| lines.push(line), &mut |_| {});
+        queue.flush(&mut |line, _, _| lines.push(line), &mut |_| {});
         // 9,984 refusals of one cause: logged at 1, 10, 100, 1,000.
         assert_eq!(queue.failed(), 9_984);
         assert_eq!(queue.banned(), 16);
@@ -316,7 +318,7 @@ mod tests {
         assert_eq!(queue.failures.kinds(), 1, "one cause, whatever the addresses");
         // A good set still takes bans.
         queue.push(request(attacker(99_999), &good));
-        queue.flush(&mut |line| lines.push(line), &mut |_| {});
+        queue.flush(&mut |line, _, _| lines.push(line), &mut |_| {});
         assert_eq!(kernel.held(&good), [attacker(99_999)]);
         assert_eq!(lines.len(), 4);
     }
@@ -332,7 +334,7 @@ mod tests {
             let set = SetRef::parse_nft(&format!("ip t missing{i}")).unwrap();
             queue.push(request(attacker(i), &set));
         }
-        queue.flush(&mut |_| lines += 1, &mut |_| {});
+        queue.flush(&mut |_, _, _| lines += 1, &mut |_| {});
         assert_eq!(queue.failures.kinds(), crate::diag::THROTTLE_KINDS);
         assert_eq!(queue.failed(), 2 * crate::diag::THROTTLE_KINDS as u64);
         // One line per counted cause, and the others' own 1, 10, 100.
@@ -354,7 +356,7 @@ mod tests {
         assert_eq!(full_at, Some(BAN_BATCH as u32 - 1), "full exactly at the batch size");
         queue.push(request("198.51.100.7".parse().unwrap(), &set));
         let mut lines = Vec::new();
-        queue.flush(&mut |line| lines.push(line), &mut |_| {});
+        queue.flush(&mut |line, _, _| lines.push(line), &mut |_| {});
         let adds: Vec<usize> =
             kernel.calls().iter().filter_map(|c| if let Call::Add(b) = c { Some(b.len()) } else { None }).collect();
         assert_eq!(adds, [BAN_BATCH], "one kernel call, the refused one left out");
@@ -369,7 +371,7 @@ mod tests {
         let mut queue = queue(dir.path(), &FakeKernel::default(), &[]);
         let (tx, rx) = std::sync::mpsc::channel();
         queue.push_with_reply(Vec::new(), Box::new(move |outcomes| tx.send(outcomes.len()).unwrap()));
-        queue.flush(&mut |_| {}, &mut |_| {});
+        queue.flush(&mut |_, _, _| {}, &mut |_| {});
         assert_eq!(rx.try_recv(), Ok(0));
     }
 }

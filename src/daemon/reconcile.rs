@@ -381,6 +381,7 @@ mod tests {
                     lifetime: Lifetime::from_seconds(Some(3600)),
                     origin: Origin::Cli { user: "root".into() },
                     replace: false,
+                    reason: None,
                 })
                 .collect();
             self.bans.ban(&requests, &mut |w| panic!("{w}"));

@@ -32,7 +32,7 @@ use crate::config::fleet::{bare_name, FleetSettings};
 use crate::diag;
 use crate::diag::Throttle;
 use crate::door::{Applied, Command, Door, FleetOp, KnownSets};
-use crate::vocab::{BanRequest, Lifetime, Network, Origin, SetRef, Until};
+use crate::vocab::{BanRequest, Lifetime, Network, Origin, Reason, SetRef, Until};
 
 /// Entries read at once (one command to the loop, one batch of bans): a
 /// reply this large holds Redis's one thread for a few ms, which every
@@ -178,7 +178,9 @@ impl Follower {
                         Until::At(t) if t <= now => continue,
                         Until::At(t) => Lifetime::EndsAt(t),
                     };
-                    FleetOp::Ban(BanRequest { net: wire.net, set, lifetime, origin, replace: false })
+                    // The origin host's own origin (`rule sshd#3`) says why there.
+                    let reason = Reason::default().with_note(&wire.by);
+                    FleetOp::Ban(BanRequest::new(wire.net, set, lifetime, origin).with_reason(reason))
                 }
                 Op::Unban => FleetOp::Unban { net: wire.net, set, origin },
             });

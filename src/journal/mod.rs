@@ -23,6 +23,7 @@ use std::ops::Range;
 
 pub mod cursor;
 mod export;
+pub mod ids;
 mod json;
 pub mod native;
 pub mod sd;

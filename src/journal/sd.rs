@@ -15,7 +15,7 @@
 //! `systemd::journal::Journal` is not `Send`: a reader lives on the thread
 //! that opened it.
 
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -258,6 +258,35 @@ impl JournalReader {
     /// Waits for a change at most `timeout` (sd_journal_wait(3)).
     pub fn wait(&mut self, timeout: Duration) -> Result<(), JournalError> {
         self.journal.wait(Some(timeout)).map(|_| ()).map_err(io("waiting for the journal"))
+    }
+
+    /// A field of the entry last read, decoded as the rules' fields are
+    /// (for a ban's reason: read only when a ban is decided).
+    pub fn current_field(&mut self, name: &CStr) -> Option<String> {
+        let field = self.journal.get_data(name).ok()??;
+        field.value().map(|value| self.decoder.decode(value).into_owned())
+    }
+
+    /// Every field of the entry at `cursor` (`why`), in the journal's
+    /// order; `None` when that entry is no longer in the journal (vacuumed,
+    /// rotated away, or from another journal).
+    pub fn entry_at(&mut self, cursor: &str) -> Result<Option<Vec<(String, String)>>, JournalError> {
+        let c = CString::new(cursor).map_err(|_| JournalError::Nul(cursor.to_owned()))?;
+        self.standing_on_unread = false;
+        self.journal.seek_cursor(c.as_c_str()).map_err(io("seeking a ban's cursor"))?;
+        if self.journal.next().map_err(io("reading the journal"))? == 0
+            || !self.journal.test_cursor(c.as_c_str()).map_err(io("checking a ban's cursor"))?
+        {
+            return Ok(None);
+        }
+        let mut fields = Vec::new();
+        self.journal.restart_data();
+        while let Some(field) = self.journal.enumerate_data().map_err(io("reading an entry's fields"))? {
+            let name = String::from_utf8_lossy(field.name()).into_owned();
+            let value = field.value().map(|v| self.decoder.decode(v).into_owned()).unwrap_or_default();
+            fields.push((name, value));
+        }
+        Ok(Some(fields))
     }
 }
 

@@ -418,7 +418,7 @@ fn lines_come_from_report_effects() {
         time_us: 7,
     };
     assert_eq!(Line::from_effect(&effect), Some(line(ReportLevel::Info, Details::Last, "m", 7)));
-    let log = crate::effect::Effect::Log { level: crate::effect::Level::Info, message: "m".into() };
+    let log = crate::effect::Effect::Log { level: crate::effect::Level::Info, message: "m".into(), chain: None };
     assert_eq!(Line::from_effect(&log), None);
 }
 

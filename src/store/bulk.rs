@@ -73,7 +73,7 @@ impl BulkStore {
                     // (No hashing at all when the log is empty, as after a compaction.)
                     let replaced = !changes.is_empty() && changes.contains_key(&(r.net, r.set.clone()));
                     if r.op.is_none() && !replaced {
-                        records.push(Record { net: r.net, set: r.set, until: r.until, start: r.start, by: r.by });
+                        records.push(r.into_record());
                     }
                     true
                 })
@@ -144,8 +144,8 @@ pub(super) fn read_log(path: &Path, reader: &mut Reader) -> io::Result<Option<(L
         let parsed = std::str::from_utf8(text).map_err(|_| ()).and_then(|t| reader.record(t).map_err(|_| ()));
         match parsed {
             Ok(r) if r.op.as_deref() == Some("ban") => {
-                let record = Record { net: r.net, set: r.set.clone(), until: r.until, start: r.start, by: r.by };
-                changes.insert((r.net, r.set), Some(record));
+                let record = r.into_record();
+                changes.insert((record.net, record.set.clone()), Some(record));
             }
             Ok(r) if r.op.as_deref() == Some("unban") => {
                 changes.insert((r.net, r.set), None);
@@ -273,7 +273,14 @@ mod tests {
     }
 
     fn rec(ip: &str, set: &str, until: Until) -> Record {
-        Record { net: ip.parse().unwrap(), set: SetRef::parse_nft(set).unwrap(), until, start: 7_000_000, by: None }
+        Record {
+            net: ip.parse().unwrap(),
+            set: SetRef::parse_nft(set).unwrap(),
+            until,
+            start: 7_000_000,
+            by: None,
+            why: None,
+        }
     }
 
     /// The store as the careful path reads it: every record, live or not, in the bulk order.

@@ -12,16 +12,19 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::vocab::{Network, SetRef, Until};
+use std::sync::Arc;
 
-/// One ban of an address: its set, its end, and when it was decided (µs;
-/// 0: not known, as in Pyruse's records).
+use crate::vocab::{Network, Reason, SetRef, Until};
+
+/// One ban of an address: its set, its end, when it was decided (µs;
+/// 0: not known, as in Pyruse's records), who decided it and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Slot {
     pub set: SetRef,
     pub until: Until,
     pub start: u64,
-    pub by: Option<std::sync::Arc<str>>,
+    pub by: Option<Arc<str>>,
+    pub why: Option<Arc<Reason>>,
 }
 
 #[derive(Default)]
@@ -53,28 +56,18 @@ impl Index {
 
     /// Records a ban, replacing the end of the same (address, set); returns
     /// the end it had.
-    pub fn insert(
-        &mut self,
-        ip: Network,
-        set: &SetRef,
-        until: Until,
-        start: u64,
-        by: Option<std::sync::Arc<str>>,
-    ) -> Option<Until> {
+    pub fn insert(&mut self, ip: Network, slot: Slot) -> Option<Until> {
+        let (set, until) = (slot.set.clone(), slot.until);
         let sets = self.by_ip.entry(ip).or_insert_with(|| {
             if !ip.is_host() {
                 *self.prefixes.entry((ip.is_ipv6(), ip.prefix_len())).or_default() += 1;
             }
             Vec::with_capacity(1)
         });
-        let old = match sets.iter_mut().find(|slot| slot.set == *set) {
-            Some(slot) => {
-                slot.start = start;
-                slot.by = by;
-                Some(std::mem::replace(&mut slot.until, until))
-            }
+        let old = match sets.iter_mut().find(|held| held.set == set) {
+            Some(held) => Some(std::mem::replace(held, slot).until),
             None => {
-                sets.push(Slot { set: set.clone(), until, start, by });
+                sets.push(slot);
                 self.len += 1;
                 None
             }
@@ -83,16 +76,16 @@ impl Index {
             self.ends.remove(&(t, ip, set.clone()));
         }
         if let Until::At(t) = until {
-            self.ends.insert((t, ip, set.clone()));
+            self.ends.insert((t, ip, set));
         }
         old
     }
 
-    /// Forgets a ban; returns its end, start and origin.
-    pub fn remove(&mut self, ip: Network, set: &SetRef) -> Option<(Until, u64, Option<std::sync::Arc<str>>)> {
+    /// Forgets a ban; returns what it was.
+    pub fn remove(&mut self, ip: Network, set: &SetRef) -> Option<Slot> {
         let sets = self.by_ip.get_mut(&ip)?;
         let at = sets.iter().position(|slot| slot.set == *set)?;
-        let Slot { until, start, by, .. } = sets.swap_remove(at);
+        let slot = sets.swap_remove(at);
         if sets.is_empty() {
             self.by_ip.remove(&ip);
             let key = (ip.is_ipv6(), ip.prefix_len());
@@ -103,11 +96,11 @@ impl Index {
                 }
             }
         }
-        if let Until::At(t) = until {
+        if let Until::At(t) = slot.until {
             self.ends.remove(&(t, ip, set.clone()));
         }
         self.len -= 1;
-        Some((until, start, by))
+        Some(slot)
     }
 
     /// Forgets the records that ended at or before `now_us`; how many.
@@ -171,6 +164,10 @@ mod tests {
         Network::target(s).unwrap()
     }
 
+    fn slot(set: &SetRef, until: Until) -> Slot {
+        Slot { set: set.clone(), until, start: 1, by: None, why: None }
+    }
+
     fn get(index: &Index, ip: Network, set: &SetRef) -> Option<Until> {
         index.of(ip).iter().find(|slot| slot.set == *set).map(|slot| slot.until)
     }
@@ -180,20 +177,20 @@ mod tests {
         let a = SetRef::parse_nft("ip t a").unwrap();
         let b = SetRef::parse_nft("ip t b").unwrap();
         let mut index = Index::default();
-        assert_eq!(index.insert(ip("192.0.2.1"), &a, Until::At(30), 1, None), None);
-        assert_eq!(index.insert(ip("192.0.2.1"), &b, Until::Forever, 1, None), None);
-        assert_eq!(index.insert(ip("192.0.2.2"), &a, Until::At(10), 1, None), None);
+        assert_eq!(index.insert(ip("192.0.2.1"), slot(&a, Until::At(30))), None);
+        assert_eq!(index.insert(ip("192.0.2.1"), slot(&b, Until::Forever)), None);
+        assert_eq!(index.insert(ip("192.0.2.2"), slot(&a, Until::At(10))), None);
         assert_eq!(index.len(), 3);
         assert_eq!(index.of(ip("192.0.2.1")).len(), 2);
         assert_eq!(get(&index, ip("192.0.2.1"), &b), Some(Until::Forever));
         assert_eq!(index.next_end(), Some(10));
         // A re-ban moves its end.
-        assert_eq!(index.insert(ip("192.0.2.2"), &a, Until::At(40), 1, None), Some(Until::At(10)));
+        assert_eq!(index.insert(ip("192.0.2.2"), slot(&a, Until::At(40))), Some(Until::At(10)));
         assert_eq!(index.next_end(), Some(30));
         assert_eq!(index.drop_ended(35), 1, "only 192.0.2.1 in a ended");
         assert_eq!(get(&index, ip("192.0.2.1"), &a), None);
         assert_eq!(get(&index, ip("192.0.2.1"), &b), Some(Until::Forever), "permanent bans never end");
-        assert_eq!(index.remove(ip("192.0.2.2"), &a), Some((Until::At(40), 1, None)));
+        assert_eq!(index.remove(ip("192.0.2.2"), &a), Some(slot(&a, Until::At(40))));
         assert_eq!(index.next_end(), None);
         assert_eq!(index.len(), 1);
         assert!(index.of(ip("192.0.2.2")).is_empty());
@@ -204,7 +201,7 @@ mod tests {
         let a = SetRef::parse_nft("ip t a").unwrap();
         let mut index = Index::default();
         for (key, end) in [("10.0.0.0/8", 1), ("10.1.0.0/16", 2), ("10.1.2.3", 3), ("10.2.0.9", 4), ("11.0.0.1", 5)] {
-            index.insert(ip(key), &a, Until::At(end), 1, None);
+            index.insert(ip(key), slot(&a, Until::At(end)));
         }
         let keys = |it: Vec<(Network, &Slot)>| it.into_iter().map(|(n, _)| n.to_string()).collect::<Vec<_>>();
         assert_eq!(keys(index.covering(ip("10.1.2.3")).collect()), ["10.0.0.0/8", "10.1.0.0/16"]);

@@ -48,6 +48,7 @@ mod bulk;
 pub(crate) mod files;
 mod index;
 mod parse;
+mod reason;
 pub mod scan;
 mod settle;
 mod write;
@@ -61,7 +62,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use crate::vocab::Until;
-use crate::vocab::{Backend, Network, SetRef};
+use crate::vocab::{Backend, Network, Reason, SetRef};
 pub use bulk::BulkStore;
 use files::Meta;
 use index::Index;
@@ -92,9 +93,24 @@ pub struct Record {
     /// [`crate::vocab::Origin::tag`]), kept as `"by"` beside Pyruse's keys
     /// (which Pyruse ignores); `None` when not known.
     pub by: Option<Arc<str>>,
+    /// Why (see [`Reason`]), kept as `"why"` beside Pyruse's keys: the
+    /// reason of the ban that set the current end (a ban that changes no
+    /// end changes no record); `None` when not known.
+    pub why: Option<Arc<Reason>>,
 }
 
 impl Record {
+    /// The record's place in the index.
+    fn slot(&self) -> index::Slot {
+        index::Slot {
+            set: self.set.clone(),
+            until: self.until,
+            start: self.start,
+            by: self.by.clone(),
+            why: self.why.clone(),
+        }
+    }
+
     /// The time to give the kernel at `now_us`: what is left, never more
     /// than the ban's own length (a clock set back before NTP at boot would
     /// otherwise turn a 7-day ban into years); `None` when permanent.
@@ -282,7 +298,8 @@ impl BanStore {
         for (i, item) in items.into_iter().enumerate() {
             match reader.record(item) {
                 Ok(record) => {
-                    self.records.insert(record.net, &record.set, record.until, record.start, record.by.clone());
+                    let record = record.into_record();
+                    self.records.insert(record.net, record.slot());
                 }
                 Err(why) => {
                     self.warnings.push(format!(
@@ -305,7 +322,8 @@ impl BanStore {
             let parsed = std::str::from_utf8(line).map_err(|_| "not UTF-8".to_owned()).and_then(|l| reader.record(l));
             match parsed {
                 Ok(r) if r.op.as_deref() == Some("ban") => {
-                    self.records.insert(r.net, &r.set, r.until, r.start, r.by.clone());
+                    let r = r.into_record();
+                    self.records.insert(r.net, r.slot());
                 }
                 Ok(r) if r.op.as_deref() == Some("unban") => {
                     self.records.remove(r.net, &r.set);
@@ -380,7 +398,7 @@ impl BanStore {
         }
         self.append_locked(&lines)?;
         for r in records {
-            self.records.insert(r.net, &r.set, r.until, r.start, r.by.clone());
+            self.records.insert(r.net, r.slot());
         }
         self.compact_if_due(now_us)
     }
@@ -416,7 +434,7 @@ impl BanStore {
         }
         self.append_locked(&lines)?;
         for r in &changed {
-            self.records.insert(r.net, &r.set, r.until, r.start, r.by.clone());
+            self.records.insert(r.net, r.slot());
         }
         self.compact_if_due(now_us)?;
         Ok(ends)
@@ -429,8 +447,8 @@ impl BanStore {
         let removed: Vec<Record> = keys
             .iter()
             .filter_map(|(ip, set)| {
-                let (until, start, by) = self.records.remove(*ip, set)?;
-                Some(Record { net: *ip, set: set.clone(), until, start, by })
+                let slot = self.records.remove(*ip, set)?;
+                Some(record((*ip, &slot)))
             })
             .collect();
         let mut lines = Vec::new();
@@ -441,7 +459,7 @@ impl BanStore {
         }
         if let Err(e) = self.append_locked(&lines) {
             for r in &removed {
-                self.records.insert(r.net, &r.set, r.until, r.start, r.by.clone());
+                self.records.insert(r.net, r.slot());
             }
             return Err(e);
         }
@@ -618,5 +636,12 @@ impl BanStore {
 }
 
 fn record((net, slot): (Network, &index::Slot)) -> Record {
-    Record { net, set: slot.set.clone(), until: slot.until, start: slot.start, by: slot.by.clone() }
+    Record {
+        net,
+        set: slot.set.clone(),
+        until: slot.until,
+        start: slot.start,
+        by: slot.by.clone(),
+        why: slot.why.clone(),
+    }
 }

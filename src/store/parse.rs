@@ -17,10 +17,11 @@ const MAX_ORIGINS: usize = 4096;
 const MAX_ORIGIN_LEN: usize = 256;
 
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
-use super::{set_key, until_from_seconds, Until};
-use crate::vocab::{Backend, Network, SetRef};
+use super::{set_key, until_from_seconds, Record, Until};
+use crate::vocab::{Backend, Network, Reason, SetRef};
 
 /// A record as it is on disk.
 #[derive(Deserialize)]
@@ -40,6 +41,9 @@ struct OnDisk<'a> {
     /// banwarden's own key: who decided the ban.
     #[serde(default, borrow)]
     by: Option<Cow<'a, str>>,
+    /// banwarden's own key: why (read apart, leniently: see `reason`).
+    #[serde(default, borrow)]
+    why: Option<&'a RawValue>,
 }
 
 /// A record read, with its log operation if it had one.
@@ -52,6 +56,15 @@ pub struct Parsed {
     pub start: u64,
     /// Who decided it (`"by"`), when the record says.
     pub by: Option<Arc<str>>,
+    /// Why (`"why"`), when the record says.
+    pub why: Option<Arc<Reason>>,
+}
+
+impl Parsed {
+    /// The record, without the log's operation.
+    pub fn into_record(self) -> Record {
+        Record { net: self.net, set: self.set, until: self.until, start: self.start, by: self.by, why: self.why }
+    }
 }
 
 /// Reads records of one backend, remembering the last set name normalised
@@ -81,7 +94,8 @@ impl Reader {
                 let set = set.ok_or_else(|| format!("no \"{}\" string", set_key(self.backend)))?;
                 let parsed = self.check(fields.op.map(Cow::into_owned), &fields.ip, set, Some(fields.timestamp))?;
                 let by = fields.by.as_deref().and_then(|by| self.origin(by));
-                Ok(Parsed { start: start_us(fields.start), by, ..parsed })
+                let why = fields.why.and_then(super::reason::read).map(Arc::new);
+                Ok(Parsed { start: start_us(fields.start), by, why, ..parsed })
             }
             Err(_) => self.record_leniently(text),
         }
@@ -107,7 +121,9 @@ impl Reader {
             .ok_or_else(|| format!("no \"{}\" string", set_key(self.backend)))?;
         let parsed = self.check(op, ip, set, item.get("timestamp").and_then(Value::as_f64))?;
         let by = item.get("by").and_then(Value::as_str).and_then(|by| self.origin(by));
-        Ok(Parsed { start: start_us(item.get("start").and_then(Value::as_f64)), by, ..parsed })
+        let why = item.get("why").and_then(|why| RawValue::from_string(why.to_string()).ok());
+        let why = why.and_then(|raw| super::reason::read(&raw)).map(Arc::new);
+        Ok(Parsed { start: start_us(item.get("start").and_then(Value::as_f64)), by, why, ..parsed })
     }
 
     /// An origin as one shared string; past [`MAX_ORIGINS`] distinct ones
@@ -147,7 +163,7 @@ impl Reader {
                 parsed
             }
         };
-        Ok(Parsed { op, net: ip, set, until, start: 0, by: None })
+        Ok(Parsed { op, net: ip, set, until, start: 0, by: None, why: None })
     }
 }
 

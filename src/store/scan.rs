@@ -72,7 +72,7 @@ pub fn records_of(storage: &Path, backend: Backend, net: Network) -> Result<Opti
                 };
                 match reader.record(text) {
                     Ok(r) if r.op.is_none() => {
-                        let r = Record { net: r.net, set: r.set, until: r.until, start: r.start, by: r.by };
+                        let r = r.into_record();
                         if wanted(&r) && !changes.contains_key(&(r.net, r.set.clone())) {
                             found.push(r);
                         }
@@ -172,6 +172,7 @@ mod tests {
             until,
             start: 0,
             by: None,
+            why: None,
         };
         let mut bans: Vec<Record> = (0..200).map(|i| rec(&format!("192.0.2.{i}"), Until::At(NOW + i))).collect();
         bans.push(rec("192.0.0.0/16", Until::Forever));

@@ -14,7 +14,7 @@ fn set(path: &str) -> SetRef {
 }
 
 fn rec(ip_text: &str, path: &str, until: Until) -> Record {
-    Record { net: ip(ip_text), set: set(path), until, start: 0, by: None }
+    Record { net: ip(ip_text), set: set(path), until, start: 0, by: None, why: None }
 }
 
 fn open(dir: &Path) -> BanStore {
@@ -298,8 +298,14 @@ fn a_ban_s_start_is_kept_and_caps_the_time_it_is_given_back() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = open(dir.path());
     let week = 7 * 86_400_000_000;
-    let record =
-        Record { net: ip("192.0.2.1"), set: set("ip t s"), until: Until::At(NOW + week), start: NOW, by: None };
+    let record = Record {
+        net: ip("192.0.2.1"),
+        set: set("ip t s"),
+        until: Until::At(NOW + week),
+        start: NOW,
+        by: None,
+        why: None,
+    };
     store.ban(std::slice::from_ref(&record), NOW).unwrap();
     store.compact(NOW, true).unwrap();
     let text = std::fs::read_to_string(dir.path().join("action_nftBan.json")).unwrap();

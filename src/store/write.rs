@@ -36,6 +36,9 @@ pub(super) fn write_record(backend: Backend, out: &mut Vec<u8>, names: &mut SetN
         out.extend_from_slice(b", \"by\": ");
         serde_json::to_writer(&mut *out, &**by).expect("a string serialises");
     }
+    if let Some(why) = &r.why {
+        super::reason::write(why, out);
+    }
     out.push(b'}');
 }
 

@@ -1,7 +1,7 @@
 //! The words every layer of the ban path shares, and nothing else: an
 //! address or network ([`Network`], [`parse_address`]), a firewall set
 //! ([`SetRef`], with its [`Backend`]), how long and until when a ban lasts
-//! ([`Lifetime`], [`Until`]), who asked for it ([`Origin`]), and the one
+//! ([`Lifetime`], [`Until`]), who asked for it ([`Origin`]) and why ([`Reason`]), and the one
 //! request type that carries all of them ([`BanRequest`]); and the never-ban
 //! list those requests are checked against ([`NeverBan`], [`refusal`]). It sits at the
 //! bottom of the house: it imports no other module of the crate, so the
@@ -11,10 +11,12 @@
 
 mod addr;
 mod never_ban;
+pub mod reason;
 mod request;
 mod set;
 
 pub use addr::{any_contains, is_peer, normalize, parse_address, Network};
 pub use never_ban::{refusal, NeverBan, Refusal};
+pub use reason::{CounterValue, Reason};
 pub use request::{BanRequest, Lifetime, Origin, Until, KERNEL_MAX_TIMEOUT};
 pub use set::{ipset_name, Backend, Family, NftSet, SetRef, NFT_NAME_MAX};

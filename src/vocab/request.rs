@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::addr::Network;
+use super::reason::Reason;
 use super::set::SetRef;
 
 /// When a ban ends.
@@ -147,8 +148,8 @@ impl Origin {
     }
 }
 
-/// A ban to make: an address or network for a set, for a time, and who
-/// asked.
+/// A ban to make: an address or network for a set, for a time, who
+/// asked, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BanRequest {
     pub net: Network,
@@ -159,6 +160,23 @@ pub struct BanRequest {
     /// Without it (every source's default) a ban only ever extends: one
     /// that would end sooner than the ban in place changes nothing.
     pub replace: bool,
+    /// Why, beyond who: kept in the store with the ban (shared, as one
+    /// rule's many bans are carried through queues and batches).
+    pub reason: Option<Arc<Reason>>,
+}
+
+impl BanRequest {
+    /// A ban that only extends, without a reason (add one with
+    /// [`with_reason`](Self::with_reason)).
+    pub fn new(net: Network, set: SetRef, lifetime: Lifetime, origin: Origin) -> BanRequest {
+        BanRequest { net, set, lifetime, origin, replace: false, reason: None }
+    }
+
+    /// The request with this reason (none when it says nothing).
+    pub fn with_reason(mut self, reason: Reason) -> BanRequest {
+        self.reason = (!reason.is_empty()).then(|| Arc::new(reason));
+        self
+    }
 }
 
 impl Until {

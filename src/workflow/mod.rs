@@ -173,6 +173,8 @@ impl Workflow {
     /// Runs one entry through the graph, pushing what actions want done.
     pub fn run<O: Observer>(&mut self, entry: &mut Entry, effects: &mut Vec<Effect>, observer: &mut O) {
         let shortcuts = !observer.wants_every_step();
+        // A ban's reason names a counter raised for this entry only.
+        self.state.counters.new_entry();
         let mut at = self.start;
         while let Some(n) = at.node() {
             if shortcuts {

@@ -62,3 +62,4 @@ mod reconcile;
 mod service;
 mod status;
 mod util;
+mod why;

@@ -596,7 +596,9 @@ fn inspect(deb: &Path) {
     let conffiles = text(&run(Command::new("dpkg-deb").arg("--info").arg(deb).arg("conffiles")).stdout);
     assert_eq!(
         conffiles.lines().collect::<Vec<_>>(),
-        ["/etc/banwarden/banwarden.json", "/etc/banwarden/banwarden.nft"]
+        // The drop-in directory's README ships it (cargo-deb makes every
+        // file under /etc a conffile).
+        ["/etc/banwarden/banwarden.json", "/etc/banwarden/banwarden.d/README", "/etc/banwarden/banwarden.nft"]
     );
     for script in ["postinst", "prerm", "postrm"] {
         run(Command::new("dpkg-deb").arg("--info").arg(deb).arg(script));

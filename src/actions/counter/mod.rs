@@ -27,6 +27,7 @@
 //! counters the new rules still name, without copying a key.
 
 mod keys;
+mod last;
 pub mod saved;
 
 use std::collections::HashMap;
@@ -35,6 +36,7 @@ use super::ActionError;
 use crate::entry::{push_decimal, Entry};
 use crate::fields::{FieldId, FieldTable};
 use keys::{KeyTable, NEVER};
+use last::LastRaise;
 
 pub use saved::{Restored, SaveCursor};
 
@@ -103,6 +105,8 @@ pub struct Counters {
     /// and setting every limit each time one of those changes would be
     /// quadratic in a configuration of 50,000 counter names.
     stale: bool,
+    /// The last raise of the entry being judged (see [`LastRaise`]).
+    last: LastRaise,
 }
 
 impl Counters {
@@ -173,6 +177,7 @@ impl Counters {
         let expiry = keep_us.map_or(NEVER, |k| now_us.saturating_add(k));
         let value = category.keys.raise(key, now_us, expiry);
         category.tell(&mut self.news);
+        self.last.note(id.0, key, value);
         value
     }
 

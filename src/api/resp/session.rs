@@ -252,13 +252,10 @@ impl Session {
                         // listing tells that it was so already: 0.
                         let already = *lifetime == Lifetime::Forever
                             && listing.get(set, *net, now).is_some_and(|held| held.until == Until::Forever);
-                        bans.push(BanRequest {
-                            net: *net,
-                            set: set.clone(),
-                            lifetime: *lifetime,
-                            origin: self.origin(),
-                            replace: false,
-                        });
+                        bans.push(
+                            BanRequest::new(*net, set.clone(), *lifetime, self.origin())
+                                .with_reason(self.peer.reason()),
+                        );
                         Ok((bans.len() - 1, *net, already))
                     }
                     Err(e) => Err(Out::Error(format!("ERR {e}"))),

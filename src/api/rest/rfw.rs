@@ -20,7 +20,7 @@ use axum::Extension;
 use serde_json::{json, Value};
 
 use super::reply::{self, Answer};
-use super::{Caller, Ctx};
+use super::{Caller, Conn, Ctx};
 use crate::config::api::{ApiSettings, Target};
 use crate::vocab::{BanRequest, Lifetime, Network, Origin};
 
@@ -165,7 +165,13 @@ pub fn ignored(api: &ApiSettings, net: Network) -> Option<Answer> {
 const HELP: &str = "banwarden's rfw interface: PUT|DELETE /drop|accept/{chain}/{interface|any}/{address}[/{mask}][?expire=600|10m|24h|1d], GET /list[/{chain}]; JSON API under /v1 (doc/api.md)";
 
 /// Every request outside `/v1`.
-pub async fn handle(State(ctx): State<Ctx>, Extension(caller): Extension<Caller>, method: Method, uri: Uri) -> Answer {
+pub async fn handle(
+    State(ctx): State<Ctx>,
+    Extension(caller): Extension<Caller>,
+    Extension(conn): Extension<Conn>,
+    method: Method,
+    uri: Uri,
+) -> Answer {
     let decoded = match percent_encoding::percent_decode_str(uri.path()).decode_utf8() {
         Ok(p) => p.into_owned(),
         Err(_) => return Answer::bad("the path is not UTF-8 once decoded"),
@@ -229,7 +235,7 @@ pub async fn handle(State(ctx): State<Ctx>, Extension(caller): Extension<Caller>
         Ok(l) => l,
         Err(e) => return Answer::bad(format!("expire: {e}")),
     };
-    let request = BanRequest { net: rule.net, set: set.clone(), lifetime, origin, replace: false };
+    let request = BanRequest::new(rule.net, set.clone(), lifetime, origin).with_reason(conn.peer.reason());
     match reply::ban(&ctx.shared.context.door, vec![request]).await {
         Err(not_done) => not_done.into(),
         Ok(outcomes) => match outcomes.first() {

@@ -23,7 +23,7 @@ use serde_json::{json, Value};
 
 use super::reply::{self, Answer};
 use super::rfw;
-use super::{Caller, Ctx, BODY_LIMIT, BODY_TIME};
+use super::{Caller, Conn, Ctx, BODY_LIMIT, BODY_TIME};
 use crate::config::api::{ApiSettings, Target};
 use crate::vocab::{BanRequest, Lifetime, Network, Origin, SetRef};
 
@@ -69,7 +69,7 @@ enum Checked {
     Ignored(Answer),
 }
 
-fn check(item: Item, target: Target, api: &ApiSettings, user: &str) -> Result<Checked, String> {
+fn check(item: Item, target: Target, api: &ApiSettings, user: &str, conn: &Conn) -> Result<Checked, String> {
     let text = match (&item.address, &item.network) {
         (Some(a), None) => a,
         (None, Some(n)) => n,
@@ -90,7 +90,12 @@ fn check(item: Item, target: Target, api: &ApiSettings, user: &str) -> Result<Ch
     }
     let set = api.set_for(target, chain, interface.as_deref(), net)?.clone();
     let origin = Origin::Api { user: user.to_owned() };
-    Ok(Checked::Send(BanRequest { net, set, lifetime, origin, replace: false }, item.reason))
+    // The client's reason is kept with the ban (shortened), and logged.
+    let mut reason = conn.peer.reason();
+    if let Some(text) = &item.reason {
+        reason = reason.with_note(text);
+    }
+    Ok(Checked::Send(BanRequest::new(net, set, lifetime, origin).with_reason(reason), item.reason))
 }
 
 /// Reads the body whole, within [`BODY_LIMIT`] and [`BODY_TIME`].
@@ -119,7 +124,7 @@ fn too_long(e: &axum::Error) -> bool {
     false
 }
 
-async fn post(ctx: Ctx, caller: Caller, target: Target, body: Body) -> Answer {
+async fn post(ctx: Ctx, caller: Caller, conn: Conn, target: Target, body: Body) -> Answer {
     let bytes = match read_body(body).await {
         Ok(b) => b,
         Err(answer) => return answer,
@@ -138,7 +143,7 @@ async fn post(ctx: Ctx, caller: Caller, target: Target, body: Body) -> Answer {
     };
     let mut checked = Vec::with_capacity(items.len());
     for (i, item) in items.into_iter().enumerate() {
-        match check(item, target, api, &caller.0) {
+        match check(item, target, api, &caller.0, &conn) {
             Ok(c) => checked.push(c),
             Err(e) if many => return Answer::bad(format!("item {i}: {e} (nothing was done)")),
             Err(e) => return Answer::bad(e),
@@ -174,12 +179,14 @@ async fn post(ctx: Ctx, caller: Caller, target: Target, body: Body) -> Answer {
                 };
                 if let Some(reason) = reason {
                     let reason: String = reason.chars().take(REASON_MAX).collect();
-                    crate::diag!(
-                        Info,
-                        "api: {} asked for {} in {}, reason {reason:?}",
-                        caller.0,
-                        request.net,
-                        request.set
+                    let (id, net, set) = (Some(crate::journal::ids::API_BAN), Some(request.net), Some(&request.set));
+                    crate::diag::emit_about(
+                        crate::effect::Level::Info,
+                        crate::diag::About { id, net, set, chain: None },
+                        format_args!(
+                            "api: {} asked for {} in {}, reason {reason:?}",
+                            caller.0, request.net, request.set
+                        ),
                     );
                 }
                 reply::outcome_item(request.net, &request.set, &outcome, now)
@@ -320,12 +327,22 @@ fn network_text(uri: &Uri, prefix: &str) -> Result<String, Answer> {
         .map_err(|_| Answer::bad("the network is not UTF-8 once decoded"))
 }
 
-pub async fn post_bans(State(ctx): State<Ctx>, Extension(caller): Extension<Caller>, body: Body) -> Answer {
-    post(ctx, caller, Target::Drop, body).await
+pub async fn post_bans(
+    State(ctx): State<Ctx>,
+    Extension(caller): Extension<Caller>,
+    Extension(conn): Extension<Conn>,
+    body: Body,
+) -> Answer {
+    post(ctx, caller, conn, Target::Drop, body).await
 }
 
-pub async fn post_accepts(State(ctx): State<Ctx>, Extension(caller): Extension<Caller>, body: Body) -> Answer {
-    post(ctx, caller, Target::Accept, body).await
+pub async fn post_accepts(
+    State(ctx): State<Ctx>,
+    Extension(caller): Extension<Caller>,
+    Extension(conn): Extension<Conn>,
+    body: Body,
+) -> Answer {
+    post(ctx, caller, conn, Target::Accept, body).await
 }
 
 async fn delete_of(ctx: Ctx, caller: Caller, target: Target, uri: Uri, prefix: &str) -> Answer {
