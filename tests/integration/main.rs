@@ -51,6 +51,7 @@ mod journald;
 mod linking;
 mod list;
 mod localaddr;
+mod log_bridge;
 mod networks;
 mod outbox;
 mod package;
