@@ -291,7 +291,10 @@ mod log_bridge_tests {
     fn bridge() -> (Seen, LogBridge<impl Fn(Level, fmt::Arguments<'_>) + Send + Sync>) {
         let seen: Seen = Arc::default();
         let sink = Arc::clone(&seen);
-        (seen, LogBridge::new(move |level, args: fmt::Arguments<'_>| sink.lock().unwrap().push((level, args.to_string()))))
+        (
+            seen,
+            LogBridge::new(move |level, args: fmt::Arguments<'_>| sink.lock().unwrap().push((level, args.to_string()))),
+        )
     }
 
     /// The one test that installs a global logger in this test binary; its
