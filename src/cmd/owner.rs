@@ -45,9 +45,9 @@ pub fn become_storage_owner(storage: &Path, groups: &[libc::gid_t]) -> io::Resul
     nix::sys::prctl::set_keepcaps(true).map_err(errno("PR_SET_KEEPCAPS"))?;
     let groups: Vec<Gid> = groups.iter().map(|&g| Gid::from_raw(g)).collect();
     unistd::setgroups(&groups).map_err(errno("setgroups"))?;
-    let (gid, uid_) = (Gid::from_raw(gid), Uid::from_raw(uid));
-    unistd::setresgid(gid, gid, gid).map_err(errno("setresgid"))?;
-    unistd::setresuid(uid_, uid_, uid_).map_err(errno("setresuid"))?;
+    let (owner_gid, owner_uid) = (Gid::from_raw(gid), Uid::from_raw(uid));
+    unistd::setresgid(owner_gid, owner_gid, owner_gid).map_err(errno("setresgid"))?;
+    unistd::setresuid(owner_uid, owner_uid, owner_uid).map_err(errno("setresuid"))?;
     // setresuid cleared the effective set and kept the permitted one: keep
     // CAP_NET_ADMIN alone in both, nothing inheritable.
     let net_admin = CapsHashSet::from([Capability::CAP_NET_ADMIN]);
