@@ -280,3 +280,154 @@ mod throttle_tests {
         assert_eq!(t.total(), 2 * THROTTLE_KINDS as u64);
     }
 }
+
+// ------------------------------------------------------------ the `log` crate
+
+/// Where a library's log line was written: its crate (the target), file
+/// and line. The [`Throttle`] kind of [`LogBridge`]: a call site, never the
+/// text, which may hold an address or a length that differs every time.
+type CallSite = (String, &'static str, u32, log::Level);
+
+/// Forwards the records of the `log` crate, through which nftnl, mnl,
+/// libsystemd's binding, redis and redis-protocol report, to banwarden's
+/// diagnostics: `error` as Err, `warn` as Warning, `info` as Info, `debug`
+/// as Debug; `trace` (per set element, per frame) is never let through.
+/// Each line names its crate. A call site is written the first time, then
+/// at its 10th, 100th... time ([`Throttle`]), so a chatty library cannot
+/// flood the journal that banwarden reads back.
+pub struct LogBridge<S> {
+    sink: S,
+    throttle: std::sync::Mutex<Throttle<CallSite>>,
+}
+
+impl<S: Fn(Level, fmt::Arguments<'_>) + Send + Sync> LogBridge<S> {
+    pub fn new(sink: S) -> LogBridge<S> {
+        LogBridge { sink, throttle: std::sync::Mutex::default() }
+    }
+}
+
+impl<S: Fn(Level, fmt::Arguments<'_>) + Send + Sync> log::Log for LogBridge<S> {
+    /// The verbosity is `log`'s own maximum level, which its macros check
+    /// before calling here; trace is refused whatever it is.
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        metadata.level() < log::Level::Trace
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if !self.enabled(record.metadata()) {
+            return;
+        }
+        let site = (
+            record.target().to_owned(),
+            record.file_static().unwrap_or(""),
+            record.line().unwrap_or(0),
+            record.level(),
+        );
+        // A poisoned lock only means a sink panicked once; the counts are
+        // still counts.
+        let count = self.throttle.lock().unwrap_or_else(|e| e.into_inner()).count(site);
+        let Some(count) = count else { return };
+        let level = match record.level() {
+            log::Level::Error => Level::Err,
+            log::Level::Warn => Level::Warning,
+            log::Level::Info => Level::Info,
+            log::Level::Debug | log::Level::Trace => Level::Debug,
+        };
+        let again = match count {
+            1 => String::new(),
+            n => format!(" (the {n}th time; this line is written at its 1st, 10th, 100th... time)"),
+        };
+        (self.sink)(level, format_args!("{}: {}{again}", record.target(), record.args()));
+    }
+
+    fn flush(&self) {}
+}
+
+/// Installs the [`LogBridge`] to [`emit`] as the process's logger, at
+/// verbosity Info (see [`log_debug`]). Only the first call installs it.
+pub fn install_log_bridge() {
+    if log::set_boxed_logger(Box::new(LogBridge::new(emit))).is_ok() {
+        log::set_max_level(log::LevelFilter::Info);
+    }
+}
+
+/// Lets the libraries' debug lines through, or not: the configuration's
+/// `debug` key.
+pub fn log_debug(debug: bool) {
+    log::set_max_level(if debug { log::LevelFilter::Debug } else { log::LevelFilter::Info });
+}
+
+#[cfg(test)]
+mod log_bridge_tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    type Seen = Arc<Mutex<Vec<(Level, String)>>>;
+
+    fn bridge() -> (Seen, LogBridge<impl Fn(Level, fmt::Arguments<'_>) + Send + Sync>) {
+        let seen: Seen = Arc::default();
+        let sink = Arc::clone(&seen);
+        (
+            seen,
+            LogBridge::new(move |level, args: fmt::Arguments<'_>| sink.lock().unwrap().push((level, args.to_string()))),
+        )
+    }
+
+    /// The one test that installs a global logger in this test binary; its
+    /// target is its own, so that the libraries' lines of parallel tests
+    /// are told apart.
+    #[test]
+    fn log_warn_reaches_the_sink() {
+        let (seen, bridge) = bridge();
+        log::set_boxed_logger(Box::new(bridge)).expect("no other test installs a logger");
+        log::set_max_level(log::LevelFilter::Info);
+        log::warn!(target: "bw_bridge_test", "netlink said {}", "no");
+        log::debug!(target: "bw_bridge_test", "below the verbosity");
+        let mine = |seen: &Seen| -> Vec<(Level, String)> {
+            seen.lock().unwrap().iter().filter(|(_, line)| line.starts_with("bw_bridge_test: ")).cloned().collect()
+        };
+        assert_eq!(mine(&seen), [(Level::Warning, "bw_bridge_test: netlink said no".to_owned())]);
+        log_debug(true);
+        log::debug!(target: "bw_bridge_test", "now shown");
+        log::trace!(target: "bw_bridge_test", "never shown");
+        log_debug(false);
+        assert_eq!(mine(&seen).last().unwrap(), &(Level::Debug, "bw_bridge_test: now shown".to_owned()));
+        assert_eq!(mine(&seen).len(), 2);
+    }
+
+    #[test]
+    fn levels_are_mapped_and_a_call_site_is_throttled() {
+        let (seen, bridge) = bridge();
+        let record = |level, line| {
+            let args = format_args!("message {line}");
+            let record = log::Record::builder()
+                .level(level)
+                .target("nftnl")
+                .file_static(Some("src/table.rs"))
+                .line(Some(line))
+                .args(args)
+                .build();
+            log::Log::log(&bridge, &record);
+        };
+        record(log::Level::Error, 1);
+        record(log::Level::Warn, 2);
+        record(log::Level::Info, 3);
+        assert_eq!(
+            *seen.lock().unwrap(),
+            [
+                (Level::Err, "nftnl: message 1".to_owned()),
+                (Level::Warning, "nftnl: message 2".to_owned()),
+                (Level::Info, "nftnl: message 3".to_owned()),
+            ]
+        );
+        seen.lock().unwrap().clear();
+        for _ in 0..99 {
+            record(log::Level::Error, 1);
+        }
+        let lines = seen.lock().unwrap().clone();
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(lines[0].1.starts_with("nftnl: message 1 (the 10th time"), "{lines:?}");
+        assert!(lines[1].1.starts_with("nftnl: message 1 (the 100th time"), "{lines:?}");
+    }
+}

@@ -14,7 +14,7 @@
 //! - [`mail`]: MIME messages and the sendmail worker that sends them without blocking the loop
 //! - [`report`]: the daily report: lines pending on disk until their day is over, rendered as text and HTML
 //! - [`notify`]: READY, STATUS and watchdog keep-alives for systemd (sd_notify)
-//! - [`diag`]: banwarden's own diagnostics, and the observer reporting step errors
+//! - [`diag`]: banwarden's own diagnostics, the observer reporting step errors, and the libraries' `log` lines forwarded
 //! - [`config`]: the Pyruse JSON format, read and validated into a [`workflow::Workflow`]
 //! - [`workflow`]: the chains linked into one static graph of steps, and running an entry through it
 //! - [`filters`]: one file per filter kind; pure functions of the entry

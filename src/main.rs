@@ -11,6 +11,9 @@ use banwarden::cli::Cli;
 use banwarden::cmd::{self, exit, Exit};
 
 fn main() -> ExitCode {
+    // Before anything that could log: the libraries' lines (nftnl, mnl,
+    // redis...) go to banwarden's diagnostics instead of nowhere.
+    banwarden::diag::install_log_bridge();
     let cli = Cli::parse();
     match cmd::run(cli) {
         Ok(code) => code.into(),

@@ -7,7 +7,7 @@
 //! most ten times a second. The caller says how far it is; calling often
 //! costs a clock read.
 
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::time::{Duration, Instant};
 
 /// The progress line's own clock: it paces drawing on a terminal and shows
@@ -46,8 +46,7 @@ pub struct Progress {
 impl Progress {
     /// A progress line, drawn only if stderr is a terminal.
     pub fn new(label: &'static str, items: &'static str, measure: Measure, total: Option<u64>) -> Progress {
-        // SAFETY: isatty only inspects the descriptor.
-        let terminal = unsafe { libc::isatty(libc::STDERR_FILENO) } == 1;
+        let terminal = std::io::stderr().is_terminal();
         let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
         Progress { enabled: terminal && !dumb, label, items, measure, total, started: now(), last_draw: None }
     }

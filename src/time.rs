@@ -201,41 +201,18 @@ pub fn parse_time(text: &str, now_us: u64) -> Result<u64, String> {
     Err(bad())
 }
 
-/// Parses a ban duration: whole seconds (`3600`), or nft's style of days,
-/// hours, minutes, seconds and milliseconds (`3d31m16s`, `1h`, `500ms`).
+/// Parses a ban duration: whole seconds (`3600`), or units as nft and
+/// systemd.time(7) write them (`3d31m16s`, `1h`, `500ms`, `1h 30min`,
+/// `2weeks`), read by `humantime`, whose units are a superset of those
+/// documented (`M` and `y`, a month and a year, too).
 pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     let t = text.trim();
-    let bad = || format!("{text:?} is not a duration: seconds (\"3600\") or nft style (\"1d12h\", \"3d31m16s\")");
     if let Ok(secs) = t.parse::<u64>() {
         return Ok(std::time::Duration::from_secs(secs));
     }
-    let mut total_ms: u64 = 0;
-    let mut rest = t;
-    if rest.is_empty() {
-        return Err(bad());
-    }
-    while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
-        if digits == 0 {
-            return Err(bad());
-        }
-        let n: u64 = rest[..digits].parse().map_err(|_| bad())?;
-        rest = &rest[digits..];
-        let unit_end = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
-        // nft's units, and the words `--since` takes.
-        let unit_ms: u64 = match &rest[..unit_end] {
-            "w" | "week" | "weeks" => 604_800_000,
-            "d" | "day" | "days" => 86_400_000,
-            "h" | "hour" | "hours" => 3_600_000,
-            "m" | "min" | "minute" | "minutes" => 60_000,
-            "s" | "sec" | "second" | "seconds" => 1_000,
-            "ms" => 1,
-            _ => return Err(bad()),
-        };
-        total_ms = n.checked_mul(unit_ms).and_then(|v| total_ms.checked_add(v)).ok_or_else(bad)?;
-        rest = &rest[unit_end..];
-    }
-    Ok(std::time::Duration::from_millis(total_ms))
+    humantime::parse_duration(t).map_err(|e| {
+        format!("{text:?} is not a duration ({e}): seconds (\"3600\") or nft style (\"1d12h\", \"3d31m16s\")")
+    })
 }
 
 #[cfg(test)]
@@ -357,7 +334,11 @@ mod tests {
         assert_eq!(parse_duration("1w"), Ok(Duration::from_secs(7 * 86400)));
         assert_eq!(parse_duration("1h30min"), Ok(Duration::from_secs(5400)));
         assert_eq!(parse_duration("2days"), Ok(Duration::from_secs(2 * 86400)));
-        for bad in ["", "h", "1x", "1.5h", "-1", "99999999999999999999d"] {
+        // Forms humantime adds: spaces between parts, `hr`, `mins`.
+        assert_eq!(parse_duration("1h 30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("2hr 5mins"), Ok(Duration::from_secs(7500)));
+        assert_eq!(parse_duration("1.5h"), Ok(Duration::from_secs(5400)), "humantime takes fractions");
+        for bad in ["", "h", "1x", "-1", "1h-5m", "99999999999999999999d"] {
             assert!(parse_duration(bad).unwrap_err().contains("is not a duration"), "{bad}");
         }
     }

@@ -65,6 +65,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
 fn load_config(file: &ConfigFile) -> Option<Config> {
     match file.load() {
         Ok(config) => {
+            crate::diag::log_debug(config.settings.debug);
             for warning in &config.warnings {
                 eprintln!("warning: {warning}");
             }

@@ -51,6 +51,8 @@ impl Daemon {
         let pairs = new.set_pairs();
         let dropins = config::dropins::describe(&new.dropins);
         let config::Config { mut workflow, mut settings, sets, stats, .. } = new;
+        // `debug`: the libraries' debug lines, shown from now on or no more.
+        crate::diag::log_debug(settings.debug);
 
         // The bans the old rules asked for go out before anything changes.
         self.flush_bans();

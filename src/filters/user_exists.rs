@@ -4,8 +4,6 @@
 //! come and go, and a cache would answer with yesterday's passwd file. Names
 //! with a NUL byte cannot exist and are refused without asking.
 
-use std::ffi::CString;
-
 use crate::entry::Entry;
 use crate::fields::FieldId;
 
@@ -29,27 +27,11 @@ impl UserExists {
     }
 }
 
-/// Whether `name` is a known user name.
+/// Whether `name` is a known user name. A lookup that fails (no NSS
+/// answer, a name with a NUL) counts as unknown, as Pyruse's `KeyError` did.
 pub fn user_exists(name: &str) -> bool {
-    if name.is_empty() {
-        return false;
-    }
-    let Ok(c_name) = CString::new(name) else { return false };
-    let mut buf = vec![0u8; 1024];
-    loop {
-        // SAFETY: every pointer is valid for the call; `pwd` and `buf` outlive it,
-        // and `result` only points into them.
-        let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
-        let mut result: *mut libc::passwd = std::ptr::null_mut();
-        let rc =
-            unsafe { libc::getpwnam_r(c_name.as_ptr(), &mut pwd, buf.as_mut_ptr().cast(), buf.len(), &mut result) };
-        // ERANGE: the record does not fit; grow the buffer (getpwnam_r(3)).
-        if rc == libc::ERANGE && buf.len() < 1 << 20 {
-            buf.resize(buf.len() * 4, 0);
-            continue;
-        }
-        return rc == 0 && !result.is_null();
-    }
+    // getpwnam_r(3), with a buffer grown on ERANGE, inside nix.
+    !name.is_empty() && matches!(nix::unistd::User::from_name(name), Ok(Some(_)))
 }
 
 #[cfg(test)]

@@ -1,18 +1,31 @@
 //! A whole message: headers, then one text part or a `multipart/alternative` of text and
 //! HTML, as the bytes a `sendmail -t` reads.
 //!
+//! `mail-builder` writes the MIME structure and the headers (RFC 2047 encoded-words for
+//! text that is not plain ASCII, folding); `encodify`, its encoder, writes the bodies as
+//! quoted-printable. What stays here is what a mailer on a pipe needs beyond that: LF line
+//! ends (see [`super`]), bodies that a `sendmail` without `-i` cannot cut short, and the
+//! header values made one line first.
+//!
 //! The time comes from the caller (a [`crate::time::Clock`] reading), which keeps the
 //! crate's rule that only the clock reads the time; the `Message-ID` adds the process id,
 //! a counter and a random number, so two messages of the same microsecond still differ.
 
+use std::borrow::Cow;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 use chrono::{Local, TimeZone, Utc};
+use mail_builder::headers::address::Address;
+use mail_builder::headers::content_type::ContentType;
+use mail_builder::headers::message_id::MessageId;
+use mail_builder::headers::raw::Raw;
+use mail_builder::headers::text::Text;
+use mail_builder::mime::{BodyPart, MimePart};
+use mail_builder::MessageBuilder;
 
-use super::encode::{address, fold, quoted_printable, subject};
 use crate::config::EmailSettings;
 
 /// A message ready for the mailer.
@@ -27,37 +40,28 @@ impl Message {
     /// subject (`settings.subject` unless the action names one); `now_us` (microseconds
     /// since the epoch, a [`crate::time::Clock`] reading) gives the `Date`.
     pub fn text(settings: &EmailSettings, subject: &str, body: &str, now_us: u64) -> Message {
-        let mut message = Message::start(settings, subject, now_us);
-        message.push_part_headers("text/plain");
-        message.push_str("\n");
-        let encoded = quoted_printable(body);
-        message.push_str(&encoded);
+        let mut part = Body::encode(body);
         // The mailer wants a final line break, and the decoded text must not gain one: a
         // soft break (`=` at the end of the line) ends the body without adding to it.
-        if !encoded.is_empty() && !encoded.ends_with('\n') {
-            message.push_str("=\n");
+        if let Body { encoding: "quoted-printable", text } = &mut part {
+            if !text.is_empty() && !text.ends_with("\r\n") {
+                text.push_str("=\r\n");
+            }
         }
-        message
+        Message::build(settings, subject, now_us, part.into_part("text/plain"))
     }
 
     /// A `multipart/alternative` message: `text` as `text/plain`, then `html` as
     /// `text/html` (readers show the last part they can display, RFC 2046 §5.1.4).
     pub fn alternative(settings: &EmailSettings, subject: &str, text: &str, html: &str, now_us: u64) -> Message {
-        let parts = [("text/plain", quoted_printable(text)), ("text/html", quoted_printable(html))];
-        let boundary = boundary_for(&parts.iter().map(|(_, body)| body.as_str()).collect::<Vec<_>>());
-        let mut message = Message::start(settings, subject, now_us);
-        message.push_str(&fold("Content-Type", &format!("multipart/alternative; boundary=\"{boundary}\"")));
-        message.push_str("\n\nThis is a message in MIME format: a text part, then the same as HTML.\n");
-        for (content_type, body) in &parts {
-            // The line break before a delimiter belongs to the delimiter (RFC 2046 §5.1.1),
-            // so each body comes back exactly, with or without a final line break.
-            message.push_str(&format!("\n--{boundary}\n"));
-            message.push_part_headers(content_type);
-            message.push_str("\n");
-            message.push_str(body);
-        }
-        message.push_str(&format!("\n--{boundary}--\n"));
-        message
+        let (text, html) = (Body::encode(text), Body::encode(html));
+        let boundary = boundary_for(&[&text.text, &html.text]);
+        // The line break before a delimiter belongs to the delimiter (RFC 2046 §5.1.1), and
+        // mail-builder writes one there: each body comes back exactly, with or without a
+        // final line break.
+        let parts = vec![text.into_part("text/plain"), html.into_part("text/html")];
+        let content_type = ContentType::new("multipart/alternative").attribute("boundary", boundary);
+        Message::build(settings, subject, now_us, MimePart::new(content_type, parts))
     }
 
     /// The `Message-ID`, angle brackets included: for logs that tie a failure to a mail.
@@ -73,37 +77,26 @@ impl Message {
         self.bytes
     }
 
-    /// The headers common to both kinds, up to `MIME-Version`.
-    fn start(settings: &EmailSettings, subject_text: &str, now_us: u64) -> Message {
+    fn build(settings: &EmailSettings, subject: &str, now_us: u64, body: MimePart<'_>) -> Message {
         let id = message_id(now_us);
-        let mut message = Message { bytes: Vec::with_capacity(1024), id };
-        message.push_line(&fold("From", &address(&settings.from)));
-        let to: Vec<String> = settings.to.iter().map(|t| address(t)).filter(|t| !t.is_empty()).collect();
+        let mut builder = MessageBuilder::new().from(address(&settings.from));
+        let to: Vec<Address<'_>> =
+            settings.to.iter().map(|t| one_line(t)).filter(|t| !t.is_empty()).map(|t| address(&t)).collect();
         // No recipient, no `To`: the mailer then says so (`sendmail -t`: "no recipients").
         if !to.is_empty() {
-            message.push_line(&fold("To", &to.join(", ")));
+            builder = builder.to(Address::new_list(to));
         }
-        message.push_line(&subject(subject_text));
-        message.push_line(&format!("Date: {}", rfc2822_date(now_us)));
-        message.push_line(&format!("Message-ID: {}", message.id));
-        // RFC 3834 §5: keeps vacation responders from answering a robot.
-        message.push_line("Auto-Submitted: auto-generated");
-        message.push_line("MIME-Version: 1.0");
-        message
-    }
-
-    fn push_part_headers(&mut self, content_type: &str) {
-        self.push_line(&format!("Content-Type: {content_type}; charset=utf-8"));
-        self.push_line("Content-Transfer-Encoding: quoted-printable");
-    }
-
-    fn push_line(&mut self, line: &str) {
-        self.push_str(line);
-        self.push_str("\n");
-    }
-
-    fn push_str(&mut self, text: &str) {
-        self.bytes.extend_from_slice(text.as_bytes());
+        let inner_id = id.trim_start_matches('<').trim_end_matches('>').to_owned();
+        builder = builder
+            .subject(Text::new(one_line(subject)))
+            .header("Date", Raw::new(rfc2822_date(now_us)))
+            .header("Message-ID", MessageId::new(inner_id))
+            // RFC 3834 §5: keeps vacation responders from answering a robot.
+            .header("Auto-Submitted", Raw::new("auto-generated"))
+            .body(body);
+        let mut crlf = Vec::with_capacity(1024);
+        builder.serialize(&mut crlf);
+        Message { bytes: lf_line_ends(&crlf), id }
     }
 }
 
@@ -113,8 +106,85 @@ impl From<Message> for Vec<u8> {
     }
 }
 
+/// A body, encoded, with its `Content-Transfer-Encoding`.
+struct Body {
+    encoding: &'static str,
+    text: String,
+}
+
+impl Body {
+    /// `text` as quoted-printable (CRLF and LF line breaks both become hard breaks; CR,
+    /// controls and non-ASCII escaped; lines of at most 76 characters), unless a line of it
+    /// would then start with `.` or `From `: then as base64, which can start neither.
+    /// `sendmail` without `-i` (the default command is `sendmail -t`) ends the message at
+    /// a line holding a single dot, and mbox writers turn `From ` into `>From `.
+    fn encode(text: &str) -> Body {
+        let qp = encodify::qp::BODY.encode(text);
+        let risky = qp.split("\r\n").any(|line| line.starts_with('.') || line.starts_with("From "));
+        match risky {
+            false => Body { encoding: "quoted-printable", text: qp },
+            true => Body { encoding: "base64", text: encodify::base64::MIME.encode(text.replace("\r\n", "\n")) },
+        }
+    }
+
+    fn into_part(self, content_type: &'static str) -> MimePart<'static> {
+        // A part that names its transfer encoding is written as it is given.
+        MimePart::new(content_type, BodyPart::Text(Cow::Owned(self.text))).transfer_encoding(self.encoding)
+    }
+}
+
+/// mail-builder's CRLF line ends as LF (see [`super`] for why). Every CR it writes ends a
+/// line: bodies carry theirs escaped (`=0D`) or in base64, and header values are one line.
+fn lf_line_ends(crlf: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(crlf.len());
+    let mut rest = crlf;
+    while let Some(at) = memchr::memmem::find(rest, b"\r\n") {
+        out.extend_from_slice(&rest[..at]);
+        out.push(b'\n');
+        rest = &rest[at + 2..];
+    }
+    out.extend_from_slice(rest);
+    out
+}
+
+/// A header value as one line of text: each run of control characters (CR and LF above
+/// all, which would start a new header: header injection) becomes one space, and the
+/// surrounding white space goes. mail-builder guards its text headers too; this keeps
+/// the guarantee ours, for addresses as well.
+pub(super) fn one_line(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let mut in_run = false;
+    for c in value.chars() {
+        if c.is_control() {
+            if !in_run {
+                out.push(' ');
+            }
+            in_run = true;
+        } else {
+            out.push(c);
+            in_run = false;
+        }
+    }
+    out.trim().to_owned()
+}
+
+/// One address as the settings write it, `root@example.org` or `Name <root@example.org>`
+/// (the name quoted or not), made one line; mail-builder encodes a name that is not
+/// ASCII. The address itself is left alone: an address that is not ASCII can only
+/// travel as UTF-8 (RFC 6532), and the mailer decides whether it can.
+fn address(value: &str) -> Address<'static> {
+    let value = one_line(value);
+    let split = value.strip_suffix('>').and_then(|v| v.rfind('<'));
+    let Some(open) = split else { return Address::new_address(None::<String>, value) };
+    let name = value[..open].trim();
+    let name = name.strip_prefix('"').and_then(|n| n.strip_suffix('"')).unwrap_or(name);
+    let email = value[open + 1..value.len() - 1].to_owned();
+    Address::new_address((!name.is_empty()).then(|| name.to_owned()), email)
+}
+
 /// `Fri, 21 Nov 2025 13:00:00 +0100`: local time with its numeric offset (RFC 5322
-/// §3.3). An instant chrono cannot represent (year 262,000) is written as the epoch.
+/// §3.3; mail-builder's own `Date` is UTC only). An instant chrono cannot represent (year
+/// 262,000) is written as the epoch.
 fn rfc2822_date(now_us: u64) -> String {
     let local = i64::try_from(now_us).ok().and_then(|us| Local.timestamp_micros(us).single());
     match local {
@@ -141,39 +211,24 @@ fn random(salt: u64) -> u64 {
     hasher.finish()
 }
 
-/// The host name for `Message-ID`s, read once: `gethostname(2)`, kept to the characters of
+/// The host name for `Message-ID`s, read once: gethostname(2), kept to the characters of
 /// a dot-atom (RFC 5322 §3.2.3) that host names use; `localhost` if nothing is left.
 fn host() -> &'static str {
     static HOST: OnceLock<String> = OnceLock::new();
     HOST.get_or_init(|| {
-        let mut buf = [0u8; 256];
-        // SAFETY: the pointer and length describe `buf`, which outlives the call;
-        // gethostname writes at most `len` bytes.
-        let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-        // POSIX leaves a truncated name without its NUL: take the buffer up to the first
-        // NUL or its end.
-        let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-        let name: String = match rc {
-            0 => buf[..end]
-                .iter()
-                .map(|&b| char::from(b))
-                .filter(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '-')
-                .collect(),
-            _ => String::new(),
-        };
-        let name = name.trim_matches('.');
-        if name.is_empty() {
-            "localhost".to_owned()
-        } else {
-            name.to_owned()
+        let name = nix::unistd::gethostname().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name: String = name.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '-').collect();
+        match name.trim_matches('.') {
+            "" => "localhost".to_owned(),
+            name => name.to_owned(),
         }
     })
 }
 
-/// A multipart boundary found in none of `bodies`. It starts with `=_`, which
-/// quoted-printable never produces (`=` is always followed by hex digits or a line
-/// break), so a clash is impossible by construction; the check makes that a fact of this
-/// code rather than of the encoder, and a clash would simply draw another.
+/// A multipart boundary found in none of `bodies`. It starts with `=_`, which neither
+/// quoted-printable (`=` is always followed by hex digits or a line break) nor base64
+/// ever produces, so a clash is impossible by construction; the check makes that a fact
+/// of this code rather than of the encoders, and a clash would simply draw another.
 fn boundary_for(bodies: &[&str]) -> String {
     pick_boundary(bodies, |salt| format!("=_banwarden_{:016x}{:016x}", random(salt), random(!salt)))
 }

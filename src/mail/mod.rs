@@ -3,8 +3,10 @@
 //!
 //! The `email` settings give the sender, the recipients, the default subject and the
 //! mailer command; the message goes to the mailer's standard input and the mailer reads
-//! the recipients from the headers (`sendmail -t`). Bodies are UTF-8, quoted-printable,
-//! so that the bytes on the pipe are 7-bit ASCII with short lines whatever the text.
+//! the recipients from the headers (`sendmail -t`). Bodies are UTF-8, quoted-printable
+//! (base64 when a line would start with `.` or `From `), so that the bytes on the pipe
+//! are 7-bit ASCII with short lines whatever the text. `mail-builder` writes the MIME
+//! structure and encodes the headers.
 //!
 //! Lines end with LF, not CRLF. The message goes to a local program, not to an SMTP
 //! server, and local mailers take the local line ending and make CRLF themselves on the
@@ -18,7 +20,6 @@
 //! header value is made one line first (control characters become spaces), then encoded
 //! or folded.
 
-mod encode;
 mod message;
 mod sender;
 #[cfg(test)]

@@ -13,33 +13,39 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::encode::{address, fold, one_line, quoted_printable, subject, HEADER_LINE};
-use super::message::pick_boundary;
+use super::message::{one_line, pick_boundary};
 use super::sender::{first_lines, Mailer};
 use super::*;
 use crate::config::EmailSettings;
 
 const NOW: u64 = 1_763_726_400_123_456; // 2025-11-21 12:00:00.123456 UTC
 const GERMAN_JAPANESE: &str = "Prüfung — 東京";
+/// The longest header line (RFC 5322 §2.1.1's "SHOULD").
+const HEADER_LINE: usize = 78;
 
 // ---------------------------------------------------------------- decoders for checking
 
-/// Decodes quoted-printable written with `\n` line breaks, checking the encoder's promises
-/// on the way: lines of at most 76 characters, ASCII only, no trailing white space, no
-/// line that is a single dot, every line valid UTF-8 once decoded on its own.
+/// Checks what a mailer and an mbox need of every body line: at most 76 characters,
+/// ASCII only, no trailing white space, no line starting with a dot (`sendmail` without
+/// `-i` stops at a lone one) or with `From ` (mbox writers turn it into `>From `).
+fn check_body_line(line: &str) {
+    assert!(line.len() <= 76, "line of {} characters: {line:?}", line.len());
+    assert!(line.is_ascii(), "not ASCII: {line:?}");
+    assert!(!line.ends_with([' ', '\t']), "trailing white space: {line:?}");
+    assert!(!line.starts_with('.'), "a line starts with a dot: {line:?}");
+    assert!(!line.starts_with("From "), "a line starts with From: {line:?}");
+}
+
+/// Decodes quoted-printable written with `\n` line breaks, checking each line.
 fn qp_decode(encoded: &str) -> Vec<u8> {
     let mut out = Vec::new();
     let lines: Vec<&str> = encoded.split('\n').collect();
     for (i, line) in lines.iter().enumerate() {
-        assert!(line.len() <= 76, "line of {} characters: {line:?}", line.len());
-        assert!(line.is_ascii(), "not ASCII: {line:?}");
-        assert!(!line.ends_with([' ', '\t']), "trailing white space: {line:?}");
-        assert!(!line.starts_with('.'), "a line starts with a dot: {line:?}");
+        check_body_line(line);
         let (content, soft) = match line.strip_suffix('=') {
             Some(c) => (c, true),
             None => (*line, false),
         };
-        let start = out.len();
         let bytes = content.as_bytes();
         let mut j = 0;
         while j < bytes.len() {
@@ -53,7 +59,6 @@ fn qp_decode(encoded: &str) -> Vec<u8> {
                 j += 1;
             }
         }
-        assert!(std::str::from_utf8(&out[start..]).is_ok(), "a character split across lines at {line:?}");
         if !soft && i + 1 < lines.len() {
             out.push(b'\n');
         }
@@ -65,7 +70,7 @@ fn base64_decode(text: &str) -> Vec<u8> {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = Vec::new();
     let (mut acc, mut bits) = (0u32, 0);
-    for c in text.bytes().filter(|&c| c != b'=') {
+    for c in text.bytes().filter(|&c| c != b'=' && c != b'\n') {
         acc = acc << 6 | ALPHABET.iter().position(|&a| a == c).expect("base64 character") as u32;
         bits += 6;
         if bits >= 8 {
@@ -77,27 +82,35 @@ fn base64_decode(text: &str) -> Vec<u8> {
 }
 
 /// The header value after `Name: `, unfolded, with its encoded-words decoded (RFC 2047:
-/// white space between two encoded-words disappears). Checks line lengths.
+/// white space between two encoded-words disappears). Checks line lengths: 998 is RFC
+/// 5322's limit; the 78 it recommends mail-builder keeps where a line can break, but
+/// writes a word of up to 77 characters after the header's name unbroken.
 fn header_value(header: &str) -> String {
     for line in header.lines() {
-        assert!(line.len() <= HEADER_LINE, "header line of {} characters: {line:?}", line.len());
+        assert!(line.len() <= 998, "header line of {} characters: {line:?}", line.len());
     }
     let unfolded = header.replace('\n', "");
     let (_, value) = unfolded.split_once(": ").unwrap_or((&unfolded, ""));
     let mut out = Vec::new();
     let mut previous_encoded = false;
     for (i, word) in value.split(' ').enumerate() {
-        let encoded = word.strip_prefix("=?utf-8?").and_then(|w| w.strip_suffix("?="));
+        // `=?CHARSET?Q|B?PAYLOAD?=`; the charset is utf-8, or us-ascii for ASCII text.
+        let encoded = word.strip_prefix("=?").and_then(|w| w.strip_suffix("?=")).and_then(|w| {
+            let (charset, rest) = w.split_once('?')?;
+            ["utf-8", "us-ascii"].contains(&charset.to_lowercase().as_str()).then_some(rest)
+        });
         match encoded {
             Some(w) => {
                 let (kind, payload) = w.split_once('?').unwrap();
                 assert!(word.len() <= 75, "encoded-word of {} characters", word.len());
                 let bytes = match kind {
-                    "q" => qp_decode(&payload.replace('_', "=20")),
-                    "b" => base64_decode(payload),
+                    "q" | "Q" => quoted_word(payload),
+                    "b" | "B" => base64_decode(payload),
                     _ => panic!("unknown encoding in {word:?}"),
                 };
-                assert!(std::str::from_utf8(&bytes).is_ok(), "a character split across encoded-words");
+                if i > 0 && !previous_encoded {
+                    out.push(b' ');
+                }
                 out.extend(bytes);
             }
             None => {
@@ -110,6 +123,30 @@ fn header_value(header: &str) -> String {
         previous_encoded = encoded.is_some();
     }
     String::from_utf8(out).unwrap()
+}
+
+/// The payload of a "Q" encoded-word: `_` a space, `=XX` a byte (RFC 2047 §4.2).
+fn quoted_word(payload: &str) -> Vec<u8> {
+    let bytes = payload.as_bytes();
+    let mut out = Vec::new();
+    let mut j = 0;
+    while j < bytes.len() {
+        match bytes[j] {
+            b'=' => {
+                out.push(u8::from_str_radix(std::str::from_utf8(&bytes[j + 1..j + 3]).unwrap(), 16).unwrap());
+                j += 3;
+            }
+            b'_' => {
+                out.push(b' ');
+                j += 1;
+            }
+            b => {
+                out.push(b);
+                j += 1;
+            }
+        }
+    }
+    out
 }
 
 /// Deterministic text mixing everything the encoders treat specially.
@@ -160,120 +197,185 @@ fn expected_body(text: &str) -> String {
     text.replace("\r\n", "\n")
 }
 
-// ---------------------------------------------------------------- quoted-printable
+fn settings(to: &[&str]) -> EmailSettings {
+    EmailSettings {
+        from: "Banwarden <banwarden@example.org>".into(),
+        to: to.iter().map(|t| t.to_string()).collect(),
+        subject: "unused here".into(),
+        sendmail: vec!["/bin/false".into()],
+    }
+}
+
+/// The headers of a message, each unfolded onto one line.
+fn headers_of(message: &Message) -> Vec<String> {
+    let text = std::str::from_utf8(message.as_bytes()).unwrap();
+    let (headers, _) = text.split_once("\n\n").unwrap();
+    headers.replace("\n ", " ").lines().map(str::to_owned).collect()
+}
+
+/// One header of a message as written (folded), by name.
+fn raw_header(message: &Message, name: &str) -> String {
+    let text = std::str::from_utf8(message.as_bytes()).unwrap();
+    let (head, _) = text.split_once("\n\n").unwrap();
+    let mut lines = head.split('\n').skip_while(|l| !l.starts_with(&format!("{name}:")));
+    let first = lines.next().unwrap_or_else(|| panic!("no {name} in {head}"));
+    let mut header = first.to_owned();
+    for more in lines.take_while(|l| l.starts_with(' ')) {
+        header.push('\n');
+        header.push_str(more);
+    }
+    header
+}
+
+/// The body of a one-part message as written, and its transfer encoding.
+fn encoded_body(message: &Message) -> (String, String) {
+    let text = std::str::from_utf8(message.as_bytes()).unwrap().to_owned();
+    let encoding = headers_of(message)
+        .iter()
+        .find_map(|h| h.strip_prefix("Content-Transfer-Encoding: ").map(str::to_owned))
+        .expect("a transfer encoding");
+    (encoding, text.split_once("\n\n").unwrap().1.to_owned())
+}
+
+/// The body of a text message, with `body` in it, checked line by line and decoded.
+fn body_round_trip(body: &str) -> String {
+    let message = Message::text(&settings(&["root"]), "s", body, NOW);
+    assert!(message.as_bytes().is_ascii() && !message.as_bytes().contains(&b'\r'));
+    let (encoding, encoded) = encoded_body(&message);
+    let decoded = match encoding.as_str() {
+        "quoted-printable" => qp_decode(&encoded),
+        "base64" => {
+            encoded.lines().for_each(check_body_line);
+            base64_decode(&encoded)
+        }
+        other => panic!("transfer encoding {other}"),
+    };
+    String::from_utf8(decoded).unwrap()
+}
+
+/// The body of a quoted-printable text message as written, without the final soft
+/// break that ends it with a line break.
+fn qp_body(body: &str) -> String {
+    let (encoding, encoded) = encoded_body(&Message::text(&settings(&["root"]), "s", body, NOW));
+    assert_eq!(encoding, "quoted-printable", "{body:?}");
+    encoded.strip_suffix("=\n").map(str::to_owned).unwrap_or(encoded)
+}
+
+// ---------------------------------------------------------------- bodies
 
 #[test]
 fn qp_leaves_plain_text_alone() {
     assert_eq!(
-        quoted_printable("Ban from SSH for 192.0.2.7 (3 tries)\nsecond line"),
+        qp_body("Ban from SSH for 192.0.2.7 (3 tries)\nsecond line"),
         "Ban from SSH for 192.0.2.7 (3 tries)\nsecond line"
     );
-    assert_eq!(quoted_printable(""), "");
-    assert_eq!(quoted_printable("\n"), "\n");
+    assert_eq!(qp_body(""), "");
+    assert_eq!(qp_body("\n"), "\n");
 }
 
 #[test]
 fn qp_encodes_equals_controls_and_non_ascii() {
-    assert_eq!(quoted_printable("a=b"), "a=3Db");
-    assert_eq!(quoted_printable("bell\u{7}del\u{7f}"), "bell=07del=7F");
-    assert_eq!(quoted_printable("ü"), "=C3=BC");
-    assert_eq!(quoted_printable("東京"), "=E6=9D=B1=E4=BA=AC");
-    assert_eq!(quoted_printable("lone\rcr"), "lone=0Dcr");
-    assert_eq!(quoted_printable("crlf\r\nbecomes lf"), "crlf\nbecomes lf");
+    assert_eq!(qp_body("a=b"), "a=3Db");
+    assert_eq!(qp_body("bell\u{7}del\u{7f}"), "bell=07del=7F");
+    assert_eq!(qp_body("ü"), "=C3=BC");
+    assert_eq!(qp_body("東京"), "=E6=9D=B1=E4=BA=AC");
+    assert_eq!(qp_body("lone\rcr"), "lone=0Dcr");
+    assert_eq!(qp_body("crlf\r\nbecomes lf"), "crlf\nbecomes lf");
+    assert_eq!(qp_body("nul\0byte"), "nul=00byte");
 }
 
 #[test]
 fn qp_encodes_white_space_only_at_line_ends() {
-    assert_eq!(quoted_printable("a b\tc"), "a b\tc");
-    assert_eq!(quoted_printable("trailing \nand tab\t\n  "), "trailing=20\nand tab=09\n =20");
-    assert_eq!(quoted_printable("crlf \r\n"), "crlf=20\n");
+    assert_eq!(qp_body("a b\tc"), "a b\tc");
+    assert_eq!(qp_body("trailing \nand tab\t\n  "), "trailing=20\nand tab=09\n =20");
+    assert_eq!(qp_body("crlf \r\n"), "crlf=20\n");
 }
 
 #[test]
-fn qp_protects_line_starts_from_sendmail_and_mbox() {
-    assert_eq!(quoted_printable(".\n..\na.b"), "=2E\n=2E.\na.b");
-    assert_eq!(quoted_printable("From me\nFrom\nFromage\nI'm From x"), "=46rom me\nFrom\nFromage\nI'm From x");
+fn line_starts_a_mailer_or_mbox_would_mangle_go_as_base64() {
+    for text in [".\n..\na.b", "From me\nFrom\nFromage\nI'm From x", "ok\n.", &format!("{}. more", "x".repeat(75))] {
+        let (encoding, _) = encoded_body(&Message::text(&settings(&["root"]), "s", text, NOW));
+        assert_eq!(encoding, "base64", "{text:?}");
+        assert_eq!(body_round_trip(text), text);
+    }
+    // Inside a line they are only text.
+    assert_eq!(qp_body("a.b\nI'm From x\nFromage"), "a.b\nI'm From x\nFromage");
 }
 
 #[test]
 fn qp_soft_breaks_long_lines_at_76() {
-    let exactly = "x".repeat(76);
-    assert_eq!(quoted_printable(&exactly), exactly, "a line of 76 fits");
+    // encodify keeps the 76th column of a text's last line for a soft break too.
+    let fits = "x".repeat(75);
+    assert_eq!(qp_body(&fits), fits, "a line of 75 fits");
+    assert_eq!(qp_body(&"x".repeat(76)), format!("{}=\nx", "x".repeat(75)));
     let one_more = "x".repeat(77);
-    assert_eq!(quoted_printable(&one_more), format!("{}=\nxx", "x".repeat(75)));
+    assert_eq!(qp_body(&one_more), format!("{}=\nxx", "x".repeat(75)));
     let long = "0123456789".repeat(30);
-    let encoded = quoted_printable(&long);
-    assert!(encoded.lines().all(|l| l.len() <= 76));
-    assert_eq!(qp_decode(&encoded), long.as_bytes());
+    assert!(qp_body(&long).lines().all(|l| l.len() <= 76));
+    assert_eq!(body_round_trip(&long), long);
     // An escape is never cut: `=3D` would fall on columns 75-77 here.
-    let encoded = quoted_printable(&format!("{}={}", "x".repeat(74), "y".repeat(10)));
+    let encoded = qp_body(&format!("{}={}", "x".repeat(74), "y".repeat(10)));
     assert_eq!(encoded, format!("{}=\n=3D{}", "x".repeat(74), "y".repeat(10)));
     // A trailing space that lands on the break is still encoded where the line ends.
-    let encoded = quoted_printable(&format!("{} ", "x".repeat(75)));
+    let encoded = qp_body(&format!("{} ", "x".repeat(75)));
     assert_eq!(encoded, format!("{}=\n=20", "x".repeat(75)));
-    // A dot carried to the start of a line by a soft break is protected too.
-    let encoded = quoted_printable(&format!("{}. more", "x".repeat(75)));
-    assert_eq!(encoded, format!("{}=\n=2E more", "x".repeat(75)));
 }
 
 #[test]
-fn qp_keeps_each_character_on_one_line() {
+fn qp_breaks_long_lines_of_non_ascii_and_decodes_back() {
     for text in ["東".repeat(60), format!("a{}", "ü".repeat(80)), "😀".repeat(40), format!("{}東", "x".repeat(70))]
     {
-        let encoded = quoted_printable(&text);
-        // qp_decode checks that each line decodes to whole characters.
-        assert_eq!(qp_decode(&encoded), text.as_bytes(), "{encoded}");
-        assert!(encoded.lines().count() > 1);
+        assert!(qp_body(&text).lines().count() > 1);
+        assert_eq!(body_round_trip(&text), text);
     }
 }
 
 #[test]
-fn qp_round_trips_awkward_texts() {
+fn bodies_round_trip_awkward_texts() {
     for text in awkward_texts() {
-        let encoded = quoted_printable(&text);
-        assert_eq!(String::from_utf8(qp_decode(&encoded)).unwrap(), expected_body(&text), "encoded: {encoded:?}");
+        assert_eq!(body_round_trip(&text), expected_body(&text), "{text:?}");
     }
 }
 
 // ---------------------------------------------------------------- headers
 
+fn subject(text: &str) -> String {
+    raw_header(&Message::text(&settings(&["root"]), text, "b", NOW), "Subject")
+}
+
 #[test]
-fn plain_subjects_stay_readable_and_fold_at_spaces() {
+fn plain_subjects_stay_readable() {
     assert_eq!(subject("Ban from SSH"), "Subject: Ban from SSH");
-    assert_eq!(subject(""), "Subject:");
+    assert_eq!(header_value(&subject("")), "");
+    // Longer than a line: encoded-words, which decode to the text.
     let long = "word ".repeat(40);
-    let folded = subject(&long);
-    assert!(folded.lines().count() > 2, "{folded}");
-    assert!(!folded.contains("=?"), "plain text that folds stays plain: {folded}");
-    assert_eq!(header_value(&folded), long.trim());
+    assert!(subject(&long).lines().count() > 2, "{}", subject(&long));
+    assert_eq!(header_value(&subject(&long)), long.trim());
 }
 
 #[test]
 fn non_ascii_subjects_become_encoded_words() {
-    let s = subject("Prüfung");
-    assert_eq!(s, "Subject: =?utf-8?q?Pr=C3=BCfung?=", "mostly ASCII: q is shorter");
-    let s = subject("東京の報告");
-    assert!(s.starts_with("Subject: =?utf-8?b?"), "mostly non-ASCII: b is shorter: {s}");
-    for text in
-        [GERMAN_JAPANESE.to_owned(), "東京".repeat(50), format!("Prüfung {}", "x_y?z=w ".repeat(20)), "😀".repeat(30)]
-    {
+    assert!(subject("Prüfung").starts_with("Subject: =?utf-8?"), "{}", subject("Prüfung"));
+    for text in [
+        "Prüfung".to_owned(),
+        "東京の報告".to_owned(),
+        GERMAN_JAPANESE.to_owned(),
+        "東京".repeat(50),
+        format!("Prüfung {}", "x_y?z=w ".repeat(20)),
+        "😀".repeat(30),
+    ] {
         assert_eq!(header_value(&subject(&text)), text.trim(), "{}", subject(&text));
     }
 }
 
 #[test]
-fn subjects_that_cannot_stay_plain_are_encoded() {
-    // Looks like an encoded-word: a reader would decode it.
-    let s = subject("=?utf-8?q?fake?=");
-    assert!(s.starts_with("Subject: =?utf-8?"), "{s}");
-    assert_eq!(header_value(&s), "=?utf-8?q?fake?=");
+fn awkward_subjects_decode_to_their_one_line_form() {
     // A word too long for any line.
     let word = "x".repeat(100);
-    let s = subject(&word);
-    assert!(s.lines().count() > 1, "{s}");
-    assert_eq!(header_value(&s), word);
-    // Awkward subjects decode back to their one-line form.
-    for text in awkward_texts() {
+    assert!(subject(&word).lines().count() > 1, "{}", subject(&word));
+    assert_eq!(header_value(&subject(&word)), word);
+    // Text that only looks like an encoded-word (`=?` and `?=` apart) stays text.
+    for text in awkward_texts().into_iter().filter(|t| !t.contains("=?")) {
         assert_eq!(header_value(&subject(&text)), one_line(&text), "{text:?}");
     }
 }
@@ -283,10 +385,9 @@ fn header_values_cannot_add_headers() {
     assert_eq!(one_line("hi\r\nBcc: victim@example.org"), "hi Bcc: victim@example.org");
     assert_eq!(one_line("\n a \r\r\n\tb\u{0}c\n"), "a  b c");
     assert_eq!(subject("hi\r\nBcc: victim@example.org"), "Subject: hi Bcc: victim@example.org");
-    assert_eq!(address("root@example.org\nBcc: victim@example.org"), "root@example.org Bcc: victim@example.org");
     let settings = EmailSettings {
         from: "me@example.org\r\nX-Injected: from".into(),
-        to: vec!["a@example.org\nX-Injected: to".into()],
+        to: vec!["a@example.org\nX-Injected: to".into(), "Name\r\nX-Injected: name <b@example.org>".into()],
         ..EmailSettings::default()
     };
     let message = Message::text(&settings, "s\nX-Injected: subject\r\n\r\nbody?", "body", NOW);
@@ -299,42 +400,30 @@ fn header_values_cannot_add_headers() {
 
 #[test]
 fn addresses_keep_ascii_and_encode_display_names() {
-    assert_eq!(address("root@example.org"), "root@example.org");
-    assert_eq!(address("Banwarden <bw@example.org>"), "Banwarden <bw@example.org>");
-    assert_eq!(address("Prüfung <root@example.org>"), "=?utf-8?q?Pr=C3=BCfung?= <root@example.org>");
-    assert_eq!(address("\"Prüfung Team\" <root@example.org>"), "=?utf-8?q?Pr=C3=BCfung_Team?= <root@example.org>");
-    assert_eq!(address("<root@example.org>"), "<root@example.org>");
+    let to = |addresses: &[&str]| header_value(&raw_header(&Message::text(&settings(addresses), "s", "b", NOW), "To"));
+    assert_eq!(to(&["root@example.org"]), "<root@example.org>");
+    assert_eq!(to(&["Banwarden <bw@example.org>"]), "\"Banwarden\" <bw@example.org>");
+    assert_eq!(to(&["Prüfung <root@example.org>"]), "Prüfung <root@example.org>");
+    assert_eq!(to(&["\"Prüfung Team\" <root@example.org>"]), "Prüfung Team <root@example.org>");
+    assert_eq!(to(&["<root@example.org>"]), "<root@example.org>");
+    let written = raw_header(&Message::text(&settings(&["Prüfung <root@example.org>"]), "s", "b", NOW), "To");
+    assert!(written.is_ascii() && written.contains("=?utf-8?"), "{written}");
 }
 
 #[test]
-fn folding_breaks_only_between_words() {
-    assert_eq!(fold("To", "a@example.org"), "To: a@example.org");
+fn long_recipient_lists_fold_between_addresses() {
     let many: Vec<String> = (0..12).map(|i| format!("user{i}@example.org")).collect();
-    let folded = fold("To", &many.join(", "));
+    let refs: Vec<&str> = many.iter().map(String::as_str).collect();
+    let folded = raw_header(&Message::text(&settings(&refs), "s", "b", NOW), "To");
     assert!(folded.lines().count() > 1);
     assert!(folded.lines().all(|l| l.len() <= HEADER_LINE && !l.ends_with(' ')), "{folded}");
-    assert_eq!(folded.replace('\n', ""), format!("To: {}", many.join(", ")));
-    // Runs of spaces are not broken up.
-    let folded = fold("Subject", &format!("{}  {}", "a".repeat(60), "b".repeat(30)));
-    assert_eq!(folded.lines().count(), 1);
-}
-
-// ---------------------------------------------------------------- messages
-
-fn settings(to: &[&str]) -> EmailSettings {
-    EmailSettings {
-        from: "Banwarden <banwarden@example.org>".into(),
-        to: to.iter().map(|t| t.to_string()).collect(),
-        subject: "unused here".into(),
-        sendmail: vec!["/bin/false".into()],
+    let unfolded = folded.replace('\n', "");
+    for address in &many {
+        assert!(unfolded.contains(&format!("<{address}>")), "{unfolded}");
     }
 }
 
-fn headers_of(message: &Message) -> Vec<String> {
-    let text = std::str::from_utf8(message.as_bytes()).unwrap();
-    let (headers, _) = text.split_once("\n\n").unwrap();
-    headers.replace("\n ", " ").lines().map(str::to_owned).collect()
-}
+// ---------------------------------------------------------------- messages
 
 #[test]
 fn text_message_has_the_headers_in_seven_bit_ascii() {
@@ -362,9 +451,11 @@ fn text_message_has_the_headers_in_seven_bit_ascii() {
             "Content-Transfer-Encoding"
         ]
     );
-    assert_eq!(headers[1], "To: root@example.org, =?utf-8?q?Pr=C3=BCfung?= <p@example.org>");
+    assert_eq!(header_value(&raw_header(&message, "To")), "<root@example.org>, Prüfung <p@example.org>");
+    assert_eq!(header_value(&raw_header(&message, "Subject")), GERMAN_JAPANESE);
     assert_eq!(headers[4], format!("Message-ID: {}", message.id()));
-    assert_eq!(headers[7], "Content-Type: text/plain; charset=utf-8");
+    assert_eq!(headers[5], "Auto-Submitted: auto-generated");
+    assert_eq!(headers[7], "Content-Type: text/plain; charset=\"utf-8\"");
     assert_eq!(headers[8], "Content-Transfer-Encoding: quoted-printable");
 }
 
@@ -584,7 +675,8 @@ fn text_mail_round_trip_through_a_mailer() {
     let parts = view["parts"].as_array().unwrap();
     assert_eq!(parts.len(), 1);
     assert_eq!(parts[0]["charset"], "utf-8");
-    assert_eq!(parts[0]["cte"], "quoted-printable");
+    // BODY has a line "." and one starting "From ": base64 keeps them whole.
+    assert_eq!(parts[0]["cte"], "base64");
     assert_eq!(parts[0]["body"], expected_body(BODY));
 }
 
@@ -626,7 +718,9 @@ fn alternative_mail_round_trip_through_the_worker() {
     assert_eq!((&parts[0]["type"], &parts[1]["type"]), (&"text/plain".into(), &"text/html".into()));
     assert_eq!(parts[0]["body"], expected_body(&text), "a final newline is kept");
     assert_eq!(parts[1]["body"], html, "no final newline is added");
-    assert!(parts.iter().all(|p| p["charset"] == "utf-8" && p["cte"] == "quoted-printable"));
+    assert!(parts.iter().all(|p| p["charset"] == "utf-8"));
+    // The text has BODY's "." and "From " lines (base64); the HTML has none.
+    assert_eq!((&parts[0]["cte"], &parts[1]["cte"]), (&"base64".into(), &"quoted-printable".into()));
 }
 
 #[test]

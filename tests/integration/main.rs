@@ -54,6 +54,7 @@ mod journald;
 mod linking;
 mod list;
 mod localaddr;
+mod log_bridge;
 mod networks;
 mod outbox;
 mod package;
