@@ -62,7 +62,7 @@ if [ -n "$missing" ]; then
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then
-    echo "cargo not found: install a Rust toolchain (1.82 or newer), e.g. from https://rustup.rs" >&2
+    echo "cargo not found: install a Rust toolchain (1.89 or newer), e.g. from https://rustup.rs" >&2
     exit 1
 fi
 
