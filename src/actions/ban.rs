@@ -27,6 +27,11 @@ impl Ban {
         Ban { ip, set_v4, set_v6, lifetime, origin }
     }
 
+    /// The field holding the address to ban.
+    pub fn field(&self) -> FieldId {
+        self.ip
+    }
+
     pub fn effect(&self, entry: &Entry, fields: &FieldTable, never_ban: &[Network]) -> Result<Effect, ActionError> {
         let text = entry.get(self.ip).ok_or_else(|| ActionError::missing(fields, self.ip))?;
         // An address as logged, or a network that `action_network` wrote.

@@ -20,6 +20,10 @@ impl Log {
         Log { level, message }
     }
 
+    pub fn message(&self) -> &Template {
+        &self.message
+    }
+
     pub fn effect(&self, entry: &Entry, fields: &FieldTable) -> Effect {
         Effect::Log { level: self.level, message: self.message.render_to_string(entry, fields) }
     }

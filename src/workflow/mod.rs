@@ -54,6 +54,10 @@ pub enum Outcome<'a> {
 pub trait Observer {
     fn step(&mut self, _workflow: &Workflow, _step: &Step, _outcome: &Outcome<'_>) {}
 
+    /// Called right after [`step`](Self::step) with the entry as that step
+    /// left it (its captures written): what `banwarden test` shows.
+    fn entry(&mut self, _entry: &Entry) {}
+
     /// Whether routing filters answered by a dispatch table must still be
     /// walked and reported one by one (they cannot fail with an error, so
     /// an observer that only wants errors can say no).
@@ -173,24 +177,29 @@ impl Workflow {
                 StepKind::Filter(filter) => match filter.test(entry) {
                     Ok(true) => {
                         observer.step(self, step, &Outcome::Passed);
+                        observer.entry(entry);
                         node.then
                     }
                     Ok(false) => {
                         observer.step(self, step, &Outcome::Failed);
+                        observer.entry(entry);
                         node.else_
                     }
                     Err(err) => {
                         observer.step(self, step, &Outcome::FilterError(&err));
+                        observer.entry(entry);
                         node.else_
                     }
                 },
                 StepKind::Action(action) => match action.run(entry, &self.fields, &mut self.state, effects) {
                     Ok(()) => {
                         observer.step(self, step, &Outcome::Acted);
+                        observer.entry(entry);
                         node.then
                     }
                     Err(err) => {
                         observer.step(self, step, &Outcome::ActionError(&err));
+                        observer.entry(entry);
                         Link::END
                     }
                 },
