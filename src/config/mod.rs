@@ -11,6 +11,7 @@ pub mod api;
 pub mod args;
 pub mod fleet;
 pub mod json;
+pub mod lint;
 mod locate;
 pub mod problem;
 pub mod settings;
@@ -328,8 +329,10 @@ fn compile_chains(
         backtracking_regexes: backtracking,
     };
     let labels = labels.into_iter().map(str::to_owned).collect();
+    let tops: Vec<_> = graph.top_level.iter().copied().zip(graph.top_entries.iter().copied()).collect();
     let workflow = Workflow::new(fields, labels, steps, &shapes, graph, state);
     trust::warn_unguarded_bans(&workflow, problems);
+    lint::warn(&workflow, &tops, settings, problems);
     Some((workflow, stats, sets))
 }
 
