@@ -246,8 +246,9 @@ pub struct RunArgs {
 
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
-    /// Entries in journal export format or JSON lines (`journalctl -o export|json`); stdin when
-    /// neither this nor a journal is given
+    /// Entries in journal export format or JSON lines (`journalctl -o export|json`); "-" for
+    /// stdin, which is also read when neither this nor a journal is given (unless stdin is a
+    /// terminal: replay then says what it needs and exits with 2)
     #[arg(long, short = 'i', value_name = "FILE", conflicts_with_all = ["journal_namespace", "journal_dir", "journal_file"])]
     pub input: Option<PathBuf>,
 

@@ -13,11 +13,17 @@
 //! than banwarden.service) are left out: the replay makes its own, from
 //! the rules being tried, and counting both would escalate twice. Time is each entry's own
 //! `__REALTIME_TIMESTAMP`, which makes a replay deterministic.
+//!
+//! Input that holds no record (plain log lines, say) ends the replay with
+//! exit 1 and what it expects; a single line typed by hand is the job of
+//! `banwarden test`. With no input named and a terminal on stdin, replay
+//! refuses (exit 2) rather than wait for records nobody types; `--input -`
+//! reads stdin all the same.
 
 use std::cell::Cell;
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal as _, Read, Write};
 use std::rc::Rc;
 
 use anyhow::Context as _;
@@ -79,7 +85,18 @@ pub fn run(file: &ConfigFile, args: &ReplayArgs) -> anyhow::Result<Exit> {
         }
         replay.read_journal(&mut reader, window, &mut out)?;
     } else {
+        let stdin = args.input.as_deref().is_none_or(|path| path.as_os_str() == "-");
+        if args.input.is_none() && io::stdin().is_terminal() {
+            eprintln!(
+                "error: replay reads recorded entries: give --input FILE (journalctl -o export or -o json), \
+                 a journal (--journal-dir, --journal-file, --journal-namespace), or pipe them in \
+                 (journalctl -o export | banwarden replay); --input - reads them from this terminal; \
+                 to try log lines by hand, use banwarden test"
+            );
+            return Ok(Exit::Invalid);
+        }
         let (input, size): (Box<dyn Read>, Option<u64>) = match &args.input {
+            _ if stdin => (Box::new(io::stdin().lock()), None),
             Some(path) => {
                 let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
                 let size = file.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
@@ -97,6 +114,17 @@ pub fn run(file: &ConfigFile, args: &ReplayArgs) -> anyhow::Result<Exit> {
     }
     out.flush().context("writing effects")?;
     eprintln!("{}", replay.summary((clock.instant() - started).as_secs_f64()));
+    let c = &replay.counts;
+    if c.records == 0 && (c.malformed > 0 || c.not_records.is_some()) {
+        let why = c.not_records.clone().unwrap_or_else(|| "every record was malformed".to_owned());
+        eprintln!(
+            "error: no entry read: {why}; replay reads the journal export format (journalctl -o export) or \
+             JSON lines (journalctl -o json), or a journal (--journal-dir, --journal-file, --journal-namespace); \
+             to run plain log lines through the rules, use banwarden test (banwarden test --unit sshd.service \
+             'Failed password for root from 203.0.113.7 port 22 ssh2', or one line each on its stdin)"
+        );
+        return Ok(Exit::Failure);
+    }
     Ok(Exit::Success)
 }
 
@@ -131,6 +159,8 @@ struct Counts {
     fed_back: u64,
     /// banwarden's own lines found in the input, left out.
     own_lines: u64,
+    /// The input was in neither format: why (nothing was read).
+    not_records: Option<String>,
     effects: HashMap<&'static str, u64>,
 }
 
@@ -203,6 +233,10 @@ impl Replay {
                 Err(err @ RecordError::Malformed { .. }) => {
                     self.counts.malformed += 1;
                     eprintln!("warning: skipped: {err}");
+                }
+                Err(err @ RecordError::NotRecords(_)) => {
+                    self.counts.not_records = Some(err.to_string());
+                    return Ok(());
                 }
                 Err(RecordError::Io(err)) => return Err(err).context("reading entries"),
             }
