@@ -13,6 +13,7 @@ mod owner;
 mod replay;
 mod report;
 mod run;
+mod test;
 mod unban;
 
 use std::sync::Arc;
@@ -44,6 +45,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
         Command::Check(args) => check::run(&file, &args),
         Command::Replay(args) => replay::run(&file, &args),
+        Command::Test(args) => test::run(&file, &args),
         Command::Run(args) => run::run(&file, &args),
         Command::Boot => boot::run(&file),
         Command::Ban(args) => ban::run(&file, &args),

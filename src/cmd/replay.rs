@@ -43,8 +43,8 @@ use crate::time::parse_time;
 use crate::workflow::Workflow;
 
 /// How many times a logged message may trigger another logged message
-/// before replay decides the configuration logs in a loop.
-const MAX_FEEDBACK_DEPTH: u32 = 16;
+/// before replay (or test) decides the configuration logs in a loop.
+pub(super) const MAX_FEEDBACK_DEPTH: u32 = 16;
 
 /// Entries judged: those at or after `since` and before `until`.
 #[derive(Clone, Copy, Default)]
@@ -170,9 +170,7 @@ struct Replay {
     entry: Entry,
     effects: Vec<Effect>,
     pending: VecDeque<Logged>,
-    /// The trusted fields journald gives the lines banwarden.service logs,
-    /// for those the rules name (see [`AS_THE_SERVICE`]).
-    service_fields: Vec<(FieldId, &'static str)>,
+    feedback: Feedback,
     /// `_TRANSPORT` and `_SYSTEMD_UNIT`, read whether rules name them or
     /// not, to recognise banwarden's own recorded lines.
     transport: FieldId,
@@ -190,15 +188,41 @@ struct Replay {
 const AS_THE_SERVICE: [(&str, &str); 3] =
     [("_SYSTEMD_UNIT", "banwarden.service"), ("_TRANSPORT", "journal"), ("_COMM", "banwarden")];
 
+/// Makes the entry the journal would give back for a line `action_log`
+/// wrote: what replay and test judge after the entry that logged it.
+pub(super) struct Feedback {
+    /// The trusted fields journald gives the lines banwarden.service logs,
+    /// for those the rules name (see [`AS_THE_SERVICE`]).
+    service_fields: Vec<(FieldId, &'static str)>,
+}
+
+impl Feedback {
+    pub(super) fn new(workflow: &Workflow) -> Feedback {
+        let service_fields =
+            AS_THE_SERVICE.iter().filter_map(|&(name, value)| Some((workflow.fields().get(name)?, value))).collect();
+        Feedback { service_fields }
+    }
+
+    /// Fills `entry` (cleared) with the line logged at `level`, as read back.
+    pub(super) fn fill(&self, entry: &mut Entry, level: Level, message: &str, time_us: u64, identifier: &str) {
+        entry.clear();
+        entry.set_time_us(time_us);
+        entry.set(MESSAGE, message);
+        entry.set_with(PRIORITY, |b| b.push(char::from(b'0' + level.priority())));
+        entry.set(SYSLOG_IDENTIFIER, identifier);
+        for &(id, value) in &self.service_fields {
+            entry.set(id, value);
+        }
+    }
+}
+
 impl Replay {
     fn new(mut workflow: Workflow, settings: Settings, trace: bool) -> Replay {
         let transport = workflow.intern_field("_TRANSPORT");
         let unit = workflow.intern_field("_SYSTEMD_UNIT");
         let entry = workflow.new_entry();
-        let service_fields =
-            AS_THE_SERVICE.iter().filter_map(|&(name, value)| Some((workflow.fields().get(name)?, value))).collect();
         Replay {
-            service_fields,
+            feedback: Feedback::new(&workflow),
             transport,
             unit,
             progress: None,
@@ -319,14 +343,8 @@ impl Replay {
                 break;
             }
             self.counts.fed_back += 1;
-            self.entry.clear();
-            self.entry.set_time_us(logged.time_us);
-            self.entry.set(MESSAGE, &logged.message);
-            self.entry.set_with(PRIORITY, |b| b.push(char::from(b'0' + logged.level.priority())));
-            self.entry.set(SYSLOG_IDENTIFIER, &self.settings.syslog_identifier);
-            for &(id, value) in &self.service_fields {
-                self.entry.set(id, value);
-            }
+            let identifier = &self.settings.syslog_identifier;
+            self.feedback.fill(&mut self.entry, logged.level, &logged.message, logged.time_us, identifier);
             let label = format!("entry {} (logged)", self.counts.records);
             self.judge(&label, logged.generation, out)?;
         }

@@ -550,7 +550,10 @@ mod tests {
             let read = read_all(input);
             assert_eq!(read.len(), 1, "{read:?}");
             let err = read[0].as_ref().unwrap_err();
-            assert!(err.starts_with("the input is neither journal export format nor JSON lines: its first line starts \""), "{err}");
+            assert!(
+                err.starts_with("the input is neither journal export format nor JSON lines: its first line starts \""),
+                "{err}"
+            );
         }
         // Field names of any case, and a binary field's name alone, are export.
         assert!(read_all(b"a=1\n")[0].is_ok());
