@@ -56,5 +56,6 @@ mod outbox;
 mod package;
 mod pipes;
 mod reconcile;
+mod ruletest;
 mod service;
 mod util;
