@@ -49,6 +49,9 @@ _banwarden() {
             banwarden,run)
                 cmd="banwarden__subcmd__run"
                 ;;
+            banwarden,test)
+                cmd="banwarden__subcmd__test"
+                ;;
             banwarden,unban)
                 cmd="banwarden__subcmd__unban"
                 ;;
@@ -97,6 +100,9 @@ _banwarden() {
             banwarden__subcmd__help,run)
                 cmd="banwarden__subcmd__help__subcmd__run"
                 ;;
+            banwarden__subcmd__help,test)
+                cmd="banwarden__subcmd__help__subcmd__test"
+                ;;
             banwarden__subcmd__help,unban)
                 cmd="banwarden__subcmd__help__subcmd__unban"
                 ;;
@@ -110,7 +116,7 @@ _banwarden() {
 
     case "${cmd}" in
         banwarden)
-            opts="-c -h -V --config --help --version check replay run boot ban unban list report migrate fleet hash-password help"
+            opts="-c -h -V --config --help --version check replay test run boot ban unban list report migrate fleet hash-password help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -314,7 +320,7 @@ _banwarden() {
             return 0
             ;;
         banwarden__subcmd__help)
-            opts="check replay run boot ban unban list report migrate fleet hash-password help"
+            opts="check replay test run boot ban unban list report migrate fleet hash-password help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -495,6 +501,20 @@ _banwarden() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        banwarden__subcmd__help__subcmd__test)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         banwarden__subcmd__help__subcmd__unban)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -646,6 +666,44 @@ _banwarden() {
                     ;;
                 --journal-file)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        banwarden__subcmd__test)
+            opts="-c -h --unit --identifier --field --counters --json --config --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --unit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --identifier)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --field)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --counters)
+                    COMPREPLY=($(compgen -W "empty saved" -- "${cur}"))
                     return 0
                     ;;
                 --config)
