@@ -390,3 +390,91 @@ fn thresholds(workflow: &Workflow) -> Vec<(CategoryId, f64)> {
     }
     found
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser as _;
+
+    const RULES: &str = r#"{"storage": "/nonexistent", "actions": {
+        "Route": [{"filter": "filter_equals", "args": {"field": "_SYSTEMD_UNIT", "value": "sshd.service"}, "then": "sshd"}],
+        "Own": [{"filter": "filter_equals", "args": {"field": "SYSLOG_IDENTIFIER", "value": "banwarden"}, "then": "again"}],
+        "Rest": [{"action": "action_noop"}],
+        "sshd": [
+            {"filter": "filter_pcre", "args": {"field": "MESSAGE", "re": "^Failed from (?P<ip>\\S+)$"}},
+            {"action": "action_counterRaise", "args": {"counter": "c", "for": "ip", "save": "n"}},
+            {"filter": "filter_greaterOrEquals", "args": {"field": "n", "value": 2}},
+            {"action": "action_counterReset", "args": {"counter": "c", "for": "ip"}},
+            {"action": "action_nftBan", "args": {"IP": "ip", "nftSetIPv4": "inet t s4", "nftSetIPv6": "inet t s6"}},
+            {"action": "action_log", "args": {"message": "Banned {ip}"}}],
+        "again": [{"action": "action_log", "args": {"message": "again {MESSAGE}"}}]
+    }}"#;
+
+    fn tester(args: &[&str]) -> Tester {
+        let config = crate::config::compile(RULES, "test.json").unwrap_or_else(|e| panic!("{e:?}"));
+        let cli = Cli::try_parse_from([&["banwarden", "test"][..], args].concat()).unwrap();
+        let Command::Test(args) = cli.command else { panic!("not test") };
+        Tester::new(config.workflow, config.settings, fake::Sender::new(&args).unwrap())
+    }
+
+    fn path(judged: &Judged) -> Vec<String> {
+        judged.path.iter().map(|t| format!("{}[{}] {}", t.chain, t.index, t.verdict)).collect()
+    }
+
+    #[test]
+    fn the_second_line_bans_and_its_log_line_is_read_back() {
+        let mut t = tester(&["--unit", "sshd"]);
+        assert_eq!(t.thresholds.len(), 1);
+        let first = t.judge_line(1, "Failed from 192.0.2.7");
+        assert_eq!(
+            path(&first),
+            ["Route[0] passed", "sshd[0] passed", "sshd[1] acted", "sshd[2] failed", "Own[0] failed", "Rest[0] acted"]
+        );
+        assert_eq!(first.path[1].captures, [("ip".to_owned(), "192.0.2.7".to_owned())]);
+        assert_eq!(first.path[3].reason.as_deref(), Some(r#"n is "1": not >= 2"#));
+        assert_eq!(first.path[0].reason.as_deref(), Some(r#"_SYSTEMD_UNIT is "sshd.service": = "sshd.service""#));
+        let c = &first.counters[0];
+        assert_eq!(
+            (c.counter.as_str(), c.key.as_str(), c.count, c.reached, c.threshold),
+            ("c", "192.0.2.7", 1, None, Some(2.0))
+        );
+        assert!(!first.bans());
+
+        let second = t.judge_line(2, "Failed from 192.0.2.7");
+        assert!(second.bans());
+        let c = &second.counters[0];
+        assert_eq!((c.count, c.reached), (0, Some(2)), "raised to 2, then reset");
+        assert!(matches!(&second.effects[0], Effect::Ban(ban) if ban.net.to_string() == "192.0.2.7"));
+        // "Banned 192.0.2.7" read back: the own route logs it again, and
+        // that line once more, until the loop is cut.
+        let back = &second.read_back[0];
+        assert_eq!(back.message, "Banned 192.0.2.7");
+        assert_eq!(path(back)[..2], ["Route[0] failed", "Own[0] passed"]);
+        let mut depth = 1;
+        let mut at = back;
+        while let Some(next) = at.read_back.first() {
+            at = next;
+            depth += 1;
+        }
+        assert!(at.loop_cut && depth == MAX_FEEDBACK_DEPTH as usize, "{depth}");
+    }
+
+    #[test]
+    fn a_forged_line_and_an_error_are_shown_with_their_reason() {
+        let mut t = tester(&["--identifier", "sshd"]);
+        let judged = t.judge_line(1, "Failed from 192.0.2.7");
+        assert_eq!(path(&judged)[0], "Route[0] failed");
+        assert_eq!(
+            judged.path[0].reason.as_deref(),
+            Some(r#"_SYSTEMD_UNIT is "session-1.scope": not = "sshd.service""#)
+        );
+        // An address the ban refuses: the step stops the entry, and says why.
+        let mut t = tester(&["--unit", "sshd"]);
+        t.judge_line(1, "Failed from 0.0.0.0");
+        let judged = t.judge_line(2, "Failed from 0.0.0.0");
+        let ban = judged.path.iter().find(|s| s.verdict == "stopped").expect("the ban stopped");
+        assert!(ban.reason.as_deref().unwrap().contains("never a peer's address"), "{:?}", ban.reason);
+        assert!(!judged.bans());
+    }
+}
