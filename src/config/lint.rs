@@ -197,15 +197,26 @@ fn unset_fields(workflow: &Workflow, reached: &[bool], problems: &mut Problems) 
         .iter()
         .map(|step| writes(step).into_iter().filter_map(|f| candidate_of.get(&f).copied()).collect())
         .collect();
+    // Only candidates some step writes need following through the graph
+    // (a typo is written nowhere, and unset wherever it is read): their
+    // number among those, which gives their bit.
+    let mut traced: Vec<Option<usize>> = vec![None; candidates.len()];
+    let mut count = 0;
+    for &c in step_writes.iter().flatten() {
+        if traced[c].is_none() {
+            traced[c] = Some(count);
+            count += 1;
+        }
+    }
     // Whether each read of each step is unset on every way to every copy
     // of the step (copies of a jump chain are one step).
     let mut unset: Vec<Vec<bool>> = step_reads.iter().map(|r| vec![true; r.len()]).collect();
     let order = topological(nodes, reached);
     let mut before = vec![0u64; nodes.len()];
-    for batch in 0..candidates.len().div_ceil(BATCH) {
-        let bit = |c: usize| match c / BATCH == batch {
-            true => 1u64 << (c % BATCH),
-            false => 0,
+    for batch in 0..count.div_ceil(BATCH) {
+        let bit = |c: usize| match traced[c] {
+            Some(t) if t / BATCH == batch => 1u64 << (t % BATCH),
+            _ => 0,
         };
         before.iter_mut().for_each(|m| *m = 0);
         for &n in &order {
@@ -235,11 +246,14 @@ fn unset_fields(workflow: &Workflow, reached: &[bool], problems: &mut Problems) 
     let mut found: Vec<(usize, FieldId)> = Vec::new();
     for (s, reads) in step_reads.iter().enumerate() {
         for (k, &c) in reads.iter().enumerate() {
-            if unset[s][k] && !found.contains(&(s, candidates[c])) {
+            if unset[s][k] {
                 found.push((s, candidates[c]));
             }
         }
     }
+    // A step reading a field twice (a template naming it twice) says it once.
+    found.sort_unstable();
+    found.dedup();
     if found.len() > MAX_UNSET_WARNINGS {
         let (step, field) = found[MAX_UNSET_WARNINGS];
         let more = found.len() - MAX_UNSET_WARNINGS;

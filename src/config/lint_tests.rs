@@ -122,7 +122,7 @@ fn a_template_placeholder_never_set_is_named() {
     let w = lints(
         &format!(
             r#"{{"Route": [{ROUTE}], "Rest": [{{"action": "action_noop"}}],
-                "sshd": [{MATCH}, {{"action": "action_email", "args": {{"message": "{{thatIP}} tried {{thatUser}}"}}}}]}}"#
+                "sshd": [{MATCH}, {{"action": "action_email", "args": {{"message": "{{thatUser}}: {{thatIP}} tried {{thatUser}}"}}}}]}}"#
         ),
         "",
     );
