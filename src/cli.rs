@@ -25,6 +25,10 @@ pub enum Command {
     Check(CheckArgs),
     /// Run recorded journal entries through the rules, printing what would be done
     Replay(ReplayArgs),
+    /// Run log lines through the rules as a service's entries, showing the path each takes,
+    /// what filters set, the counters and what would be done, without doing it (exit 0 once
+    /// run, whatever the verdict)
+    Test(TestArgs),
     /// Follow the journal and judge every new entry (the daemon)
     Run(RunArgs),
     /// Put every stored ban back into the kernel sets, with the time it has left
@@ -60,6 +64,51 @@ pub struct CheckArgs {
     /// suitable type and flags (needs CAP_NET_ADMIN; exit 1 if one does not)
     #[arg(long)]
     pub kernel: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// The line was logged by this unit's main process ("sshd.service"; "sshd" means
+    /// sshd.service): _SYSTEMD_UNIT, and SYSLOG_IDENTIFIER and _COMM from its name, _UID 0,
+    /// _TRANSPORT syslog, as journald records a typical service's line
+    #[arg(long, value_name = "UNIT")]
+    pub unit: Option<String>,
+    /// SYSLOG_IDENTIFIER (and _COMM); without --unit, the line is what `logger -t NAME`
+    /// typed by you in a login session gives (your _UID, unit session-1.scope)
+    #[arg(long, value_name = "NAME")]
+    pub identifier: Option<String>,
+    /// Add a field, or replace one of those above ("_UID=33", "_TRANSPORT=journal");
+    /// repeatable
+    #[arg(long = "field", value_name = "NAME=VALUE", value_parser = field_value)]
+    pub fields: Vec<(String, String)>,
+    /// The counters start empty, or with the daemon's last saved ones (counters.json in the
+    /// storage directory, read only)
+    #[arg(long, value_enum, value_name = "FROM", default_value = "empty")]
+    pub counters: CountersFrom,
+    /// One JSON object per line instead of text
+    #[arg(long)]
+    pub json: bool,
+    /// The log line (MESSAGE); without it, lines are read from stdin, one entry each, and
+    /// run in order through the same counters
+    #[arg(value_name = "LINE")]
+    pub line: Option<String>,
+}
+
+/// Where `banwarden test`'s counters start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum CountersFrom {
+    Empty,
+    Saved,
+}
+
+/// `--field NAME=VALUE`: a journal field name or one a rule captures.
+fn field_value(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.is_empty() && !name.contains(char::is_whitespace) => {
+            Ok((name.to_owned(), value.to_owned()))
+        }
+        _ => Err(format!("{text:?} is not NAME=VALUE (a field name, \"=\", its value)")),
+    }
 }
 
 #[derive(Debug, Args)]
@@ -285,8 +334,9 @@ pub struct RunArgs {
 
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
-    /// Entries in journal export format or JSON lines (`journalctl -o export|json`); stdin when
-    /// neither this nor a journal is given
+    /// Entries in journal export format or JSON lines (`journalctl -o export|json`); "-" for
+    /// stdin, which is also read when neither this nor a journal is given (unless stdin is a
+    /// terminal: replay then says what it needs and exits with 2)
     #[arg(long, short = 'i', value_name = "FILE", conflicts_with_all = ["journal_namespace", "journal_dir", "journal_file"])]
     pub input: Option<PathBuf>,
 

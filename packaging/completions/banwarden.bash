@@ -52,6 +52,9 @@ _banwarden() {
             banwarden,status)
                 cmd="banwarden__subcmd__status"
                 ;;
+            banwarden,test)
+                cmd="banwarden__subcmd__test"
+                ;;
             banwarden,unban)
                 cmd="banwarden__subcmd__unban"
                 ;;
@@ -106,6 +109,9 @@ _banwarden() {
             banwarden__subcmd__help,status)
                 cmd="banwarden__subcmd__help__subcmd__status"
                 ;;
+            banwarden__subcmd__help,test)
+                cmd="banwarden__subcmd__help__subcmd__test"
+                ;;
             banwarden__subcmd__help,unban)
                 cmd="banwarden__subcmd__help__subcmd__unban"
                 ;;
@@ -122,7 +128,7 @@ _banwarden() {
 
     case "${cmd}" in
         banwarden)
-            opts="-c -h -V --config --help --version check replay run boot ban unban list status why report migrate fleet hash-password help"
+            opts="-c -h -V --config --help --version check replay test run boot ban unban list status why report migrate fleet hash-password help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -330,7 +336,7 @@ _banwarden() {
             return 0
             ;;
         banwarden__subcmd__help)
-            opts="check replay run boot ban unban list status why report migrate fleet hash-password help"
+            opts="check replay test run boot ban unban list status why report migrate fleet hash-password help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -512,6 +518,20 @@ _banwarden() {
             return 0
             ;;
         banwarden__subcmd__help__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        banwarden__subcmd__help__subcmd__test)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -720,6 +740,44 @@ _banwarden() {
                     ;;
                 --top)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        banwarden__subcmd__test)
+            opts="-c -h --unit --identifier --field --counters --json --config --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --unit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --identifier)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --field)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --counters)
+                    COMPREPLY=($(compgen -W "empty saved" -- "${cur}"))
                     return 0
                     ;;
                 --config)

@@ -28,6 +28,11 @@ impl Ban {
         Ban { ip, set_v4, set_v6, lifetime, origin }
     }
 
+    /// The field holding the address to ban.
+    pub fn field(&self) -> FieldId {
+        self.ip
+    }
+
     /// The ban of the address in the entry, with its reason: the entry's
     /// time and `MESSAGE` (when the rules read it; the daemon adds the
     /// cursor, and the message when the rules did not read it), and the

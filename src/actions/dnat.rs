@@ -90,6 +90,15 @@ impl DnatCapture {
         DnatCapture { saddr, sport, tuple, keep_us: keep_seconds.saturating_mul(1_000_000) }
     }
 
+    /// The fields it reads: the client and the tuple's fields.
+    pub fn reads(&self) -> Vec<FieldId> {
+        let tuple = self.tuple.iter().filter_map(|s| match s {
+            Some(Source::Field(id)) => Some(*id),
+            _ => None,
+        });
+        [self.saddr].into_iter().chain(self.sport).chain(tuple).collect()
+    }
+
     /// Remembers the entry's tuple; an entry lacking one of the fields is
     /// not a complete observation and is ignored, as in Pyruse.
     pub fn run(&self, entry: &Entry, table: &mut DnatTable) {
@@ -120,6 +129,16 @@ pub struct DnatReplace {
 impl DnatReplace {
     pub fn new(tuple: Tuple<FieldId>, saddr_into: Option<FieldId>, sport_into: Option<FieldId>) -> DnatReplace {
         DnatReplace { tuple, saddr_into, sport_into }
+    }
+
+    /// The tuple's fields, which it looks the capture up with.
+    pub fn reads(&self) -> Vec<FieldId> {
+        self.tuple.iter().flatten().copied().collect()
+    }
+
+    /// The fields it writes when a capture matches.
+    pub fn writes(&self) -> Vec<FieldId> {
+        self.saddr_into.into_iter().chain(self.sport_into).collect()
     }
 
     /// Writes the client of the latest-expiring live capture matching every

@@ -28,6 +28,10 @@ impl Log {
         Log { level, message, chain }
     }
 
+    pub fn message(&self) -> &Template {
+        &self.message
+    }
+
     pub fn effect(&self, entry: &Entry, fields: &FieldTable) -> Effect {
         let message = self.message.render_to_string(entry, fields);
         Effect::Log { level: self.level, message, chain: Some(self.chain.clone()) }

@@ -85,6 +85,44 @@ impl ActionError {
 }
 
 impl Action {
+    /// The fields the action reads (template placeholders included), for
+    /// the configuration's analyses (`config::lint`) and `banwarden test`.
+    pub fn reads(&self) -> Vec<FieldId> {
+        match self {
+            Action::Noop => Vec::new(),
+            Action::Log(_) | Action::Email(_) | Action::DailyReport(_) => {
+                self.template().map(|t| t.fields().collect()).unwrap_or_default()
+            }
+            Action::CounterRaise(a) => vec![a.parts().1],
+            Action::CounterReset(a) => vec![a.parts().1],
+            Action::Ban(a) => vec![a.field()],
+            Action::DnatCapture(a) => a.reads(),
+            Action::DnatReplace(a) => a.reads(),
+            Action::Network(a) => vec![a.reads()],
+        }
+    }
+
+    /// The fields the action may write into the entry.
+    pub fn writes(&self) -> Vec<FieldId> {
+        match self {
+            Action::CounterRaise(a) => a.parts().2.into_iter().collect(),
+            Action::CounterReset(a) => a.parts().2.into_iter().collect(),
+            Action::DnatReplace(a) => a.writes(),
+            Action::Network(a) => vec![a.writes().0],
+            _ => Vec::new(),
+        }
+    }
+
+    /// The message template of `action_log`, `action_email` and `action_dailyReport`.
+    pub fn template(&self) -> Option<&crate::template::Template> {
+        match self {
+            Action::Log(a) => Some(a.message()),
+            Action::Email(a) => Some(a.message()),
+            Action::DailyReport(a) => Some(a.message()),
+            _ => None,
+        }
+    }
+
     pub fn run(
         &self,
         entry: &mut Entry,

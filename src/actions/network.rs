@@ -51,6 +51,11 @@ impl NetworkOf {
         Ok(())
     }
 
+    /// The field holding the address.
+    pub fn reads(&self) -> FieldId {
+        self.ip
+    }
+
     /// The field it writes, and whether it writes networks (not single
     /// addresses) for IPv4 and for IPv6.
     pub fn writes(&self) -> (FieldId, bool, bool) {

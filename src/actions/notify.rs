@@ -19,6 +19,10 @@ impl Email {
         Email { subject, message }
     }
 
+    pub fn message(&self) -> &Template {
+        &self.message
+    }
+
     pub fn effect(&self, entry: &Entry, fields: &FieldTable) -> Effect {
         Effect::Email { subject: self.subject.clone(), message: self.message.render_to_string(entry, fields) }
     }
@@ -34,6 +38,10 @@ pub struct DailyReport {
 impl DailyReport {
     pub fn new(level: ReportLevel, details: Details, message: Template) -> DailyReport {
         DailyReport { level, details, message }
+    }
+
+    pub fn message(&self) -> &Template {
+        &self.message
     }
 
     pub fn effect(&self, entry: &Entry, fields: &FieldTable) -> Effect {

@@ -10,7 +10,12 @@ use crate::firewall::check::SetNeed;
 pub fn run(file: &ConfigFile, args: &CheckArgs) -> anyhow::Result<Exit> {
     let Some(config) = load_config(file) else { return Ok(Exit::Invalid) };
     let dropins = crate::config::dropins::describe(&config.dropins);
-    crate::out!("{}{dropins}: valid: {}", file.path.display(), config.stats)?;
+    // The warnings (config::lint's among them) went to stderr as loaded.
+    let warned = match config.warnings.len() {
+        0 => String::new(),
+        n => format!("; {n} warning(s)"),
+    };
+    crate::out!("{}{dropins}: valid: {}{warned}", file.path.display(), config.stats)?;
     if !args.kernel {
         return Ok(Exit::Success);
     }

@@ -14,6 +14,7 @@ mod replay;
 mod report;
 mod run;
 mod status;
+mod test;
 mod unban;
 mod why;
 
@@ -46,6 +47,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
         Command::Check(args) => check::run(&file, &args),
         Command::Replay(args) => replay::run(&file, &args),
+        Command::Test(args) => test::run(&file, &args),
         Command::Run(args) => run::run(&file, &args),
         Command::Boot => boot::run(&file),
         Command::Ban(args) => ban::run(&file, &args),

@@ -13,11 +13,17 @@
 //! than banwarden.service) are left out: the replay makes its own, from
 //! the rules being tried, and counting both would escalate twice. Time is each entry's own
 //! `__REALTIME_TIMESTAMP`, which makes a replay deterministic.
+//!
+//! Input that holds no record (plain log lines, say) ends the replay with
+//! exit 1 and what it expects; a single line typed by hand is the job of
+//! `banwarden test`. With no input named and a terminal on stdin, replay
+//! refuses (exit 2) rather than wait for records nobody types; `--input -`
+//! reads stdin all the same.
 
 use std::cell::Cell;
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal as _, Read, Write};
 use std::rc::Rc;
 
 use anyhow::Context as _;
@@ -37,8 +43,8 @@ use crate::time::parse_time;
 use crate::workflow::Workflow;
 
 /// How many times a logged message may trigger another logged message
-/// before replay decides the configuration logs in a loop.
-const MAX_FEEDBACK_DEPTH: u32 = 16;
+/// before replay (or test) decides the configuration logs in a loop.
+pub(super) const MAX_FEEDBACK_DEPTH: u32 = 16;
 
 /// Entries judged: those at or after `since` and before `until`.
 #[derive(Clone, Copy, Default)]
@@ -79,7 +85,18 @@ pub fn run(file: &ConfigFile, args: &ReplayArgs) -> anyhow::Result<Exit> {
         }
         replay.read_journal(&mut reader, window, &mut out)?;
     } else {
+        let stdin = args.input.as_deref().is_none_or(|path| path.as_os_str() == "-");
+        if args.input.is_none() && io::stdin().is_terminal() {
+            eprintln!(
+                "error: replay reads recorded entries: give --input FILE (journalctl -o export or -o json), \
+                 a journal (--journal-dir, --journal-file, --journal-namespace), or pipe them in \
+                 (journalctl -o export | banwarden replay); --input - reads them from this terminal; \
+                 to try log lines by hand, use banwarden test"
+            );
+            return Ok(Exit::Invalid);
+        }
         let (input, size): (Box<dyn Read>, Option<u64>) = match &args.input {
+            _ if stdin => (Box::new(io::stdin().lock()), None),
             Some(path) => {
                 let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
                 let size = file.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
@@ -97,6 +114,17 @@ pub fn run(file: &ConfigFile, args: &ReplayArgs) -> anyhow::Result<Exit> {
     }
     out.flush().context("writing effects")?;
     eprintln!("{}", replay.summary((clock.instant() - started).as_secs_f64()));
+    let c = &replay.counts;
+    if c.records == 0 && (c.malformed > 0 || c.not_records.is_some()) {
+        let why = c.not_records.clone().unwrap_or_else(|| "every record was malformed".to_owned());
+        eprintln!(
+            "error: no entry read: {why}; replay reads the journal export format (journalctl -o export) or \
+             JSON lines (journalctl -o json), or a journal (--journal-dir, --journal-file, --journal-namespace); \
+             to run plain log lines through the rules, use banwarden test (banwarden test --unit sshd.service \
+             'Failed password for root from 203.0.113.7 port 22 ssh2', or one line each on its stdin)"
+        );
+        return Ok(Exit::Failure);
+    }
     Ok(Exit::Success)
 }
 
@@ -131,6 +159,8 @@ struct Counts {
     fed_back: u64,
     /// banwarden's own lines found in the input, left out.
     own_lines: u64,
+    /// The input was in neither format: why (nothing was read).
+    not_records: Option<String>,
     effects: HashMap<&'static str, u64>,
 }
 
@@ -140,9 +170,7 @@ struct Replay {
     entry: Entry,
     effects: Vec<Effect>,
     pending: VecDeque<Logged>,
-    /// The trusted fields journald gives the lines banwarden.service logs,
-    /// for those the rules name (see [`AS_THE_SERVICE`]).
-    service_fields: Vec<(FieldId, &'static str)>,
+    feedback: Feedback,
     /// `_TRANSPORT` and `_SYSTEMD_UNIT`, read whether rules name them or
     /// not, to recognise banwarden's own recorded lines.
     transport: FieldId,
@@ -160,15 +188,41 @@ struct Replay {
 const AS_THE_SERVICE: [(&str, &str); 3] =
     [("_SYSTEMD_UNIT", "banwarden.service"), ("_TRANSPORT", "journal"), ("_COMM", "banwarden")];
 
+/// Makes the entry the journal would give back for a line `action_log`
+/// wrote: what replay and test judge after the entry that logged it.
+pub(super) struct Feedback {
+    /// The trusted fields journald gives the lines banwarden.service logs,
+    /// for those the rules name (see [`AS_THE_SERVICE`]).
+    service_fields: Vec<(FieldId, &'static str)>,
+}
+
+impl Feedback {
+    pub(super) fn new(workflow: &Workflow) -> Feedback {
+        let service_fields =
+            AS_THE_SERVICE.iter().filter_map(|&(name, value)| Some((workflow.fields().get(name)?, value))).collect();
+        Feedback { service_fields }
+    }
+
+    /// Fills `entry` (cleared) with the line logged at `level`, as read back.
+    pub(super) fn fill(&self, entry: &mut Entry, level: Level, message: &str, time_us: u64, identifier: &str) {
+        entry.clear();
+        entry.set_time_us(time_us);
+        entry.set(MESSAGE, message);
+        entry.set_with(PRIORITY, |b| b.push(char::from(b'0' + level.priority())));
+        entry.set(SYSLOG_IDENTIFIER, identifier);
+        for &(id, value) in &self.service_fields {
+            entry.set(id, value);
+        }
+    }
+}
+
 impl Replay {
     fn new(mut workflow: Workflow, settings: Settings, trace: bool) -> Replay {
         let transport = workflow.intern_field("_TRANSPORT");
         let unit = workflow.intern_field("_SYSTEMD_UNIT");
         let entry = workflow.new_entry();
-        let service_fields =
-            AS_THE_SERVICE.iter().filter_map(|&(name, value)| Some((workflow.fields().get(name)?, value))).collect();
         Replay {
-            service_fields,
+            feedback: Feedback::new(&workflow),
             transport,
             unit,
             progress: None,
@@ -203,6 +257,10 @@ impl Replay {
                 Err(err @ RecordError::Malformed { .. }) => {
                     self.counts.malformed += 1;
                     eprintln!("warning: skipped: {err}");
+                }
+                Err(err @ RecordError::NotRecords(_)) => {
+                    self.counts.not_records = Some(err.to_string());
+                    return Ok(());
                 }
                 Err(RecordError::Io(err)) => return Err(err).context("reading entries"),
             }
@@ -285,14 +343,8 @@ impl Replay {
                 break;
             }
             self.counts.fed_back += 1;
-            self.entry.clear();
-            self.entry.set_time_us(logged.time_us);
-            self.entry.set(MESSAGE, &logged.message);
-            self.entry.set_with(PRIORITY, |b| b.push(char::from(b'0' + logged.level.priority())));
-            self.entry.set(SYSLOG_IDENTIFIER, &self.settings.syslog_identifier);
-            for &(id, value) in &self.service_fields {
-                self.entry.set(id, value);
-            }
+            let identifier = &self.settings.syslog_identifier;
+            self.feedback.fill(&mut self.entry, logged.level, &logged.message, logged.time_us, identifier);
             let label = format!("entry {} (logged)", self.counts.records);
             self.judge(&label, logged.generation, out)?;
         }

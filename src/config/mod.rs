@@ -14,6 +14,7 @@ pub mod control;
 pub mod dropins;
 pub mod fleet;
 pub mod json;
+pub mod lint;
 mod locate;
 pub mod problem;
 pub mod settings;
@@ -355,8 +356,10 @@ fn compile_chains(
         backtracking_regexes: backtracking,
     };
     let labels = labels.into_iter().map(str::to_owned).collect();
+    let tops: Vec<_> = graph.top_level.iter().copied().zip(graph.top_entries.iter().copied()).collect();
     let workflow = Workflow::new(fields, labels, steps, &shapes, graph, state);
     trust::warn_unguarded_bans(&workflow, problems);
+    lint::warn(&workflow, &tops, settings, problems);
     Some((workflow, stats, sets))
 }
 

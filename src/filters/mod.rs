@@ -69,6 +69,20 @@ impl Filter {
         }
     }
 
+    /// The fields the filter writes when it passes (regex captures), for
+    /// the configuration's analyses (`config::lint`) and `banwarden test`.
+    pub fn writes(&self) -> Vec<crate::fields::FieldId> {
+        let mut fields: Vec<crate::fields::FieldId> = match self {
+            Filter::Pcre(f) => f.writes().collect(),
+            Filter::PcreAny(f) => f.writes().collect(),
+            Filter::Compare(_) | Filter::In(_) | Filter::InNetworks(_) | Filter::UserExists(_) => Vec::new(),
+        };
+        // The regexes of a filter_pcreAny often name the same groups.
+        let mut seen = std::collections::HashSet::new();
+        fields.retain(|f| seen.insert(*f));
+        fields
+    }
+
     /// Whether the entry passes. Regex filters write their captures into it.
     pub fn test(&self, entry: &mut Entry) -> Result<bool, FilterError> {
         match self {

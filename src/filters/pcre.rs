@@ -35,6 +35,11 @@ struct Scratch {
 }
 
 impl Captures {
+    /// The fields a match writes.
+    fn fields(&self) -> impl Iterator<Item = FieldId> + '_ {
+        self.targets.iter().map(|&(_, field)| field)
+    }
+
     fn new(regex: &PyRegex, save: &[FieldId], named: &[FieldId]) -> Captures {
         let mut targets: Vec<(usize, FieldId)> = save.iter().enumerate().map(|(i, &field)| (i + 1, field)).collect();
         targets.extend(regex.named_groups().iter().zip(named).map(|(&(group, _), &field)| (group, field)));
@@ -109,6 +114,11 @@ impl Pcre {
         &self.regex
     }
 
+    /// The fields a match writes (`save` names and named groups).
+    pub fn writes(&self) -> impl Iterator<Item = FieldId> + '_ {
+        self.captures.fields()
+    }
+
     pub fn test(&self, entry: &mut Entry) -> Result<bool, FilterError> {
         self.captures.apply(&self.regex, self.field, entry, &mut self.scratch.borrow_mut())
     }
@@ -141,6 +151,11 @@ impl PcreAny {
 
     pub fn regexes(&self) -> impl Iterator<Item = &PyRegex> {
         self.regexes.iter().map(|(r, _)| r)
+    }
+
+    /// The fields a match may write (the named groups of every regex).
+    pub fn writes(&self) -> impl Iterator<Item = FieldId> + '_ {
+        self.regexes.iter().flat_map(|(_, captures)| captures.fields())
     }
 
     pub fn test(&self, entry: &mut Entry) -> Result<bool, FilterError> {

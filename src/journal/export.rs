@@ -473,4 +473,27 @@ MESSAGE=Invalid user admin from 198.51.100.7 port 40022
         );
         assert!(bytes > 0);
     }
+
+    #[test]
+    fn a_plain_log_line_is_neither_format() {
+        for input in [
+            &b"Failed password for root from 203.0.113.7 port 22 ssh2\n"[..],
+            b"  Dec  8 01:02:03 host sshd[42]: Invalid user x from 203.0.113.7 port 22\nsecond line\n",
+            b"key = value\n",
+        ] {
+            let read = read_all(input);
+            assert_eq!(read.len(), 1, "{read:?}");
+            let err = read[0].as_ref().unwrap_err();
+            assert!(
+                err.starts_with("the input is neither journal export format nor JSON lines: its first line starts \""),
+                "{err}"
+            );
+        }
+        // Field names of any case, and a binary field's name alone, are export.
+        assert!(read_all(b"a=1\n")[0].is_ok());
+        let mut binary = b"MESSAGE\n".to_vec();
+        binary.extend(3u64.to_le_bytes());
+        binary.extend(b"abc\n");
+        assert!(read_all(&binary)[0].is_ok());
+    }
 }

@@ -2,7 +2,10 @@
 //! byte stream, in the journal export format (`journalctl -o export`, see
 //! [`export`]) or as JSON lines (`journalctl -o json`, see [`json`]), telling
 //! which from the first non-whitespace byte; this module holds what both
-//! formats share.
+//! formats share. A stream that starts as neither (a plain log line, whose
+//! first word is followed by a space) is refused at once with
+//! [`RecordError::NotRecords`], rather than read as an export field whose
+//! binary length never comes.
 //!
 //! Invariants shared by both formats:
 //! - a record is handed to the caller only once it has been read in full and
@@ -66,6 +69,11 @@ pub enum RecordError {
     /// the line an editor or `sed -n` shows.
     #[error("malformed record {record} at line {line}: {reason}")]
     Malformed { record: u64, line: u64, reason: String },
+    /// The stream is in neither format: its first line is no export field
+    /// (`NAME=value`, or a binary field's `NAME`) and no JSON object. The
+    /// reader reads nothing more.
+    #[error("the input is neither journal export format nor JSON lines: its first line starts {0}")]
+    NotRecords(String),
     /// The stream itself failed; stop reading.
     #[error("cannot read records: {0}")]
     Io(#[from] io::Error),
@@ -106,7 +114,14 @@ impl<R: BufRead> RecordReader<R> {
             Some(format) => format,
             None => match self.input.skip_while(|b| b.is_ascii_whitespace())? {
                 None => return Ok(false),
-                Some(first) => *self.format.insert(if first == b'{' { Format::JsonLines } else { Format::Export }),
+                Some(b'{') => *self.format.insert(Format::JsonLines),
+                Some(_) => match self.input.first_line_is_a_field()? {
+                    Ok(()) => *self.format.insert(Format::Export),
+                    Err(start) => {
+                        self.input.skip_to_end()?;
+                        return Err(RecordError::NotRecords(quote(&start)));
+                    }
+                },
             },
         };
         let result = match format {
@@ -281,6 +296,27 @@ impl<R: BufRead> Input<R> {
                 return Ok(next);
             }
         }
+    }
+
+    /// Whether the line at hand can start an export record: a field name
+    /// (printable ASCII, no space) up to the first `=`, or alone on its line
+    /// (a binary field). Judged on what is buffered, which holds the line
+    /// unless it is very long: a name that long is taken for one. The
+    /// line's start is given back for the message when it cannot.
+    fn first_line_is_a_field(&mut self) -> io::Result<Result<(), Vec<u8>>> {
+        let buf = loop {
+            match self.source.fill_buf() {
+                Ok(buf) => break buf,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+                Err(err) => return Err(err),
+            }
+        };
+        let line = &buf[..buf.iter().position(|&b| b == b'\n').unwrap_or(buf.len())];
+        let name = &line[..line.iter().position(|&b| b == b'=').unwrap_or(line.len())];
+        Ok(match name.iter().all(u8::is_ascii_graphic) {
+            true => Ok(()),
+            false => Err(line.to_vec()),
+        })
     }
 
     /// The next byte, left unread; `None` at the end of input.
@@ -481,6 +517,7 @@ mod tests {
                     panic!("fields of a malformed record were passed")
                 }
                 Err(err @ RecordError::Malformed { .. }) => out.push(Err(err.to_string())),
+                Err(err @ RecordError::NotRecords(_)) => out.push(Err(err.to_string())),
                 Err(RecordError::Io(err)) => panic!("unexpected I/O error: {err}"),
             }
             assert!(out.len() < 10_000, "reader does not advance");

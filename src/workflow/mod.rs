@@ -55,6 +55,10 @@ pub enum Outcome<'a> {
 pub trait Observer {
     fn step(&mut self, _workflow: &Workflow, _step: &Step, _outcome: &Outcome<'_>) {}
 
+    /// Called right after [`step`](Self::step) with the entry as that step
+    /// left it (its captures written): what `banwarden test` shows.
+    fn entry(&mut self, _entry: &Entry) {}
+
     /// Whether routing filters answered by a dispatch table must still be
     /// walked and reported one by one (they cannot fail with an error, so
     /// an observer that only wants errors can say no).
@@ -192,14 +196,17 @@ impl Workflow {
                     Ok(true) => {
                         self.tally.pass(n);
                         observer.step(self, step, &Outcome::Passed);
+                        observer.entry(entry);
                         node.then
                     }
                     Ok(false) => {
                         observer.step(self, step, &Outcome::Failed);
+                        observer.entry(entry);
                         node.else_
                     }
                     Err(err) => {
                         observer.step(self, step, &Outcome::FilterError(&err));
+                        observer.entry(entry);
                         node.else_
                     }
                 },
@@ -207,10 +214,12 @@ impl Workflow {
                     Ok(()) => {
                         self.tally.pass(n);
                         observer.step(self, step, &Outcome::Acted);
+                        observer.entry(entry);
                         node.then
                     }
                     Err(err) => {
                         observer.step(self, step, &Outcome::ActionError(&err));
+                        observer.entry(entry);
                         Link::END
                     }
                 },

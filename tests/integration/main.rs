@@ -60,6 +60,7 @@ mod outbox;
 mod package;
 mod pipes;
 mod reconcile;
+mod ruletest;
 mod service;
 mod status;
 mod util;

@@ -187,6 +187,11 @@ impl Counters {
         category.tell(&mut self.news);
     }
 
+    /// A category's name (`"counter"`).
+    pub fn name(&self, id: CategoryId) -> &str {
+        &self.categories[id.0].name
+    }
+
     /// Number of live ticks of a key, without changing anything.
     pub fn value(&self, id: CategoryId, key: &str, now_us: u64) -> usize {
         self.categories[id.0].keys.get(key).map_or(0, |ticks| ticks.value(now_us))
@@ -300,6 +305,11 @@ impl CounterRaise {
         (self.category, self.save)
     }
 
+    /// The counter, the field its key is read from, and the field its value is saved in.
+    pub fn parts(&self) -> (CategoryId, FieldId, Option<FieldId>) {
+        (self.category, self.key, self.save)
+    }
+
     pub fn run(&self, entry: &mut Entry, fields: &FieldTable, counters: &mut Counters) -> Result<(), ActionError> {
         let now = entry.time_us();
         let value = counters.raise(self.category, key_of(entry, fields, self.key)?, now, self.keep_us);
@@ -319,6 +329,11 @@ pub struct CounterReset {
 impl CounterReset {
     pub fn new(category: CategoryId, key: FieldId, grace_seconds: Option<u64>, save: Option<FieldId>) -> CounterReset {
         CounterReset { category, key, grace_us: grace_seconds.map(|s| s.saturating_mul(1_000_000)), save }
+    }
+
+    /// The counter, the field its key is read from, and the field 0 is saved in.
+    pub fn parts(&self) -> (CategoryId, FieldId, Option<FieldId>) {
+        (self.category, self.key, self.save)
     }
 
     pub fn run(&self, entry: &mut Entry, fields: &FieldTable, counters: &mut Counters) -> Result<(), ActionError> {
