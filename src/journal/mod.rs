@@ -26,6 +26,7 @@ mod export;
 mod json;
 pub mod native;
 pub mod sd;
+pub mod tail;
 
 /// The largest field accepted, name and value together; far above what
 /// journald stores, it mostly keeps a forged binary length from allocating.
