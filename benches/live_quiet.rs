@@ -23,15 +23,15 @@
 //! few ms after the attacker's, so each is at least `QUIET` long.
 //!
 //! Why a minute is not needed for a quick run: with the journal's headers
-//! watched (`src/daemon/look.rs`) the loop does the same thing every
-//! `LOOK_EVERY`, whatever the time since the last entry; its deadlines
-//! (the position saved 100 ms after the last entry, the counters with it,
-//! the store looked at every second, the ipsets every 2 s, the files found
-//! again every second) all fall within the first few seconds and then
-//! repeat. Only without watched headers does the loop change after
-//! `ACTIVE_FOR` (10 s). So beyond ~12 s of quiet the daemon's state no
-//! longer changes, and the suite's 60 s only guards against something
-//! slower (a cache or page gone cold), which the figures would show.
+//! watched (`src/daemon/look.rs`) the loop looks every 5 ms for
+//! `ACTIVE_FOR` (10 s) after the last entry, then every 10 ms, whatever the
+//! time since; its deadlines (the position saved 100 ms after the last
+//! entry, the counters with it, the store looked at every second, the
+//! ipsets every 2 s, the files found again every second) all fall within
+//! the first seconds and then repeat. So beyond ~12 s of quiet the daemon's
+//! state no longer changes, and the suite's 60 s only guards against
+//! something slower (a cache or page gone cold), which the figures would
+//! show.
 
 use std::process::Command;
 use std::time::{Duration, Instant};

@@ -33,8 +33,9 @@ pub(super) struct Due {
     /// Count the ipset sets against the store then.
     pub(super) ipset_check: Instant,
     /// When the last entry came: the loop saves the position once
-    /// [`PAUSE`] has passed, and without watched journal headers it asks
-    /// libsystemd every [`POLL_ACTIVE`] for [`ACTIVE_FOR`] after it.
+    /// [`PAUSE`] has passed; for [`ACTIVE_FOR`] after it the journal is
+    /// looked at more often (its headers, or without them libsystemd every
+    /// [`POLL_ACTIVE`]).
     pub(super) last_entry: Instant,
     /// Find the online journal files again then.
     pub(super) tail_rescan: Instant,
@@ -57,6 +58,15 @@ impl Due {
             // on journald's late notification.
             last_entry: now,
             tail_rescan: now + TAIL_RESCAN_EVERY,
+        }
+    }
+
+    /// How often the wait looks at the journal files' headers (`look.rs`).
+    pub(super) fn look_every(&self, now: Instant) -> Duration {
+        if now.saturating_duration_since(self.last_entry) < ACTIVE_FOR {
+            super::look::LOOK_FLOWING
+        } else {
+            super::look::LOOK_QUIET
         }
     }
 

@@ -1,22 +1,30 @@
 //! The wait for the journal when its online files can be watched: the
-//! descriptors polled a slice of [`LOOK_EVERY`] at a time, and between two
-//! slices a look at the files' headers (`JournalReader::tail_moved`), so
-//! that an entry is read within [`LOOK_EVERY`] of being written, however
-//! long the journal was quiet, without waiting for journald's notification
-//! (up to 250 ms late) and without asking libsystemd on every look.
+//! descriptors polled a slice at a time, and between two slices a look at
+//! the files' headers (`JournalReader::tail_moved`), so that an entry is
+//! read within a slice of being written, however long the journal was
+//! quiet, without waiting for journald's notification (up to 250 ms late)
+//! and without asking libsystemd on every look.
 //!
-//! A look costs a wake-up from `poll` and two loads per watched file; at
-//! one every [`LOOK_EVERY`] the idle daemon stays within a few hundredths of
-//! a percent of a core (doc/performance.md, "quiet, then one attacker").
+//! A look costs a wake-up from `poll` and two loads per watched file. The
+//! wake-up is the price: 3 to 18 µs of CPU on the development machine (a
+//! virtual machine; the more its cores are shared, the more), so the slice
+//! is [`LOOK_FLOWING`] for `ACTIVE_FOR` after an entry, when the next one
+//! is likely and the flowing case's latency is at stake, and
+//! [`LOOK_QUIET`] after that: about 100 wake-ups a second, a few
+//! hundredths of a percent of a core (doc/performance.md, "quiet, then one
+//! attacker"), for a lone line read within 10 ms.
 
 use std::time::Duration;
 
 use crate::journal::sd::JournalReader;
 use crate::time::Clock;
 
-/// How often the journal's headers are looked at while waiting: a lone
-/// entry waits at most this long (plus judging and the ban) to be read.
-pub(super) const LOOK_EVERY: Duration = Duration::from_millis(5);
+/// The slice while entries flow (and for `ACTIVE_FOR` after the last).
+pub(super) const LOOK_FLOWING: Duration = Duration::from_millis(5);
+/// The slice once the journal is quiet: a lone entry waits at most this
+/// long (plus judging and the ban) to be read, within the 20 ms the lone
+/// ban's latency must stay under (issue 17).
+pub(super) const LOOK_QUIET: Duration = Duration::from_millis(10);
 
 /// Why the wait ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,10 +37,16 @@ pub(super) enum Woke {
     Timeout,
 }
 
-/// Waits up to `timeout` for one of `fds` or for the journal's tail to move
-/// (looked at first: entries appended since the reader last asked
-/// libsystemd end the wait at once).
-pub(super) fn wait(fds: &mut [libc::pollfd], reader: &JournalReader, clock: &dyn Clock, timeout: Duration) -> Woke {
+/// Waits up to `timeout` for one of `fds` or for the journal's tail to move,
+/// looking at it every `every` (and first: entries appended since the
+/// reader last asked libsystemd end the wait at once).
+pub(super) fn wait(
+    fds: &mut [libc::pollfd],
+    reader: &JournalReader,
+    clock: &dyn Clock,
+    timeout: Duration,
+    every: Duration,
+) -> Woke {
     let end = clock.instant() + timeout;
     loop {
         if reader.tail_moved() == Some(true) {
@@ -42,7 +56,7 @@ pub(super) fn wait(fds: &mut [libc::pollfd], reader: &JournalReader, clock: &dyn
         if left.is_zero() {
             return Woke::Timeout;
         }
-        let ms = left.min(LOOK_EVERY).as_micros().div_ceil(1000) as libc::c_int;
+        let ms = left.min(every).as_micros().div_ceil(1000) as libc::c_int;
         // SAFETY: live pollfds, their count passed.
         if unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) } != 0 {
             return Woke::Descriptor;
@@ -78,10 +92,10 @@ mod tests {
         while reader.next_into(&mut entry).unwrap() {}
         let clock = SystemClock;
         assert_eq!(reader.tail_moved(), Some(false), "drained: nothing new");
-        assert_eq!(wait(&mut [], &reader, &clock, Duration::from_millis(20)), Woke::Timeout);
+        assert_eq!(wait(&mut [], &reader, &clock, Duration::from_millis(20), LOOK_QUIET), Woke::Timeout);
         let writer = std::thread::spawn(move || append(&file, 2, 1));
         // The bound only ends a broken test; the writer takes milliseconds.
-        let woke = wait(&mut [], &reader, &clock, Duration::from_secs(60));
+        let woke = wait(&mut [], &reader, &clock, Duration::from_secs(60), LOOK_QUIET);
         writer.join().unwrap();
         assert_eq!(woke, Woke::Tail);
         assert!(reader.next_into(&mut entry).unwrap());

@@ -7,15 +7,16 @@
 //! Waiting: journald tells readers about new entries up to 250 ms late, yet
 //! an entry can be read as soon as it is written (shared/notes). So once the
 //! journal is drained the loop looks at the online journal files' headers
-//! every 5 ms (`look.rs`, `journal::tail`: two memory loads a file, no call
-//! into libsystemd), quiet or not, and asks libsystemd for the next entry
-//! only when one moved: a lone line after any silence is read within 5 ms,
-//! for a few hundredths of a percent of a core. The descriptors (journal,
-//! firewall, addresses, door) are polled meanwhile; the files are found
-//! again when libsystemd reports files added or removed, and every second.
-//! Where no file can be watched (none found yet), the loop asks libsystemd
-//! every 5 ms for ten seconds after the last entry, then waits for
-//! journald's notification, at most a second at a time.
+//! (`look.rs`, `journal::tail`: two memory loads a file, no call into
+//! libsystemd) every 5 ms for ten seconds after the last entry, then every
+//! 10 ms, and asks libsystemd for the next entry only when one moved: a
+//! lone line after any silence is read within 10 ms, for a few hundredths
+//! of a percent of a core. The descriptors (journal, firewall, addresses,
+//! door) are polled meanwhile; the files are found again when libsystemd
+//! reports files added or removed, and every second. Where no file can be
+//! watched (none found yet), the loop asks libsystemd every 5 ms for ten
+//! seconds after the last entry, then waits for journald's notification, at
+//! most a second at a time.
 //!
 //! Bans: gathered while entries come, stored then sent in one batch as soon
 //! as the journal is drained (or every 1,024 bans in a burst, and always
@@ -118,12 +119,12 @@ pub const SAVE_EVERY: Duration = Duration::from_secs(1);
 /// lone ban waits for this, at worst, before it is read (journald's own
 /// wake-up comes up to 250 ms late). Each such look costs about 20 µs: 0.4 %
 /// of a core at this pace. With headers watched, the loop looks at them
-/// every `look::LOOK_EVERY` instead, whether entries flow or not.
+/// instead (`look.rs`).
 const POLL_ACTIVE: Duration = Duration::from_millis(5);
 /// Without watched headers, how long after the last entry the loop keeps
 /// asking libsystemd every [`POLL_ACTIVE`]; after that it waits for
-/// journald's notification. With watched headers, nothing changes after
-/// this long (or any other) of quiet.
+/// journald's notification. With watched headers, they are looked at every
+/// `look::LOOK_FLOWING` for this long, then every `look::LOOK_QUIET`.
 pub const ACTIVE_FOR: Duration = Duration::from_secs(10);
 /// How often the online journal files are found again besides libsystemd's
 /// notice of files added or removed (a directory listing and a `stat` per
@@ -533,7 +534,8 @@ impl Daemon {
         let door = Some(self.door.fd());
         let mut fds = [pollfd(journal), pollfd(self.firewall_fd), pollfd(addresses), pollfd(door)];
         if looking {
-            look::wait(&mut fds, &self.reader, self.clock.as_ref(), timeout);
+            let every = self.due.look_every(self.clock.instant());
+            look::wait(&mut fds, &self.reader, self.clock.as_ref(), timeout, every);
         } else {
             let ms = timeout.as_micros().div_ceil(1000).min(libc::c_int::MAX as u128) as libc::c_int;
             // SAFETY: four live pollfds, their count passed.

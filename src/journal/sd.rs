@@ -316,7 +316,9 @@ pub fn release_mapped_journal_pages() -> usize {
         let (Some(range), Some(perms)) = (parts.next(), parts.next()) else { continue };
         let Some(path) = parts.nth(3) else { continue };
         let journal_file = path.ends_with(".journal") || path.ends_with(".journal~");
-        // Shared and not writable: libsystemd's reader mappings only.
+        // Shared and not writable: libsystemd's reader mappings, and the
+        // tail's header pages (which the next look faults back in: a minor
+        // fault, once per release).
         if !journal_file || !perms.starts_with("r-") || perms.as_bytes().get(3) != Some(&b's') {
             continue;
         }
