@@ -10,7 +10,9 @@
 //!   /proc/PID/stat (utime + stime, all threads: what `top` shows), one
 //!   sample per stretch of `QUIET` less a second; `extra` has the same from
 //!   /proc/PID/task/*/schedstat (nanoseconds, where /proc/PID/stat counts
-//!   10 ms ticks).
+//!   10 ms ticks), and the floor: the CPU of a thread of the bench that
+//!   does nothing but sleep 10 ms at a time during the first quiet minute
+//!   (a wake-up's price on this machine, which no look can go below).
 //!
 //! Trials: `DAEMONS` real daemons (`banwarden run --journal-namespace`),
 //! each on a journald of its own and in a network namespace of its own
@@ -115,6 +117,14 @@ fn cpu_of(pid: u32) -> (f64, f64) {
     (ticks as f64 / hz, ns as f64 / 1e9)
 }
 
+/// CPU seconds of the calling thread.
+fn thread_cpu() -> f64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime fills the struct we own.
+    assert_eq!(unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) }, 0);
+    ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9
+}
+
 /// What one daemon measured: ban latencies (ms), and CPU shares (% of a
 /// core) over its quiet stretches, from stat and from schedstat.
 #[derive(Default)]
@@ -173,6 +183,16 @@ pub fn quiet_then_attack() {
         rigs.push((daemon, journald, netns));
     }
     let first = Instant::now() + quiet;
+    // The floor: what a thread that only sleeps 10 ms at a time (the
+    // daemon's pace when quiet) costs on this machine meanwhile.
+    let floor = std::thread::spawn(move || {
+        let (cpu0, t0) = (thread_cpu(), Instant::now());
+        while Instant::now() + Duration::from_millis(10) < first {
+            // SAFETY: no descriptors; a pure 10 ms sleep.
+            unsafe { libc::poll(std::ptr::null_mut(), 0, 10) };
+        }
+        (thread_cpu() - cpu0) / t0.elapsed().as_secs_f64() * 100.0
+    });
     let all: Vec<Trials> = std::thread::scope(|scope| {
         let handles: Vec<_> = rigs
             .iter()
@@ -184,6 +204,7 @@ pub fn quiet_then_attack() {
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
+    let floor = floor.join().unwrap();
     let mut latencies: Vec<f64> = all.iter().flat_map(|t| t.latencies.iter().copied()).collect();
     let cpu: Vec<f64> = all.iter().flat_map(|t| t.cpu.iter().copied()).collect();
     let cpu_schedstat: Vec<f64> = all.iter().flat_map(|t| t.cpu_schedstat.iter().copied()).collect();
@@ -219,6 +240,7 @@ pub fn quiet_then_attack() {
             "schedstat_median": format!("{:.4}", report::median(&sorted)),
             "schedstat_max": format!("{:.4}", sorted[sorted.len() - 1]),
             "schedstat": cpu_schedstat,
+            "sleep_10ms_floor": format!("{floor:.4}"),
         }),
     );
     eprintln!("quiet, then one attacker: {:.0} s", started.elapsed().as_secs_f64());
