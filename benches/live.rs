@@ -61,8 +61,10 @@
 //! (unshare), where etc/nftables/banwarden.nft is loaded before each run:
 //! the bans are real, and the host's firewall is never touched.
 //!
+//! - `live.quiet.*`: quiet, then one attacker: see benches/live_quiet.rs.
+//!
 //! Run: `cargo bench --bench live` (figures in doc/performance.md), or
-//! `-- latency` / `-- memory` for one part. It took 202 to 209 s on the
+//! `-- latency`, `-- memory`, `-- quiet` (or several) for those parts. It took 202 to 209 s on the
 //! development machine (2 cores, two runs): 54 s for latency and CPU,
 //! ~45 s to generate the corpus and write the two loads, ~100 s for the
 //! five memory runs.
@@ -82,6 +84,8 @@ use banwarden::journal::sd::Source;
 #[allow(dead_code)]
 #[path = "../tests/integration/journald.rs"]
 mod journald;
+#[path = "live_quiet.rs"]
+mod quiet;
 #[allow(dead_code)]
 #[path = "report.rs"]
 mod report;
@@ -753,9 +757,9 @@ fn main() {
     if !sandbox::enter("live", "private journald, network namespace") {
         return;
     }
-    // `cargo bench --bench live -- memory`: only the parts named.
-    let only = std::env::args().skip(1).find(|a| !a.starts_with('-'));
-    let wanted = |name: &str| only.as_deref().is_none_or(|o| name.contains(o));
+    // `cargo bench --bench live -- latency memory`: only the parts named.
+    let only: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let wanted = |name: &str| only.is_empty() || only.iter().any(|o| name.contains(o.as_str()));
     let started = Instant::now();
     if wanted("latency") {
         latency_and_cpu();
@@ -763,6 +767,9 @@ fn main() {
     }
     if wanted("memory") {
         memory();
+    }
+    if wanted("quiet") {
+        quiet::quiet_then_attack();
     }
     eprintln!("live benchmark: {:.0} s in all", started.elapsed().as_secs_f64());
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::{
     ACTIVE_FOR, ADDRESSES_EVERY, COUNTERS_EVERY, FIREWALL_EVERY, IPSET_CHECK_EVERY, POLL_ACTIVE, POLL_IDLE,
-    RENEW_EVERY, SAVE_EVERY, STORE_CHECK_EVERY, STORE_RETRY_EVERY,
+    RENEW_EVERY, SAVE_EVERY, STORE_CHECK_EVERY, STORE_RETRY_EVERY, TAIL_RESCAN_EVERY,
 };
 
 /// The loop's deadlines, all on the monotonic clock.
@@ -32,9 +32,13 @@ pub(super) struct Due {
     pub(super) store_check: Instant,
     /// Count the ipset sets against the store then.
     pub(super) ipset_check: Instant,
-    /// When the last entry came: the loop polls fast for [`ACTIVE_FOR`]
-    /// after it, and saves the position once [`PAUSE`] has passed.
+    /// When the last entry came: the loop saves the position once
+    /// [`PAUSE`] has passed; for [`ACTIVE_FOR`] after it the journal is
+    /// looked at more often (its headers, or without them libsystemd every
+    /// [`POLL_ACTIVE`]).
     pub(super) last_entry: Instant,
+    /// Find the online journal files again then.
+    pub(super) tail_rescan: Instant,
 }
 
 impl Due {
@@ -53,16 +57,29 @@ impl Due {
             // during an attack sees the next lines within milliseconds, not
             // on journald's late notification.
             last_entry: now,
+            tail_rescan: now + TAIL_RESCAN_EVERY,
         }
     }
 
-    /// How long to wait for the journal when it is drained.
-    pub(super) fn wait(&self, now: Instant) -> Duration {
-        let active = now.saturating_duration_since(self.last_entry) < ACTIVE_FOR;
+    /// How often the wait looks at the journal files' headers (`look.rs`).
+    pub(super) fn look_every(&self, now: Instant) -> Duration {
+        if now.saturating_duration_since(self.last_entry) < ACTIVE_FOR {
+            super::look::LOOK_FLOWING
+        } else {
+            super::look::LOOK_QUIET
+        }
+    }
+
+    /// How long to wait for the journal when it is drained. `looking`: the
+    /// wait looks at the journal files' headers itself (`look.rs`), so it
+    /// needs no short timeout to notice entries, quiet or not.
+    pub(super) fn wait(&self, now: Instant, looking: bool) -> Duration {
+        let active = !looking && now.saturating_duration_since(self.last_entry) < ACTIVE_FOR;
         let wait = if active { POLL_ACTIVE } else { POLL_IDLE };
         wait.min(self.renewal.saturating_duration_since(now))
             .min(self.store_retry.saturating_duration_since(now))
             .min(self.ipset_check.saturating_duration_since(now))
             .min(self.store_check.saturating_duration_since(now))
+            .min(self.tail_rescan.saturating_duration_since(now))
     }
 }

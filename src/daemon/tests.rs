@@ -124,15 +124,19 @@ fn the_loop_batches_bans_into_the_kernel_after_the_store_and_saves_its_place() {
 fn the_waits_follow_the_deadlines() {
     let clock = FixedClock::new(NOW);
     let mut due = Due::new(clock.instant());
-    assert_eq!(due.wait(clock.instant()), POLL_ACTIVE, "fast polling right after start");
+    assert_eq!(due.wait(clock.instant(), false), POLL_ACTIVE, "fast polling right after start");
+    // Looking at the journal's headers, the wait needs no short timeout.
+    assert_eq!(due.wait(clock.instant(), true), TAIL_RESCAN_EVERY, "the next rescan of the journal files");
     clock.advance(ACTIVE_FOR.as_micros() as u64);
-    assert_eq!(due.wait(clock.instant()), Duration::ZERO, "the ipset check is overdue");
+    assert_eq!(due.wait(clock.instant(), false), Duration::ZERO, "the ipset check is overdue");
     // As the loop does once it has counted the ipsets.
     due.ipset_check = clock.instant() + IPSET_CHECK_EVERY;
     due.store_check = clock.instant() + POLL_IDLE;
-    assert_eq!(due.wait(clock.instant()), POLL_IDLE, "a quiet journal is waited for a second at a time");
+    due.tail_rescan = clock.instant() + POLL_IDLE;
+    assert_eq!(due.wait(clock.instant(), false), POLL_IDLE, "a quiet journal is waited for a second at a time");
+    assert_eq!(due.wait(clock.instant(), true), POLL_IDLE, "quiet or not, the same when looking");
     due.renewal = clock.instant() + Duration::from_millis(300);
-    assert_eq!(due.wait(clock.instant()), Duration::from_millis(300), "no wait past a deadline");
+    assert_eq!(due.wait(clock.instant(), false), Duration::from_millis(300), "no wait past a deadline");
 }
 
 #[test]

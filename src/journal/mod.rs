@@ -30,6 +30,7 @@ pub mod ids;
 mod json;
 pub mod native;
 pub mod sd;
+pub mod tail;
 
 /// The largest field accepted, name and value together; far above what
 /// journald stores, it mostly keeps a forged binary length from allocating.

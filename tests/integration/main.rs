@@ -3,7 +3,8 @@
 //! reference walk (`linking`), the no-allocation promise (`alloc`), the
 //! Redis-protocol server driven by redis-cli and redis-py (`api_resp`), and the
 //! journal followed live and replayed from files (`follow`, on a private
-//! journald: `journald`), and bans in the real kernel, in network
+//! journald: `journald`), a lone line banned after a quiet spell without
+//! journald's notification (`quiet`), and bans in the real kernel, in network
 //! namespaces of their own (`bans`), forged lines (a local user's, a
 //! container's journal) banning nobody under every shipped configuration
 //! (`forged`), `neverBanLocal` following the host's addresses as they
@@ -59,6 +60,7 @@ mod networks;
 mod outbox;
 mod package;
 mod pipes;
+mod quiet;
 mod reconcile;
 mod ruletest;
 mod service;
