@@ -80,6 +80,8 @@ config["storage"] = sys.argv[2] + "/state"
 # socket's mode guards them).
 config["api"] = {"http": ["unix:" + sys.argv[2] + "/api.sock"]}
 config["resp"] = {"listen": ["unix:" + sys.argv[2] + "/resp.sock"]}
+# `banwarden status` asks the daemon over this socket.
+config["control"] = {"socket": sys.argv[2] + "/control"}
 json.dump(config, sys.stdout, indent=1)
 EOF
 in_ns() { ip netns exec "$NETNS" "$@"; }
@@ -151,8 +153,14 @@ for set in api_drop4 api_drop_net4; do
     in_ns nft list set inet banwarden $set | sed -n "s/^[[:space:]]*elements = /nft list set inet banwarden $set: /p"
 done
 
-say "banwarden list: the store and the kernel side by side"
+say "banwarden list: the store and the kernel side by side, with each ban's reason"
 banwarden list
+
+say "banwarden why 203.0.113.7: its ban, the rule and counter behind it, the entry found again in the journal"
+banwarden why --journal-namespace "$NAME" 203.0.113.7
+
+say "banwarden status: what the running daemon has done"
+banwarden status
 
 say "banwarden unban 203.0.113.7: kernel set and store in one step"
 banwarden unban 203.0.113.7
