@@ -113,8 +113,8 @@ fn mebibytes(bytes: u64) -> String {
     format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
 }
 
-/// 1234567 as "1,234,567".
-fn count(n: u64) -> String {
+/// 1234567 as "1,234,567" (also for `status`'s tables).
+pub fn count(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {

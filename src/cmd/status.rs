@@ -18,6 +18,7 @@ use crate::cli::StatusArgs;
 use crate::config::control::DEFAULT_CONTROL_SOCKET;
 use crate::config::ConfigFile;
 use crate::control::protocol::{ask_status, AskError};
+use crate::progress::count;
 use crate::stats::{Histogram, Snapshot};
 use crate::store::BanStore;
 use crate::vocab::Backend;
@@ -163,7 +164,7 @@ impl Files {
         let width = self.sets.iter().map(|(s, _)| s.len()).max().unwrap_or(0).max(3);
         let _ = writeln!(out, "\n{:<width$}  {:>8}", "Set", "stored");
         for (set, n) in &self.sets {
-            let _ = writeln!(out, "{set:<width$}  {:>8}", group(*n));
+            let _ = writeln!(out, "{set:<width$}  {:>8}", count(*n));
         }
         if self.sets.is_empty() {
             let _ = writeln!(out, "(no live ban in the store)");
@@ -189,19 +190,6 @@ impl Files {
         }
         out
     }
-}
-
-/// 1234567 as "1,234,567".
-fn group(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// A duration in words: "3d 4h", "2h 5m", "12m 3s", "4.2s", "350ms".
@@ -278,8 +266,8 @@ pub fn render(s: &Snapshot) -> String {
         (true, Some(last)) => format!("caught up (last entry {})", ago(now, last)),
         (false, Some(_)) => format!("behind by at least {}", span(s.journal.behind_us)),
     };
-    let _ = writeln!(out, "  journal  {}: {} entries judged, {position}", s.journal.source, group(s.journal.judged));
-    let _ = writeln!(out, "  bans     {} made, {} failed", group(s.bans), group(s.ban_failures));
+    let _ = writeln!(out, "  journal  {}: {} entries judged, {position}", s.journal.source, count(s.journal.judged));
+    let _ = writeln!(out, "  bans     {} made, {} failed", count(s.bans), count(s.ban_failures));
     let (jv, vk) = (&s.latency.journal_to_verdict, &s.latency.verdict_to_kernel);
     let _ = writeln!(
         out,
@@ -288,21 +276,21 @@ pub fn render(s: &Snapshot) -> String {
         bound(jv, 0.99),
         bound(vk, 0.5),
         bound(vk, 0.99),
-        group(vk.count)
+        count(vk.count)
     );
     let rows: Vec<Vec<String>> =
-        s.chains.iter().map(|c| vec![c.chain.clone(), group(c.entered), group(c.passed), group(c.bans)]).collect();
+        s.chains.iter().map(|c| vec![c.chain.clone(), count(c.entered), count(c.passed), count(c.bans)]).collect();
     table(&mut out, "Chains (since the rules were loaded)", &["chain", "entered", "matched", "bans"], 1, &rows);
     let rows: Vec<Vec<String>> = s
         .sets
         .iter()
         .map(|set| {
             let kernel = match (set.kernel, &set.kernel_note) {
-                (Some(n), _) => group(n),
+                (Some(n), _) => count(n),
                 (None, Some(note)) => format!("? ({note})"),
                 (None, None) => "?".into(),
             };
-            vec![format!("{} ({})", set.set, set.backend), group(set.stored), kernel]
+            vec![format!("{} ({})", set.set, set.backend), count(set.stored), kernel]
         })
         .collect();
     table(&mut out, "Sets", &["set", "stored", "kernel"], 1, &rows);
@@ -320,7 +308,7 @@ pub fn render(s: &Snapshot) -> String {
     let rows: Vec<Vec<String>> = s
         .counters
         .iter()
-        .map(|c| vec![c.counter.clone(), group(c.keys), c.threshold.map_or("-".into(), |t| t.to_string())])
+        .map(|c| vec![c.counter.clone(), count(c.keys), c.threshold.map_or("-".into(), |t| t.to_string())])
         .collect();
     if !rows.is_empty() {
         table(&mut out, "Counters", &["counter", "keys", "threshold"], 1, &rows);
@@ -329,17 +317,17 @@ pub fn render(s: &Snapshot) -> String {
         let rows: Vec<Vec<String>> = s
             .step_errors
             .iter()
-            .map(|e| vec![format!("{} step {} ({})", e.chain, e.step, e.module), group(e.count)])
+            .map(|e| vec![format!("{} step {} ({})", e.chain, e.step, e.module), count(e.count)])
             .collect();
         table(&mut out, "Step errors", &["step", "errors"], 1, &rows);
     }
     if !s.failures.is_empty() {
         let rows: Vec<Vec<String>> =
-            s.failures.iter().map(|f| vec![f.set.clone(), f.cause.clone(), group(f.count)]).collect();
+            s.failures.iter().map(|f| vec![f.set.clone(), f.cause.clone(), count(f.count)]).collect();
         table(&mut out, "Ban failures", &["set", "cause", "count"], 2, &rows);
     }
     if let Some(api) = &s.api {
-        let _ = writeln!(out, "\nAPI: {} requests to the loop", group(api.requests));
+        let _ = writeln!(out, "\nAPI: {} requests to the loop", count(api.requests));
         for listener in &api.listeners {
             let _ = writeln!(out, "  {listener}");
         }
@@ -369,9 +357,9 @@ mod tests {
 
     #[test]
     fn numbers_and_spans_read_well() {
-        assert_eq!(group(0), "0");
-        assert_eq!(group(1234567), "1,234,567");
-        assert_eq!(group(123), "123");
+        assert_eq!(count(0), "0");
+        assert_eq!(count(1234567), "1,234,567");
+        assert_eq!(count(123), "123");
         assert_eq!(span(350_000), "350ms");
         assert_eq!(span(4_200_000), "4.2s");
         assert_eq!(span(3_723_000_000), "1h 2m");

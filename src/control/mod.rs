@@ -158,57 +158,77 @@ pub fn start(
 async fn serve(sockets: Vec<(&'static str, Socket)>, context: Arc<Context>, stopped: watch::Receiver<bool>) {
     let mut tasks = Vec::new();
     for (what, socket) in sockets {
-        let (context, mut stopped) = (context.clone(), stopped.clone());
-        let limit = Arc::new(Semaphore::new(CONNECTIONS_MAX));
-        let accept = async move {
-            match socket {
-                Socket::Unix(l) => {
-                    let Ok(l) = UnixListener::from_std(l) else { return };
-                    loop {
-                        let permit = limit.clone().acquire_owned().await.expect("never closed");
-                        let stream = tokio::select! {
-                            accepted = l.accept() => accepted.map(|(s, _)| s),
-                            _ = stopped.changed() => return,
-                        };
-                        let Ok(stream) = stream else {
-                            tokio::time::sleep(Duration::from_millis(100)).await;
-                            continue;
-                        };
-                        let context = context.clone();
-                        tokio::spawn(async move {
-                            match what {
-                                "control" => serve_control(stream, &context).await,
-                                _ => serve_metrics(stream, context).await,
-                            }
-                            drop(permit);
-                        });
+        let (context, stopped) = (context.clone(), stopped.clone());
+        let task = match socket {
+            Socket::Unix(l) => {
+                let Ok(l) = UnixListener::from_std(l) else { continue };
+                tokio::spawn(accept_loop(l, stopped, move |stream| {
+                    let context = context.clone();
+                    async move {
+                        match what {
+                            "control" => serve_control(stream, &context).await,
+                            _ => serve_metrics(stream, context).await,
+                        }
                     }
-                }
-                Socket::Tcp(l) => {
-                    let Ok(l) = TcpListener::from_std(l) else { return };
-                    loop {
-                        let permit = limit.clone().acquire_owned().await.expect("never closed");
-                        let stream = tokio::select! {
-                            accepted = l.accept() => accepted.map(|(s, _)| s),
-                            _ = stopped.changed() => return,
-                        };
-                        let Ok(stream) = stream else {
-                            tokio::time::sleep(Duration::from_millis(100)).await;
-                            continue;
-                        };
-                        let context = context.clone();
-                        tokio::spawn(async move {
-                            serve_metrics(stream, context).await;
-                            drop(permit);
-                        });
-                    }
-                }
+                }))
+            }
+            Socket::Tcp(l) => {
+                let Ok(l) = TcpListener::from_std(l) else { continue };
+                tokio::spawn(accept_loop(l, stopped, move |stream| serve_metrics(stream, context.clone())))
             }
         };
-        tasks.push(tokio::spawn(accept));
+        tasks.push(task);
     }
     for task in tasks {
         let _ = task.await;
+    }
+}
+
+/// A listener of either kind, for [`accept_loop`].
+trait Accept: Send + 'static {
+    type Stream: Send + 'static;
+    fn next(&self) -> impl std::future::Future<Output = std::io::Result<Self::Stream>> + Send;
+}
+
+impl Accept for UnixListener {
+    type Stream = tokio::net::UnixStream;
+    async fn next(&self) -> std::io::Result<Self::Stream> {
+        self.accept().await.map(|(stream, _)| stream)
+    }
+}
+
+impl Accept for TcpListener {
+    type Stream = tokio::net::TcpStream;
+    async fn next(&self) -> std::io::Result<Self::Stream> {
+        self.accept().await.map(|(stream, _)| stream)
+    }
+}
+
+/// Accepts connections until `stopped` changes, each served by a task of
+/// its own, at most [`CONNECTIONS_MAX`] at once (the others wait in the
+/// backlog); a failed accept (no descriptor left) waits a little.
+async fn accept_loop<L, F, Fut>(listener: L, mut stopped: watch::Receiver<bool>, serve: F)
+where
+    L: Accept,
+    F: Fn(L::Stream) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let limit = Arc::new(Semaphore::new(CONNECTIONS_MAX));
+    loop {
+        let permit = limit.clone().acquire_owned().await.expect("never closed");
+        let stream = tokio::select! {
+            accepted = listener.next() => accepted,
+            _ = stopped.changed() => return,
+        };
+        let Ok(stream) = stream else {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        };
+        let served = serve(stream);
+        tokio::spawn(async move {
+            served.await;
+            drop(permit);
+        });
     }
 }
 
