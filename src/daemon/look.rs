@@ -10,12 +10,14 @@
 //! virtual machine; the more its cores are shared, the more), so the slice
 //! is [`LOOK_FLOWING`] for `ACTIVE_FOR` after an entry, when the next one
 //! is likely and the flowing case's latency is at stake, and
-//! [`LOOK_QUIET`] after that: about 100 wake-ups a second, a few
-//! hundredths of a percent of a core (doc/performance.md, "quiet, then one
-//! attacker"), for a lone line read within 10 ms.
+//! [`LOOK_QUIET`] after that: about 100 wake-ups a second, about a tenth
+//! of a percent of a core here, barely more than a thread that only sleeps
+//! as often (doc/performance.md, "quiet, then one attacker"), for a lone
+//! line read within 10 ms. The loop's step that waits is here too.
 
 use std::time::Duration;
 
+use super::{Daemon, TAIL_RESCAN_EVERY};
 use crate::journal::sd::JournalReader;
 use crate::time::Clock;
 
@@ -105,5 +107,56 @@ mod tests {
         assert_eq!(entry.get(MESSAGE), Some("entry 2"));
         assert!(!reader.next_into(&mut entry).unwrap());
         assert_eq!(reader.tail_moved(), Some(false));
+    }
+}
+
+impl Daemon {
+    /// Step: wait for the journal (see the module doc for how long), and
+    /// for the firewall's and the addresses' news: their descriptors are
+    /// polled with the journal's, so a firewall reload or a new address is
+    /// acted on at once, not at the next wake-up. An interrupted wait (a
+    /// signal) or a journal in flux (rotation, vacuum) only means: look again.
+    pub(super) fn wait(&mut self) {
+        let now = self.clock.instant();
+        if now >= self.due.tail_rescan {
+            // Rotation is also told by libsystemd's notification (see
+            // `process`); this only bounds a miss.
+            self.due.tail_rescan = now + TAIL_RESCAN_EVERY;
+            self.reader.rescan_tail();
+        }
+        let looking = self.reader.tail_moved().is_some();
+        let mut timeout = self.notifier.cap_wait(self.due.wait(now, looking));
+        if let Some(t) = self.queue.bans().next_uncover() {
+            timeout = timeout.min(Duration::from_micros(t.saturating_sub(self.clock.now_us())));
+        }
+        if self.door.has_work() {
+            return;
+        }
+        let addresses = self.addresses.as_ref().map(|a| a.fd());
+        let journal = self.reader.fd();
+        if journal.is_none() && !looking {
+            let _ = self.reader.wait(timeout);
+            return;
+        }
+        // Absent descriptors are -1, which poll(2) skips.
+        let pollfd = |fd: Option<libc::c_int>| libc::pollfd { fd: fd.unwrap_or(-1), events: libc::POLLIN, revents: 0 };
+        let door = Some(self.door.fd());
+        let mut fds = [pollfd(journal), pollfd(self.firewall_fd), pollfd(addresses), pollfd(door)];
+        if looking {
+            let every = self.due.look_every(self.clock.instant());
+            wait(&mut fds, &self.reader, self.clock.as_ref(), timeout, every);
+        } else {
+            let ms = timeout.as_micros().div_ceil(1000).min(libc::c_int::MAX as u128) as libc::c_int;
+            // SAFETY: four live pollfds, their count passed.
+            unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
+        }
+        if fds[1].revents != 0 {
+            self.due.firewall = self.clock.instant();
+        }
+        if fds[2].revents != 0 {
+            self.due.addresses = self.clock.instant();
+        }
+        // What sd_journal_wait(3) does after its own poll, readable or not.
+        let _ = self.reader.process();
     }
 }
