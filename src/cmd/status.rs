@@ -10,7 +10,6 @@
 
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use super::{load_config, Exit};
@@ -50,7 +49,7 @@ pub fn run(file: &ConfigFile, args: &StatusArgs) -> anyhow::Result<Exit> {
         },
     };
     let storage = &settings.storage;
-    let holder = lock_holder(storage);
+    let holder = crate::daemon::lock_holder(storage);
     let running = holder.is_some() || matches!(why_not, AskError::Denied { .. } | AskError::Protocol { .. });
     let files = Files::read(storage, settings.fleet.is_some());
     if args.json {
@@ -74,20 +73,6 @@ pub fn run(file: &ConfigFile, args: &StatusArgs) -> anyhow::Result<Exit> {
         );
     }
     Ok(if running { Exit::Failure } else { Exit::NotRunning })
-}
-
-/// The PID in `daemon.lock` if a daemon holds the lock on `storage`.
-fn lock_holder(storage: &Path) -> Option<String> {
-    let path = storage.join("daemon.lock");
-    let file = std::fs::File::open(&path).ok()?;
-    // SAFETY: flock on a descriptor we own; a shared lock is refused while
-    // the daemon holds its exclusive one, and released when `file` closes.
-    let free = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) } == 0;
-    if free {
-        return None;
-    }
-    let pid = std::fs::read_to_string(&path).unwrap_or_default().trim().to_owned();
-    Some(if pid.is_empty() { "unknown".into() } else { pid })
 }
 
 /// What the storage directory tells without the daemon.

@@ -110,6 +110,7 @@ use crate::report::Line;
 use crate::time::Clock;
 use crate::workflow::Workflow;
 use due::Due;
+pub use owner::holder as lock_holder;
 use queue::BanQueue;
 use reconcile::{Occasion, Reconciler, IPSET_CHECK_EVERY};
 

@@ -56,6 +56,21 @@ impl StorageLock {
     }
 }
 
+/// The PID of the daemon that holds the lock on `storage` (as it wrote it,
+/// "unknown" if it wrote none), or `None` when no daemon holds it. Only
+/// looks: a shared lock, refused while a daemon holds its exclusive one,
+/// released at once; the file is never created.
+pub fn holder(storage: &Path) -> Option<String> {
+    let path = storage.join(LOCK_FILE);
+    let file = File::open(&path).ok()?;
+    // SAFETY: flock on a descriptor we own.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) } == 0 {
+        return None;
+    }
+    let pid = std::fs::read_to_string(&path).unwrap_or_default().trim().to_owned();
+    Some(if pid.is_empty() { "unknown".into() } else { pid })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -66,7 +81,9 @@ mod tests {
         let first = StorageLock::take(dir.path()).unwrap();
         let err = StorageLock::take(dir.path()).err().expect("held").to_string();
         assert!(err.contains(&format!("(pid {})", std::process::id())), "{err}");
+        assert_eq!(holder(dir.path()), Some(std::process::id().to_string()));
         drop(first);
+        assert_eq!(holder(dir.path()), None);
         assert!(StorageLock::take(dir.path()).is_ok(), "free once the first is gone");
     }
 }
